@@ -1,0 +1,130 @@
+"""The one module that imports eventlet.
+
+Everything else asks this module for green threads, pools, timeouts, sockets
+and the WSGI server, so a later move to native threads or asyncio changes this
+file only.  Servers call :func:`monkey_patch` once, first thing at start-up;
+library code must not depend on patching having happened.
+"""
+from __future__ import annotations
+
+import contextvars
+import logging
+import socket
+import warnings
+from typing import Any, Callable, Optional
+
+# eventlet announces its maintenance mode on import; the choice is deliberate
+# (and contained in this module), so keep it out of every log and test run.
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
+import eventlet.debug
+import eventlet.greenio
+import eventlet.queue
+import eventlet.semaphore
+import eventlet.tpool
+import eventlet.wsgi
+from eventlet.green import socket as green_socket  # noqa: F401  (re-exported)
+
+class GreenPool(eventlet.GreenPool):
+    """A pool whose green threads inherit the caller's context (trans id for logs)."""
+
+    def spawn(self, func: Callable, *args: Any, **kwargs: Any) -> Any:
+        return super().spawn(contextvars.copy_context().run, func, *args, **kwargs)
+
+    def spawn_n(self, func: Callable, *args: Any, **kwargs: Any) -> None:
+        super().spawn_n(contextvars.copy_context().run, func, *args, **kwargs)
+
+
+class GreenPile(eventlet.GreenPile):
+    """Results of green threads in the order spawned; threads inherit the context."""
+
+    def __init__(self, size_or_pool: Any = 1000):
+        if not isinstance(size_or_pool, eventlet.GreenPool):
+            size_or_pool = GreenPool(size_or_pool)
+        super().__init__(size_or_pool)
+
+
+def spawn(func: Callable, *args: Any, **kwargs: Any) -> Any:
+    """Start a green thread that sees the caller's context variables."""
+    return eventlet.spawn(contextvars.copy_context().run, func, *args, **kwargs)
+
+
+def spawn_n(func: Callable, *args: Any, **kwargs: Any) -> None:
+    eventlet.spawn_n(contextvars.copy_context().run, func, *args, **kwargs)
+
+
+Timeout = eventlet.Timeout
+Event = eventlet.Event
+Queue = eventlet.queue.Queue
+LightQueue = eventlet.queue.LightQueue
+QueueEmpty = eventlet.queue.Empty
+Semaphore = eventlet.semaphore.Semaphore
+GreenThread = eventlet.greenthread.GreenThread
+spawn_after = eventlet.spawn_after
+sleep = eventlet.sleep
+kill = eventlet.kill
+getcurrent = eventlet.getcurrent
+
+_patched = False
+
+
+def monkey_patch() -> None:
+    """Make the stdlib cooperative (sockets, time, threads).  Idempotent."""
+    global _patched
+    if _patched:
+        return
+    eventlet.monkey_patch(all=False, socket=True, select=True, thread=True, time=True,
+                          os=False)
+    # Swift's lesson: hub exceptions printed to stderr hide nothing useful.
+    eventlet.debug.hub_exceptions(False)
+    _patched = True
+
+
+def tpool_execute(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a blocking call in a real OS thread so the hub keeps serving."""
+    return eventlet.tpool.execute(func, *args, **kwargs)
+
+
+def green_listen(addr: tuple[str, int], backlog: int = 4096,
+                 family: int = socket.AF_INET) -> Any:
+    """A green listening socket (SO_REUSEADDR, and SO_REUSEPORT when available)."""
+    sock = eventlet.listen(addr, family=family, backlog=backlog, reuse_port=False)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def wrap_socket(sock: socket.socket) -> Any:
+    """Turn an already bound plain socket (inherited across fork) into a green one."""
+    return eventlet.greenio.GreenSocket(sock)
+
+
+class _NullLog:
+    """eventlet.wsgi writes one access line per request; proxy_logging owns that job."""
+
+    def write(self, *args: Any) -> None:
+        pass
+
+    def info(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    debug = error = warning = info
+
+
+def serve_wsgi(sock: Any, app: Callable, *, max_clients: int = 1024,
+               client_timeout: Optional[float] = 60.0, log: Optional[logging.Logger] = None,
+               keepalive: bool = True) -> None:
+    """Serve ``app`` on ``sock`` until the socket is closed.
+
+    eventlet answers ``Expect: 100-continue`` when the app first reads the body,
+    which is what lets the proxy learn a node is ready before it streams.
+    """
+    pool = eventlet.GreenPool(size=max_clients)
+    eventlet.wsgi.server(
+        sock, app, custom_pool=pool, log=log or _NullLog(), log_output=False,
+        socket_timeout=client_timeout, keepalive=keepalive, minimum_chunk_size=4096,
+        debug=False, max_size=max_clients)
+
+
+def get_hub_name() -> str:
+    return type(eventlet.hubs.get_hub()).__module__

@@ -1,0 +1,105 @@
+"""Limits every client request is checked against, with Swift's defaults.
+
+The proxy enforces them (and /info publishes them); the storage servers check
+the few that protect their own storage.  Values come from objstore.conf
+``[constraints]`` so operators can change them in one place.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping, Optional
+
+from objstore.common.config import ConfigError, ConfigSection
+
+MAX_META_OVERALL_SIZE = 4096
+
+
+@dataclasses.dataclass
+class Constraints(ConfigSection):
+    max_file_size: int = 5368709122          # 5 GiB + 2 bytes, as Swift
+    max_meta_name_length: int = 128
+    max_meta_value_length: int = 256
+    max_meta_count: int = 90
+    max_meta_overall_size: int = MAX_META_OVERALL_SIZE
+    max_header_size: int = 8192
+    max_object_name_length: int = 1024
+    container_listing_limit: int = 10000
+    account_listing_limit: int = 10000
+    max_account_name_length: int = 256
+    max_container_name_length: int = 256
+    extra_header_count: int = 0
+    valid_api_versions: list = dataclasses.field(default_factory=lambda: ["v1", "v1.0"])
+
+    def validate(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, int) and value <= 0 and field.name != "extra_header_count":
+                raise ConfigError("[constraints] %s must be positive" % field.name)
+
+    def as_info(self) -> dict:
+        """The values as /info publishes them under ``swift``."""
+        return dataclasses.asdict(self)
+
+
+_active = Constraints()
+
+
+def set_constraints(constraints: Constraints) -> None:
+    global _active
+    _active = constraints
+
+
+def constraints() -> Constraints:
+    """The constraints in force in this process (defaults until the cluster config loads)."""
+    return _active
+
+
+class MetadataError(ValueError):
+    """Metadata that breaks a limit; the message is the client-facing reason."""
+
+
+def check_metadata(headers: Mapping[str, str], target_type: str,
+                   limits: Optional[Constraints] = None) -> None:
+    """Check ``X-<target_type>-Meta-*`` headers against the limits; raise MetadataError.
+
+    ``target_type`` is ``object``, ``container`` or ``account``.
+    """
+    limits = limits or _active
+    prefix = "x-%s-meta-" % target_type.lower()
+    count = 0
+    size = 0
+    for key, value in headers.items():
+        lower = key.lower()
+        if not lower.startswith(prefix):
+            continue
+        name = key[len(prefix):]
+        if not name:
+            raise MetadataError("Metadata name cannot be empty")
+        if len(name.encode("utf-8", "surrogateescape")) > limits.max_meta_name_length:
+            raise MetadataError("Metadata name too long: %s%s" % (prefix, name))
+        vbytes = len(str(value).encode("utf-8", "surrogateescape"))
+        if vbytes > limits.max_meta_value_length:
+            raise MetadataError("Metadata value longer than %d: %s%s" % (
+                limits.max_meta_value_length, prefix, name))
+        count += 1
+        size += len(name.encode("utf-8", "surrogateescape")) + vbytes
+    if count > limits.max_meta_count:
+        raise MetadataError("Too many metadata items; max %d" % limits.max_meta_count)
+    if size > limits.max_meta_overall_size:
+        raise MetadataError("Total metadata too large; max %d" % limits.max_meta_overall_size)
+
+
+def valid_utf8(text: str | bytes) -> bool:
+    """True for text that is valid UTF-8 and holds no NUL."""
+    if isinstance(text, str):
+        try:
+            raw = text.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    else:
+        raw = text
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    return b"\x00" not in raw

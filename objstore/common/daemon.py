@@ -1,0 +1,66 @@
+"""Base for background daemons (replicators, auditors, updaters, expirer, reaper).
+
+A daemon does its work in :meth:`Daemon.run_once`; tests and operators call
+that directly (``objstore-server <daemon> <conf> --once``), so no test ever
+waits on a sleep.  :meth:`Daemon.run_forever` repeats it with a jittered
+interval and survives a failed pass.
+"""
+from __future__ import annotations
+
+import abc
+import dataclasses
+import random
+import time
+from typing import Any, Mapping, Optional
+
+from objstore.common.concurrency import Event
+from objstore.common.config import ConfigSection
+from objstore.common.logs import get_logger
+
+
+@dataclasses.dataclass
+class DaemonConfig(ConfigSection):
+    devices: str = "/srv/node"
+    mount_check: bool = False
+    swift_dir: str = "/etc/objstore"
+    interval: float = 30.0
+    log_name: str = ""
+
+
+class Daemon(abc.ABC):
+    """Subclasses set ``name`` and ``config_class`` and implement :meth:`run_once`."""
+
+    name = "daemon"
+    config_class: type[DaemonConfig] = DaemonConfig
+
+    def __init__(self, conf: Optional[Mapping[str, Any]] = None, logger: Any = None):
+        self.raw_conf = dict(conf or {})
+        self.conf = self.config_class.from_section(self.raw_conf, section_name=self.name)
+        self.logger = logger or get_logger(self.conf.log_name or self.name, self.raw_conf)
+        self._stop = Event()
+
+    @abc.abstractmethod
+    def run_once(self) -> Any:
+        """Do one full pass over the work; return a summary for tests and logs."""
+
+    def stop(self) -> None:
+        if not self._stop.ready():
+            self._stop.send(True)
+
+    def run_forever(self) -> None:
+        """Pass after pass until :meth:`stop`; a failed pass is logged, not fatal."""
+        # Start at a random point of the interval so many nodes do not pulse together.
+        self._wait(random.random() * min(self.conf.interval, 5.0))
+        while not self._stop.ready():
+            began = time.time()
+            try:
+                self.run_once()
+            except Exception:  # noqa: BLE001 - a daemon must outlive one bad pass
+                self.logger.exception("%s pass failed", self.name)
+            elapsed = time.time() - began
+            self._wait(max(0.0, self.conf.interval - elapsed))
+
+    def _wait(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        self._stop.wait(timeout=seconds)

@@ -1,0 +1,121 @@
+"""File-system steps that make a write survive a crash.
+
+A write is durable only when the file's data is fsynced, the file is renamed
+into place and the directory holding the new name is fsynced too.  These are
+the building blocks; the on-disk formats themselves live in DiskFile and the
+brokers.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from typing import Optional
+
+
+def fsync_dir(path: str) -> None:
+    """Persist a directory entry change (create, rename, unlink) in ``path``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except FileNotFoundError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as err:
+        if err.errno not in (errno.EBADF, errno.EINVAL):
+            raise
+    finally:
+        os.close(fd)
+
+
+def mkdirs(path: str) -> None:
+    """Create ``path`` and its parents; an existing directory is fine."""
+    os.makedirs(path, exist_ok=True)
+
+
+def renamer(src: str, dst: str, fsync: bool = True) -> None:
+    """Rename ``src`` to ``dst``, creating ``dst``'s parents, then fsync the parent.
+
+    Newly created parents are fsynced up the chain so the new name is reachable
+    after a crash.
+    """
+    parent = os.path.dirname(dst)
+    created = []
+    probe = parent
+    while probe and not os.path.isdir(probe):
+        created.append(probe)
+        probe = os.path.dirname(probe)
+    mkdirs(parent)
+    os.rename(src, dst)
+    if fsync:
+        fsync_dir(parent)
+        for path in created:
+            fsync_dir(os.path.dirname(path))
+
+
+def write_file_atomic(path: str, data: bytes, tmp_dir: Optional[str] = None) -> None:
+    """Write ``data`` to ``path`` so a reader sees the old file or the whole new one."""
+    tmp_dir = tmp_dir or os.path.dirname(path)
+    mkdirs(tmp_dir)
+    fd, tmp_path = tempfile.mkstemp(dir=tmp_dir, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        renamer(tmp_path, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_path)
+        except OSError:
+            pass
+        raise
+
+
+def fallocate(fd: int, size: int) -> None:
+    """Reserve ``size`` bytes for ``fd`` so a full disk fails now, not mid-write.
+
+    Raises OSError(ENOSPC) when the space is not there.  File systems that do
+    not support preallocation are tolerated.
+    """
+    if size <= 0:
+        return
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except OSError as err:
+        if err.errno in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+            return
+        raise
+
+
+def free_space(path: str) -> int:
+    """Bytes available to an unprivileged writer on the file system of ``path``."""
+    stats = os.statvfs(path)
+    return stats.f_bavail * stats.f_frsize
+
+
+def is_mount(path: str) -> bool:
+    return os.path.ismount(path)
+
+
+def check_device(devices: str, device: str, mount_check: bool) -> Optional[str]:
+    """The device's directory when it may be used, else None (the caller answers 507).
+
+    With ``mount_check`` the device must be a mount point: writing into an
+    unmounted mount point would silently fill the root file system.
+    """
+    if not device or "/" in device or device in (".", ".."):
+        return None
+    path = os.path.join(devices, device)
+    if mount_check:
+        return path if is_mount(path) else None
+    return path if os.path.isdir(path) else None
+
+
+def unlink_quietly(path: str) -> bool:
+    """Remove ``path``; a missing file is not an error.  True when something was removed."""
+    try:
+        os.unlink(path)
+        return True
+    except FileNotFoundError:
+        return False

@@ -1,0 +1,175 @@
+"""Run a WSGI server from its config file, with worker processes and clean shutdown.
+
+The parent binds the socket once, then forks ``workers`` children that each
+build the app and serve the shared socket (so a cache or a SQLite handle is
+never shared across a fork).  ``workers = 0`` serves in the parent, which is
+what tests and the smallest deployments want.  SIGTERM stops accepting and
+lets in-flight requests finish (up to ``graceful_shutdown_timeout``); SIGHUP
+in the parent replaces the workers one by one after a config change.
+"""
+from __future__ import annotations
+
+import dataclasses
+import errno
+import os
+import signal
+import socket
+import time
+from typing import Callable, Optional
+
+from objstore.common import concurrency
+from objstore.common.cluster_config import load_cluster_config
+from objstore.common.config import ConfigError, ConfigSection, read_ini
+from objstore.common.logs import get_logger
+from objstore.common.pipeline import load_app
+
+
+@dataclasses.dataclass
+class ServerSettings(ConfigSection):
+    bind_ip: str = "127.0.0.1"
+    bind_port: int = 8080
+    workers: int = 0
+    backlog: int = 4096
+    max_clients: int = 1024
+    client_timeout: float = 60.0
+    graceful_shutdown_timeout: float = 30.0
+    log_name: str = "server"
+
+    def validate(self) -> None:
+        if not 0 <= self.bind_port <= 65535:
+            raise ConfigError("bind_port must be 0..65535")
+        if self.workers < 0:
+            raise ConfigError("workers must be >= 0")
+
+
+def bind_socket(settings: ServerSettings) -> socket.socket:
+    family = socket.AF_INET6 if ":" in settings.bind_ip else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    deadline = time.time() + 30
+    while True:
+        try:
+            sock.bind((settings.bind_ip, settings.bind_port))
+            break
+        except OSError as err:
+            if err.errno != errno.EADDRINUSE or time.time() > deadline:
+                raise ConfigError("cannot bind %s:%s: %s" % (
+                    settings.bind_ip, settings.bind_port, err.strerror)) from None
+            time.sleep(0.2)
+    sock.listen(settings.backlog)
+    return sock
+
+
+def _serve(sock: socket.socket, app: Callable, settings: ServerSettings, logger) -> None:
+    green = concurrency.wrap_socket(sock)
+
+    def _stop(signum, frame):  # noqa: ANN001 - signal handler signature
+        # Closing the listener ends the accept loop; eventlet then waits for
+        # the requests already in flight.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        concurrency.spawn_n(_shutdown, green)
+
+    def _shutdown(listener) -> None:
+        try:
+            listener.close()
+        except OSError:
+            pass
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGHUP, _stop)
+    concurrency.serve_wsgi(green, app, max_clients=settings.max_clients,
+                           client_timeout=settings.client_timeout, log=None)
+
+
+def run_wsgi(conf_path: str, app_name: str = "main", *,
+             ready_fd: Optional[int] = None) -> int:
+    """Serve the app that ``conf_path`` describes until SIGTERM.  Returns an exit code."""
+    concurrency.monkey_patch()
+    sections = read_ini(conf_path)
+    defaults = sections.get("DEFAULT", {})
+    settings = ServerSettings.from_section(defaults, section_name="DEFAULT")
+    logger = get_logger(settings.log_name, defaults)
+    load_cluster_config(server_conf=defaults)
+    sock = bind_socket(settings)
+    if ready_fd is not None:
+        os.write(ready_fd, b"%d\n" % sock.getsockname()[1])
+        os.close(ready_fd)
+    if settings.workers == 0:
+        app = load_app(conf_path, app_name)
+        logger.info("%s serving on %s:%s", settings.log_name, *sock.getsockname()[:2])
+        _serve(sock, app, settings, logger)
+        return 0
+    return _run_workers(sock, conf_path, app_name, settings, logger)
+
+
+def _run_workers(sock: socket.socket, conf_path: str, app_name: str,
+                 settings: ServerSettings, logger) -> int:
+    children: dict[int, float] = {}
+    state = {"running": True, "reload": False}
+
+    def spawn_worker() -> None:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                signal.signal(signal.SIGHUP, signal.SIG_DFL)
+                app = load_app(conf_path, app_name)
+                _serve(sock, app, settings, logger)
+            except BaseException:  # noqa: BLE001 - a child must exit, never return
+                logger.exception("worker failed")
+                os._exit(1)
+            os._exit(0)
+        children[pid] = time.time()
+
+    def on_term(signum, frame):  # noqa: ANN001
+        state["running"] = False
+
+    def on_hup(signum, frame):  # noqa: ANN001
+        state["reload"] = True
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    signal.signal(signal.SIGHUP, on_hup)
+    for _ in range(settings.workers):
+        spawn_worker()
+    logger.info("%s serving on %s:%s with %d workers", settings.log_name,
+                *sock.getsockname()[:2], settings.workers)
+    while state["running"]:
+        if state["reload"]:
+            state["reload"] = False
+            old = list(children)
+            for pid in old:
+                _signal(pid, signal.SIGTERM)
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            pid = 0
+        if pid and pid in children:
+            children.pop(pid, None)
+            if state["running"]:
+                spawn_worker()
+            continue
+        time.sleep(0.1)
+    for pid in list(children):
+        _signal(pid, signal.SIGTERM)
+    deadline = time.time() + settings.graceful_shutdown_timeout
+    while children and time.time() < deadline:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid:
+            children.pop(pid, None)
+        else:
+            time.sleep(0.05)
+    for pid in list(children):
+        _signal(pid, signal.SIGKILL)
+    sock.close()
+    return 0
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass

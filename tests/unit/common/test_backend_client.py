@@ -1,0 +1,96 @@
+import pytest
+
+from objstore.common import concurrency
+from objstore.common.backend_client import (BackendConnection, BackendError, backend_request,
+                                            quote_backend_path)
+from objstore.common.logs import set_trans_id
+
+
+@pytest.fixture
+def echo_server():
+    seen = []
+
+    def app(env, start):
+        if env["PATH_INFO"].endswith("/reject"):
+            # Answer before reading: the server must not send 100 Continue.
+            start("507 Insufficient Storage", [("Content-Length", "0")])
+            return [b""]
+        body = env["wsgi.input"].read() if env["REQUEST_METHOD"] in ("PUT", "POST") else b""
+        seen.append((env["REQUEST_METHOD"], env["PATH_INFO"], env.get("QUERY_STRING"),
+                     env.get("HTTP_X_TRANS_ID"), body))
+        start("201 Created", [("Content-Length", str(len(body))), ("X-Echo", "yes")])
+        return [body]
+
+    sock = concurrency.green_listen(("127.0.0.1", 0))
+    thread = concurrency.spawn(concurrency.serve_wsgi, sock, app)
+    yield sock.getsockname()[1], seen
+    thread.kill()
+    sock.close()
+
+
+def test_backend_request_quotes_path_and_carries_trans_id(echo_server):
+    port, seen = echo_server
+    set_trans_id("txtest")
+    try:
+        resp = backend_request("127.0.0.1", port, "d1", 7, "PUT", "/a/c/o ü", body=b"data",
+                               query_string="x=1")
+    finally:
+        set_trans_id(None)
+    assert resp.status == 201 and resp.body == b"data" and resp.headers["x-echo"] == "yes"
+    method, path, query, trans_id, body = seen[0]
+    assert (method, query, trans_id, body) == ("PUT", "x=1", "txtest", b"data")
+    assert path.encode("latin-1").decode("utf-8") == "/d1/7/a/c/o ü"
+
+
+def test_quote_backend_path():
+    assert quote_backend_path("sda", 3, "/a/c/o?x") == "/sda/3/a/c/o%3Fx"
+
+
+def test_streaming_put_with_expect_continue(echo_server):
+    port, _seen = echo_server
+    conn = BackendConnection("127.0.0.1", port)
+    conn.putrequest("PUT", quote_backend_path("d1", 1, "/a/c/o"), {"Expect": "100-continue"},
+                    chunked=True)
+    assert conn.expect_continue() == 100
+    for piece in (b"one ", b"two ", b"three"):
+        conn.send(piece)
+    conn.finish()
+    resp = conn.getresponse()
+    assert resp.status == 201 and resp.read() == b"one two three"
+    conn.close()
+
+
+def test_early_final_status_instead_of_continue(echo_server):
+    port, _seen = echo_server
+    conn = BackendConnection("127.0.0.1", port)
+    conn.putrequest("PUT", quote_backend_path("d1", 1, "/a/c/reject"),
+                    {"Expect": "100-continue", "Content-Length": "10"})
+    assert conn.expect_continue() == 507
+    assert conn.getresponse().status == 507
+    conn.close()
+
+
+def test_refused_connection_is_backend_error():
+    sock = concurrency.green_listen(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    with pytest.raises(BackendError):
+        backend_request("127.0.0.1", port, "d1", 1, "HEAD", "/a")
+
+
+def test_silent_node_times_out():
+    sock = concurrency.green_listen(("127.0.0.1", 0))  # accepts, never answers
+    try:
+        with pytest.raises(BackendError):
+            backend_request("127.0.0.1", sock.getsockname()[1], "d1", 1, "HEAD", "/a",
+                            response_timeout=0.2)
+    finally:
+        sock.close()
+
+
+def test_header_injection_refused(echo_server):
+    port, _ = echo_server
+    conn = BackendConnection("127.0.0.1", port)
+    with pytest.raises(ValueError):
+        conn.putrequest("GET", "/d/1/a", {"X-Bad": "a\r\nX-Evil: 1"})
+    conn.close()

@@ -1,0 +1,101 @@
+import dataclasses
+
+import pytest
+
+from objstore.common.cluster_config import load_cluster_config
+from objstore.common.config import ConfigError, ConfigSection, read_ini, to_bool, to_list
+from objstore.common.constraints import Constraints, MetadataError, check_metadata, valid_utf8
+from objstore.common.path_hash import hash_path
+
+
+@dataclasses.dataclass
+class Sample(ConfigSection):
+    port: int = 80
+    ratio: float = 0.5
+    enabled: bool = False
+    names: list = dataclasses.field(default_factory=list)
+    label: str = "x"
+
+
+def test_typed_conversion_and_defaults():
+    conf = Sample.from_section({"port": "8080", "enabled": "yes", "names": "a, b c",
+                                "unknown": "1"})
+    assert conf == Sample(port=8080, ratio=0.5, enabled=True, names=["a", "b", "c"], label="x")
+
+
+def test_bad_value_names_the_option():
+    with pytest.raises(ConfigError, match=r"\[srv\] option port"):
+        Sample.from_section({"port": "eighty"}, section_name="srv")
+
+
+def test_bool_and_list_helpers():
+    assert to_bool("On") is True and to_bool("0") is False
+    with pytest.raises(ValueError):
+        to_bool("maybe")
+    assert to_list("a,b  c") == ["a", "b", "c"]
+
+
+def test_read_ini_merges_defaults_and_keeps_case(tmp_path):
+    path = tmp_path / "x.conf"
+    path.write_text("[DEFAULT]\nlog_level = DEBUG\n[filter:tempauth]\nuser_Test_Tester = k%s .admin\n")
+    sections = read_ini(str(path))
+    assert sections["filter:tempauth"]["user_Test_Tester"] == "k%s .admin"
+    assert sections["filter:tempauth"]["log_level"] == "DEBUG"
+
+
+def test_read_ini_errors_are_config_errors(tmp_path):
+    with pytest.raises(ConfigError):
+        read_ini(str(tmp_path / "missing.conf"))
+    bad = tmp_path / "bad.conf"
+    bad.write_text("no section header\n")
+    with pytest.raises(ConfigError):
+        read_ini(str(bad))
+
+
+def test_cluster_config_sets_salt_constraints_and_policies(tmp_path):
+    conf = tmp_path / "objstore.conf"
+    conf.write_text("[hash]\nhash_path_prefix = test-prefix\nhash_path_suffix = test-suffix\n"
+                    "[constraints]\nmax_meta_count = 10\n"
+                    "[storage-policy:0]\nname = gold\n[storage-policy:1]\nname = silver\n"
+                    "default = yes\n")
+    try:
+        loaded = load_cluster_config(str(conf))
+        assert loaded.constraints.max_meta_count == 10
+        assert loaded.policies.default.name == "silver"
+        assert loaded.policies.get_by_index(1).data_dir == "objects-1"
+        assert loaded.policies.get_by_name("GOLD").index == 0
+        assert hash_path("a") == hash_path("a")
+    finally:
+        from objstore.common.constraints import set_constraints
+        from objstore.common.storage_policy import PolicyCollection, set_policies
+        set_constraints(Constraints())
+        set_policies(PolicyCollection())
+
+
+def test_cluster_config_without_salt_refuses(tmp_path):
+    conf = tmp_path / "objstore.conf"
+    conf.write_text("[hash]\n")
+    with pytest.raises(ConfigError, match="hash_path_prefix"):
+        load_cluster_config(str(conf))
+
+
+def test_metadata_limits():
+    limits = Constraints()
+    check_metadata({"X-Object-Meta-" + "a" * 128: "v" * 256}, "object", limits)
+    with pytest.raises(MetadataError):
+        check_metadata({"X-Object-Meta-" + "a" * 129: "v"}, "object", limits)
+    with pytest.raises(MetadataError):
+        check_metadata({"X-Object-Meta-a": "v" * 257}, "object", limits)
+    with pytest.raises(MetadataError):
+        check_metadata({"X-Container-Meta-%d" % i: "v" for i in range(91)}, "container", limits)
+    with pytest.raises(MetadataError):
+        check_metadata({"X-Account-Meta-%02d" % i: "v" * 200 for i in range(21)}, "account",
+                       limits)
+    with pytest.raises(MetadataError):
+        check_metadata({"X-Object-Meta-": "v"}, "object", limits)
+
+
+def test_valid_utf8():
+    assert valid_utf8("héllo")
+    assert not valid_utf8("a\x00b")
+    assert not valid_utf8(b"\xff")

@@ -1,0 +1,44 @@
+import os
+
+from objstore.common.durable_fs import (check_device, fallocate, free_space, renamer,
+                                        unlink_quietly, write_file_atomic)
+
+
+def test_renamer_creates_parents(tmp_path):
+    src = tmp_path / "tmp" / "f"
+    src.parent.mkdir()
+    src.write_bytes(b"x")
+    dst = tmp_path / "a" / "b" / "c" / "f"
+    renamer(str(src), str(dst))
+    assert dst.read_bytes() == b"x" and not src.exists()
+
+
+def test_write_file_atomic_replaces_whole_file(tmp_path):
+    target = tmp_path / "d" / "state.json"
+    write_file_atomic(str(target), b"one")
+    write_file_atomic(str(target), b"two", tmp_dir=str(tmp_path / "tmp"))
+    assert target.read_bytes() == b"two"
+    assert os.listdir(tmp_path / "tmp") == []
+
+
+def test_check_device(tmp_path):
+    (tmp_path / "sda").mkdir()
+    assert check_device(str(tmp_path), "sda", mount_check=False) == str(tmp_path / "sda")
+    assert check_device(str(tmp_path), "sdb", mount_check=False) is None
+    assert check_device(str(tmp_path), "sda", mount_check=True) is None  # not a mount point
+    assert check_device(str(tmp_path), "../etc", mount_check=False) is None
+
+
+def test_fallocate_and_free_space(tmp_path):
+    path = tmp_path / "f"
+    with open(path, "wb") as handle:
+        fallocate(handle.fileno(), 4096)
+    assert os.path.getsize(path) == 4096
+    assert free_space(str(tmp_path)) > 0
+
+
+def test_unlink_quietly(tmp_path):
+    path = tmp_path / "f"
+    path.write_bytes(b"")
+    assert unlink_quietly(str(path)) is True
+    assert unlink_quietly(str(path)) is False
