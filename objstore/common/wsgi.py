@@ -62,22 +62,34 @@ def bind_socket(settings: ServerSettings) -> socket.socket:
 
 
 def _serve(sock: socket.socket, app: Callable, settings: ServerSettings, logger) -> None:
+    """Serve until SIGTERM/SIGHUP, then finish in-flight requests and return.
+
+    A signal only sets a flag: the handler runs inside the hub, where little is
+    safe to do.  A watcher green thread notices the flag within half a second,
+    stops the accept loop (eventlet's server treats SystemExit as "stop
+    accepting, wait for the requests in flight") and, should those hang, ends
+    the process after ``graceful_shutdown_timeout``.
+    """
     green = concurrency.wrap_socket(sock)
+    stopping = {"flag": False}
+    server_greenlet = concurrency.getcurrent()
 
-    def _stop(signum, frame):  # noqa: ANN001 - signal handler signature
-        # Closing the listener ends the accept loop; eventlet then waits for
-        # the requests already in flight.
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        concurrency.spawn_n(_shutdown, green)
+    def _on_signal(signum, frame):  # noqa: ANN001 - signal handler signature
+        stopping["flag"] = True
 
-    def _shutdown(listener) -> None:
-        try:
-            listener.close()
-        except OSError:
-            pass
+    def _watch() -> None:
+        while not stopping["flag"]:
+            concurrency.sleep(0.5)
+        logger.info("%s stopping: finishing requests in flight", settings.log_name)
+        concurrency.kill(server_greenlet, SystemExit)
+        concurrency.sleep(settings.graceful_shutdown_timeout)
+        logger.warning("%s: requests still running after %ss; exiting",
+                       settings.log_name, settings.graceful_shutdown_timeout)
+        os._exit(0)
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGHUP, _stop)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGHUP, _on_signal)
+    concurrency.spawn_n(_watch)
     concurrency.serve_wsgi(green, app, max_clients=settings.max_clients,
                            client_timeout=settings.client_timeout, log=None)
 
@@ -112,7 +124,10 @@ def _run_workers(sock: socket.socket, conf_path: str, app_name: str,
         pid = os.fork()
         if pid == 0:
             try:
-                signal.signal(signal.SIGHUP, signal.SIG_DFL)
+                # Until _serve installs its graceful handlers, a signal must
+                # simply end this child, not run the parent's handlers.
+                for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+                    signal.signal(signum, signal.SIG_DFL)
                 app = load_app(conf_path, app_name)
                 _serve(sock, app, settings, logger)
             except BaseException:  # noqa: BLE001 - a child must exit, never return

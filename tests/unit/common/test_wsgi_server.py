@@ -1,0 +1,76 @@
+"""objstore-server as an operator runs it: a real process, real socket, SIGTERM to stop."""
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+
+def hello_app_factory(global_conf, **local_conf):
+    def app(env, start):
+        body = ("pid=%d" % os.getpid()).encode()
+        start("200 OK", [("Content-Length", str(len(body)))])
+        return [body]
+    return app
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(port):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    conn.request("GET", "/")
+    resp = conn.getresponse()
+    return resp.status, resp.read()
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_server_serves_and_stops_on_sigterm(tmp_path, workers):
+    port = _free_port()
+    (tmp_path / "objstore.conf").write_text(
+        "[hash]\nhash_path_prefix = p\nhash_path_suffix = s\n")
+    conf = tmp_path / "hello.conf"
+    conf.write_text("[DEFAULT]\nbind_port = %d\nworkers = %d\nobjstore_conf = %s\n"
+                    "[app:main]\nuse = call:%s:hello_app_factory\n"
+                    % (port, workers, tmp_path / "objstore.conf", __name__))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.Popen([sys.executable, "-m", "objstore.cli.server", "proxy", str(conf)],
+                            env=env, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 20
+        while True:
+            try:
+                status, body = _get(port)
+                break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise AssertionError(proc.stderr.read().decode()[-2000:])
+                time.sleep(0.1)
+        assert status == 200 and body.startswith(b"pid=")
+        if workers:
+            assert body != ("pid=%d" % proc.pid).encode()  # served by a child
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_missing_cluster_conf_is_a_clear_error(tmp_path):
+    conf = tmp_path / "hello.conf"
+    conf.write_text("[DEFAULT]\nbind_port = 0\nobjstore_conf = %s\n[app:main]\nuse = call:x:y\n"
+                    % (tmp_path / "nope.conf"))
+    result = subprocess.run([sys.executable, "-m", "objstore.cli.server", "proxy", str(conf)],
+                            capture_output=True, text=True, timeout=30,
+                            env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert result.returncode == 2
+    assert "nope.conf does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
