@@ -8,6 +8,7 @@ the cluster config and a process refuses to hash paths before that.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from typing import Optional
 
 
@@ -57,3 +58,20 @@ def hash_path(account: str | bytes, container: str | bytes | None = None,
 def hash_suffix(name_hash: str) -> str:
     """The suffix directory for a hash: its last three hex digits."""
     return name_hash[-3:]
+
+
+def derive_cluster_secret(purpose: str) -> bytes:
+    """A secret every process of this cluster derives alike, without storing it.
+
+    Middleware that signs things (auth tokens) needs a key that all proxy
+    workers and restarts agree on; the hash salt already is such a shared
+    secret.  HMAC-ing it with ``purpose`` gives each user its own key and
+    never reveals the salt itself.
+    """
+    if _salt is None:
+        raise HashPathNotConfigured(
+            "the cluster hash salt is not configured (objstore.conf [hash])")
+    prefix, suffix = _salt
+    key = prefix + b"/" + suffix
+    return hmac.new(key, b"objstore-derived-secret:" + purpose.encode("utf-8"),
+                    hashlib.sha256).digest()

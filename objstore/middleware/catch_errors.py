@@ -1,0 +1,213 @@
+"""The outermost filter: gives each request its transaction id and hides tracebacks.
+
+Every response carries ``X-Trans-Id`` (and ``X-Openstack-Request-Id``, which
+OpenStack tooling reads) so a user can quote one id and an operator can grep
+it across every node's log.  Anything the pipeline raises becomes a short
+``500`` naming that id, while the stack goes to our log, never to the client.
+
+A failure *after* the status line and headers went out cannot be turned into
+a 500 any more.  Ending the body quietly would hand the client a silently
+short object (or, with chunked encoding, a "complete" one), so we log the
+stack and raise :class:`ResponseBodyAborted`, whose message holds only the
+trans id: the WSGI server then drops the connection and the client sees a
+truncated transfer instead of wrong data.  The same happens when the inner
+app sends fewer or more bytes than the Content-Length it declared.
+"""
+from __future__ import annotations
+
+import dataclasses
+import sys
+from typing import Any, Callable, Iterable, Iterator, Optional
+from urllib.parse import quote
+
+from objstore.common.config import ConfigSection
+from objstore.common.constraints import valid_utf8
+from objstore.common.logs import get_logger, new_trans_id, set_trans_id
+
+TRANS_ID_HEADERS = ("X-Trans-Id", "X-Openstack-Request-Id")
+BODYLESS_STATUSES = (204, 304)
+
+
+class ResponseBodyAborted(Exception):
+    """Raised to make the server drop a connection whose body cannot be finished."""
+
+
+@dataclasses.dataclass
+class CatchErrorsConfig(ConfigSection):
+    log_name: str = "catch-errors"
+
+
+def _path_is_valid(path_info: str) -> bool:
+    """True when the (WSGI latin-1) path decodes as UTF-8 and holds no NUL."""
+    try:
+        raw = path_info.encode("latin-1")
+    except UnicodeEncodeError:
+        # Not a WSGI-native string (a test or a sub-request built it from text).
+        return valid_utf8(path_info)
+    return valid_utf8(raw)
+
+
+def _simple_response(start_response: Callable, status: str, body: bytes,
+                     trans_id: str, exc_info: Any = None) -> list[bytes]:
+    headers = [("Content-Type", "text/plain; charset=UTF-8"),
+               ("Content-Length", str(len(body)))]
+    headers.extend((name, trans_id) for name in TRANS_ID_HEADERS)
+    if exc_info is not None:
+        start_response(status, headers, exc_info)
+    else:
+        start_response(status, headers)
+    return [body]
+
+
+class CatchErrors:
+    """WSGI filter; see the module docstring."""
+
+    def __init__(self, app: Callable, conf: Optional[dict] = None):
+        self.app = app
+        self.settings = CatchErrorsConfig.from_section(conf or {}, section_name="catch_errors")
+        self.logger = get_logger(self.settings.log_name, conf)
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        extra = environ.get("HTTP_X_TRANS_ID_EXTRA", "")
+        trans_id = new_trans_id("-" + extra if extra else "")
+        environ["swift.trans_id"] = trans_id
+        set_trans_id(trans_id)
+
+        if not _path_is_valid(environ.get("PATH_INFO", "")):
+            return _simple_response(start_response, "412 Precondition Failed",
+                                    b"Invalid UTF8 or contains NULL", trans_id)
+
+        state: dict[str, Any] = {"started": False, "status": 0, "length": None}
+
+        def tagged_start_response(status: str, headers: list, exc_info: Any = None):
+            headers = [(k, v) for k, v in headers if k.lower() not in
+                       ("x-trans-id", "x-openstack-request-id")]
+            headers.extend((name, trans_id) for name in TRANS_ID_HEADERS)
+            try:
+                state["status"] = int(status.split(" ", 1)[0])
+            except ValueError:
+                state["status"] = 0
+            state["length"] = None
+            for key, value in headers:
+                if key.lower() == "content-length":
+                    try:
+                        state["length"] = int(value)
+                    except ValueError:
+                        state["length"] = None
+            state["started"] = True
+            if exc_info is not None:
+                return start_response(status, headers, exc_info)
+            return start_response(status, headers)
+
+        try:
+            app_iter = self.app(environ, tagged_start_response)
+        except Exception:  # noqa: BLE001 - the whole point: nothing escapes
+            self.logger.exception("unhandled error in pipeline for %s %s",
+                                  environ.get("REQUEST_METHOD"), _loggable_path(environ))
+            return self._error_response(start_response, trans_id, state["started"])
+        expect_body = environ.get("REQUEST_METHOD") != "HEAD"
+        guarded = self._guarded_iter(app_iter, environ, start_response, trans_id,
+                                     state, expect_body)
+        return _ClosingBody(guarded, app_iter, self.logger, environ)
+
+    def _error_response(self, start_response: Callable, trans_id: str,
+                        replacing: bool) -> list[bytes]:
+        """The 500; ``replacing`` when the app already started a response (WSGI
+        then requires exc_info, so the server can refuse if headers went out)."""
+        body = ("An error occurred (transaction %s)\n" % trans_id).encode("ascii", "replace")
+        return _simple_response(start_response, "500 Internal Server Error", body,
+                                trans_id, exc_info=sys.exc_info() if replacing else None)
+
+    def _guarded_iter(self, app_iter: Iterable[bytes], environ: dict,
+                      start_response: Callable, trans_id: str, state: dict,
+                      expect_body: bool) -> Iterator[bytes]:
+        """Yield the app's body, turning failures into a 500 or a dropped connection."""
+        sent = 0
+        iterator = iter(app_iter)
+        while True:
+            try:
+                chunk = next(iterator)
+            except StopIteration:
+                break
+            except Exception:  # noqa: BLE001
+                self.logger.exception("error while sending body of %s %s",
+                                      environ.get("REQUEST_METHOD"),
+                                      _loggable_path(environ))
+                if not sent:
+                    # Nothing reached the wire yet (servers send headers
+                    # with the first non-empty chunk): a clean 500 is
+                    # still possible.
+                    yield from self._error_response(start_response, trans_id,
+                                                    state["started"])
+                    return
+                raise ResponseBodyAborted("transaction %s: body aborted" % trans_id) \
+                    from None
+            sent += len(chunk)
+            length = state["length"]
+            if length is not None and expect_body and sent > length and \
+                    state["status"] not in BODYLESS_STATUSES:
+                self.logger.error("app sent more than its Content-Length %d for %s %s",
+                                  length, environ.get("REQUEST_METHOD"),
+                                  _loggable_path(environ))
+                raise ResponseBodyAborted("transaction %s: body too long" % trans_id)
+            yield chunk
+        length = state["length"]
+        if (length is not None and expect_body and sent < length
+                and state["status"] not in BODYLESS_STATUSES):
+            self.logger.error("app sent %d of its Content-Length %d for %s %s",
+                              sent, length, environ.get("REQUEST_METHOD"),
+                              _loggable_path(environ))
+            raise ResponseBodyAborted("transaction %s: body too short" % trans_id)
+
+
+class _ClosingBody:
+    """The guarded body generator, plus a ``close()`` that always reaches the app's body.
+
+    A generator closed before its first ``next()`` never runs its ``finally``;
+    without this the inner app (and the access log line proxy_logging writes
+    on close) would never learn that the response ended.
+    """
+
+    def __init__(self, guarded: Iterator[bytes], app_iter: Iterable[bytes],
+                 logger: Any, environ: dict):
+        self.guarded = guarded
+        self.app_iter = app_iter
+        self.logger = logger
+        self.environ = environ
+        self.closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.guarded
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.guarded.close()
+        finally:
+            close = getattr(self.app_iter, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:  # noqa: BLE001
+                    self.logger.exception("error closing response of %s %s",
+                                          self.environ.get("REQUEST_METHOD"),
+                                          _loggable_path(self.environ))
+
+
+def _loggable_path(environ: dict) -> str:
+    path = environ.get("PATH_INFO", "")
+    try:
+        return quote(path.encode("latin-1"), safe="/")
+    except UnicodeEncodeError:
+        return quote(path, safe="/")
+
+
+def filter_factory(global_conf: dict, **local_conf: Any) -> Callable[[Callable], CatchErrors]:
+    conf = dict(global_conf)
+    conf.update(local_conf)
+
+    def catch_errors_filter(app: Callable) -> CatchErrors:
+        return CatchErrors(app, conf)
+    return catch_errors_filter
