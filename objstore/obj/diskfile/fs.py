@@ -1,0 +1,467 @@
+"""DiskFile on a real file system: the only code that touches object files.
+
+Layout under ``<devices>/<dev>/``::
+
+    objects[-N]/<partition>/<suffix>/<hash>/<timestamp>.data|.ts|.meta
+    objects[-N]/<partition>/<suffix>/<hash>/<file>.spill   (metadata too big for xattrs)
+    tmp/                                                     (writes in progress)
+    quarantined/objects[-N]/<hash>/                          (corrupt objects, kept)
+    async_pending[-N]/<suffix>/<hash>-<timestamp>            (container updates to retry)
+
+A write lands in ``tmp/``, gets its xattrs, is fsynced and renamed into the
+hash directory, and that directory is fsynced (and its parents when they were
+created).  Only then are older generations removed (see :mod:`.rules`).
+"""
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import tempfile
+import time
+import uuid
+from typing import Iterator, Optional
+
+from objstore.common import durable_fs
+from objstore.common.path_hash import hash_path, hash_suffix
+from objstore.common.storage_policy import StoragePolicy
+from objstore.common.timestamp import InvalidTimestamp, Timestamp
+from objstore.obj.diskfile import metadata as mdcodec
+from objstore.obj.diskfile import rules
+from objstore.obj.diskfile.async_pending import (AsyncPendingCorrupt, AsyncUpdate,
+                                                 decode_async, encode_async)
+from objstore.obj.diskfile.interface import (DiskFile, DiskFileDeleted,
+                                             DiskFileDeviceUnavailable, DiskFileExpired,
+                                             DiskFileManager, DiskFileNoSpace,
+                                             DiskFileNotExist, DiskFileQuarantined,
+                                             DiskFileWriter)
+
+log = logging.getLogger("objstore.obj.diskfile")
+
+_XATTR_FULL = (errno.ENOSPC, errno.E2BIG, errno.ERANGE, errno.EDQUOT)
+
+
+def _policy_dir(kind: str, policy_index: int) -> str:
+    policy = StoragePolicy(index=policy_index, name="p%d" % policy_index)
+    return policy.data_dir if kind == "objects" else policy.async_dir
+
+
+# -- metadata on files ---------------------------------------------------
+
+def _read_xattr_blob(fd: int) -> bytes:
+    pieces = []
+    index = 0
+    while True:
+        try:
+            pieces.append(os.getxattr(fd, mdcodec.xattr_key(index)))
+        except OSError as err:
+            if err.errno in (errno.ENODATA, errno.ENOTSUP):
+                break
+            raise
+        index += 1
+    return b"".join(pieces)
+
+
+def _remove_xattrs(fd: int, count: int) -> None:
+    for index in range(count):
+        try:
+            os.removexattr(fd, mdcodec.xattr_key(index))
+        except OSError:
+            pass
+
+
+def _set_xattr_blob(fd: int, blob: bytes) -> None:
+    """Store ``blob`` in xattrs; on failure leave none of its pieces behind."""
+    pieces = mdcodec.split_for_xattrs(blob)
+    done = 0
+    try:
+        for key, piece in pieces:
+            os.setxattr(fd, key, piece)
+            done += 1
+    except OSError:
+        _remove_xattrs(fd, done)
+        raise
+
+
+def read_metadata(fd: int, directory: str) -> dict[str, str]:
+    """Metadata of an object file (``fd``), following a spill into ``directory``."""
+    blob = _read_xattr_blob(fd)
+    if not blob:
+        raise mdcodec.MetadataCorrupt("no metadata xattr")
+    if mdcodec.blob_kind(blob) == mdcodec.KIND_INLINE:
+        return mdcodec.decode_inline(blob)
+    name, length, md5 = mdcodec.decode_spill_ref(blob)
+    try:
+        with open(os.path.join(directory, name), "rb") as handle:
+            sidecar = handle.read(length + 1)
+    except FileNotFoundError:
+        raise mdcodec.MetadataCorrupt("spilled metadata file %s is missing" % name) from None
+    return mdcodec.verify_sidecar(sidecar, length, md5)
+
+
+def write_metadata_to(fd: int, final_name: str, hash_dir: str, tmp_dir: str,
+                      metadata: dict[str, str]) -> None:
+    """Attach ``metadata`` to the not-yet-renamed file ``fd`` that will be ``final_name``.
+
+    Small metadata goes into xattrs.  Large metadata (or a file system that
+    refuses the xattr) goes into a sidecar that is durably renamed into
+    ``hash_dir`` *before* its owner, so an owner is never visible without it.
+    """
+    blob = mdcodec.encode_inline(metadata)
+    if len(blob) <= mdcodec.INLINE_LIMIT:
+        try:
+            _set_xattr_blob(fd, blob)
+            return
+        except OSError as err:
+            if err.errno not in _XATTR_FULL:
+                raise
+    side_name = rules.sidecar_name(final_name)
+    durable_fs.mkdirs(tmp_dir)
+    tmp_fd, tmp_path = tempfile.mkstemp(dir=tmp_dir, prefix=".spill-")
+    try:
+        with os.fdopen(tmp_fd, "wb") as handle:
+            handle.write(blob)
+            handle.flush()
+            os.fsync(handle.fileno())
+        durable_fs.renamer(tmp_path, os.path.join(hash_dir, side_name))
+    except BaseException:
+        durable_fs.unlink_quietly(tmp_path)
+        raise
+    _set_xattr_blob(fd, mdcodec.encode_spill_ref(side_name, blob))
+
+
+def _raise_no_space(err: OSError) -> None:
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        raise DiskFileNoSpace(str(err)) from None
+    raise err
+
+
+# -- the DiskFile ----------------------------------------------------------
+
+class FsDiskFileWriter(DiskFileWriter):
+    def __init__(self, diskfile: "FsDiskFile", size: Optional[int]):
+        super().__init__()
+        self._df = diskfile
+        durable_fs.mkdirs(diskfile.tmp_dir)
+        manager = diskfile.manager
+        if manager.fallocate_reserve > 0:
+            free = durable_fs.free_space(diskfile.tmp_dir) - (size or 0)
+            if free < manager.fallocate_reserve:
+                raise DiskFileNoSpace("free space below fallocate_reserve")
+        self._fd, self.tmp_path = tempfile.mkstemp(dir=diskfile.tmp_dir, prefix=".obj-")
+        try:
+            if size:
+                durable_fs.fallocate(self._fd, size)
+        except OSError as err:
+            self.abort()
+            _raise_no_space(err)
+
+    def _write(self, chunk: bytes) -> None:
+        view = memoryview(chunk)
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        except OSError as err:
+            _raise_no_space(err)
+
+    def put(self, metadata: dict[str, str]) -> None:
+        timestamp = Timestamp(metadata["X-Timestamp"])
+        if self.bytes_written < os.fstat(self._fd).st_size:
+            os.ftruncate(self._fd, self.bytes_written)  # drop unused fallocated space
+        self._df.commit_file(self._fd, self.tmp_path, timestamp, rules.DATA_EXT, metadata)
+        self.committed = True
+        self._close()
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def abort(self) -> None:
+        self._close()
+        if not self.committed:
+            durable_fs.unlink_quietly(self.tmp_path)
+
+
+class FsDiskFile(DiskFile):
+    def __init__(self, manager: "FsDiskFileManager", device_path: str, partition: str,
+                 account: str, container: str, obj: str, policy_index: int):
+        super().__init__()
+        self.manager = manager
+        self.device_path = device_path
+        self.policy_index = policy_index
+        self.name = "/%s/%s/%s" % (account, container, obj)
+        self.name_hash = str(hash_path(account, container, obj))
+        self.hash_dir = os.path.join(device_path, _policy_dir("objects", policy_index),
+                                     str(partition), hash_suffix(self.name_hash),
+                                     self.name_hash)
+        self.tmp_dir = os.path.join(device_path, "tmp")
+        self._fd: Optional[int] = None
+
+    # -- reading ---------------------------------------------------------
+    def _listdir(self) -> list[str]:
+        try:
+            return os.listdir(self.hash_dir)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
+    def newest_timestamp(self) -> Optional[Timestamp]:
+        stamps = [info[0] for info in map(rules.parse_name, self._listdir()) if info]
+        return max(stamps) if stamps else None
+
+    def _read_file_metadata(self, name: str, keep_fd: bool) -> dict[str, str]:
+        fd = os.open(os.path.join(self.hash_dir, name), os.O_RDONLY)
+        try:
+            meta = read_metadata(fd, self.hash_dir)
+        except (mdcodec.MetadataCorrupt, OSError) as err:
+            os.close(fd)
+            if isinstance(err, FileNotFoundError) or not os.path.exists(
+                    os.path.join(self.hash_dir, name)):
+                # cleaned up by a newer write while we read: not corruption
+                raise FileNotFoundError(name) from None
+            self.quarantine("unreadable metadata on %s: %s" % (name, err))
+        if keep_fd:
+            self._fd = fd
+        else:
+            os.close(fd)
+        return meta
+
+    def open(self, now: Optional[float] = None) -> "FsDiskFile":
+        for attempt in range(3):
+            self.close()
+            choice = rules.choose_files(self._listdir())
+            if choice.tombstone:
+                raise DiskFileDeleted(timestamp=rules.parse_name(choice.tombstone)[0])
+            if not choice.data:
+                raise DiskFileNotExist()
+            try:
+                data_meta = self._read_file_metadata(choice.data, keep_fd=True)
+                post_meta = (self._read_file_metadata(choice.meta, keep_fd=False)
+                             if choice.meta else None)
+                break
+            except FileNotFoundError:
+                # a newer write cleaned up under us: look at the directory again
+                self.close()
+        else:
+            raise DiskFileNotExist("object files keep changing under the reader")
+        self.data_timestamp = rules.parse_name(choice.data)[0]
+        self.timestamp = rules.parse_name(choice.meta)[0] if choice.meta else self.data_timestamp
+        self._data_metadata = data_meta
+        self._metadata = rules.merge_metadata(data_meta, post_meta)
+        size = os.fstat(self._fd).st_size
+        try:
+            stored = int(data_meta.get("Content-Length", -1))
+        except ValueError:
+            stored = -1
+        if stored != size:
+            self.quarantine("size %d does not match Content-Length %r" % (
+                size, data_meta.get("Content-Length")))
+        _raise_if_expired(self._metadata, self.timestamp, now)
+        return self
+
+    def _iter_range(self, start: int, end: int, chunk_size: int) -> Iterator[bytes]:
+        if self._fd is None:
+            raise RuntimeError("DiskFile not opened")
+        fd = self._fd
+        offset = start
+        while offset < end:
+            chunk = os.pread(fd, min(chunk_size, end - offset), offset)
+            if not chunk:
+                break
+            offset += len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def quarantine(self, reason: str) -> None:
+        self.close()
+        target_root = os.path.join(self.device_path, "quarantined",
+                                   _policy_dir("objects", self.policy_index))
+        target = os.path.join(target_root, self.name_hash)
+        if os.path.exists(target):
+            target += "-" + uuid.uuid4().hex
+        log.error("quarantining %s (%s) to %s: %s", self.name, self.hash_dir, target, reason)
+        try:
+            durable_fs.renamer(self.hash_dir, target)
+        except FileNotFoundError:
+            pass
+        raise DiskFileQuarantined(reason)
+
+    # -- writing ---------------------------------------------------------
+    def writer(self, size: Optional[int] = None) -> FsDiskFileWriter:
+        try:
+            return FsDiskFileWriter(self, size)
+        except OSError as err:
+            _raise_no_space(err)
+            raise
+
+    def commit_file(self, fd: int, tmp_path: str, timestamp: Timestamp, ext: str,
+                    metadata: dict[str, str]) -> None:
+        """Attach metadata, fsync, rename into the hash dir, then clean up older files."""
+        final_name = rules.file_name(timestamp, ext)
+        try:
+            write_metadata_to(fd, final_name, self.hash_dir, self.tmp_dir, metadata)
+            os.fsync(fd)
+            durable_fs.renamer(tmp_path, os.path.join(self.hash_dir, final_name))
+        except OSError as err:
+            _raise_no_space(err)
+        self.cleanup()
+
+    def _write_marker(self, ext: str, metadata: dict[str, str]) -> None:
+        timestamp = Timestamp(metadata["X-Timestamp"])
+        try:
+            durable_fs.mkdirs(self.tmp_dir)
+            fd, tmp_path = tempfile.mkstemp(dir=self.tmp_dir, prefix=".mark-")
+        except OSError as err:
+            _raise_no_space(err)
+        try:
+            self.commit_file(fd, tmp_path, timestamp, ext, metadata)
+        except BaseException:
+            durable_fs.unlink_quietly(tmp_path)
+            raise
+        finally:
+            os.close(fd)
+
+    def write_metadata(self, metadata: dict[str, str]) -> None:
+        self._write_marker(rules.META_EXT, metadata)
+
+    def delete(self, timestamp: Timestamp) -> None:
+        self._write_marker(rules.TOMBSTONE_EXT, {"X-Timestamp": timestamp.internal})
+
+    def cleanup(self) -> list[str]:
+        """Remove files made obsolete by newer ones; return their names."""
+        choice = rules.choose_files(self._listdir())
+        for name in choice.obsolete:
+            durable_fs.unlink_quietly(os.path.join(self.hash_dir, name))
+        return choice.obsolete
+
+
+def _raise_if_expired(metadata: dict[str, str], timestamp: Timestamp,
+                      now: Optional[float]) -> None:
+    delete_at = metadata.get("X-Delete-At")
+    if not delete_at:
+        return
+    try:
+        expired = int(delete_at) <= (time.time() if now is None else now)
+    except ValueError:
+        return
+    if expired:
+        raise DiskFileExpired(timestamp=timestamp, metadata=metadata)
+
+
+# -- the manager -----------------------------------------------------------
+
+class FsDiskFileManager(DiskFileManager):
+    def __init__(self, devices: str, mount_check: bool = False, fallocate_reserve: int = 0):
+        self.devices = devices
+        self.mount_check = mount_check
+        self.fallocate_reserve = fallocate_reserve
+
+    def device_path(self, device: str) -> str:
+        path = durable_fs.check_device(self.devices, device, self.mount_check)
+        if path is None:
+            raise DiskFileDeviceUnavailable("device %r unavailable" % device)
+        return path
+
+    def list_devices(self) -> list[str]:
+        try:
+            names = sorted(os.listdir(self.devices))
+        except FileNotFoundError:
+            return []
+        return [n for n in names
+                if durable_fs.check_device(self.devices, n, self.mount_check)]
+
+    def get_diskfile(self, device: str, partition: str, account: str, container: str,
+                     obj: str, policy_index: int = 0) -> FsDiskFile:
+        return FsDiskFile(self, self.device_path(device), partition, account, container,
+                          obj, policy_index)
+
+    # -- async pendings --------------------------------------------------
+    def _async_root(self, device: str, policy_index: int) -> str:
+        return os.path.join(self.device_path(device), _policy_dir("async", policy_index))
+
+    def async_path(self, device: str, update: AsyncUpdate) -> str:
+        name_hash = str(hash_path(update.account, update.container, update.obj))
+        return os.path.join(self._async_root(device, update.policy_index),
+                            hash_suffix(name_hash),
+                            "%s-%s" % (name_hash, update.timestamp.internal))
+
+    def save_async_update(self, device: str, update: AsyncUpdate) -> None:
+        path = self.async_path(device, update)
+        try:
+            durable_fs.write_file_atomic(path, encode_async(update),
+                                         os.path.join(self.device_path(device), "tmp"))
+        except OSError as err:
+            _raise_no_space(err)
+        update.location = path
+
+    def update_async_update(self, update: AsyncUpdate) -> None:
+        path = update.location
+        device_path = os.path.dirname(os.path.dirname(os.path.dirname(path)))
+        durable_fs.write_file_atomic(path, encode_async(update),
+                                     os.path.join(device_path, "tmp"))
+
+    def remove_async_update(self, update: AsyncUpdate) -> None:
+        if update.location:
+            durable_fs.unlink_quietly(update.location)
+
+    def _async_policy_dirs(self, device_path: str) -> list[tuple[int, str]]:
+        found = []
+        for name in sorted(os.listdir(device_path)):
+            if name == "async_pending":
+                found.append((0, name))
+            elif name.startswith("async_pending-") and name[14:].isascii() \
+                    and name[14:].isdigit():
+                found.append((int(name[14:]), name))
+        return found
+
+    def iter_async_updates(self, device: str,
+                           policy_index: Optional[int] = None) -> Iterator[AsyncUpdate]:
+        device_path = self.device_path(device)
+        for index, dirname in self._async_policy_dirs(device_path):
+            if policy_index is not None and index != policy_index:
+                continue
+            root = os.path.join(device_path, dirname)
+            for suffix in sorted(os.listdir(root)):
+                suffix_dir = os.path.join(root, suffix)
+                if not os.path.isdir(suffix_dir):
+                    continue
+                yield from self._iter_suffix(device_path, suffix_dir, index)
+
+    def _iter_suffix(self, device_path: str, suffix_dir: str,
+                     policy_index: int) -> Iterator[AsyncUpdate]:
+        newest: dict[str, tuple[Timestamp, str]] = {}
+        for name in sorted(os.listdir(suffix_dir)):
+            path = os.path.join(suffix_dir, name)
+            name_hash, _, stamp = name.partition("-")
+            try:
+                when = Timestamp(stamp)
+            except (InvalidTimestamp, ValueError):
+                continue  # a temp or foreign file
+            best = newest.get(name_hash)
+            if best is None or when > best[0]:
+                if best is not None:
+                    durable_fs.unlink_quietly(best[1])  # superseded by a newer update
+                newest[name_hash] = (when, path)
+            else:
+                durable_fs.unlink_quietly(path)
+        for _, path in newest.values():
+            try:
+                with open(path, "rb") as handle:
+                    update = decode_async(handle.read())
+            except FileNotFoundError:
+                continue
+            except AsyncPendingCorrupt as err:
+                target = os.path.join(device_path, "quarantined",
+                                      _policy_dir("async", policy_index),
+                                      os.path.basename(path))
+                log.error("quarantining async pending %s: %s", path, err)
+                durable_fs.renamer(path, target)
+                continue
+            update.policy_index = policy_index
+            update.location = path
+            yield update

@@ -1,0 +1,181 @@
+"""DiskFile in memory: proves the seam and makes server tests cheap.
+
+Each object is a dict of file name to ``(bytes, metadata)``, named and chosen
+exactly like the files on disk (:mod:`.rules`), so the contract tests hold
+for both implementations.  Nothing survives the process.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Iterator, Optional
+
+from objstore.common.path_hash import hash_path
+from objstore.common.timestamp import Timestamp
+from objstore.obj.diskfile import rules
+from objstore.obj.diskfile.async_pending import AsyncUpdate, decode_async, encode_async
+from objstore.obj.diskfile.interface import (DiskFile, DiskFileDeleted,
+                                             DiskFileDeviceUnavailable, DiskFileExpired,
+                                             DiskFileManager, DiskFileNoSpace,
+                                             DiskFileNotExist, DiskFileQuarantined,
+                                             DiskFileWriter)
+
+ObjectKey = tuple[str, int, str]  # (device, policy_index, hash)
+
+
+class MemDiskFileWriter(DiskFileWriter):
+    def __init__(self, diskfile: "MemDiskFile"):
+        super().__init__()
+        self._df = diskfile
+        self._chunks: list[bytes] = []
+
+    def _write(self, chunk: bytes) -> None:
+        limit = self._df.manager.capacity
+        if limit is not None and self.bytes_written > limit:
+            raise DiskFileNoSpace("memory device full")
+        self._chunks.append(bytes(chunk))
+
+    def put(self, metadata: dict[str, str]) -> None:
+        timestamp = Timestamp(metadata["X-Timestamp"])
+        self._df.store(rules.file_name(timestamp, rules.DATA_EXT), b"".join(self._chunks),
+                       metadata)
+        self.committed = True
+
+    def abort(self) -> None:
+        self._chunks = []
+
+
+class MemDiskFile(DiskFile):
+    def __init__(self, manager: "MemDiskFileManager", key: ObjectKey, name: str):
+        super().__init__()
+        self.manager = manager
+        self.key = key
+        self.name = name
+        self._body = b""
+
+    def _files(self) -> dict[str, tuple[bytes, dict[str, str]]]:
+        return self.manager.objects.get(self.key, {})
+
+    def newest_timestamp(self) -> Optional[Timestamp]:
+        stamps = [info[0] for info in map(rules.parse_name, self._files()) if info]
+        return max(stamps) if stamps else None
+
+    def open(self, now: Optional[float] = None) -> "MemDiskFile":
+        with self.manager.lock:
+            files = dict(self._files())
+        choice = rules.choose_files(files)
+        if choice.tombstone:
+            raise DiskFileDeleted(timestamp=rules.parse_name(choice.tombstone)[0])
+        if not choice.data:
+            raise DiskFileNotExist()
+        self._body, data_meta = files[choice.data]
+        post_meta = files[choice.meta][1] if choice.meta else None
+        self.data_timestamp = rules.parse_name(choice.data)[0]
+        self.timestamp = rules.parse_name(choice.meta)[0] if choice.meta else self.data_timestamp
+        self._data_metadata = dict(data_meta)
+        self._metadata = rules.merge_metadata(data_meta, post_meta)
+        if int(data_meta.get("Content-Length", -1)) != len(self._body):
+            self.quarantine("size does not match Content-Length")
+        delete_at = self._metadata.get("X-Delete-At")
+        if delete_at and delete_at.isascii() and delete_at.isdigit() and \
+                int(delete_at) <= (time.time() if now is None else now):
+            raise DiskFileExpired(timestamp=self.timestamp, metadata=self._metadata)
+        return self
+
+    def _iter_range(self, start: int, end: int, chunk_size: int) -> Iterator[bytes]:
+        for offset in range(start, end, chunk_size):
+            yield self._body[offset:min(offset + chunk_size, end)]
+
+    def quarantine(self, reason: str) -> None:
+        with self.manager.lock:
+            files = self.manager.objects.pop(self.key, None)
+            if files is not None:
+                self.manager.quarantined.append((self.key, files, reason))
+        raise DiskFileQuarantined(reason)
+
+    def writer(self, size: Optional[int] = None) -> MemDiskFileWriter:
+        capacity = self.manager.capacity
+        if size is not None and capacity is not None and size > capacity:
+            raise DiskFileNoSpace("memory device full")
+        return MemDiskFileWriter(self)
+
+    def store(self, name: str, body: bytes, metadata: dict[str, str]) -> None:
+        with self.manager.lock:
+            files = self.manager.objects.setdefault(self.key, {})
+            files[name] = (body, dict(metadata))
+            for old in rules.choose_files(files).obsolete:
+                files.pop(old, None)
+
+    def write_metadata(self, metadata: dict[str, str]) -> None:
+        timestamp = Timestamp(metadata["X-Timestamp"])
+        self.store(rules.file_name(timestamp, rules.META_EXT), b"", metadata)
+
+    def delete(self, timestamp: Timestamp) -> None:
+        self.store(rules.file_name(timestamp, rules.TOMBSTONE_EXT), b"",
+                   {"X-Timestamp": timestamp.internal})
+
+
+class MemDiskFileManager(DiskFileManager):
+    """``devices=None`` accepts any device name; ``capacity`` bytes per write, if set."""
+
+    def __init__(self, devices: Optional[list[str]] = None, capacity: Optional[int] = None):
+        self.devices = devices
+        self.capacity = capacity
+        self.lock = threading.Lock()
+        self.objects: dict[ObjectKey, dict[str, tuple[bytes, dict[str, str]]]] = {}
+        self.quarantined: list = []
+        self.asyncs: dict[tuple[str, int, str], bytes] = {}
+
+    def _check_device(self, device: str) -> None:
+        if self.devices is not None and device not in self.devices:
+            raise DiskFileDeviceUnavailable("device %r unavailable" % device)
+
+    def list_devices(self) -> list[str]:
+        if self.devices is not None:
+            return list(self.devices)
+        return sorted({key[0] for key in self.objects} | {key[0] for key in self.asyncs})
+
+    def get_diskfile(self, device: str, partition: str, account: str, container: str,
+                     obj: str, policy_index: int = 0) -> MemDiskFile:
+        self._check_device(device)
+        key = (device, int(policy_index), str(hash_path(account, container, obj)))
+        return MemDiskFile(self, key, "/%s/%s/%s" % (account, container, obj))
+
+    def save_async_update(self, device: str, update: AsyncUpdate) -> None:
+        self._check_device(device)
+        name_hash = str(hash_path(update.account, update.container, update.obj))
+        key = (device, update.policy_index, "%s-%s" % (name_hash, update.timestamp.internal))
+        with self.lock:
+            self.asyncs[key] = encode_async(update)  # round-trip the real encoding
+        update.location = key
+
+    def update_async_update(self, update: AsyncUpdate) -> None:
+        with self.lock:
+            self.asyncs[update.location] = encode_async(update)
+
+    def remove_async_update(self, update: AsyncUpdate) -> None:
+        with self.lock:
+            self.asyncs.pop(update.location, None)
+
+    def iter_async_updates(self, device: str,
+                           policy_index: Optional[int] = None) -> Iterator[AsyncUpdate]:
+        self._check_device(device)
+        with self.lock:
+            keys = sorted(k for k in self.asyncs if k[0] == device and
+                          (policy_index is None or k[1] == policy_index))
+            newest: dict[tuple[int, str], tuple[Timestamp, tuple]] = {}
+            for key in keys:
+                name_hash, _, stamp = key[2].partition("-")
+                when = Timestamp(stamp)
+                best = newest.get((key[1], name_hash))
+                if best is None or when > best[0]:
+                    if best is not None:
+                        self.asyncs.pop(best[1], None)
+                    newest[(key[1], name_hash)] = (when, key)
+                else:
+                    self.asyncs.pop(key, None)
+            chosen = [(key, self.asyncs[key]) for _, key in newest.values()]
+        for key, blob in chosen:
+            update = decode_async(blob)
+            update.location = key
+            yield update

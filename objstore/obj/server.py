@@ -1,0 +1,441 @@
+"""The object server: HTTP in front of DiskFile, speaking the backend protocol.
+
+``VERB /<device>/<partition>/<account>/<container>/<object>``; every write
+carries ``X-Timestamp`` and the newest timestamp wins.  This module only
+reads requests and writes responses; storage is :mod:`objstore.obj.diskfile`,
+container listings are :mod:`objstore.obj.container_update`.
+
+Timestamp rules (as Swift):
+- PUT with a timestamp <= the current .data/.ts answers 409 with
+  ``X-Backend-Timestamp`` (an identical replay therefore gets a harmless 409
+  and changes nothing; the proxy may treat "409 with equal timestamp" as done);
+- POST with a timestamp <= the current metadata timestamp answers 409;
+- DELETE with a timestamp <= the current .data/.ts answers 409; otherwise it
+  writes a tombstone and answers 204 if an object was there, else 404.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
+
+from webob import Request, Response
+from webob.exc import HTTPException, status_map
+
+from objstore.common.cluster_config import load_cluster_config
+from objstore.common.config import ConfigSection
+from objstore.common.constraints import MetadataError, check_metadata, constraints
+from objstore.common.http_conditions import (RangeNotSatisfiable, content_range,
+                                             evaluate_preconditions, multipart_byteranges,
+                                             multipart_length, new_boundary, parse_range,
+                                             unsatisfiable_range)
+from objstore.common.logs import get_logger, get_trans_id, new_trans_id, set_trans_id
+from objstore.common.path_hash import hash_path_configured
+from objstore.common.storage_policy import POLICY_INDEX_HEADER, policies
+from objstore.common.storage_request import required_timestamp, split_backend_path
+from objstore.common.timestamp import TICKS_PER_SECOND, Timestamp
+from objstore.obj import container_update
+from objstore.obj.diskfile import (AsyncUpdate, DiskFile,
+                                   DiskFileDeviceUnavailable, DiskFileExpired,
+                                   DiskFileManager, DiskFileNoSpace, DiskFileNotExist,
+                                   DiskFileQuarantined, FsDiskFileManager)
+from objstore.obj.request_body import (BodyTooLarge, ClientDisconnect, ClientTimeout,
+                                       iter_body)
+
+# Headers a PUT stores besides metadata, and that a POST may replace (Swift's
+# default allowed_headers).
+ALLOWED_HEADERS = ("Content-Disposition", "Content-Encoding", "Content-Language",
+                   "Cache-Control", "Expires", "X-Delete-At", "X-Object-Manifest",
+                   "X-Robots-Tag")
+PUT_ONLY_HEADERS = ("X-Static-Large-Object",)
+PUT_META_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient-sysmeta-")
+POST_META_PREFIXES = ("x-object-meta-", "x-object-transient-sysmeta-")
+
+
+@dataclasses.dataclass
+class ObjectServerConfig(ConfigSection):
+    devices: str = "/srv/node"
+    mount_check: bool = False
+    conn_timeout: float = 0.5
+    node_timeout: float = 3.0
+    client_timeout: float = 60.0
+    network_chunk_size: int = 65536
+    disk_chunk_size: int = 65536
+    fallocate_reserve: int = 0
+    log_name: str = "object-server"
+
+
+def _text(value: str) -> str:
+    """A WSGI (latin-1) header string as the UTF-8 text the client meant."""
+    try:
+        return value.encode("latin-1").decode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return value
+
+
+def _wsgi(value: str) -> str:
+    """Stored text back to a WSGI header string."""
+    return value.encode("utf-8", "surrogateescape").decode("latin-1")
+
+
+_EXTRA_REASONS = {499: "499 Client Disconnect"}
+
+
+def _plain(status: int, reason: str = "", headers: Optional[dict] = None) -> Response:
+    """A short text answer; the body says why."""
+    resp = Response(status=_EXTRA_REASONS.get(status, status), body=reason.encode("utf-8"),
+                    content_type="text/plain", charset=None)
+    resp.headers.update(headers or {})
+    return resp
+
+
+def _abort(status: int, reason: str) -> HTTPException:
+    """The same answer as an exception, for checks deep inside a handler."""
+    return status_map[status](body=reason.encode("utf-8"), content_type="text/plain",
+                              charset=None)
+
+
+def _is_digits(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also accepts "²" and "٣")."""
+    return bool(text) and text.isascii() and text.isdigit()
+
+
+def _timestamp_headers(timestamp: Optional[Timestamp]) -> dict[str, str]:
+    return {"X-Backend-Timestamp": timestamp.internal} if timestamp else {}
+
+
+class ObjectServer:
+    """WSGI app; one instance per worker process."""
+
+    def __init__(self, conf: Optional[Mapping[str, Any]] = None,
+                 manager: Optional[DiskFileManager] = None, logger: Any = None):
+        raw = dict(conf or {})
+        self.conf = ObjectServerConfig.from_section(raw, section_name="app:object-server")
+        self.logger = logger or get_logger(self.conf.log_name, raw)
+        self.manager = manager or FsDiskFileManager(
+            self.conf.devices, mount_check=self.conf.mount_check,
+            fallocate_reserve=self.conf.fallocate_reserve)
+        self._handlers: dict[str, Callable[[Request], Response]] = {
+            verb: getattr(self, verb) for verb in ("PUT", "GET", "HEAD", "POST", "DELETE")}
+
+    # -- plumbing ----------------------------------------------------------
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        req = Request(environ)
+        set_trans_id(req.headers.get("X-Trans-Id") or new_trans_id())
+        handler = self._handlers.get(req.method)
+        try:
+            if handler is None:
+                resp = _plain(405, "Method not allowed",
+                              {"Allow": ", ".join(sorted(self._handlers))})
+            else:
+                resp = handler(req)
+        except HTTPException as exc:
+            resp = exc
+        except (DiskFileDeviceUnavailable, DiskFileNoSpace) as err:
+            resp = _plain(507, "Insufficient storage: %s" % err)
+        except Exception:  # noqa: BLE001 - a bug must not kill the worker
+            self.logger.exception("ERROR %s %s", req.method, req.path)
+            resp = _plain(500, "Internal server error")
+        return resp(environ, start_response)
+
+    def _parse(self, req: Request) -> tuple[str, str, str, str, str, int]:
+        device, partition, account, container, obj = split_backend_path(req, 5, 5)
+        if device in (".", ".."):
+            raise _abort(400, "Invalid device: %s" % device)
+        if not _is_digits(partition):
+            raise _abort(400, "Invalid partition: %s" % partition)
+        if len(obj.encode("utf-8")) > constraints().max_object_name_length:
+            raise _abort(400, "Object name too long")
+        raw_index = req.headers.get(POLICY_INDEX_HEADER, "0")
+        try:
+            index = int(raw_index)
+        except ValueError:
+            raise _abort(400, "Invalid %s: %r" % (POLICY_INDEX_HEADER, raw_index)) from None
+        if policies().get_by_index(index) is None:
+            raise _abort(503, "No policy with index %d" % index)
+        return device, partition, account, container, obj, index
+
+    def _diskfile(self, req: Request) -> tuple[DiskFile, tuple]:
+        parts = self._parse(req)
+        device, partition, account, container, obj, index = parts
+        return self.manager.get_diskfile(device, partition, account, container, obj,
+                                         policy_index=index), parts
+
+    @staticmethod
+    def _check_delete_at(req: Request) -> None:
+        value = req.headers.get("X-Delete-At")
+        if value is None:
+            return
+        if not _is_digits(value):
+            raise _abort(400, "Non-integer X-Delete-At")
+        if int(value) < time.time():
+            raise _abort(400, "X-Delete-At in past")
+
+    @staticmethod
+    def _collect_metadata(req: Request, prefixes: tuple, names: tuple) -> dict[str, str]:
+        meta: dict[str, str] = {}
+        wanted = {n.lower(): n for n in names}
+        for key, value in req.headers.items():
+            lower = key.lower()
+            if lower.startswith(prefixes):
+                meta[_text(key)] = _text(value)
+            elif lower in wanted:
+                meta[wanted[lower]] = _text(value)
+        try:
+            check_metadata(meta, "object")
+        except MetadataError as err:
+            raise _abort(400, str(err)) from None
+        return meta
+
+    @staticmethod
+    def _open_quietly(df: DiskFile) -> tuple[Optional[Timestamp], bool, Optional[dict]]:
+        """``(current .data/.ts timestamp, live object?, metadata)`` without raising."""
+        try:
+            df.open()
+        except DiskFileExpired as err:
+            df.close()
+            return df.data_timestamp, False, err.metadata
+        except DiskFileNotExist as err:
+            return err.timestamp, False, None
+        df.close()
+        return df.data_timestamp, True, df.metadata
+
+    # -- PUT -----------------------------------------------------------------
+    def PUT(self, req: Request) -> Response:
+        df, (device, _part, account, container, obj, index) = self._diskfile(req)
+        timestamp = required_timestamp(req)
+        nodes = self._container_nodes(req)
+        limits = constraints()
+        chunked = "chunked" in req.headers.get("Transfer-Encoding", "").lower()
+        length_text = req.headers.get("Content-Length")
+        length: Optional[int] = None
+        if length_text is not None and not chunked:
+            if not _is_digits(length_text):
+                return _plain(400, "Invalid Content-Length")
+            length = int(length_text)
+        elif not chunked:
+            return _plain(411, "Missing Content-Length or chunked Transfer-Encoding")
+        if length is not None and length > limits.max_file_size:
+            return _plain(413, "Your request is too large.")
+        if not req.headers.get("Content-Type"):
+            return _plain(400, "No content type")
+        self._check_delete_at(req)
+        metadata = self._collect_metadata(req, PUT_META_PREFIXES,
+                                          ALLOWED_HEADERS + PUT_ONLY_HEADERS)
+        current, live, _meta = self._open_quietly(df)
+        if current is not None and current >= timestamp:
+            return _plain(409, "Timestamp not newer than existing object",
+                          _timestamp_headers(current))
+        if live and req.headers.get("If-None-Match", "").strip() == "*":
+            return _plain(412, "Precondition Failed: object exists",
+                          _timestamp_headers(current))
+        writer = df.writer(length)
+        try:
+            body = iter_body(req.environ["wsgi.input"], length,
+                             self.conf.network_chunk_size, self.conf.client_timeout,
+                             limits.max_file_size)
+            for chunk in body:
+                writer.write(chunk)
+            client_etag = req.headers.get("ETag", "").strip().strip('"').lower()
+            if client_etag and client_etag != writer.etag:
+                return _plain(422, "Unprocessable Entity: ETag mismatch")
+            metadata.update({"X-Timestamp": timestamp.internal,
+                             "Content-Type": _text(req.headers["Content-Type"]),
+                             "Content-Length": str(writer.bytes_written),
+                             "ETag": writer.etag})
+            writer.put(metadata)
+        except ClientTimeout:
+            return _plain(408, "Request Timeout")
+        except ClientDisconnect:
+            return _plain(499, "Client Disconnect")
+        except BodyTooLarge:
+            return _plain(413, "Your request is too large.")
+        finally:
+            writer.abort()
+        self._update_containers(device, account, container, obj, index, nodes, "PUT",
+                                timestamp, writer.bytes_written, metadata["Content-Type"],
+                                writer.etag)
+        resp = _plain(201, "", {"ETag": writer.etag,
+                                "X-Backend-Timestamp": timestamp.internal})
+        return resp
+
+    # -- GET / HEAD ------------------------------------------------------------
+    def _open_for_read(self, req: Request) -> tuple[Any, int, Optional[Response]]:
+        df, parts = self._diskfile(req)
+        try:
+            df.open()
+        except DiskFileQuarantined:
+            return None, parts[5], _plain(404, "Not Found")
+        except DiskFileNotExist as err:
+            return None, parts[5], _plain(404, "Not Found", _timestamp_headers(err.timestamp))
+        return df, parts[5], None
+
+    def _object_headers(self, df: DiskFile, index: int) -> dict[str, str]:
+        meta = df.metadata
+        headers = {"Content-Type": _wsgi(meta.get("Content-Type", "application/octet-stream")),
+                   "ETag": meta.get("ETag", ""),
+                   "X-Timestamp": df.timestamp.normal,
+                   "X-Backend-Timestamp": df.timestamp.internal,
+                   "X-Backend-Data-Timestamp": df.data_timestamp.internal,
+                   "Last-Modified": df.timestamp.http_date,
+                   POLICY_INDEX_HEADER: str(index),
+                   "Accept-Ranges": "bytes"}
+        for key, value in meta.items():
+            lower = key.lower()
+            if lower.startswith(PUT_META_PREFIXES) or key in ALLOWED_HEADERS \
+                    or key in PUT_ONLY_HEADERS:
+                headers[_wsgi(key)] = _wsgi(value)
+        return headers
+
+    def _precondition(self, req: Request, df: DiskFile,
+                      headers: dict[str, str]) -> Optional[Response]:
+        last_modified = float(-(-df.timestamp.ticks // TICKS_PER_SECOND))
+        status = evaluate_preconditions(req.headers, req.method, df.metadata.get("ETag"),
+                                        last_modified)
+        if status is None:
+            return None
+        if status == 304:
+            keep = {k: v for k, v in headers.items() if k != "Content-Type"}
+            resp = Response(status=304, headers=keep)
+            del resp.content_type
+            return resp
+        return _plain(412, "Precondition Failed", {"X-Backend-Timestamp":
+                                                   df.timestamp.internal})
+
+    def HEAD(self, req: Request) -> Response:
+        df, index, error = self._open_for_read(req)
+        if error is not None:
+            return error
+        df.close()
+        headers = self._object_headers(df, index)
+        failed = self._precondition(req, df, headers)
+        if failed is not None:
+            return failed
+        resp = Response(status=200, headers=headers, app_iter=[])
+        resp.headers["Content-Length"] = str(df.content_length)
+        return resp
+
+    def GET(self, req: Request) -> Response:
+        df, index, error = self._open_for_read(req)
+        if error is not None:
+            return error
+        try:
+            headers = self._object_headers(df, index)
+            failed = self._precondition(req, df, headers)
+            if failed is not None:
+                df.close()
+                return failed
+            length = df.content_length
+            try:
+                ranges = parse_range(req.headers.get("Range"), length)
+            except RangeNotSatisfiable:
+                df.close()
+                return _plain(416, "Requested Range Not Satisfiable",
+                              {"Content-Range": unsatisfiable_range(length),
+                               "X-Backend-Timestamp": df.timestamp.internal})
+        except BaseException:
+            df.close()
+            raise
+        chunk = self.conf.disk_chunk_size
+        read_range = lambda start, end: df.reader(start, end, chunk)  # noqa: E731
+        if not ranges:
+            resp = Response(status=200, headers=headers,
+                            app_iter=self._closing(df, df.reader(chunk_size=chunk)))
+            resp.headers["Content-Length"] = str(length)
+        elif len(ranges) == 1:
+            start, end = ranges[0]
+            resp = Response(status=206, headers=headers,
+                            app_iter=self._closing(df, read_range(start, end)))
+            resp.headers["Content-Range"] = content_range(start, end, length)
+            resp.headers["Content-Length"] = str(end - start)
+        else:
+            boundary = new_boundary()
+            part_type = headers["Content-Type"]
+            headers["Content-Type"] = "multipart/byteranges;boundary=%s" % boundary
+            body = multipart_byteranges(ranges, length, part_type, boundary, read_range)
+            resp = Response(status=206, headers=headers, app_iter=self._closing(df, body))
+            resp.headers["Content-Length"] = str(
+                multipart_length(ranges, length, part_type, boundary))
+        return resp
+
+    def _closing(self, df: DiskFile, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """Stream ``chunks`` and always release the DiskFile, even on disconnect."""
+        try:
+            yield from chunks
+        except DiskFileQuarantined as err:
+            # the bytes are already out; the next GET gets a 404 and goes elsewhere
+            self.logger.error("object %s quarantined after GET: %s", df.name, err)
+        finally:
+            df.close()
+
+    # -- POST ------------------------------------------------------------------
+    def POST(self, req: Request) -> Response:
+        df, _parts = self._diskfile(req)
+        timestamp = required_timestamp(req)
+        self._check_delete_at(req)
+        metadata = self._collect_metadata(req, POST_META_PREFIXES, ALLOWED_HEADERS)
+        try:
+            df.open()
+        except DiskFileQuarantined:
+            return _plain(404, "Not Found")
+        except DiskFileNotExist as err:
+            return _plain(404, "Not Found", _timestamp_headers(err.timestamp))
+        df.close()
+        if df.timestamp >= timestamp:
+            return _plain(409, "Timestamp not newer than existing metadata",
+                          _timestamp_headers(df.timestamp))
+        metadata["X-Timestamp"] = timestamp.internal
+        if req.headers.get("Content-Type"):
+            metadata["Content-Type"] = _text(req.headers["Content-Type"])
+        df.write_metadata(metadata)
+        return _plain(202, "", {"X-Backend-Timestamp": timestamp.internal})
+
+    # -- DELETE ----------------------------------------------------------------
+    def DELETE(self, req: Request) -> Response:
+        df, (device, _part, account, container, obj, index) = self._diskfile(req)
+        timestamp = required_timestamp(req)
+        nodes = self._container_nodes(req)
+        current, live, meta = self._open_quietly(df)
+        if_delete_at = req.headers.get("X-If-Delete-At")
+        if if_delete_at is not None:
+            if meta is None or meta.get("X-Delete-At") != if_delete_at.strip():
+                return _plain(412, "X-If-Delete-At does not match", _timestamp_headers(current))
+        if current is not None and current >= timestamp:
+            return _plain(409, "Timestamp not newer than existing object",
+                          _timestamp_headers(current))
+        df.delete(timestamp)
+        self._update_containers(device, account, container, obj, index, nodes, "DELETE",
+                                timestamp)
+        status = 204 if live else 404
+        return _plain(status, "" if live else "Not Found",
+                      {"X-Backend-Timestamp": timestamp.internal})
+
+    # -- container updates -------------------------------------------------------
+    @staticmethod
+    def _container_nodes(req: Request) -> list:
+        try:
+            return container_update.parse_container_nodes(req.headers)
+        except container_update.BadContainerHeaders as err:
+            raise _abort(400, str(err)) from None
+
+    def _update_containers(self, device: str, account: str, container: str, obj: str,
+                           index: int, nodes: list, op: str, timestamp: Timestamp,
+                           size: int = 0, content_type: str = "", etag: str = "") -> None:
+        if not nodes:
+            return
+        headers = container_update.update_headers(op, timestamp, index, get_trans_id(),
+                                                  size, _wsgi(content_type), etag)
+        update = AsyncUpdate(op=op, account=account, container=container, obj=obj,
+                             headers=headers, nodes=nodes, policy_index=index)
+        container_update.update_containers(self.manager, device, update,
+                                           self.conf.conn_timeout, self.conf.node_timeout,
+                                           self.logger)
+
+
+def app_factory(global_conf: Mapping[str, Any], **local_conf: Any) -> ObjectServer:
+    """Paste-style entry point used by objstore.common.wsgi."""
+    conf = dict(global_conf or {})
+    conf.update(local_conf)
+    if not hash_path_configured():
+        load_cluster_config(server_conf=conf)
+    return ObjectServer(conf)

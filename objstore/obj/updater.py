@@ -1,0 +1,97 @@
+"""The object updater: delivers the container updates the object server could not.
+
+Each pass walks every device's async pendings (through DiskFile's manager, the
+one owner of that format), keeps only the newest pending per object (an
+older update would be overruled by the newer one anyway), and sends it to the
+container replicas it still names.  Replicas that accept are dropped from the
+pending; when none remain the pending is removed; the rest wait for the next
+pass.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping, Optional
+
+from objstore.common.concurrency import GreenPool
+from objstore.common.config import ConfigError
+from objstore.common.daemon import Daemon, DaemonConfig
+from objstore.common.logs import new_trans_id, set_trans_id
+from objstore.obj.container_update import send_update
+from objstore.obj.diskfile import AsyncUpdate, DiskFileManager, FsDiskFileManager
+from objstore.obj.diskfile.interface import DiskFileError
+
+
+@dataclasses.dataclass
+class ObjectUpdaterConfig(DaemonConfig):
+    interval: float = 300.0
+    conn_timeout: float = 0.5
+    node_timeout: float = 10.0
+    concurrency: int = 8
+    log_name: str = "object-updater"
+
+    def validate(self) -> None:
+        if self.concurrency < 1:
+            raise ConfigError("[object-updater] concurrency must be >= 1")
+
+
+@dataclasses.dataclass
+class UpdaterStats:
+    found: int = 0
+    successes: int = 0
+    failures: int = 0
+    unroutable: int = 0
+
+
+class ObjectUpdater(Daemon):
+    name = "object-updater"
+    config_class = ObjectUpdaterConfig
+
+    def __init__(self, conf: Optional[Mapping[str, Any]] = None, logger: Any = None,
+                 manager: Optional[DiskFileManager] = None):
+        super().__init__(conf, logger)
+        self.manager = manager or FsDiskFileManager(self.conf.devices,
+                                                    mount_check=self.conf.mount_check)
+
+    def run_once(self) -> UpdaterStats:
+        stats = UpdaterStats()
+        for device in self.manager.list_devices():
+            try:
+                self._process_device(device, stats)
+            except (DiskFileError, OSError) as err:
+                self.logger.error("object updater: device %s skipped: %s", device, err)
+        self.logger.info("object update pass: %s", stats)
+        return stats
+
+    def _process_device(self, device: str, stats: UpdaterStats) -> None:
+        pool = GreenPool(self.conf.concurrency)
+        try:
+            for update in self.manager.iter_async_updates(device):
+                if self._stop.ready():
+                    break
+                stats.found += 1
+                pool.spawn_n(self._process_update, update, stats)
+        finally:
+            pool.waitall()
+
+    def _process_update(self, update: AsyncUpdate, stats: UpdaterStats) -> None:
+        """Send one pending to the nodes it still names; remember who is left."""
+        try:
+            set_trans_id(update.headers.get("X-Trans-Id") or new_trans_id("-updater"))
+            if not update.nodes:
+                # written without node names; a later ring-aware pass can route it
+                stats.unroutable += 1
+                return
+            remaining = [node for node in update.nodes
+                         if not send_update(node, update, self.conf.conn_timeout,
+                                            self.conf.node_timeout, self.logger)]
+            if not remaining:
+                self.manager.remove_async_update(update)
+                stats.successes += 1
+                return
+            stats.failures += 1
+            if len(remaining) != len(update.nodes):
+                update.nodes = remaining
+                self.manager.update_async_update(update)
+        except (DiskFileError, OSError) as err:
+            stats.failures += 1
+            self.logger.error("object updater: %s stays pending: %s", update.location, err)

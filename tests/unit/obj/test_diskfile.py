@@ -1,0 +1,383 @@
+"""DiskFile: one contract suite for both implementations, then fs-only cases."""
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from objstore.common.timestamp import Timestamp
+from objstore.obj.diskfile import (AsyncUpdate, ContainerNode, DiskFileDeleted,
+                                   DiskFileDeviceUnavailable, DiskFileExpired,
+                                   DiskFileNotExist, DiskFileQuarantined,
+                                   FsDiskFileManager, MemDiskFileManager)
+from objstore.obj.diskfile import metadata as mdcodec
+
+
+@pytest.fixture(params=["fs", "mem"])
+def manager(request, tmp_path):
+    if request.param == "fs":
+        (tmp_path / "sda").mkdir()
+        return FsDiskFileManager(str(tmp_path))
+    return MemDiskFileManager(devices=["sda"])
+
+
+def _df(manager, obj="o", policy=0):
+    return manager.get_diskfile("sda", "7", "AUTH_a", "c", obj, policy_index=policy)
+
+
+def _put(manager, body, ts, obj="o", extra=None, policy=0):
+    df = _df(manager, obj, policy)
+    meta = {"X-Timestamp": Timestamp(ts).internal, "Content-Type": "text/plain"}
+    with df.writer(len(body)) as writer:
+        for start in range(0, len(body), 3):
+            writer.write(body[start:start + 3])
+        meta.update({"ETag": writer.etag, "Content-Length": str(writer.bytes_written)})
+        meta.update(extra or {})
+        writer.put(meta)
+    return meta
+
+
+def _read(manager, obj="o", **kw):
+    df = _df(manager, obj).open()
+    try:
+        return b"".join(df.reader(**kw)), df
+    finally:
+        df.close()
+
+
+# -- contract ----------------------------------------------------------------
+
+def test_missing_object_does_not_exist(manager):
+    with pytest.raises(DiskFileNotExist) as info:
+        _df(manager).open()
+    assert info.value.timestamp is None
+    assert _df(manager).newest_timestamp() is None
+
+
+def test_unknown_device_is_unavailable(manager):
+    with pytest.raises(DiskFileDeviceUnavailable):
+        manager.get_diskfile("nope", "1", "a", "c", "o")
+
+
+def test_put_then_read_round_trip(manager):
+    meta = _put(manager, b"hello world", 1, extra={"X-Object-Meta-Ä": "ü"})
+    body, df = _read(manager)
+    assert body == b"hello world"
+    assert df.metadata == meta
+    assert df.metadata["ETag"] == hashlib.md5(b"hello world").hexdigest()
+    assert df.data_timestamp == Timestamp(1) == df.timestamp
+    assert df.content_length == 11
+
+
+def test_ranges(manager):
+    _put(manager, b"0123456789", 1)
+    assert _read(manager, start=2, end=5)[0] == b"234"
+    assert _read(manager, start=8)[0] == b"89"
+    assert _read(manager, start=0, end=100)[0] == b"0123456789"
+    assert _read(manager, chunk_size=1)[0] == b"0123456789"
+
+
+def test_empty_object(manager):
+    _put(manager, b"", 1)
+    body, df = _read(manager)
+    assert body == b"" and df.content_length == 0
+
+
+def test_nothing_visible_before_put(manager):
+    df = _df(manager)
+    writer = df.writer(5)
+    writer.write(b"abcde")
+    with pytest.raises(DiskFileNotExist):
+        _df(manager).open()
+    writer.abort()
+    with pytest.raises(DiskFileNotExist):
+        _df(manager).open()
+
+
+def test_newer_put_wins_and_older_put_after_is_ignored(manager):
+    _put(manager, b"new", 5)
+    _put(manager, b"old", 3)
+    assert _read(manager)[0] == b"new"
+    assert _df(manager).newest_timestamp() == Timestamp(5)
+
+
+def test_delete_writes_tombstone_with_timestamp(manager):
+    _put(manager, b"x", 1)
+    _df(manager).delete(Timestamp(2))
+    with pytest.raises(DiskFileDeleted) as info:
+        _df(manager).open()
+    assert info.value.timestamp == Timestamp(2)
+    _put(manager, b"again", 3)
+    assert _read(manager)[0] == b"again"
+
+
+def test_post_metadata_applies_only_when_newer(manager):
+    _put(manager, b"x", 1, extra={"X-Object-Meta-Old": "1", "X-Object-Sysmeta-S": "keep"})
+    _df(manager).write_metadata({"X-Timestamp": Timestamp(2).internal,
+                                 "X-Object-Meta-New": "2"})
+    _, df = _read(manager)
+    assert df.metadata["X-Object-Meta-New"] == "2"
+    assert "X-Object-Meta-Old" not in df.metadata
+    assert df.metadata["X-Object-Sysmeta-S"] == "keep"
+    assert df.metadata["Content-Type"] == "text/plain"
+    assert df.timestamp == Timestamp(2) and df.data_timestamp == Timestamp(1)
+    assert df.data_metadata["X-Object-Meta-Old"] == "1"
+    # a newer PUT makes the .meta obsolete
+    _put(manager, b"y", 3)
+    _, df = _read(manager)
+    assert "X-Object-Meta-New" not in df.metadata
+
+
+def test_expired_object(manager):
+    _put(manager, b"x", 1, extra={"X-Delete-At": "1000"})
+    with pytest.raises(DiskFileExpired) as info:
+        _df(manager).open(now=1000)
+    assert info.value.metadata["X-Delete-At"] == "1000"
+    assert _df(manager).open(now=999).metadata["X-Delete-At"] == "1000"
+
+
+def test_policies_are_separate(manager):
+    _put(manager, b"zero", 1)
+    _put(manager, b"one", 1, policy=1)
+    assert b"".join(_df(manager).open().reader()) == b"zero"
+    assert b"".join(_df(manager, policy=1).open().reader()) == b"one"
+
+
+def test_large_metadata_round_trips(manager):
+    meta = {"X-Object-Meta-%03d-%s" % (i, "ñ" * 40): "v☃" * 80 for i in range(90)}
+    stored = _put(manager, b"x", 1, extra=meta)
+    assert _read(manager)[1].metadata == stored
+
+
+def _corrupt(manager):
+    if isinstance(manager, MemDiskFileManager):
+        files = next(iter(manager.objects.values()))
+        name = next(n for n in files if n.endswith(".data"))
+        body, meta = files[name]
+        files[name] = (b"X" + body[1:], meta)
+    else:
+        for root, _dirs, names in os.walk(manager.devices):
+            for name in names:
+                if name.endswith(".data"):
+                    with open(os.path.join(root, name), "r+b") as handle:
+                        handle.write(b"X")
+
+
+def test_bad_checksum_quarantines_after_full_read(manager):
+    _put(manager, b"good data", 1)
+    _corrupt(manager)
+    # a range read cannot check, so it does not quarantine
+    assert _read(manager, start=1)[0] == b"ood data"
+    df = _df(manager).open()
+    with pytest.raises(DiskFileQuarantined):
+        b"".join(df.reader())
+    with pytest.raises(DiskFileNotExist):
+        _df(manager).open()
+
+
+def test_async_pending_round_trip_newest_wins(manager):
+    def update(ts, op):
+        return AsyncUpdate(op=op, account="AUTH_a", container="c", obj="ö",
+                           headers={"X-Timestamp": Timestamp(ts).internal, "X-Size": "3"},
+                           nodes=[ContainerNode("127.0.0.1", 6001, "sdb", "3")])
+    manager.save_async_update("sda", update(1, "PUT"))
+    manager.save_async_update("sda", update(2, "DELETE"))
+    found = list(manager.iter_async_updates("sda"))
+    assert len(found) == 1 and found[0].op == "DELETE" and found[0] == update(2, "DELETE")
+    assert list(manager.iter_async_updates("sda")) == found  # older one was dropped
+    found[0].nodes = []
+    manager.update_async_update(found[0])
+    assert list(manager.iter_async_updates("sda"))[0].nodes == []
+    manager.remove_async_update(found[0])
+    assert list(manager.iter_async_updates("sda")) == []
+
+
+# -- filesystem only ---------------------------------------------------------
+
+@pytest.fixture
+def fs_manager(tmp_path):
+    (tmp_path / "sda").mkdir()
+    return FsDiskFileManager(str(tmp_path))
+
+
+def _hash_dir(fs_manager):
+    return _df(fs_manager).hash_dir
+
+
+def test_on_disk_layout(fs_manager, tmp_path):
+    _put(fs_manager, b"abc", 1)
+    df = _df(fs_manager)
+    assert df.hash_dir == str(tmp_path / "sda" / "objects" / "7" / df.name_hash[-3:]
+                              / df.name_hash)
+    assert os.listdir(df.hash_dir) == ["0000000001.00000.data"]
+    raw = os.getxattr(os.path.join(df.hash_dir, "0000000001.00000.data"),
+                      "user.objstore.metadata")
+    assert mdcodec.decode_inline(raw)["Content-Length"] == "3"
+    assert os.listdir(tmp_path / "sda" / "tmp") == []
+    _put(fs_manager, b"abc", 1, policy=2)
+    assert os.path.isdir(tmp_path / "sda" / "objects-2" / "7")
+
+
+def test_cleanup_removes_older_files(fs_manager):
+    _put(fs_manager, b"one", 1)
+    _df(fs_manager).write_metadata({"X-Timestamp": Timestamp(2).internal})
+    assert sorted(os.listdir(_hash_dir(fs_manager))) == [
+        "0000000001.00000.data", "0000000002.00000.meta"]
+    _put(fs_manager, b"two", 3)
+    assert os.listdir(_hash_dir(fs_manager)) == ["0000000003.00000.data"]
+    _df(fs_manager).delete(Timestamp(4))
+    assert os.listdir(_hash_dir(fs_manager)) == ["0000000004.00000.ts"]
+
+
+def test_full_user_metadata_round_trips_on_real_ext4(fs_manager):
+    """The largest metadata a client may send, plus sysmeta, survives on the real fs."""
+    user = {}
+    for i in range(90):
+        name = "ñ%02d" % i + "n" * 20            # 24 bytes each
+        user["X-Object-Meta-" + name] = ("☃" + "v" * 18)  # 21 bytes each
+    size = sum(len(k[14:].encode()) + len(v.encode()) for k, v in user.items())
+    # pad one value up to the overall 4096-byte budget with non-ASCII text
+    pad = 4096 - size
+    user["X-Object-Meta-ñ00" + "n" * 20] += "ü" * (pad // 2)
+    size = sum(len(k[14:].encode()) + len(v.encode()) for k, v in user.items())
+    assert 4090 <= size <= 4096 and len(user) == 90
+    sysmeta = {"X-Object-Sysmeta-Slo-Etag": "e" * 32, "X-Object-Sysmeta-Crypto": "c" * 200}
+    stored = _put(fs_manager, b"payload", 1, extra=dict(user, **sysmeta))
+    # more than ext4 keeps in one inode's xattrs (it refuses ~4000 bytes already)
+    assert len(mdcodec.encode_inline(stored)) > 5000
+    df = _df(fs_manager)
+    names = sorted(os.listdir(df.hash_dir))
+    assert names == ["0000000001.00000.data", "0000000001.00000.data.spill"]
+    body, opened = _read(fs_manager)
+    assert body == b"payload" and opened.metadata == stored
+    # a POST with the same amount of metadata spills too, and round-trips
+    post = dict(user, **{"X-Timestamp": Timestamp(2).internal})
+    df.write_metadata(post)
+    assert _read(fs_manager)[1].metadata["X-Object-Meta-ñ00" + "n" * 20] == \
+        user["X-Object-Meta-ñ00" + "n" * 20]
+    # cleanup removes an obsolete owner's sidecar with it
+    _put(fs_manager, b"small", 3)
+    assert os.listdir(df.hash_dir) == ["0000000003.00000.data"]
+
+
+def test_xattr_refusal_falls_back_to_sidecar(fs_manager, monkeypatch):
+    """Even without the size threshold, ext4's refusal (ENOSPC) spills instead of failing."""
+    monkeypatch.setattr(mdcodec, "INLINE_LIMIT", 10 ** 9)
+    extra = {"X-Object-Meta-K%02d" % i: "ø" * 120 for i in range(60)}  # ~14 KB encoded
+    stored = _put(fs_manager, b"x", 1, extra=extra)
+    assert _read(fs_manager)[1].metadata == stored
+    path = os.path.join(_hash_dir(fs_manager), "0000000001.00000.data")
+    assert os.path.exists(path + ".spill")
+    # no partial xattr pieces were left beside the reference
+    assert [k for k in os.listxattr(path) if k.startswith("user.objstore")] == \
+        ["user.objstore.metadata"]
+
+
+def test_missing_sidecar_quarantines(fs_manager, tmp_path):
+    _put(fs_manager, b"x", 1, extra={"X-Object-Meta-Big": "b" * 250,
+                                     "X-Object-Meta-Big2": "b" * 250,
+                                     "X-Object-Meta-Big3": "b" * 250,
+                                     "X-Object-Meta-Big4": "b" * 250,
+                                     "X-Object-Meta-Big5": "b" * 250,
+                                     "X-Object-Meta-Big6": "b" * 250,
+                                     "X-Object-Meta-Big7": "b" * 250,
+                                     "X-Object-Meta-Big8": "b" * 250,
+                                     "X-Object-Meta-Big9": "b" * 250})
+    hash_dir = _hash_dir(fs_manager)
+    os.unlink(os.path.join(hash_dir, "0000000001.00000.data.spill"))
+    with pytest.raises(DiskFileQuarantined):
+        _df(fs_manager).open()
+    name_hash = os.path.basename(hash_dir)
+    assert os.listdir(tmp_path / "sda" / "quarantined" / "objects" / name_hash) == \
+        ["0000000001.00000.data"]
+
+
+def test_quarantine_moves_files_never_deletes(fs_manager, tmp_path):
+    _put(fs_manager, b"good data", 1)
+    name_hash = os.path.basename(_hash_dir(fs_manager))
+    _corrupt(fs_manager)
+    df = _df(fs_manager).open()
+    with pytest.raises(DiskFileQuarantined):
+        for _ in df.reader():
+            pass
+    moved = tmp_path / "sda" / "quarantined" / "objects" / name_hash
+    assert os.listdir(moved) == ["0000000001.00000.data"]
+    assert (moved / "0000000001.00000.data").read_bytes() == b"Xood data"
+    assert not os.path.exists(_hash_dir(fs_manager))
+
+
+def test_truncated_data_file_quarantined_on_open(fs_manager):
+    _put(fs_manager, b"0123456789", 1)
+    path = os.path.join(_hash_dir(fs_manager), "0000000001.00000.data")
+    os.truncate(path, 4)
+    with pytest.raises(DiskFileQuarantined):
+        _df(fs_manager).open()
+
+
+def test_file_without_metadata_quarantined(fs_manager):
+    _put(fs_manager, b"abc", 1)
+    path = os.path.join(_hash_dir(fs_manager), "0000000001.00000.data")
+    os.removexattr(path, "user.objstore.metadata")
+    with pytest.raises(DiskFileQuarantined):
+        _df(fs_manager).open()
+
+
+def test_async_pending_path(fs_manager, tmp_path):
+    update = AsyncUpdate(op="PUT", account="a", container="c", obj="o",
+                         headers={"X-Timestamp": Timestamp(5).internal},
+                         nodes=[], policy_index=1)
+    fs_manager.save_async_update("sda", update)
+    from objstore.common.path_hash import hash_path
+    name_hash = hash_path("a", "c", "o")
+    expected = tmp_path / "sda" / "async_pending-1" / name_hash[-3:] / (
+        "%s-0000000005.00000" % name_hash)
+    assert update.location == str(expected) and expected.exists()
+    assert expected.read_bytes().startswith(b"OSA\x01")
+
+
+def test_corrupt_async_pending_is_quarantined(fs_manager, tmp_path):
+    bad = tmp_path / "sda" / "async_pending" / "abc" / ("f" * 29 + "abc-0000000001.00000")
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"garbage")
+    assert list(fs_manager.iter_async_updates("sda")) == []
+    assert not bad.exists()
+    assert (tmp_path / "sda" / "quarantined" / "async_pending" / bad.name).exists()
+
+
+WRITER_SCRIPT = textwrap.dedent("""
+    import sys, time
+    from objstore.common.path_hash import configure_hash_path
+    from objstore.obj.diskfile import FsDiskFileManager
+    configure_hash_path("test-prefix", "test-suffix")
+    df = FsDiskFileManager(sys.argv[1]).get_diskfile("sda", "7", "AUTH_a", "c", "o")
+    writer = df.writer(10 * 65536)
+    for i in range(3):
+        writer.write(b"x" * 65536)
+    print("streaming", flush=True)
+    time.sleep(60)
+""")
+
+
+def test_writer_killed_mid_put_leaves_only_a_temp_file(fs_manager, tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", WRITER_SCRIPT, str(tmp_path)],
+                            stdout=subprocess.PIPE, cwd=os.getcwd(),
+                            env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    try:
+        assert proc.stdout.readline().strip() == b"streaming"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with pytest.raises(DiskFileNotExist):
+        _df(fs_manager).open()
+    assert not (tmp_path / "sda" / "objects").exists()
+    leftovers = os.listdir(tmp_path / "sda" / "tmp")
+    assert len(leftovers) == 1 and leftovers[0].startswith(".obj-")
+    # and the next writer is not disturbed by the leftover
+    _put(fs_manager, b"fine", time.time())
+    assert _read(fs_manager)[0] == b"fine"

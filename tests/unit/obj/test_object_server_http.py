@@ -1,0 +1,155 @@
+"""The object server behind a real eventlet HTTP server (a child process).
+
+What webob.Request.blank cannot show: chunked transfer as a client sends it,
+100-continue, a client that hangs up mid-body, and the server process killed
+mid-PUT.
+"""
+import hashlib
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from objstore.common.timestamp import Timestamp
+
+SERVER_SCRIPT = textwrap.dedent("""
+    import sys
+    from objstore.common import concurrency
+    concurrency.monkey_patch()
+    from objstore.common.path_hash import configure_hash_path
+    from objstore.obj.server import ObjectServer
+    configure_hash_path("test-prefix", "test-suffix")
+    sock = concurrency.green_listen(("127.0.0.1", 0))
+    print(sock.getsockname()[1], flush=True)
+    concurrency.serve_wsgi(sock, ObjectServer({"devices": sys.argv[1], "log_level": "CRITICAL",
+                                               "client_timeout": "5"}))
+""")
+
+
+def _start(devices):
+    proc = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT, str(devices)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    port = int(proc.stdout.readline())
+    return proc, port
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("objhttp")
+    (root / "sda").mkdir()
+    proc, port = _start(root)
+    yield port, root, proc
+    proc.kill()
+    proc.wait(5)
+
+
+@pytest.fixture
+def server(shared_server):
+    return shared_server
+
+
+@pytest.fixture
+def own_server(tmp_path):
+    (tmp_path / "sda").mkdir()
+    proc, port = _start(tmp_path)
+    yield port, tmp_path, proc
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(5)
+
+
+def _request(port, method, path, body=b"", headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.headers, resp.read()
+    finally:
+        conn.close()
+
+
+def _raw_put(port, path, length_header, pieces):
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    head = ("PUT %s HTTP/1.1\r\nHost: x\r\nX-Timestamp: %s\r\nContent-Type: a/b\r\n%s\r\n"
+            % (path, Timestamp.now().internal, length_header))
+    sock.sendall(head.encode())
+    for piece in pieces:
+        sock.sendall(piece)
+    return sock
+
+
+def _wait_for(predicate, timeout=5.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_chunked_put_over_http(server):
+    port, _root, _proc = server
+    chunks = [b"a" * 70000, b"b" * 5, b"c" * 100000]
+    body = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n"
+    sock = _raw_put(port, "/sda/1/a/c/chunked", "Transfer-Encoding: chunked\r\n", [body])
+    answer = sock.makefile("rb").readline()
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 201")
+    status, headers, data = _request(port, "GET", "/sda/1/a/c/chunked")
+    assert status == 200 and data == b"".join(chunks)
+    assert headers["ETag"] == hashlib.md5(data).hexdigest()
+
+
+def test_expect_100_continue(server):
+    port, _root, _proc = server
+    sock = _raw_put(port, "/sda/1/a/c/expect",
+                    "Content-Length: 5\r\nExpect: 100-continue\r\n", [])
+    reader = sock.makefile("rb")
+    assert reader.readline().startswith(b"HTTP/1.1 100")
+    while reader.readline() not in (b"\r\n", b""):
+        pass
+    sock.sendall(b"hello")
+    assert reader.readline().startswith(b"HTTP/1.1 201")
+    sock.close()
+
+
+def test_client_hangs_up_mid_body_leaves_nothing(server):
+    port, root, _proc = server
+    sock = _raw_put(port, "/sda/1/a/c/gone", "Content-Length: 1000000\r\n", [b"x" * 70000])
+    time.sleep(0.1)
+    sock.close()
+    assert _wait_for(lambda: os.path.isdir(root / "sda" / "tmp")
+                     and os.listdir(root / "sda" / "tmp") == [])
+    assert _request(port, "GET", "/sda/1/a/c/gone")[0] == 404
+
+
+def test_server_killed_mid_put_leaves_only_a_temp_file(own_server):
+    port, root, proc = own_server
+    sock = _raw_put(port, "/sda/1/a/c/killed", "Content-Length: 1000000\r\n",
+                    [b"x" * 200000])
+    assert _wait_for(lambda: os.path.isdir(root / "sda" / "tmp")
+                     and len(os.listdir(root / "sda" / "tmp")) == 1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(5)
+    sock.close()
+    leftovers = os.listdir(root / "sda" / "tmp")
+    assert len(leftovers) == 1 and leftovers[0].startswith(".obj-")
+    assert not (root / "sda" / "objects").exists()
+    # a restarted server answers 404 and accepts the object afresh
+    proc2, port2 = _start(root)
+    try:
+        assert _request(port2, "GET", "/sda/1/a/c/killed")[0] == 404
+        status, _h, _b = _request(port2, "PUT", "/sda/1/a/c/killed", b"ok", {
+            "X-Timestamp": Timestamp.now().internal, "Content-Type": "a/b"})
+        assert status == 201
+        assert _request(port2, "GET", "/sda/1/a/c/killed")[2] == b"ok"
+    finally:
+        proc2.kill()
+        proc2.wait(5)

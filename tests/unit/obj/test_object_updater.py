@@ -1,0 +1,92 @@
+"""The object updater delivers async pendings, newest first, keeping failures."""
+import pytest
+
+from objstore.common.timestamp import Timestamp
+from objstore.obj.diskfile import (AsyncUpdate, ContainerNode, FsDiskFileManager,
+                                   MemDiskFileManager)
+from objstore.obj.updater import ObjectUpdater
+
+
+@pytest.fixture(params=["fs", "mem"])
+def manager(request, tmp_path):
+    if request.param == "fs":
+        (tmp_path / "sda").mkdir()
+        (tmp_path / "sdb").mkdir()
+        return FsDiskFileManager(str(tmp_path))
+    return MemDiskFileManager(devices=["sda", "sdb"])
+
+
+def _update(when, ports, op="PUT", obj="o", policy=0):
+    headers = {"X-Timestamp": Timestamp(when).internal, "X-Trans-Id": "tx-orig",
+               "X-Backend-Storage-Policy-Index": str(policy)}
+    if op == "PUT":
+        headers.update({"X-Size": "3", "X-Content-Type": "text/plain", "X-Etag": "e"})
+    return AsyncUpdate(op=op, account="AUTH_a", container="c", obj=obj, headers=headers,
+                       nodes=[ContainerNode("127.0.0.1", port, "sdc", "9") for port in ports],
+                       policy_index=policy)
+
+
+def _updater(tmp_path, manager):
+    return ObjectUpdater({"devices": str(tmp_path), "node_timeout": "1",
+                          "conn_timeout": "0.5"}, manager=manager)
+
+
+def test_delivers_and_removes(tmp_path, manager, recorder):
+    manager.save_async_update("sda", _update(1, [recorder.port]))
+    manager.save_async_update("sdb", _update(1, [recorder.port], obj="p", policy=1))
+    stats = _updater(tmp_path, manager).run_once()
+    assert (stats.found, stats.successes, stats.failures) == (2, 2, 0)
+    seen = sorted((r[0], r[1], r[2]["X-Backend-Storage-Policy-Index"])
+                  for r in recorder.requests)
+    assert seen == [("PUT", "/sdc/9/AUTH_a/c/o", "0"), ("PUT", "/sdc/9/AUTH_a/c/p", "1")]
+    assert recorder.requests[0][2]["X-Trans-Id"] == "tx-orig"
+    assert list(manager.iter_async_updates("sda")) == []
+    assert list(manager.iter_async_updates("sdb")) == []
+
+
+def test_only_newest_update_per_object_is_sent(tmp_path, manager, recorder):
+    manager.save_async_update("sda", _update(1, [recorder.port]))
+    manager.save_async_update("sda", _update(3, [recorder.port], op="DELETE"))
+    manager.save_async_update("sda", _update(2, [recorder.port]))
+    stats = _updater(tmp_path, manager).run_once()
+    assert stats.found == 1 and stats.successes == 1
+    assert [(r[0], r[2]["X-Timestamp"]) for r in recorder.requests] == [
+        ("DELETE", Timestamp(3).internal)]
+    assert list(manager.iter_async_updates("sda")) == []
+
+
+def test_failures_stay_and_partial_success_is_remembered(tmp_path, manager, recorder,
+                                                         dead_port):
+    manager.save_async_update("sda", _update(1, [recorder.port, dead_port.port]))
+    updater = _updater(tmp_path, manager)
+    stats = updater.run_once()
+    assert (stats.found, stats.successes, stats.failures) == (1, 0, 1)
+    left = list(manager.iter_async_updates("sda"))
+    assert [n.port for n in left[0].nodes] == [dead_port.port]
+    # the next pass only talks to the node still missing the update
+    late = dead_port.start_recorder()
+    stats = updater.run_once()
+    assert stats.successes == 1 and len(recorder.requests) == 1 and len(late.requests) == 1
+    assert list(manager.iter_async_updates("sda")) == []
+
+
+def test_error_status_counts_as_failure(tmp_path, manager, recorder):
+    recorder.status = 507
+    manager.save_async_update("sda", _update(1, [recorder.port]))
+    stats = _updater(tmp_path, manager).run_once()
+    assert stats.failures == 1
+    assert len(list(manager.iter_async_updates("sda"))) == 1
+
+
+def test_pending_without_nodes_is_kept(tmp_path, manager):
+    manager.save_async_update("sda", _update(1, []))
+    stats = _updater(tmp_path, manager).run_once()
+    assert stats.unroutable == 1
+    assert len(list(manager.iter_async_updates("sda"))) == 1
+
+
+def test_default_manager_reads_devices_dir(tmp_path, recorder):
+    (tmp_path / "sda").mkdir()
+    FsDiskFileManager(str(tmp_path)).save_async_update("sda", _update(1, [recorder.port]))
+    stats = ObjectUpdater({"devices": str(tmp_path)}).run_once()
+    assert stats.successes == 1
