@@ -1,0 +1,250 @@
+"""The account server: HTTP in front of AccountBroker.
+
+``/<dev>/<part>/<account>`` is the account itself; ``PUT
+/<dev>/<part>/<account>/<container>`` is a container server reporting one
+container's timestamps and stats.  Accounts are never created by a report
+(except internal ``.`` accounts): the proxy creates the account first, so a
+report for an unknown account answers 404.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Iterable, Mapping, Optional
+
+from webob import Request, Response
+from webob.exc import HTTPException
+
+from objstore.common.config import ConfigSection, to_bool
+from objstore.common.constraints import MetadataError, check_metadata, constraints
+from objstore.common.db import (DatabaseAlreadyExists, DatabaseBusy, DatabaseNotFound,
+                                DatabaseQuarantined)
+from objstore.common.durable_fs import check_device
+from objstore.common.listing_format import content_type_header, render_listing
+from objstore.common.logs import TRANS_ID_HEADER, get_logger, set_trans_id
+from objstore.common.storage_policy import POLICY_INDEX_HEADER, policies
+from objstore.common.storage_request import (header_int, http_error, listing_params,
+                                             required_timestamp, split_backend_path)
+from objstore.common.storage_request import text_response
+from objstore.common.timestamp import Timestamp
+from objstore.account.backend import AccountBroker
+
+ACCOUNT_META_PREFIXES = ("x-account-meta-", "x-account-sysmeta-")
+
+
+@dataclasses.dataclass
+class AccountServerConfig(ConfigSection):
+    devices: str = "/srv/node"
+    mount_check: bool = False
+    db_timeout: float = 25.0
+    auto_create_account_prefix: str = "."
+    log_name: str = "account-server"
+
+
+def is_account_metadata(header: str) -> bool:
+    lower = header.lower()
+    return lower.startswith(ACCOUNT_META_PREFIXES) or lower == "x-account-access-control"
+
+
+def policy_stat_headers(policy_stats: Mapping[int, Mapping[str, int]]) -> dict[str, str]:
+    """``X-Account-Storage-Policy-<Name>-{Container-Count,Object-Count,Bytes-Used}``."""
+    headers = {}
+    for index, stats in sorted(policy_stats.items()):
+        policy = policies().get_by_index(index)
+        if policy is None:
+            continue
+        base = "X-Account-Storage-Policy-%s-" % policy.name
+        headers[base + "Container-Count"] = str(stats["container_count"])
+        headers[base + "Object-Count"] = str(stats["object_count"])
+        headers[base + "Bytes-Used"] = str(stats["bytes_used"])
+    return headers
+
+
+class AccountServer:
+    def __init__(self, conf: AccountServerConfig, raw_conf: Optional[Mapping[str, Any]] = None):
+        self.conf = conf
+        self.logger = get_logger(conf.log_name, raw_conf)
+        self._handlers: dict[str, Callable[[Request], Response]] = {
+            "PUT": self.PUT, "DELETE": self.DELETE, "GET": self.GET, "HEAD": self.HEAD,
+            "POST": self.POST}
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        req = Request(environ)
+        set_trans_id(req.headers.get(TRANS_ID_HEADER))
+        handler = self._handlers.get(req.method)
+        if handler is None:
+            resp = text_response(405, "Method not allowed")
+        else:
+            try:
+                resp = handler(req)
+            except HTTPException as exc:
+                resp = exc  # type: ignore[assignment]
+            except DatabaseQuarantined as err:
+                self.logger.error("quarantined account db: %s", err)
+                resp = text_response(404, "Account database was corrupt")
+            except DatabaseNotFound:
+                resp = text_response(404)
+            except DatabaseBusy as err:
+                self.logger.error("account db busy: %s", err)
+                resp = text_response(503, "Account database busy")
+            except Exception:  # noqa: BLE001 - one bad request must not kill the server
+                self.logger.exception("account server error on %s %s", req.method, req.path)
+                resp = text_response(500, "Internal server error")
+        return resp(environ, start_response)
+
+    # -- helpers -------------------------------------------------------
+    def _broker(self, req: Request) -> tuple[AccountBroker, list]:
+        parts = split_backend_path(req, 3, 4)
+        device, partition, account, _container = parts
+        device_path = check_device(self.conf.devices, device, self.conf.mount_check)
+        if device_path is None:
+            raise http_error(507, "%s is not mounted" % device)
+        return AccountBroker.for_account(device_path, partition, account,
+                                         timeout=self.conf.db_timeout), parts
+
+    @staticmethod
+    def _metadata_updates(req: Request, timestamp: Timestamp) -> dict[str, tuple[str, str]]:
+        try:
+            check_metadata(req.headers, "account")
+        except MetadataError as err:
+            raise http_error(400, str(err)) from None
+        return {key: (value, timestamp.internal) for key, value in req.headers.items()
+                if is_account_metadata(key)}
+
+    def _live_info(self, broker: AccountBroker) -> Optional[dict]:
+        """The account's info, or None when it does not exist or was deleted."""
+        if not broker.exists():
+            return None
+        info = broker.get_info()
+        return None if broker.info_is_deleted(info) else info
+
+    @staticmethod
+    def _deleted_404() -> Response:
+        return text_response(404, "", {"X-Account-Status": "Deleted"})
+
+    def _info_headers(self, broker: AccountBroker, info: Mapping[str, Any]) -> dict[str, str]:
+        headers = {
+            "X-Account-Container-Count": str(info["container_count"]),
+            "X-Account-Object-Count": str(info["object_count"]),
+            "X-Account-Bytes-Used": str(info["bytes_used"]),
+            "X-Timestamp": Timestamp(info["created_at"]).normal,
+            "X-PUT-Timestamp": Timestamp(info["put_timestamp"]).normal,
+            "X-Backend-Timestamp": Timestamp(info["created_at"]).internal,
+            "X-Backend-Put-Timestamp": Timestamp(info["put_timestamp"]).internal,
+            "X-Backend-Delete-Timestamp": Timestamp(info["delete_timestamp"]).internal,
+            "X-Backend-Status-Changed-At": Timestamp(info["status_changed_at"]).internal,
+        }
+        headers.update(policy_stat_headers(broker.get_policy_stats()))
+        for key, (value, _ts) in broker.metadata.items():
+            headers[key] = value
+        return headers
+
+    # -- verbs ---------------------------------------------------------
+    def PUT(self, req: Request) -> Response:
+        broker, (_dev, _part, account, container) = self._broker(req)
+        if container is not None:
+            return self._put_container_row(req, broker, account, container)
+        timestamp = required_timestamp(req)
+        updates = self._metadata_updates(req, timestamp)
+        created = False
+        if not broker.exists():
+            try:
+                broker.initialize(timestamp, account=account)
+                created = True
+            except DatabaseAlreadyExists:
+                pass
+        if not created:
+            if broker.is_deleted():
+                return text_response(403, "Recently deleted", {"X-Account-Status": "Deleted"})
+            broker.update_put_timestamp(timestamp)
+        broker.update_metadata(updates)
+        return text_response(201 if created else 202)
+
+    def _put_container_row(self, req: Request, broker: AccountBroker, account: str,
+                           container: str) -> Response:
+        put_ts = required_timestamp(req, "X-Put-Timestamp")
+        delete_raw = req.headers.get("X-Delete-Timestamp") or "0"
+        try:
+            delete_ts = Timestamp(delete_raw)
+        except ValueError:
+            return text_response(400, "Invalid X-Delete-Timestamp header: %r" % delete_raw)
+        object_count = header_int(req, "X-Object-Count", default=0)
+        bytes_used = header_int(req, "X-Bytes-Used", default=0)
+        policy_index = header_int(req, POLICY_INDEX_HEADER, default=0, maximum=1 << 31)
+        if not broker.exists():
+            prefix = self.conf.auto_create_account_prefix
+            if not (prefix and account.startswith(prefix)):
+                return text_response(404, "Account not found")
+            try:
+                broker.initialize(put_ts, account=account)
+            except DatabaseAlreadyExists:
+                pass
+        override = req.headers.get("X-Account-Override-Deleted", "no")
+        try:
+            overridden = to_bool(override)
+        except ValueError:
+            overridden = False
+        if not overridden and broker.is_deleted():
+            return self._deleted_404()
+        broker.put_container(container, put_ts, delete_ts, object_count, bytes_used,
+                             policy_index)
+        return text_response(204 if delete_ts > put_ts else 201)
+
+    def DELETE(self, req: Request) -> Response:
+        broker, (_dev, _part, _account, container) = self._broker(req)
+        if container is not None:
+            return text_response(400, "DELETE of a container row is not supported; PUT a report")
+        timestamp = required_timestamp(req)
+        if self._live_info(broker) is None:
+            return text_response(404) if not broker.exists() else self._deleted_404()
+        broker.update_delete_timestamp(timestamp)
+        if not broker.is_deleted():
+            return text_response(409, "Account was written after this delete's timestamp")
+        return text_response(204)
+
+    def POST(self, req: Request) -> Response:
+        broker, (_dev, _part, _account, container) = self._broker(req)
+        if container is not None:
+            return text_response(400, "POST of a container row is not supported")
+        timestamp = required_timestamp(req)
+        updates = self._metadata_updates(req, timestamp)
+        if self._live_info(broker) is None:
+            return text_response(404) if not broker.exists() else self._deleted_404()
+        broker.update_metadata(updates)
+        return text_response(204)
+
+    def HEAD(self, req: Request) -> Response:
+        broker, (_dev, _part, _account, container) = self._broker(req)
+        if container is not None:
+            return text_response(400, "HEAD of a container row is not supported")
+        params = listing_params(req, constraints().account_listing_limit)
+        info = self._live_info(broker)
+        if info is None:
+            return text_response(404) if not broker.exists() else self._deleted_404()
+        resp = Response(status=204, headers=self._info_headers(broker, info))
+        resp.headers["Content-Type"] = content_type_header(params.media_type)
+        return resp
+
+    def GET(self, req: Request) -> Response:
+        broker, (_dev, _part, account, container) = self._broker(req)
+        if container is not None:
+            return text_response(400, "GET of a container row is not supported")
+        params = listing_params(req, constraints().account_listing_limit)
+        info = self._live_info(broker)
+        if info is None:
+            return text_response(404) if not broker.exists() else self._deleted_404()
+        entries = broker.list_containers_iter(params.limit, params.marker, params.end_marker,
+                                              params.prefix, params.delimiter, params.reverse)
+        headers = self._info_headers(broker, info)
+        body = render_listing(entries, params.media_type, "account", account)
+        resp = Response(status=200 if body else 204, headers=headers)
+        if body:
+            resp.body = body
+        resp.headers["Content-Type"] = content_type_header(params.media_type)
+        return resp
+
+
+def app_factory(global_conf: Mapping[str, Any], **local_conf: Any) -> AccountServer:
+    """Paste-style entry point: build the app from ``[DEFAULT]`` + ``[app:account-server]``."""
+    raw = dict(global_conf or {})
+    raw.update(local_conf)
+    return AccountServer(AccountServerConfig.from_section(raw, section_name="account-server"), raw)

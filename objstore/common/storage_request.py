@@ -1,0 +1,185 @@
+"""Reading a backend request to an account or container server.
+
+Both database servers take the same path shape, the same ``X-Timestamp``
+and the same listing query parameters; reading them here keeps the answers to
+bad input (always a 4xx with a short reason) identical across servers.  The
+functions raise ``webob.exc`` responses, which the servers return as-is.
+"""
+from __future__ import annotations
+
+import dataclasses
+import urllib.parse
+from typing import Mapping, Optional
+
+from webob import Request, Response
+from webob.exc import HTTPBadRequest, HTTPException, HTTPNotAcceptable, HTTPPreconditionFailed
+from webob.exc import status_map
+
+from objstore.common.config import to_bool
+from objstore.common.constraints import valid_utf8
+from objstore.common.listing_format import choose_media_type
+from objstore.common.timestamp import InvalidTimestamp, Timestamp
+
+
+def _bad(reason: str) -> HTTPBadRequest:
+    return HTTPBadRequest(body=reason.encode("utf-8"), content_type="text/plain")
+
+
+def text_response(status: int, reason: str = "",
+                  headers: Optional[Mapping[str, str]] = None) -> Response:
+    """A response with an optional short plain-text reason."""
+    resp = Response(status=status, headers=dict(headers or {}))
+    if reason:
+        resp.content_type = "text/plain"
+        resp.charset = "utf-8"
+        resp.text = reason
+    return resp
+
+
+def http_error(status: int, reason: str = "",
+               headers: Optional[dict[str, str]] = None) -> HTTPException:
+    """A raisable response with a short plain-text reason."""
+    exc = status_map[status](headers=headers or {})
+    if reason:
+        exc.body = reason.encode("utf-8")
+        exc.content_type = "text/plain"
+        exc.charset = "utf-8"
+    else:
+        exc.body = b""
+    return exc
+
+
+def split_backend_path(req: Request, min_segments: int, max_segments: int) -> list[Optional[str]]:
+    """``/<dev>/<part>/<a>[/<c>[/<o>]]`` as text; the last segment keeps its slashes.
+
+    Returns ``max_segments`` items, None for the absent trailing ones.
+    Raises 400 for a path that is not UTF-8, too short, or has empty parts.
+    """
+    raw = req.environ.get("PATH_INFO", "")
+    try:
+        path = raw.encode("latin-1").decode("utf-8") if isinstance(raw, str) else raw.decode()
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        raise _bad("Invalid UTF8 or contains NULL") from None
+    if "\x00" in path:
+        raise _bad("Invalid UTF8 or contains NULL")
+    if not path.startswith("/"):
+        raise _bad("Invalid path: %s" % path)
+    segments: list[Optional[str]] = list(path[1:].split("/", max_segments - 1))
+    if len(segments) < min_segments or any(not s for s in segments[:min_segments]):
+        raise _bad("Invalid path: %s" % path)
+    # An empty last segment (``/d/p/a/``) is "absent", except it may not hide a gap.
+    for index in range(min_segments, len(segments)):
+        if not segments[index]:
+            if index != len(segments) - 1:
+                raise _bad("Invalid path: %s" % path)
+            segments[index] = None
+    segments.extend([None] * (max_segments - len(segments)))
+    if not str(segments[1]).isdigit():
+        raise _bad("Invalid partition: %s" % segments[1])
+    return segments
+
+
+def required_timestamp(req: Request, header: str = "X-Timestamp") -> Timestamp:
+    """The request's timestamp; 400 when it is missing or malformed."""
+    value = req.headers.get(header)
+    if not value:
+        raise _bad("Missing %s header" % header)
+    try:
+        return Timestamp(value)
+    except (InvalidTimestamp, ValueError):
+        raise _bad("Invalid %s header: %r" % (header, value)) from None
+
+
+SQLITE_MAX_INT = (1 << 63) - 1
+
+
+def header_int(req: Request, header: str, default: Optional[int] = None,
+               minimum: int = 0, maximum: int = SQLITE_MAX_INT) -> int:
+    """An integer header; 400 when missing (and no default), not an integer or out of range."""
+    value = req.headers.get(header)
+    if value is None or value == "":
+        if default is None:
+            raise _bad("Missing %s header" % header)
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise _bad("Invalid %s header: %r" % (header, value)) from None
+    if not minimum <= number <= maximum:
+        raise _bad("Invalid %s header: %r" % (header, value))
+    return number
+
+
+def query_params(req: Request) -> dict[str, str]:
+    """The query string as UTF-8 text; 400 for bad UTF-8 or a NUL."""
+    raw = req.environ.get("QUERY_STRING", "")
+    try:
+        pairs = urllib.parse.parse_qsl(raw, keep_blank_values=True, encoding="utf-8",
+                                       errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise _bad("Query parameters are not valid UTF-8") from None
+    params: dict[str, str] = {}
+    for key, value in pairs:
+        if not valid_utf8(value) or not valid_utf8(key):
+            raise _bad("Query parameter %s is not valid UTF-8" % key)
+        params[key] = value
+    return params
+
+
+def header_text(req: Request, header: str) -> Optional[str]:
+    """A header value as real text: WSGI hands UTF-8 bytes over as latin-1 characters."""
+    value = req.headers.get(header)
+    if value is None:
+        return None
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
+@dataclasses.dataclass
+class ListingParams:
+    limit: int
+    marker: str = ""
+    end_marker: str = ""
+    prefix: str = ""
+    delimiter: str = ""
+    path: Optional[str] = None
+    reverse: bool = False
+    media_type: str = "text/plain"
+
+
+def listing_params(req: Request, max_limit: int) -> ListingParams:
+    """Read ``limit, marker, end_marker, prefix, delimiter, path, reverse, format``.
+
+    ``limit`` defaults to, and may not exceed, ``max_limit`` (412 like Swift);
+    a limit that is not a non-negative integer is a 400.  A delimiter longer
+    than one character (or above U+00FE) is a 412, as in Swift.  No acceptable
+    listing format is a 406.
+    """
+    params = query_params(req)
+    limit = max_limit
+    given = params.get("limit")
+    if given is not None and given != "":
+        if not given.strip().isdigit():
+            raise _bad("Invalid limit %r: must be a non-negative integer" % given)
+        limit = int(given)
+        if limit > max_limit:
+            raise HTTPPreconditionFailed(body=("Maximum limit is %d" % max_limit).encode(),
+                                         content_type="text/plain")
+    delimiter = params.get("delimiter", "")
+    if delimiter and (len(delimiter) > 1 or ord(delimiter) > 254):
+        # Swift's rule (the broker itself handles longer delimiters).
+        raise HTTPPreconditionFailed(body=b"Bad delimiter", content_type="text/plain")
+    try:
+        reverse = to_bool(params.get("reverse", "") or "false")
+    except ValueError:
+        reverse = False
+    media_type = choose_media_type(params.get("format"), req.headers.get("Accept"))
+    if media_type is None:
+        raise HTTPNotAcceptable(body=b"No acceptable listing format", content_type="text/plain")
+    return ListingParams(limit=limit, marker=params.get("marker", ""),
+                         end_marker=params.get("end_marker", ""),
+                         prefix=params.get("prefix", ""),
+                         delimiter=delimiter,
+                         path=params.get("path"), reverse=reverse, media_type=media_type)

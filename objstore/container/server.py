@@ -1,0 +1,344 @@
+"""The container server: HTTP in front of ContainerBroker.
+
+Paths are ``/<dev>/<part>/<account>/<container>`` for the container itself
+and ``/<dev>/<part>/<account>/<container>/<object>`` for the object rows the
+object servers report.  This module speaks HTTP only: every decision about
+rows, stats and timestamps is the broker's.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Iterable, Mapping, Optional
+
+from webob import Request, Response
+from webob.exc import HTTPException
+
+from objstore.common.config import ConfigSection
+from objstore.common.constraints import MetadataError, check_metadata, constraints
+from objstore.common.db import (DatabaseAlreadyExists, DatabaseBusy, DatabaseNotFound,
+                                DatabaseQuarantined)
+from objstore.common.durable_fs import check_device
+from objstore.common.listing_format import content_type_header, render_listing
+from objstore.common.logs import TRANS_ID_HEADER, get_logger, set_trans_id
+from objstore.common.storage_policy import POLICY_INDEX_HEADER, policies
+from objstore.common.storage_request import (header_int, header_text, http_error,
+                                             listing_params, required_timestamp,
+                                             split_backend_path)
+from objstore.common.storage_request import text_response
+from objstore.common.timestamp import Timestamp
+from objstore.container.account_report import (parse_account_nodes, report_headers,
+                                               send_reports)
+from objstore.container.backend import ContainerBroker
+
+# Headers a container stores as metadata besides X-Container-Meta-* / -Sysmeta-*.
+CONTAINER_META_HEADERS = frozenset((
+    "x-container-read", "x-container-write", "x-versions-location", "x-history-location"))
+CONTAINER_META_PREFIXES = ("x-container-meta-", "x-container-sysmeta-", "x-container-sync-")
+
+
+@dataclasses.dataclass
+class ContainerServerConfig(ConfigSection):
+    devices: str = "/srv/node"
+    mount_check: bool = False
+    db_timeout: float = 25.0           # seconds to wait on another process's DB lock
+    conn_timeout: float = 0.5          # connect to an account server
+    node_timeout: float = 3.0          # account server answer
+    auto_create_account_prefix: str = "."
+    log_name: str = "container-server"
+
+
+def is_container_metadata(header: str) -> bool:
+    lower = header.lower()
+    return lower in CONTAINER_META_HEADERS or lower.startswith(CONTAINER_META_PREFIXES)
+
+
+class ContainerServer:
+    """WSGI app; one broker per request (its SQLite connection lives as long as the request)."""
+
+    def __init__(self, conf: ContainerServerConfig, raw_conf: Optional[Mapping[str, Any]] = None):
+        self.conf = conf
+        self.logger = get_logger(conf.log_name, raw_conf)
+        self._handlers: dict[str, Callable[[Request], Response]] = {
+            "PUT": self.PUT, "DELETE": self.DELETE, "GET": self.GET, "HEAD": self.HEAD,
+            "POST": self.POST}
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        req = Request(environ)
+        set_trans_id(req.headers.get(TRANS_ID_HEADER))
+        handler = self._handlers.get(req.method)
+        if handler is None:
+            resp = text_response(405, "Method not allowed")
+        else:
+            try:
+                resp = handler(req)
+            except HTTPException as exc:
+                resp = exc  # type: ignore[assignment]
+            except DatabaseQuarantined as err:
+                self.logger.error("quarantined container db: %s", err)
+                resp = text_response(404, "Container database was corrupt")
+            except DatabaseNotFound:
+                resp = text_response(404)
+            except DatabaseBusy as err:
+                self.logger.error("container db busy: %s", err)
+                resp = text_response(503, "Container database busy")
+            except Exception:  # noqa: BLE001 - one bad request must not kill the server
+                self.logger.exception("container server error on %s %s", req.method, req.path)
+                resp = text_response(500, "Internal server error")
+        return resp(environ, start_response)
+
+    # -- helpers -------------------------------------------------------
+    def _broker(self, req: Request) -> tuple[ContainerBroker, list]:
+        parts = split_backend_path(req, 4, 5)
+        device, partition, account, container, obj = parts
+        device_path = check_device(self.conf.devices, device, self.conf.mount_check)
+        if device_path is None:
+            raise http_error(507, "%s is not mounted" % device)
+        broker = ContainerBroker.for_container(device_path, partition, account, container,
+                                               timeout=self.conf.db_timeout)
+        if obj is not None and len(obj.encode("utf-8")) > constraints().max_object_name_length:
+            raise http_error(400, "Object name too long")
+        return broker, parts
+
+    def _policy_index(self, req: Request) -> Optional[int]:
+        value = req.headers.get(POLICY_INDEX_HEADER)
+        if value is None or value == "":
+            return None
+        policy = policies().get_by_index(value)
+        if policy is None:
+            raise http_error(400, "Invalid %s %r" % (POLICY_INDEX_HEADER, value))
+        return policy.index
+
+    @staticmethod
+    def _metadata_updates(req: Request, timestamp: Timestamp) -> dict[str, tuple[str, str]]:
+        try:
+            check_metadata(req.headers, "container")
+        except MetadataError as err:
+            raise http_error(400, str(err)) from None
+        return {key: (value, timestamp.internal) for key, value in req.headers.items()
+                if is_container_metadata(key)}
+
+    def _info_headers(self, broker: ContainerBroker, info: Mapping[str, Any]) -> dict[str, str]:
+        headers = {
+            "X-Container-Object-Count": str(info["object_count"]),
+            "X-Container-Bytes-Used": str(info["bytes_used"]),
+            "X-Timestamp": Timestamp(info["created_at"]).normal,
+            "X-PUT-Timestamp": Timestamp(info["put_timestamp"]).normal,
+            "X-Backend-Timestamp": Timestamp(info["created_at"]).internal,
+            "X-Backend-Put-Timestamp": Timestamp(info["put_timestamp"]).internal,
+            "X-Backend-Delete-Timestamp": Timestamp(info["delete_timestamp"]).internal,
+            "X-Backend-Status-Changed-At": Timestamp(info["status_changed_at"]).internal,
+            POLICY_INDEX_HEADER: str(info["storage_policy_index"]),
+            "Last-Modified": Timestamp(info["put_timestamp"]).http_date,
+        }
+        for key, (value, _ts) in broker.metadata.items():
+            headers[key] = value
+        return headers
+
+    def _deleted_404(self, info: Mapping[str, Any]) -> Response:
+        """404 for a deleted container, with its timestamps (the proxy uses them)."""
+        return text_response(404, "", {
+            "X-Backend-Put-Timestamp": Timestamp(info["put_timestamp"]).internal,
+            "X-Backend-Delete-Timestamp": Timestamp(info["delete_timestamp"]).internal,
+            "X-Backend-Status-Changed-At": Timestamp(info["status_changed_at"]).internal,
+            POLICY_INDEX_HEADER: str(info["storage_policy_index"]),
+            "X-Backend-Timestamp": Timestamp(info["created_at"]).internal})
+
+    def _update_account(self, req: Request, broker: ContainerBroker, account: str,
+                        container: str) -> Optional[Response]:
+        """Report the container to the account servers the proxy named.
+
+        A 404 from an account server means the account does not exist and
+        becomes this request's answer; any other failure is left to the
+        container updater.
+        """
+        host = req.headers.get("X-Account-Host")
+        if not host:
+            return None
+        try:
+            nodes = parse_account_nodes(host, req.headers.get("X-Account-Device", ""),
+                                        req.headers.get("X-Account-Partition", ""))
+        except ValueError as err:
+            self.logger.error("bad account update headers: %s", err)
+            return text_response(400, str(err))
+        info = broker.get_info()
+        extra = {}
+        if req.headers.get("X-Account-Override-Deleted"):
+            extra["X-Account-Override-Deleted"] = req.headers["X-Account-Override-Deleted"]
+        headers = report_headers(info, extra)
+        statuses = send_reports(nodes, account, container, headers, self.conf.conn_timeout,
+                                self.conf.node_timeout)
+        if any(status == 404 for status in statuses):
+            return text_response(404, "Account not found")
+        if statuses and all(status is not None and 200 <= status < 300 for status in statuses):
+            broker.reported(info["put_timestamp"], info["delete_timestamp"],
+                            info["object_count"], info["bytes_used"])
+        else:
+            self.logger.warning("account update for /%s/%s failed %s; the updater will retry",
+                                account, container, statuses)
+        return None
+
+    # -- verbs ---------------------------------------------------------
+    def PUT(self, req: Request) -> Response:
+        broker, (_dev, _part, account, container, obj) = self._broker(req)
+        timestamp = required_timestamp(req)
+        if obj is not None:
+            return self._put_object_row(req, broker, account, obj, timestamp)
+        requested_policy = self._policy_index(req)
+        updates = self._metadata_updates(req, timestamp)
+        created = False
+        if not broker.exists():
+            try:
+                broker.initialize(timestamp, account=account, container=container,
+                                  storage_policy_index=requested_policy
+                                  if requested_policy is not None else policies().default.index)
+                created = True
+            except DatabaseAlreadyExists:
+                pass
+        if not created:
+            info = broker.get_info()
+            was_deleted = broker.info_is_deleted(info)
+            if was_deleted:
+                if requested_policy is not None and \
+                        requested_policy != info["storage_policy_index"]:
+                    broker.set_storage_policy_index(requested_policy)
+            elif requested_policy is not None and \
+                    requested_policy != info["storage_policy_index"]:
+                return text_response(409, "Container exists with a different storage policy",
+                                     {POLICY_INDEX_HEADER: str(info["storage_policy_index"])})
+            broker.update_put_timestamp(timestamp)
+            if broker.is_deleted():
+                return text_response(409, "Container was deleted after this request's timestamp")
+            created = was_deleted
+        broker.update_metadata(updates)
+        failure = self._update_account(req, broker, account, container)
+        if failure is not None:
+            return failure
+        info = broker.get_info()
+        return text_response(201 if created else 202, "",
+                             {POLICY_INDEX_HEADER: str(info["storage_policy_index"])})
+
+    def _put_object_row(self, req: Request, broker: ContainerBroker, account: str, obj: str,
+                        timestamp: Timestamp) -> Response:
+        size = header_int(req, "X-Size")
+        content_type = header_text(req, "X-Content-Type")
+        etag = header_text(req, "X-Etag")
+        if content_type is None or etag is None:
+            return text_response(400, "Missing X-Content-Type or X-Etag header")
+        if not self._ensure_container(req, broker, account, timestamp):
+            return text_response(404)
+        policy_index = self._policy_index(req)
+        if policy_index is None:
+            policy_index = broker.get_info()["storage_policy_index"]
+        broker.put_object(obj, timestamp, size, content_type, etag,
+                          storage_policy_index=policy_index)
+        return text_response(201)
+
+    def _ensure_container(self, req: Request, broker: ContainerBroker, account: str,
+                          timestamp: Timestamp) -> bool:
+        """True when the container's database exists (auto-created for ``.`` accounts).
+
+        A deleted container still records object rows, as Swift's does: a row
+        that loses a race with the container DELETE must not vanish from the
+        listing while its object exists (the container is not deleted while
+        it holds live rows).
+        """
+        if broker.exists():
+            return True
+        prefix = self.conf.auto_create_account_prefix
+        if prefix and account.startswith(prefix):
+            try:
+                broker.initialize(timestamp, account=account, container=broker.container,
+                                  storage_policy_index=self._policy_index(req) or 0)
+            except DatabaseAlreadyExists:
+                pass
+            return True
+        return False
+
+    def DELETE(self, req: Request) -> Response:
+        broker, (_dev, _part, account, container, obj) = self._broker(req)
+        timestamp = required_timestamp(req)
+        if obj is not None:
+            if not self._ensure_container(req, broker, account, timestamp):
+                return text_response(404)
+            policy_index = self._policy_index(req)
+            if policy_index is None:
+                policy_index = broker.get_info()["storage_policy_index"]
+            broker.delete_object(obj, timestamp, storage_policy_index=policy_index)
+            return text_response(204)
+        if not broker.exists():
+            return text_response(404)
+        info = broker.get_info()
+        if broker.info_is_deleted(info):
+            return self._deleted_404(info)
+        if info["object_count"]:
+            return text_response(409, "Container is not empty")
+        broker.update_delete_timestamp(timestamp)
+        if not broker.is_deleted():
+            return text_response(409, "Container was written after this delete's timestamp")
+        failure = self._update_account(req, broker, account, container)
+        if failure is not None and failure.status_int != 404:
+            return failure
+        return text_response(204)
+
+    def POST(self, req: Request) -> Response:
+        broker, (_dev, _part, _account, _container, obj) = self._broker(req)
+        if obj is not None:
+            return text_response(400, "POST of an object row is not supported")
+        timestamp = required_timestamp(req)
+        updates = self._metadata_updates(req, timestamp)
+        if not broker.exists():
+            return text_response(404)
+        info = broker.get_info()
+        if broker.info_is_deleted(info):
+            return self._deleted_404(info)
+        requested_policy = self._policy_index(req)
+        if requested_policy is not None and requested_policy != info["storage_policy_index"]:
+            return text_response(409, "Container exists with a different storage policy",
+                                 {POLICY_INDEX_HEADER: str(info["storage_policy_index"])})
+        broker.update_metadata(updates)
+        return text_response(204)
+
+    def HEAD(self, req: Request) -> Response:
+        broker, (_dev, _part, _account, _container, obj) = self._broker(req)
+        if obj is not None:
+            return text_response(400, "HEAD of an object row is not supported")
+        params = listing_params(req, constraints().container_listing_limit)
+        if not broker.exists():
+            return text_response(404)
+        info = broker.get_info()
+        if broker.info_is_deleted(info):
+            return self._deleted_404(info)
+        resp = Response(status=204, headers=self._info_headers(broker, info))
+        resp.headers["Content-Type"] = content_type_header(params.media_type)
+        return resp
+
+    def GET(self, req: Request) -> Response:
+        broker, (_dev, _part, _account, container, obj) = self._broker(req)
+        if obj is not None:
+            return text_response(400, "GET of an object row is not supported")
+        params = listing_params(req, constraints().container_listing_limit)
+        if not broker.exists():
+            return text_response(404)
+        info = broker.get_info()
+        if broker.info_is_deleted(info):
+            return self._deleted_404(info)
+        entries = broker.list_objects_iter(params.limit, params.marker, params.end_marker,
+                                           params.prefix, params.delimiter, params.path,
+                                           params.reverse)
+        headers = self._info_headers(broker, info)
+        body = render_listing(entries, params.media_type, "container", container)
+        if not body:
+            resp = Response(status=204, headers=headers)
+            resp.headers["Content-Type"] = content_type_header(params.media_type)
+            return resp
+        resp = Response(status=200, headers=headers, body=body)
+        resp.headers["Content-Type"] = content_type_header(params.media_type)
+        return resp
+
+
+def app_factory(global_conf: Mapping[str, Any], **local_conf: Any) -> ContainerServer:
+    """Paste-style entry point: build the app from ``[DEFAULT]`` + ``[app:container-server]``."""
+    raw = dict(global_conf or {})
+    raw.update(local_conf)
+    conf = ContainerServerConfig.from_section(raw, section_name="container-server")
+    return ContainerServer(conf, raw)

@@ -1,0 +1,137 @@
+"""Container updater: makes sure every account knows its containers' latest stats.
+
+The container server reports a container PUT/DELETE to the account right
+away, but object rows change the counts many times a second; reporting each
+would double the write load.  This daemon walks every container database on
+the node and, for each whose put/delete timestamp or object count/bytes
+differ from what it last reported, sends one report to the account servers
+the account ring names.  When a majority accepts, the reported values are
+stored in the database, so an unchanged container costs one read next pass.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, Iterator, Mapping, Optional
+
+from objstore.common.concurrency import GreenPool
+from objstore.common.daemon import Daemon, DaemonConfig
+from objstore.common.db import DatabaseError
+from objstore.common.durable_fs import check_device
+from objstore.common.timestamp import Timestamp
+from objstore.container.account_report import AccountNode, report_headers, send_reports
+from objstore.container.backend import DATADIR, ContainerBroker
+from objstore.ring.ring import load_ring
+
+
+@dataclasses.dataclass
+class ContainerUpdaterConfig(DaemonConfig):
+    interval: float = 300.0
+    concurrency: int = 4              # databases reported at once
+    conn_timeout: float = 0.5
+    node_timeout: float = 3.0
+    db_timeout: float = 25.0
+    log_name: str = "container-updater"
+
+
+def iter_container_dbs(device_path: str) -> Iterator[str]:
+    """Every ``containers/<part>/<suffix>/<hash>/<hash>.db`` on one device."""
+    root = os.path.join(device_path, DATADIR)
+    for part in _listdir(root):
+        part_dir = os.path.join(root, part)
+        for suffix in _listdir(part_dir):
+            suffix_dir = os.path.join(part_dir, suffix)
+            for name_hash in _listdir(suffix_dir):
+                db_file = os.path.join(suffix_dir, name_hash, name_hash + ".db")
+                if os.path.isfile(db_file):
+                    yield db_file
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return sorted(os.listdir(path))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def needs_report(info: Mapping[str, Any]) -> bool:
+    """True when the account has not yet heard the container's current state."""
+    try:
+        reported_put = Timestamp(info["reported_put_timestamp"])
+        reported_delete = Timestamp(info["reported_delete_timestamp"])
+    except ValueError:
+        return True
+    return (Timestamp(info["put_timestamp"]) != reported_put
+            or Timestamp(info["delete_timestamp"]) != reported_delete
+            or info["object_count"] != info["reported_object_count"]
+            or info["bytes_used"] != info["reported_bytes_used"])
+
+
+class ContainerUpdater(Daemon):
+    name = "container-updater"
+    config_class = ContainerUpdaterConfig
+
+    def __init__(self, conf: Optional[Mapping[str, Any]] = None, logger: Any = None,
+                 account_ring: Any = None):
+        super().__init__(conf, logger)
+        self.conf: ContainerUpdaterConfig
+        self._account_ring = account_ring
+
+    @property
+    def account_ring(self) -> Any:
+        if self._account_ring is None:
+            self._account_ring = load_ring(self.conf.swift_dir, "account")
+        return self._account_ring
+
+    def run_once(self) -> dict[str, int]:
+        """One pass over every device; returns counts for tests and the log."""
+        stats = {"checked": 0, "reported": 0, "unchanged": 0, "failed": 0, "errors": 0}
+        pool = GreenPool(max(1, self.conf.concurrency))
+        for device in _listdir(self.conf.devices):
+            device_path = check_device(self.conf.devices, device, self.conf.mount_check)
+            if device_path is None:
+                self.logger.warning("skipping %s: not mounted", device)
+                continue
+            for db_file in iter_container_dbs(device_path):
+                pool.spawn_n(self._process, db_file, stats)
+        pool.waitall()
+        self.logger.info("container updater pass: %s", stats)
+        return stats
+
+    def _process(self, db_file: str, stats: dict[str, int]) -> None:
+        stats["checked"] += 1
+        broker = ContainerBroker(db_file, timeout=self.conf.db_timeout)
+        try:
+            info = broker.get_info()
+            if not needs_report(info):
+                stats["unchanged"] += 1
+                return
+            if self.report(broker, info):
+                stats["reported"] += 1
+            else:
+                stats["failed"] += 1
+        except DatabaseError as err:
+            stats["errors"] += 1
+            self.logger.error("cannot update from %s: %s", db_file, err)
+        except Exception:  # noqa: BLE001 - one bad database must not end the pass
+            stats["errors"] += 1
+            self.logger.exception("cannot update from %s", db_file)
+        finally:
+            broker.close()
+
+    def report(self, broker: ContainerBroker, info: Mapping[str, Any]) -> bool:
+        """Send ``info`` to the account's primaries; record it on a majority of 2xx."""
+        account, container = info["account"], info["container"]
+        partition, nodes = self.account_ring.get_nodes(account)
+        targets = [AccountNode(node["ip"], int(node["port"]), node["device"], str(partition))
+                   for node in nodes]
+        statuses = send_reports(targets, account, container, report_headers(info),
+                                self.conf.conn_timeout, self.conf.node_timeout)
+        successes = sum(1 for status in statuses if status is not None and 200 <= status < 300)
+        if successes >= len(targets) // 2 + 1:
+            broker.reported(info["put_timestamp"], info["delete_timestamp"],
+                            info["object_count"], info["bytes_used"])
+            return True
+        self.logger.info("update of /%s/%s reached %d of %d account servers",
+                         account, container, successes, len(targets))
+        return False

@@ -1,0 +1,86 @@
+"""Listing formats: media type choice and the plain / JSON / XML bodies."""
+import json
+from xml.dom import minidom
+
+from objstore.common.listing_format import (ContainerEntry, ObjectEntry, SubdirEntry,
+                                            choose_media_type, content_type_header,
+                                            iso8601_from_internal, render_listing)
+from objstore.common.timestamp import Timestamp
+
+
+def test_choose_media_type():
+    assert choose_media_type(None, None) == "text/plain"
+    assert choose_media_type("json", "application/xml") == "application/json"
+    assert choose_media_type("XML", None) == "application/xml"
+    assert choose_media_type("bogus", None) == "text/plain"
+    assert choose_media_type(None, "*/*") == "text/plain"
+    assert choose_media_type(None, "application/json") == "application/json"
+    assert choose_media_type(None, "text/xml") == "text/xml"
+    assert choose_media_type(None, "application/*") == "application/json"
+    assert choose_media_type(None, "application/json;q=0.5, application/xml") == \
+        "application/xml"
+    assert choose_media_type(None, "text/*;q=0.1, application/json;q=0.9") == \
+        "application/json"
+    assert choose_media_type(None, "image/png") is None
+    assert choose_media_type(None, "application/json;q=0") is None
+    assert content_type_header("text/plain") == "text/plain; charset=utf-8"
+
+
+def test_iso8601_matches_timestamp():
+    for value in ("1700000000.12345", "0000000001.00000", "1392683866.17952_000000000000000a",
+                  "1e9"):
+        assert iso8601_from_internal(value) == Timestamp(value).iso8601
+
+
+ENTRIES = [ObjectEntry("a&b", "1700000000.12345", 5, "text/plain", "etag1"),
+           SubdirEntry("d/"),
+           ObjectEntry("\u00e9", "1700000001.00000", 9, "image/jpeg;swift_bytes=1234", "e2")]
+
+
+def test_plain():
+    assert render_listing(ENTRIES, "text/plain", "container", "c") == \
+        "a&b\nd/\n\u00e9\n".encode("utf-8")
+    assert render_listing([], "text/plain", "container", "c") == b""
+
+
+def test_json_objects_and_subdirs():
+    data = json.loads(render_listing(ENTRIES, "application/json", "container", "c"))
+    assert data[0] == {"name": "a&b", "hash": "etag1", "bytes": 5,
+                       "content_type": "text/plain",
+                       "last_modified": Timestamp("1700000000.12345").iso8601}
+    assert data[1] == {"subdir": "d/"}
+    assert data[2]["bytes"] == 1234 and data[2]["content_type"] == "image/jpeg"
+    assert render_listing([], "application/json", "container", "c") == b"[]"
+
+
+def test_xml_container():
+    body = render_listing(ENTRIES, "application/xml", "container", 'c"<')
+    assert body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<container name=')
+    root = minidom.parseString(body).documentElement
+    assert root.getAttribute("name") == 'c"<'
+    objects = root.getElementsByTagName("object")
+    assert objects[0].getElementsByTagName("name")[0].firstChild.data == "a&b"
+    assert objects[1].getElementsByTagName("bytes")[0].firstChild.data == "1234"
+    subdir = root.getElementsByTagName("subdir")[0]
+    assert subdir.getAttribute("name") == "d/"
+    assert subdir.getElementsByTagName("name")[0].firstChild.data == "d/"
+
+
+def test_account_formats():
+    entries = [ContainerEntry("c1", 3, 30, "1700000000.00000"), SubdirEntry("x-")]
+    data = json.loads(render_listing(entries, "application/json", "account", "AUTH_a"))
+    assert data == [{"name": "c1", "count": 3, "bytes": 30,
+                     "last_modified": Timestamp(1700000000).iso8601}, {"subdir": "x-"}]
+    root = minidom.parseString(render_listing(entries, "text/xml", "account",
+                                              "AUTH_a")).documentElement
+    assert root.tagName == "account" and root.getAttribute("name") == "AUTH_a"
+    assert root.getElementsByTagName("count")[0].firstChild.data == "3"
+
+
+def test_json_fast_path_equals_generic_encoder():
+    from objstore.common.listing_format import entry_as_dict
+    entries = ENTRIES + [ObjectEntry('q"\\\n\u2028\U0001f600', "1700000000.00001", 0, "a/b", ""),
+                         SubdirEntry('s"\u00e9/')]
+    body = render_listing(entries, "application/json", "container", "c")
+    assert json.loads(body) == [entry_as_dict(e) for e in entries]
+    assert body == json.dumps([entry_as_dict(e) for e in entries]).encode("ascii")

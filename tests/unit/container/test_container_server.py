@@ -1,0 +1,330 @@
+"""Container server verbs, error codes and account reporting, in process."""
+import json
+import threading
+import wsgiref.simple_server
+from xml.dom import minidom
+
+import pytest
+from webob import Request
+
+from objstore.common.timestamp import Timestamp
+from objstore.container.backend import ContainerBroker
+from objstore.container.server import app_factory
+
+ACCOUNT, CONTAINER = "AUTH_test", "c"
+BASE = "/sda/1/%s/%s" % (ACCOUNT, CONTAINER)
+
+
+@pytest.fixture
+def app(tmp_path):
+    (tmp_path / "sda").mkdir()
+    return app_factory({"devices": str(tmp_path)}, mount_check="false", node_timeout="1")
+
+
+def call(app, path, method="GET", headers=None, **kwargs):
+    req = Request.blank(path, method=method, headers=headers or {}, **kwargs)
+    return req.get_response(app)
+
+
+def ts(value):
+    return Timestamp(value).internal
+
+
+def put_container(app, timestamp=1000, headers=None, path=BASE):
+    all_headers = {"X-Timestamp": ts(timestamp)}
+    all_headers.update(headers or {})
+    return call(app, path, "PUT", all_headers)
+
+
+def put_object(app, name, timestamp, size=3, etag="etag", ctype="text/plain", path=BASE):
+    return call(app, "%s/%s" % (path, name), "PUT", {
+        "X-Timestamp": ts(timestamp), "X-Size": str(size), "X-Etag": etag,
+        "X-Content-Type": ctype})
+
+
+def test_put_creates_then_accepts(app):
+    assert put_container(app).status_int == 201
+    assert put_container(app, 1001).status_int == 202
+    resp = call(app, BASE, "HEAD")
+    assert resp.status_int == 204
+    assert resp.headers["X-Container-Object-Count"] == "0"
+    assert resp.headers["X-PUT-Timestamp"] == Timestamp(1001).normal
+    assert resp.headers["X-Backend-Put-Timestamp"] == ts(1001)
+    assert resp.headers["X-Backend-Delete-Timestamp"] == ts(0)
+    assert resp.headers["X-Backend-Storage-Policy-Index"] == "0"
+    assert "X-Backend-Status-Changed-At" in resp.headers
+    assert "X-Timestamp" in resp.headers
+    assert resp.headers["Last-Modified"] == Timestamp(1001).http_date
+
+
+def test_missing_or_bad_timestamp_is_400(app):
+    assert call(app, BASE, "PUT").status_int == 400
+    resp = call(app, BASE, "PUT", {"X-Timestamp": "yesterday"})
+    assert resp.status_int == 400 and b"X-Timestamp" in resp.body
+
+
+def test_bad_paths(app):
+    assert call(app, "/sda/1/a", "GET").status_int == 400
+    assert call(app, "/sda/notapart/a/c", "GET").status_int == 400
+    assert call(app, "/nodev/1/a/c", "PUT", {"X-Timestamp": ts(1)}).status_int == 507
+    bad_utf8 = Request.blank("/sda/1/a/c")
+    bad_utf8.environ["PATH_INFO"] = b"/sda/1/a/\xff\xfe".decode("latin-1")
+    assert bad_utf8.get_response(app).status_int == 400
+    assert call(app, BASE, "COPY").status_int == 405
+
+
+def test_object_rows_stats_and_listing(app):
+    put_container(app)
+    assert put_object(app, "a", 1001, size=10).status_int == 201
+    assert put_object(app, "b/c", 1002, size=5).status_int == 201
+    assert put_object(app, "a", 1003, size=20).status_int == 201
+    resp = call(app, BASE, "HEAD")
+    assert resp.headers["X-Container-Object-Count"] == "2"
+    assert resp.headers["X-Container-Bytes-Used"] == "25"
+    resp = call(app, BASE)
+    assert resp.status_int == 200
+    assert resp.body == b"a\nb/c\n"
+    assert resp.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert call(app, BASE + "/a", "DELETE", {"X-Timestamp": ts(1004)}).status_int == 204
+    resp = call(app, BASE, "HEAD")
+    assert resp.headers["X-Container-Object-Count"] == "1"
+    assert resp.headers["X-Container-Bytes-Used"] == "5"
+
+
+def test_object_row_needs_container_and_headers(app):
+    assert put_object(app, "a", 1001).status_int == 404
+    assert call(app, BASE + "/a", "DELETE", {"X-Timestamp": ts(1)}).status_int == 404
+    put_container(app)
+    resp = call(app, BASE + "/a", "PUT", {"X-Timestamp": ts(1001), "X-Size": "x",
+                                          "X-Etag": "e", "X-Content-Type": "t"})
+    assert resp.status_int == 400
+    resp = call(app, BASE + "/a", "PUT", {"X-Timestamp": ts(1001), "X-Size": "1"})
+    assert resp.status_int == 400
+    resp = call(app, BASE + "/a", "PUT", {"X-Timestamp": ts(1001), "X-Size": str(1 << 70),
+                                          "X-Etag": "e", "X-Content-Type": "t"})
+    assert resp.status_int == 400
+    resp = call(app, BASE + "/a", "PUT", {"X-Timestamp": ts(1001), "X-Size": "-1",
+                                          "X-Etag": "e", "X-Content-Type": "t"})
+    assert resp.status_int == 400
+
+
+def test_utf8_content_type_lists_as_text(app):
+    put_container(app)
+    call(app, BASE + "/a", "PUT", {
+        "X-Timestamp": ts(1001), "X-Size": "1", "X-Etag": "e",
+        "X-Content-Type": "text/plain; name=\u00e9".encode("utf-8").decode("latin-1")})
+    assert json.loads(call(app, BASE + "?format=json").body)[0]["content_type"] == \
+        "text/plain; name=\u00e9"
+
+
+def test_listing_formats(app):
+    put_container(app)
+    put_object(app, "x<&>", 1001, size=4, etag="abc", ctype="image/png")
+    put_object(app, "d/1", 1002)
+    resp = call(app, BASE + "?format=json")
+    assert resp.headers["Content-Type"] == "application/json; charset=utf-8"
+    data = json.loads(resp.body)
+    assert data[1] == {"name": "x<&>", "hash": "abc", "bytes": 4, "content_type": "image/png",
+                       "last_modified": Timestamp(1001).iso8601}
+    resp = call(app, BASE + "?delimiter=/", headers={"Accept": "application/json"})
+    assert json.loads(resp.body)[0] == {"subdir": "d/"}
+    resp = call(app, BASE + "?format=xml&delimiter=/")
+    assert resp.headers["Content-Type"] == "application/xml; charset=utf-8"
+    doc = minidom.parseString(resp.body)
+    root = doc.documentElement
+    assert root.tagName == "container" and root.getAttribute("name") == CONTAINER
+    assert root.getElementsByTagName("subdir")[0].getAttribute("name") == "d/"
+    assert root.getElementsByTagName("name")[1].firstChild.data == "x<&>"
+    resp = call(app, BASE, headers={"Accept": "text/xml"})
+    assert resp.headers["Content-Type"] == "text/xml; charset=utf-8"
+    assert call(app, BASE, headers={"Accept": "image/png"}).status_int == 406
+
+
+def test_empty_listing(app):
+    put_container(app)
+    resp = call(app, BASE)
+    assert resp.status_int == 204 and resp.body == b""
+    resp = call(app, BASE + "?format=json")
+    assert resp.status_int == 200 and resp.body == b"[]"
+
+
+def test_listing_parameters(app):
+    put_container(app)
+    for i, name in enumerate(["a1", "a2", "b1", "b2", "c"]):
+        put_object(app, name, 1001 + i)
+    assert call(app, BASE + "?limit=2").body == b"a1\na2\n"
+    assert call(app, BASE + "?marker=a2&end_marker=c").body == b"b1\nb2\n"
+    assert call(app, BASE + "?prefix=b").body == b"b1\nb2\n"
+    assert call(app, BASE + "?reverse=on&limit=2").body == b"c\nb2\n"
+    assert call(app, BASE + "?limit=10000").status_int == 200
+    resp = call(app, BASE + "?limit=10001")
+    assert resp.status_int == 412 and b"10000" in resp.body
+    assert call(app, BASE + "?limit=abc").status_int == 400
+    assert call(app, BASE + "?limit=-1").status_int == 400
+    assert call(app, BASE + "?marker=%FF").status_int == 400
+    assert call(app, BASE + "?prefix=a%00").status_int == 400
+    resp = call(app, BASE + "?delimiter=ab")
+    assert resp.status_int == 412 and resp.body == b"Bad delimiter"
+    assert call(app, BASE + "?delimiter=%E2%82%AC").status_int == 412
+
+
+def test_delete_container(app):
+    assert call(app, BASE, "DELETE", {"X-Timestamp": ts(1)}).status_int == 404
+    put_container(app)
+    put_object(app, "a", 1001)
+    assert call(app, BASE, "DELETE", {"X-Timestamp": ts(1002)}).status_int == 409
+    call(app, BASE + "/a", "DELETE", {"X-Timestamp": ts(1003)})
+    assert call(app, BASE, "DELETE", {"X-Timestamp": ts(999)}).status_int == 409
+    assert call(app, BASE, "DELETE", {"X-Timestamp": ts(1004)}).status_int == 204
+    resp = call(app, BASE, "HEAD")
+    assert resp.status_int == 404
+    assert resp.headers["X-Backend-Delete-Timestamp"] == ts(1004)
+    assert call(app, BASE, "GET").status_int == 404
+    assert call(app, BASE, "DELETE", {"X-Timestamp": ts(1005)}).status_int == 404
+    # Re-created by a newer PUT (201), refused for an older one (409).
+    assert put_container(app, 1003).status_int == 409
+    assert put_container(app, 1007).status_int == 201
+    assert call(app, BASE, "HEAD").status_int == 204
+
+
+def test_object_row_that_loses_race_with_container_delete_is_kept(app):
+    put_container(app)
+    assert call(app, BASE, "DELETE", {"X-Timestamp": ts(1002)}).status_int == 204
+    assert put_object(app, "late", 1001).status_int == 201
+    resp = call(app, BASE, "HEAD")
+    assert resp.status_int == 204
+    assert resp.headers["X-Container-Object-Count"] == "1"
+
+
+def test_metadata_put_post_and_per_key_timestamps(app):
+    put_container(app, headers={"X-Container-Meta-Color": "red",
+                                "X-Container-Read": ".r:*",
+                                "X-Versions-Location": "vers",
+                                "X-Container-Sysmeta-Foo": "bar",
+                                "X-Unrelated": "no"})
+    resp = call(app, BASE, "HEAD")
+    assert resp.headers["X-Container-Meta-Color"] == "red"
+    assert resp.headers["X-Container-Read"] == ".r:*"
+    assert resp.headers["X-Versions-Location"] == "vers"
+    assert resp.headers["X-Container-Sysmeta-Foo"] == "bar"
+    assert "X-Unrelated" not in resp.headers
+    assert call(app, BASE, "POST", {"X-Timestamp": ts(1002),
+                                    "X-Container-Meta-Color": "blue"}).status_int == 204
+    call(app, BASE, "POST", {"X-Timestamp": ts(1001), "X-Container-Meta-Color": "green"})
+    assert call(app, BASE, "HEAD").headers["X-Container-Meta-Color"] == "blue"
+    call(app, BASE, "POST", {"X-Timestamp": ts(1003), "X-Container-Meta-Color": ""})
+    assert "X-Container-Meta-Color" not in call(app, BASE, "HEAD").headers
+    too_long = {"X-Timestamp": ts(1004), "X-Container-Meta-Big": "x" * 300}
+    assert call(app, BASE, "POST", too_long).status_int == 400
+    assert call(app, "/sda/1/a/missing", "POST", {"X-Timestamp": ts(1)}).status_int == 404
+    assert call(app, BASE, "POST").status_int == 400
+
+
+def test_storage_policy_conflict(app, monkeypatch):
+    from objstore.common import storage_policy
+    pols = storage_policy.PolicyCollection([
+        storage_policy.StoragePolicy(index=0, name="gold", default=True),
+        storage_policy.StoragePolicy(index=1, name="silver")])
+    monkeypatch.setattr(storage_policy, "_active", pols)
+    assert put_container(app, headers={"X-Backend-Storage-Policy-Index": "1"}).status_int == 201
+    resp = put_container(app, 1001, headers={"X-Backend-Storage-Policy-Index": "0"})
+    assert resp.status_int == 409
+    assert resp.headers["X-Backend-Storage-Policy-Index"] == "1"
+    same = {"X-Backend-Storage-Policy-Index": "1"}
+    assert put_container(app, 1002, headers=same).status_int == 202
+    assert put_container(app, 1003).status_int == 202
+    assert put_container(app, 1004, headers={
+        "X-Backend-Storage-Policy-Index": "9"}).status_int == 400
+    put_object(app, "o", 1005)
+    assert call(app, BASE, "HEAD").headers["X-Backend-Storage-Policy-Index"] == "1"
+
+
+class _Recorder:
+    """A tiny account server that records what it is told."""
+
+    def __init__(self, status="201 Created"):
+        self.requests = []
+        self.status = status
+
+    def __call__(self, environ, start_response):
+        headers = {k[5:].replace("_", "-").title(): v for k, v in environ.items()
+                   if k.startswith("HTTP_")}
+        self.requests.append((environ["REQUEST_METHOD"], environ["PATH_INFO"], headers))
+        start_response(self.status, [("Content-Length", "0")])
+        return [b""]
+
+
+@pytest.fixture
+def account_server():
+    recorder = _Recorder()
+
+    class Quiet(wsgiref.simple_server.WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = wsgiref.simple_server.make_server("127.0.0.1", 0, recorder, handler_class=Quiet)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    yield recorder, server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def _account_headers(port):
+    return {"X-Account-Host": "127.0.0.1:%d" % port, "X-Account-Device": "sdb",
+            "X-Account-Partition": "5"}
+
+
+def test_container_put_and_delete_reported_to_account(app, account_server, tmp_path):
+    recorder, port = account_server
+    assert put_container(app, 1000, headers=_account_headers(port)).status_int == 201
+    method, path, headers = recorder.requests[0]
+    assert (method, path) == ("PUT", "/sdb/5/%s/%s" % (ACCOUNT, CONTAINER))
+    assert headers["X-Put-Timestamp"] == ts(1000)
+    assert headers["X-Delete-Timestamp"] == ts(0)
+    assert headers["X-Object-Count"] == "0"
+    assert headers["X-Bytes-Used"] == "0"
+    assert headers["X-Backend-Storage-Policy-Index"] == "0"
+    broker = ContainerBroker.for_container(str(tmp_path / "sda"), 1, ACCOUNT, CONTAINER)
+    assert broker.get_info()["reported_put_timestamp"] == ts(1000)
+    resp = call(app, BASE, "DELETE", dict(_account_headers(port), **{"X-Timestamp": ts(1001)}))
+    assert resp.status_int == 204
+    assert recorder.requests[1][2]["X-Delete-Timestamp"] == ts(1001)
+
+
+def test_account_404_fails_container_put(app, account_server):
+    recorder, port = account_server
+    recorder.status = "404 Not Found"
+    assert put_container(app, headers=_account_headers(port)).status_int == 404
+
+
+def test_dead_account_server_leaves_work_for_updater(app, tmp_path):
+    import socket
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    dead_port = sock.getsockname()[1]
+    sock.close()
+    assert put_container(app, headers=_account_headers(dead_port)).status_int == 201
+    broker = ContainerBroker.for_container(str(tmp_path / "sda"), 1, ACCOUNT, CONTAINER)
+    assert broker.get_info()["reported_put_timestamp"] == "0"
+    bad = dict(_account_headers(dead_port), **{"X-Account-Device": "a,b"})
+    assert put_container(app, 1001, headers=bad).status_int == 400
+
+
+def test_auto_create_internal_account_container(app):
+    path = "/sda/1/.expiring_objects/1234"
+    assert put_object(app, "obj", 1001, path=path).status_int == 201
+    assert call(app, path, "HEAD").headers["X-Container-Object-Count"] == "1"
+
+
+def test_corrupt_db_is_quarantined(app, tmp_path):
+    put_container(app)
+    broker = ContainerBroker.for_container(str(tmp_path / "sda"), 1, ACCOUNT, CONTAINER)
+    with open(broker.db_file, "r+b") as handle:
+        handle.seek(0)
+        handle.write(b"garbage" * 200)
+    assert call(app, BASE, "HEAD").status_int == 404
+    quarantined = tmp_path / "sda" / "quarantined" / "containers"
+    assert [p.name for p in quarantined.iterdir()] == [broker.db_dir.rsplit("/", 1)[1]]
+    # The container is gone from its place; a new PUT starts afresh.
+    assert put_container(app, 1001).status_int == 201
