@@ -8,6 +8,7 @@ process never see each other's id.
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import logging
 import logging.handlers
 import os
@@ -15,6 +16,8 @@ import sys
 import time
 import uuid
 from typing import Any, Mapping, Optional
+
+from objstore.common.config import ConfigSection
 
 TRANS_ID_HEADER = "X-Trans-Id"
 _trans_id: contextvars.ContextVar[str] = contextvars.ContextVar("objstore_trans_id", default="-")
@@ -42,6 +45,15 @@ def new_trans_id(extra: str = "") -> str:
     return trans_id
 
 
+@dataclasses.dataclass
+class LogSettings(ConfigSection):
+    log_level: str = ""
+    log_file: str = ""
+
+    def validate(self) -> None:
+        self.log_level = (self.log_level or os.environ.get("OBJSTORE_LOG_LEVEL", "INFO")).upper()
+
+
 class _TransIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.trans_id = _trans_id.get()
@@ -56,17 +68,15 @@ def get_logger(name: str, conf: Optional[Mapping[str, Any]] = None) -> logging.L
 
     ``conf`` may carry ``log_level`` (INFO), ``log_file`` (stderr when unset).
     """
-    conf = conf or {}
+    settings = LogSettings.from_section(conf or {})
     logger = logging.getLogger("objstore." + name if not name.startswith("objstore") else name)
     if logger.name in _configured:
         return logger
     _configured.add(logger.name)
-    level = str(conf.get("log_level", os.environ.get("OBJSTORE_LOG_LEVEL", "INFO"))).upper()
-    logger.setLevel(getattr(logging, level, logging.INFO))
-    log_file = conf.get("log_file")
+    logger.setLevel(getattr(logging, settings.log_level, logging.INFO))
     handler: logging.Handler
-    if log_file:
-        handler = logging.handlers.WatchedFileHandler(str(log_file))
+    if settings.log_file:
+        handler = logging.handlers.WatchedFileHandler(settings.log_file)
     else:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
