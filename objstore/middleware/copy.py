@@ -1,0 +1,244 @@
+"""Server-side copy: ``COPY`` with ``Destination`` and ``PUT`` with ``X-Copy-From``.
+
+The copy never touches storage modules: it GETs the source through the rest
+of the pipeline (so auth sees a read of the source) and PUTs the destination
+through it (a write of the destination), handing the source's body iterator
+to the PUT as its input.  Bytes therefore stream from the source replicas to
+the destination replicas chunk by chunk; a large object is never held whole.
+
+Metadata follows Swift: the source's user metadata, system metadata and
+``X-Delete-At`` carry over and the request's own headers override them;
+``X-Fresh-Metadata: true`` starts from the request's metadata only (system
+metadata still comes from the source).  The answer is the destination PUT's,
+plus ``X-Copied-From``, ``X-Copied-From-Account`` and
+``X-Copied-From-Last-Modified``.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Iterator, Optional
+from urllib.parse import quote, unquote_to_bytes
+
+from webob import Request, Response
+
+from objstore.common.capabilities import register_capability
+from objstore.common.config import to_bool
+from objstore.common.constraints import constraints
+from objstore.common.logs import get_logger
+
+CONDITIONAL_HEADERS = ("If-Match", "If-None-Match", "If-Modified-Since",
+                       "If-Unmodified-Since")
+SOURCE_HEADERS_KEPT = ("x-delete-at",)
+META_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient-sysmeta-")
+SYSMETA_PREFIX = "x-object-sysmeta-"
+
+
+class BadCopyRequest(Exception):
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+    def response(self) -> Response:
+        resp = Response(status=self.status, content_type="text/plain", charset="utf-8")
+        resp.body = self.reason.encode("utf-8")
+        return resp
+
+
+class IterReader:
+    """A file-like ``read(n)`` over a body iterator: the PUT's ``wsgi.input``."""
+
+    def __init__(self, iterable: Iterable[bytes]):
+        self._iterable = iterable
+        self._chunks: Iterator[bytes] = iter(iterable)
+        self._pending = b""
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._pending) < size:
+            try:
+                chunk = next(self._chunks)
+            except StopIteration:
+                break
+            self._pending += chunk
+            if size >= 0 and len(self._pending) >= size:
+                break
+        if size < 0:
+            out, self._pending = self._pending, b""
+        else:
+            out, self._pending = self._pending[:size], self._pending[size:]
+        return out
+
+    def close(self) -> None:
+        close = getattr(self._iterable, "close", None)
+        if close is not None:
+            close()
+
+
+def wsgi_unquote(value: str) -> str:
+    """Percent-decode a header value, staying in WSGI's latin-1-of-UTF-8 form."""
+    return unquote_to_bytes((value or "").encode("latin-1")).decode("latin-1")
+
+
+def wsgi_quote(value: str) -> str:
+    return quote(value.encode("latin-1"))
+
+
+def split_object_path(value: str, header: str) -> tuple[str, str]:
+    """``/container/object`` (quoted, leading slash optional) → (container, object)."""
+    text = wsgi_unquote(value)
+    if not text.startswith("/"):
+        text = "/" + text
+    _empty, container, obj = (text.split("/", 2) + ["", ""])[:3]
+    if not container or not obj:
+        raise BadCopyRequest(412, "%s header must be of the form "
+                                  "<container name>/<object name>" % header)
+    return container, obj
+
+
+def check_account(value: str, header: str) -> str:
+    account = wsgi_unquote(value).strip()
+    if not account or "/" in account:
+        raise BadCopyRequest(412, "%s must be an account name" % header)
+    return account
+
+
+class ServerSideCopy:
+    """WSGI filter; see the module docstring."""
+
+    def __init__(self, app: Callable, conf: Optional[dict] = None):
+        self.app = app
+        self.logger = get_logger("copy", conf)
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD")
+        if method not in ("COPY", "PUT") or (
+                method == "PUT" and not environ.get("HTTP_X_COPY_FROM")):
+            return self.app(environ, start_response)
+        parts = environ.get("PATH_INFO", "").split("/", 4)
+        if len(parts) < 5 or not parts[3] or not parts[4]:
+            return self.app(environ, start_response)
+        environ.setdefault("swift.orig_req_method", method)
+        req = Request(environ)
+        try:
+            resp = self.copy(req, parts[1], parts[2], parts[3], parts[4])
+        except BadCopyRequest as err:
+            resp = err.response()
+        return resp(environ, start_response)
+
+    def copy(self, req: Request, version: str, account: str, container: str,
+             obj: str) -> Response:
+        if req.method == "COPY":
+            if not req.headers.get("Destination"):
+                raise BadCopyRequest(412, "Destination header required")
+            dest_account = account
+            if req.headers.get("Destination-Account"):
+                dest_account = check_account(req.headers["Destination-Account"],
+                                             "Destination-Account")
+            dest_container, dest_obj = split_object_path(req.headers["Destination"],
+                                                         "Destination")
+            src = (account, container, obj)
+            dest = (dest_account, dest_container, dest_obj)
+        else:
+            if req.content_length:
+                raise BadCopyRequest(400, "Copy requests require a zero byte body")
+            src_account = account
+            if req.headers.get("X-Copy-From-Account"):
+                src_account = check_account(req.headers["X-Copy-From-Account"],
+                                            "X-Copy-From-Account")
+            src_container, src_obj = split_object_path(req.headers["X-Copy-From"],
+                                                       "X-Copy-From")
+            src = (src_account, src_container, src_obj)
+            dest = (account, container, obj)
+        self.logger.info("copying /%s/%s/%s to /%s/%s/%s", *(src + dest))
+        source = self._get_source(req, version, src)
+        if source.status_int >= 300:
+            return source
+        try:
+            return self._put_destination(req, version, src, dest, source)
+        finally:
+            close = getattr(source.app_iter, "close", None)
+            if close is not None:
+                close()
+
+    def _subrequest_environ(self, req: Request, method: str, path: str) -> dict:
+        """A new environ for a sub-request that keeps auth state but no body or headers."""
+        env = {k: v for k, v in req.environ.items()
+               if not k.startswith(("HTTP_", "webob.", "wsgi.input"))
+               and k not in ("CONTENT_LENGTH", "CONTENT_TYPE", "QUERY_STRING")}
+        env.update({"REQUEST_METHOD": method, "PATH_INFO": path, "SCRIPT_NAME": "",
+                    "QUERY_STRING": "", "swift.source": "SSC"})
+        for key in ("HTTP_X_AUTH_TOKEN", "HTTP_X_STORAGE_TOKEN", "HTTP_X_SERVICE_TOKEN",
+                    "HTTP_HOST", "HTTP_X_TRANS_ID_EXTRA", "HTTP_REFERER", "HTTP_USER_AGENT"):
+            if key in req.environ:
+                env[key] = req.environ[key]
+        return env
+
+    @staticmethod
+    def _wsgi_path(version: str, account: str, container: str, obj: str) -> str:
+        return "/%s/%s/%s/%s" % (version, account, container, obj)
+
+    def _get_source(self, req: Request, version: str, src: tuple) -> Response:
+        env = self._subrequest_environ(req, "GET", self._wsgi_path(version, *src))
+        source_req = Request(env)
+        for name in CONDITIONAL_HEADERS:
+            if name in req.headers:
+                source_req.headers[name] = req.headers[name]
+        source_req.headers["X-Newest"] = "true"
+        source = source_req.get_response(self.app)
+        if source.status_int >= 300:
+            return source
+        if source.content_length is None or \
+                source.content_length > constraints().max_file_size:
+            close = getattr(source.app_iter, "close", None)
+            if close is not None:
+                close()
+            return BadCopyRequest(413, "Source object is too large to copy (max_file_size "
+                                       "%d)" % constraints().max_file_size).response()
+        return source
+
+    def _put_destination(self, req: Request, version: str, src: tuple, dest: tuple,
+                         source: Response) -> Response:
+        env = self._subrequest_environ(req, "PUT", self._wsgi_path(version, *dest))
+        sink = Request(env)
+        try:
+            fresh = to_bool(req.headers.get("X-Fresh-Metadata") or "false")
+        except ValueError:
+            fresh = False
+        for key, value in source.headers.items():
+            lower = key.lower()
+            if lower.startswith(SYSMETA_PREFIX) or (not fresh and (
+                    lower.startswith(META_PREFIXES) or lower in SOURCE_HEADERS_KEPT)):
+                sink.headers[key] = value
+        skip = ("x-copy-from", "x-copy-from-account", "destination", "destination-account",
+                "content-length", "transfer-encoding", "x-fresh-metadata", "etag", "expect",
+                "host", "x-newest") + tuple(h.lower() for h in CONDITIONAL_HEADERS)
+        for key, value in req.headers.items():
+            if key.lower() not in skip and not key.lower().startswith("x-backend-"):
+                sink.headers[key] = value
+        if not req.headers.get("Content-Type"):
+            sink.headers["Content-Type"] = source.headers.get("Content-Type",
+                                                             "application/octet-stream")
+        sink.headers["Content-Length"] = str(source.content_length)
+        if source.headers.get("Etag") and not source.headers.get("X-Object-Manifest"):
+            sink.headers["ETag"] = source.headers["Etag"].strip('"')
+        sink.environ["wsgi.input"] = IterReader(source.app_iter)
+        resp = sink.get_response(self.app)
+        if 200 <= resp.status_int < 300:
+            resp.headers["X-Copied-From"] = wsgi_quote("%s/%s" % (src[1], src[2]))
+            resp.headers["X-Copied-From-Account"] = wsgi_quote(src[0])
+            if source.headers.get("Last-Modified"):
+                resp.headers["X-Copied-From-Last-Modified"] = source.headers["Last-Modified"]
+            for key, value in sink.headers.items():
+                if key.lower().startswith(META_PREFIXES) or key.lower() == "x-delete-at":
+                    resp.headers[key] = value
+        return resp
+
+
+def filter_factory(global_conf: dict, **local_conf: Any) -> Callable[[Callable], ServerSideCopy]:
+    conf = dict(global_conf)
+    conf.update(local_conf)
+    register_capability("copy")
+
+    def make_filter(app: Callable) -> ServerSideCopy:
+        return ServerSideCopy(app, conf)
+
+    return make_filter

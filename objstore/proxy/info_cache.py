@@ -1,0 +1,192 @@
+"""Short-lived knowledge about accounts and containers, shared by proxy and middlewares.
+
+Every object request needs its container's ACLs, policy and existence;
+asking the container databases each time would double the cluster's load.
+So answers to container/account HEADs are kept twice:
+
+- per request in ``environ['objstore.infocache']`` (sub-requests made by
+  middlewares share it, so one client request asks at most once), and
+- per process in a dict with an expiry (``recheck_*_existence`` seconds),
+  which this proxy clears when it changes the container or account itself.
+
+Middlewares (tempauth ACLs, quotas, staticweb) call :func:`get_container_info`
+/ :func:`get_account_info` with only the WSGI environ and the next app: on a
+miss, a HEAD sub-request goes through ``app`` and the proxy fills the cache.
+Names are decoded text (what webob's ``req.path_info`` gives), not the
+latin-1 WSGI form of ``environ['PATH_INFO']``.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Mapping, Optional
+from urllib.parse import quote
+
+from webob import Request
+
+INFOCACHE_KEY = "objstore.infocache"
+
+_cache: dict[str, tuple[float, dict]] = {}
+_ttl = {"container": 10.0, "account": 60.0}
+
+
+def configure(container_ttl: float, account_ttl: float) -> None:
+    """The proxy sets how long an answer may be reused in this process."""
+    _ttl["container"] = float(container_ttl)
+    _ttl["account"] = float(account_ttl)
+
+
+def cache_key(account: str, container: Optional[str] = None) -> str:
+    if container is None:
+        return "account/%s" % account
+    return "container/%s/%s" % (account, container)
+
+
+def clear_cache() -> None:
+    """Forget everything this process learned (tests, config reloads)."""
+    _cache.clear()
+
+
+def invalidate(environ: Optional[dict], account: str, container: Optional[str] = None) -> None:
+    """Drop what is known about an account or container (after changing it)."""
+    key = cache_key(account, container)
+    _cache.pop(key, None)
+    if environ is not None:
+        environ.get(INFOCACHE_KEY, {}).pop(key, None)
+
+
+def store(environ: Optional[dict], account: str, container: Optional[str], info: dict) -> None:
+    """Remember ``info``; only definite answers (2xx, 404) are kept across requests."""
+    key = cache_key(account, container)
+    if environ is not None:
+        environ.setdefault(INFOCACHE_KEY, {})[key] = info
+    status = info.get("status", 0)
+    if 200 <= status < 300 or status == 404:
+        kind = "account" if container is None else "container"
+        _cache[key] = (time.monotonic() + _ttl[kind], info)
+
+
+def _lookup(environ: dict, key: str) -> Optional[dict]:
+    found = environ.get(INFOCACHE_KEY, {}).get(key)
+    if found is not None:
+        return found
+    entry = _cache.get(key)
+    if entry is None:
+        return None
+    expires, info = entry
+    if time.monotonic() >= expires:
+        _cache.pop(key, None)
+        return None
+    environ.setdefault(INFOCACHE_KEY, {})[key] = info
+    return info
+
+
+def _meta(headers: Mapping[str, str], prefix: str) -> dict[str, str]:
+    prefix = prefix.lower()
+    return {k[len(prefix):].lower(): v for k, v in headers.items()
+            if k.lower().startswith(prefix)}
+
+
+def _int(headers: Mapping[str, str], name: str) -> int:
+    try:
+        return int(headers.get(name) or 0)
+    except ValueError:
+        return 0
+
+
+def container_info_from_headers(status: int, headers: Mapping[str, str]) -> dict:
+    """The container info dict from a container HEAD/GET answer (node or proxy)."""
+    policy = headers.get("X-Backend-Storage-Policy-Index") or headers.get(
+        "X-Storage-Policy-Index") or "0"
+    return {
+        "status": status,
+        "object_count": _int(headers, "X-Container-Object-Count"),
+        "bytes": _int(headers, "X-Container-Bytes-Used"),
+        "read_acl": headers.get("X-Container-Read"),
+        "write_acl": headers.get("X-Container-Write"),
+        "sync_key": headers.get("X-Container-Sync-Key"),
+        "sync_to": headers.get("X-Container-Sync-To"),
+        "versions": headers.get("X-Versions-Location") or headers.get("X-History-Location"),
+        "storage_policy": str(policy),
+        "created_at": headers.get("X-Backend-Timestamp") or headers.get("X-Timestamp"),
+        "put_timestamp": headers.get("X-Backend-Put-Timestamp") or headers.get("X-Put-Timestamp"),
+        "meta": _meta(headers, "X-Container-Meta-"),
+        "sysmeta": _meta(headers, "X-Container-Sysmeta-"),
+        "cors": {
+            "allow_origin": headers.get("X-Container-Meta-Access-Control-Allow-Origin"),
+            "expose_headers": headers.get("X-Container-Meta-Access-Control-Expose-Headers"),
+            "max_age": headers.get("X-Container-Meta-Access-Control-Max-Age"),
+        },
+    }
+
+
+def account_info_from_headers(status: int, headers: Mapping[str, str]) -> dict:
+    """The account info dict from an account HEAD/GET answer."""
+    return {
+        "status": status,
+        "container_count": _int(headers, "X-Account-Container-Count"),
+        "object_count": _int(headers, "X-Account-Object-Count"),
+        "total_object_count": _int(headers, "X-Account-Object-Count"),
+        "bytes": _int(headers, "X-Account-Bytes-Used"),
+        "meta": _meta(headers, "X-Account-Meta-"),
+        "sysmeta": _meta(headers, "X-Account-Sysmeta-"),
+    }
+
+
+def _head_subrequest(environ: dict, app: Callable, path: str) -> tuple[int, Mapping[str, str]]:
+    """HEAD ``path`` (percent-quoted) through ``app`` as an already-authorized request."""
+    sub_env = {
+        "REQUEST_METHOD": "HEAD",
+        "swift.source": "INFO",
+        "swift.authorize": lambda req: None,
+        "swift.authorize_override": True,
+        INFOCACHE_KEY: environ.setdefault(INFOCACHE_KEY, {}),
+    }
+    for key in ("swift.trans_id", "HTTP_X_TRANS_ID_EXTRA", "SERVER_NAME", "SERVER_PORT",
+                "HTTP_HOST", "wsgi.url_scheme", "SERVER_PROTOCOL"):
+        if key in environ:
+            sub_env[key] = environ[key]
+    req = Request.blank(path, environ=sub_env)
+    resp = req.get_response(app)
+    close = getattr(resp.app_iter, "close", None)
+    if close is not None:
+        close()
+    return resp.status_int, resp.headers
+
+
+def get_container_info(environ: dict, app: Callable, account: str, container: str) -> dict:
+    """What is known about ``/account/container`` (``status`` 0 when nothing answered)."""
+    key = cache_key(account, container)
+    info = _lookup(environ, key)
+    if info is not None:
+        return info
+    account_info = get_account_info(environ, app, account)
+    if not 200 <= account_info.get("status", 0) < 300:
+        info = container_info_from_headers(0 if account_info.get("status") != 404 else 404, {})
+        environ.setdefault(INFOCACHE_KEY, {})[key] = info
+        return info
+    status, headers = _head_subrequest(
+        environ, app, "/v1/%s/%s" % (quote(account), quote(container)))
+    info = _lookup(environ, key)
+    if info is None:
+        info = container_info_from_headers(status, headers)
+        store(environ, account, container, info)
+    return info
+
+
+def get_account_info(environ: dict, app: Callable, account: str) -> dict:
+    """What is known about ``/account`` (``status`` 0 when nothing answered)."""
+    key = cache_key(account)
+    info = _lookup(environ, key)
+    if info is not None:
+        return info
+    status, headers = _head_subrequest(environ, app, "/v1/%s" % quote(account))
+    info = _lookup(environ, key)
+    if info is None:
+        info = account_info_from_headers(status, headers)
+        store(environ, account, None, info)
+    return info
+
+
+def peek(environ: dict, account: str, container: Optional[str] = None) -> Optional[dict[str, Any]]:
+    """Cached info without asking anyone (None when unknown)."""
+    return _lookup(environ, cache_key(account, container))

@@ -1,0 +1,311 @@
+"""Reading an object: find the newest copy, then stream it, resuming on another replica.
+
+Replicas can disagree for a while (a node missed a PUT or a DELETE while it
+was down).  The proxy therefore asks the primaries in parallel and takes the
+answer with the newest timestamp; a 404 that carries a newer tombstone
+timestamp than any copy means the object was deleted.  When every node that
+answered says 404 without a tombstone, it looks further (handoffs).
+
+Once a copy is chosen its body streams to the client chunk by chunk.  If that
+node dies mid-body, :class:`ResumingBody` asks the next node for the rest
+(``Range`` from the byte reached, ``If-Match`` the ETag already promised to
+the client), so the client sees one unbroken body.
+"""
+from __future__ import annotations
+
+import http.client
+import itertools
+import re
+from typing import Any, Callable, Iterator, Mapping, Optional
+
+from objstore.common.backend_client import BackendConnection, BackendError, quote_backend_path
+from objstore.common.concurrency import LightQueue, QueueEmpty, Timeout, spawn
+from objstore.common.timestamp import InvalidTimestamp, Timestamp
+from objstore.proxy.node_health import NodeHealth
+
+_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+CONDITIONAL_HEADERS = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since",
+                       "range")
+
+
+class Source:
+    """An open answer from one node (headers read, body not yet)."""
+
+    def __init__(self, node: dict, conn: BackendConnection, resp: http.client.HTTPResponse):
+        self.node = node
+        self.conn = conn
+        self.resp = resp
+        self.status = resp.status
+        self.headers = {k.lower(): v for k, v in resp.getheaders()}
+        self.header_items = resp.getheaders()
+        self.body = b""              # filled for answers read whole (errors, HEAD)
+
+    def _stamp(self, *names: str) -> Timestamp:
+        raw = next((self.headers[n] for n in names if self.headers.get(n)), None)
+        try:
+            return Timestamp(raw) if raw else Timestamp(0)
+        except InvalidTimestamp:
+            return Timestamp(0)
+
+    @property
+    def timestamp(self) -> Timestamp:
+        """When the object (or the tombstone) was last written, metadata included."""
+        return self._stamp("x-backend-timestamp", "x-timestamp")
+
+    @property
+    def data_timestamp(self) -> Timestamp:
+        """When the body was written (a POST changes ``timestamp``, not this)."""
+        return self._stamp("x-backend-data-timestamp", "x-backend-timestamp", "x-timestamp")
+
+    @property
+    def freshness(self) -> tuple:
+        """Ordering key: newest body first, then newest metadata."""
+        return (self.data_timestamp, self.timestamp)
+
+    @property
+    def is_tombstone(self) -> bool:
+        return self.status == 404 and bool(self.headers.get("x-backend-timestamp"))
+
+    @property
+    def is_answer(self) -> bool:
+        """A definite answer about the object (not 'I do not have it', not an error)."""
+        return self.status < 500 and self.status != 404
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class SourceOpener:
+    """Opens GET/HEAD requests to nodes, counting failures against node health."""
+
+    def __init__(self, health: NodeHealth, part: int, path: str, method: str,
+                 conn_timeout: float, node_timeout: float):
+        self.health = health
+        self.part = part
+        self.path = path
+        self.method = method
+        self.conn_timeout = conn_timeout
+        self.node_timeout = node_timeout
+
+    def open(self, node: dict, headers: Mapping[str, str],
+             query_string: str = "") -> Optional[Source]:
+        try:
+            with Timeout(self.conn_timeout + self.node_timeout + 1):
+                conn = BackendConnection(node["ip"], node["port"], self.conn_timeout,
+                                         self.node_timeout)
+                try:
+                    conn.putrequest(self.method,
+                                    quote_backend_path(node["device"], self.part, self.path),
+                                    headers, query_string)
+                    resp = conn.getresponse()
+                except BaseException:
+                    conn.close()
+                    raise
+        except (BackendError, Timeout) as err:
+            self.health.error_occurred(node, "%s %s: %s" % (self.method, self.path,
+                                                            err or "timeout"))
+            return None
+        source = Source(node, conn, resp)
+        if source.status == 507:
+            self.health.limit_now(node, "insufficient storage (507)")
+        elif source.status >= 500:
+            self.health.error_occurred(node, "%s %s answered %d" % (
+                self.method, self.path, source.status))
+        if source.status >= 500 or self.method == "HEAD" or not source.is_answer:
+            _drain(source)
+        return source
+
+
+def _drain(source: Source) -> None:
+    """Read a small body (error text) and close, so nothing is left half-read."""
+    try:
+        with Timeout(2):
+            source.body = source.resp.read(65536)
+    except (OSError, http.client.HTTPException, Timeout):
+        source.body = b""
+    source.close()
+
+
+def find_newest(opener: SourceOpener, nodes: Iterator[dict], replicas: int,
+                headers: Mapping[str, str], query_string: str,
+                straggler_wait: float) -> tuple[Optional[Source], list]:
+    """Ask ``replicas`` nodes in parallel (handoffs replace failures); pick the newest.
+
+    Every answer is awaited, except that once a quorum has answered and one
+    of them holds the object, a node slower than ``straggler_wait`` more
+    seconds is left behind: a hung node must not add its whole timeout to
+    every read.  (Its late answer is closed; its timeout still counts
+    against it, so error limiting soon skips it.)
+
+    Returns (chosen source or None, every source that answered).  The nodes
+    of the other answers stay useful: a GET that dies mid-body resumes there.
+    """
+    results: Any = LightQueue()
+    finished = {"done": False}
+
+    def fetch() -> Optional[Source]:
+        for node in nodes:
+            source = opener.open(node, headers, query_string)
+            if source is None or source.status >= 500:
+                continue
+            return source
+        return None
+
+    def fetch_into_queue() -> None:
+        source = None
+        try:
+            source = fetch()
+        finally:
+            if finished["done"]:
+                if source is not None:
+                    source.close()
+            else:
+                results.put(source)
+
+    for _slot in range(replicas):
+        spawn(fetch_into_queue)
+    quorum = replicas // 2 + 1
+    sources: list[Source] = []
+    received = 0
+    while received < replicas:
+        settled = len(sources) >= quorum and any(s.is_answer for s in sources)
+        try:
+            item = results.get(timeout=straggler_wait if settled else None)
+        except QueueEmpty:
+            break
+        received += 1
+        if item is not None:
+            sources.append(item)
+    finished["done"] = True
+    while True:   # answers that arrived between the last get and the flag
+        try:
+            item = results.get_nowait()
+        except QueueEmpty:
+            break
+        if item is not None:
+            sources.append(item)
+    chosen = _newest(sources)
+    while chosen is None:
+        # Nobody had it: keep looking (handoffs), one node at a time.
+        extra = fetch()
+        if extra is None:
+            break
+        sources.append(extra)
+        chosen = _newest(sources)
+    for source in sources:
+        if source is not chosen:
+            source.close()
+    return chosen, sources
+
+
+def _newest(sources: list[Source]) -> Optional[Source]:
+    """The newest definite answer; a newer tombstone beats older copies."""
+    answers = [s for s in sources if s.is_answer]
+    if not answers:
+        return None
+    best = max(answers, key=lambda s: s.freshness)
+    tombstones = [s for s in sources if s.is_tombstone]
+    if tombstones:
+        newest_tombstone = max(tombstones, key=lambda s: s.timestamp)
+        if newest_tombstone.timestamp > best.data_timestamp:
+            return newest_tombstone
+    return best
+
+
+def resume_candidates(chosen: Source, sources: list, nodes: Iterator[dict]) -> Iterator[dict]:
+    """Nodes to resume a broken body from: other replicas that answered alike, then more."""
+    alike = [s.node for s in sources
+             if s is not chosen and s.is_answer and s.status == chosen.status
+             and s.headers.get("etag") == chosen.headers.get("etag")]
+    return itertools.chain(alike, nodes)
+
+
+def byte_span(source: Source) -> Optional[tuple[int, int]]:
+    """(first, last) byte this body covers, or None when it cannot be resumed."""
+    length = source.headers.get("content-length")
+    if source.status == 200 and length is not None and length.isdigit():
+        return 0, int(length) - 1
+    if source.status == 206:
+        match = _CONTENT_RANGE.match(source.headers.get("content-range", ""))
+        if match:
+            return int(match.group(1)), int(match.group(2))
+    return None
+
+
+class ResumingBody:
+    """The WSGI app_iter of an object GET: chunks, with mid-body failover."""
+
+    def __init__(self, source: Source, opener: SourceOpener, nodes: Iterator[dict],
+                 headers: Mapping[str, str], chunk_size: int, read_timeout: float,
+                 on_error: Callable[[dict, str], None]):
+        self.source: Optional[Source] = source
+        self.opener = opener
+        self.nodes = nodes
+        self.headers = {k: v for k, v in headers.items()
+                        if k.lower() not in CONDITIONAL_HEADERS}
+        self.chunk_size = chunk_size
+        self.read_timeout = read_timeout
+        self.on_error = on_error
+        self.span = byte_span(source)
+        self.etag = source.headers.get("etag", "").strip('"')
+        self.sent = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            while self.source is not None:
+                chunk = self._read()
+                if chunk:
+                    self.sent += len(chunk)
+                    yield chunk
+                    continue
+                if chunk is None or not self._complete():
+                    if chunk is not None and self.source is not None:
+                        self.on_error(self.source.node,
+                                      "GET body ended early at byte %d" % self.sent)
+                    if not self._resume():
+                        return
+                    continue
+                return
+        finally:
+            self.close()
+
+    def _complete(self) -> bool:
+        if self.span is None:
+            return True
+        return self.sent >= self.span[1] - self.span[0] + 1
+
+    def _read(self) -> Optional[bytes]:
+        """Next chunk; b"" at end of body; None when the node failed."""
+        assert self.source is not None
+        try:
+            with Timeout(self.read_timeout):
+                return self.source.resp.read(self.chunk_size)
+        except (OSError, http.client.HTTPException, Timeout) as err:
+            self.on_error(self.source.node, "GET body read: %s" % (err or "timeout"))
+            return None
+
+    def _resume(self) -> bool:
+        """Continue from the byte reached on another node; False when nobody can."""
+        if self.source is not None:
+            self.source.close()
+        self.source = None
+        if self.span is None or not self.etag:
+            return False
+        first, last = self.span
+        headers = dict(self.headers)
+        headers["Range"] = "bytes=%d-%d" % (first + self.sent, last)
+        headers["If-Match"] = '"%s"' % self.etag
+        for node in self.nodes:
+            source = self.opener.open(node, headers)
+            if source is None:
+                continue
+            if source.status == 206 and source.headers.get("etag", "").strip('"') == self.etag:
+                self.source = source
+                return True
+            source.close()
+        return False
+
+    def close(self) -> None:
+        if self.source is not None:
+            self.source.close()
+            self.source = None

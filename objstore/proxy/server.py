@@ -1,0 +1,166 @@
+"""The proxy application: turns Swift v1 API requests into backend requests.
+
+It parses ``/v1/<account>[/<container>[/<object>]]``, picks a controller and
+its verb-named handler, runs the auth hook (Swift's ``swift.authorize``
+contract), and stamps every answer with the transaction id.  Controllers get
+a :class:`ProxyContext`: rings, node health, config and a logger.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Callable, Iterable, Optional
+
+from webob import Request, Response
+
+from objstore.common.capabilities import capabilities, register_capability
+from objstore.common.cluster_config import load_cluster_config
+from objstore.common.constraints import constraints, valid_utf8
+from objstore.common.logs import get_logger, new_trans_id, set_trans_id
+from objstore.common.path_hash import hash_path_configured
+from objstore.common.storage_policy import policies
+from objstore.proxy import info_cache
+from objstore.proxy.controllers.account import AccountController
+from objstore.proxy.controllers.base import Controller, ProxyContext
+from objstore.proxy.controllers.container import ContainerController
+from objstore.proxy.controllers.obj import ObjectController
+from objstore.proxy.node_health import NodeHealth
+from objstore.proxy.responses import plain_response
+from objstore.proxy.settings import ProxyConfig
+
+VERSION = "0.1.0"
+HANDLED_VERBS = ("GET", "HEAD", "PUT", "POST", "DELETE")
+
+
+def _load_ring(swift_dir: str, name: str) -> Any:
+    from objstore.ring.ring import load_ring  # the ring lands beside the proxy
+    return load_ring(swift_dir, name)
+
+
+class ProxyApp:
+    """The WSGI app at the end of the proxy pipeline."""
+
+    def __init__(self, conf: ProxyConfig, *, account_ring: Any = None,
+                 container_ring: Any = None, object_rings: Optional[dict] = None,
+                 logger: Any = None):
+        self.conf = conf
+        self.logger = logger or get_logger(conf.log_name)
+        self.account_ring = account_ring or _load_ring(conf.swift_dir, "account")
+        self.container_ring = container_ring or _load_ring(conf.swift_dir, "container")
+        self._object_rings: dict[int, Any] = dict(object_rings or {})
+        for policy in policies():
+            # a missing ring should stop the proxy at start-up, not fail requests later
+            self.object_ring(policy.index)
+        self.health = NodeHealth(conf.error_suppression_interval,
+                                 conf.error_suppression_limit, self.logger)
+        info_cache.configure(conf.recheck_container_existence, conf.recheck_account_existence)
+        self.ctx = ProxyContext(conf=conf, account_ring=self.account_ring,
+                                container_ring=self.container_ring,
+                                object_ring_for=self.object_ring, health=self.health,
+                                logger=self.logger, wsgi_app=self)
+        register_capability(
+            "swift", version=VERSION, strict_cors_mode=True,
+            policies=[p.info() for p in policies()], **constraints().as_info())
+
+    def object_ring(self, policy_index: int) -> Any:
+        ring = self._object_rings.get(policy_index)
+        if ring is None:
+            policy = policies().get_by_index(policy_index)
+            name = policy.ring_name if policy is not None else "object"
+            ring = self._object_rings[policy_index] = _load_ring(self.conf.swift_dir, name)
+        return ring
+
+    # -- WSGI ----------------------------------------------------------------------
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        trans_id = environ.get("swift.trans_id")
+        if not trans_id:
+            trans_id = new_trans_id(environ.get("HTTP_X_TRANS_ID_EXTRA", ""))
+            environ["swift.trans_id"] = trans_id
+        set_trans_id(trans_id)
+        if not environ.get("swift.source"):
+            for key in [k for k in environ if k.startswith("HTTP_X_BACKEND_")]:
+                del environ[key]
+        req = Request(environ)
+        try:
+            resp = self.handle_request(req)
+        except Exception:  # noqa: BLE001 - a client never sees a traceback
+            self.logger.exception("ERROR unhandled exception in %s %s", req.method,
+                                  environ.get("PATH_INFO"))
+            resp = plain_response(500, "Internal Server Error", request_method=req.method)
+        resp.headers["X-Trans-Id"] = trans_id
+        resp.headers["X-Openstack-Request-Id"] = trans_id
+        return resp(environ, start_response)
+
+    def handle_request(self, req: Request) -> Response:
+        raw_path = req.environ.get("PATH_INFO", "")
+        try:
+            path = raw_path.encode("latin-1").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            return plain_response(400, "Invalid UTF8 or contains NULL",
+                                  request_method=req.method)
+        if "\x00" in path or not valid_utf8(path):
+            return plain_response(400, "Invalid UTF8 or contains NULL",
+                                  request_method=req.method)
+        if path.rstrip("/") == "/info":
+            return self.info(req)
+        parts = (path.split("/", 4) + [""] * 5)[:5]
+        _root, version, account, container, obj = parts
+        if _root != "" or not account or (obj and not container):
+            return plain_response(404, "Not Found", request_method=req.method)
+        if version not in constraints().valid_api_versions:
+            return plain_response(400, "Invalid API version %r" % version,
+                                  request_method=req.method)
+        controller: Controller
+        if obj:
+            controller = ObjectController(self.ctx, account, container, obj)
+        elif container:
+            controller = ContainerController(self.ctx, account, container)
+        else:
+            controller = AccountController(self.ctx, account)
+        if req.method not in HANDLED_VERBS or not hasattr(controller, req.method):
+            return plain_response(405, "Method Not Allowed",
+                                  {"Allow": ", ".join(HANDLED_VERBS)},
+                                  request_method=req.method)
+        handler = getattr(controller, req.method)
+        denied = self._authorize(req, handler)
+        if denied is not None:
+            return denied
+        return handler(req)
+
+    @staticmethod
+    def _authorize(req: Request, handler: Callable) -> Optional[Response]:
+        """Swift's contract: ask once; a handler that knows the ACL later asks again."""
+        authorize = req.environ.get("swift.authorize")
+        if authorize is None or req.environ.get("swift.authorize_override"):
+            return None
+        req.acl = None
+        denied = authorize(req)
+        if not denied:
+            # Allowed outright: later checks in the handler are no longer needed.
+            del req.environ["swift.authorize"]
+            return None
+        if getattr(handler, "delay_denial", False):
+            return None
+        return denied
+
+    def info(self, req: Request) -> Response:
+        if req.method not in ("GET", "HEAD"):
+            return plain_response(405, "Method Not Allowed", {"Allow": "GET, HEAD"},
+                                  request_method=req.method)
+        body = json.dumps(capabilities(), sort_keys=True).encode("utf-8")
+        resp = Response(status=200, content_type="application/json", charset=None)
+        resp.body = body
+        return resp
+
+
+def app_factory(global_conf: dict, **local_conf: str) -> ProxyApp:
+    """Paste-style factory named by ``use = egg:objstore#proxy``."""
+    raw = dict(global_conf)
+    raw.update(local_conf)
+    if not hash_path_configured():
+        load_cluster_config(server_conf=raw)
+    conf = ProxyConfig.from_section(raw, section_name="app:proxy-server")
+    logger = get_logger(conf.log_name, raw)
+    if not os.path.isdir(conf.swift_dir):
+        logger.warning("swift_dir %s does not exist", conf.swift_dir)
+    return ProxyApp(conf, logger=logger)

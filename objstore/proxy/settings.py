@@ -1,0 +1,53 @@
+"""The proxy's options, typed, with defaults that work for the all-in-one cluster."""
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from objstore.common.config import ConfigError, ConfigSection
+
+_NODE_COUNT = re.compile(r"^\s*(\d+)\s*(?:\*\s*replicas)?\s*$")
+
+
+@dataclasses.dataclass
+class ProxyConfig(ConfigSection):
+    swift_dir: str = "/etc/objstore"
+    conn_timeout: float = 0.5
+    node_timeout: float = 10.0
+    # a GET that stalls mid-body gives up on the node after this long (then resumes elsewhere)
+    recoverable_node_timeout: float = -1.0
+    client_timeout: float = 60.0
+    error_suppression_interval: float = 60.0
+    error_suppression_limit: int = 10
+    account_autocreate: bool = True
+    object_chunk_size: int = 65536
+    client_chunk_size: int = 65536
+    recheck_container_existence: float = 10.0
+    recheck_account_existence: float = 60.0
+    max_containers_per_account: int = 0
+    allow_account_management: bool = False
+    request_node_count: str = "2 * replicas"
+    sorting_method: str = "shuffle"
+    put_queue_depth: int = 10
+    log_name: str = "proxy-server"
+
+    def validate(self) -> None:
+        if self.recoverable_node_timeout < 0:
+            self.recoverable_node_timeout = self.node_timeout
+        if not _NODE_COUNT.match(self.request_node_count):
+            raise ConfigError("request_node_count must be N or 'N * replicas', got %r"
+                              % self.request_node_count)
+        if self.sorting_method not in ("shuffle", "none"):
+            raise ConfigError("sorting_method must be shuffle or none")
+        for name in ("object_chunk_size", "client_chunk_size", "put_queue_depth"):
+            if getattr(self, name) <= 0:
+                raise ConfigError("%s must be positive" % name)
+
+    def node_count(self, replicas: int) -> int:
+        """How many nodes (primaries + handoffs) a request may try."""
+        match = _NODE_COUNT.match(self.request_node_count)
+        assert match is not None
+        value = int(match.group(1))
+        if "replicas" in self.request_node_count:
+            value *= replicas
+        return max(value, replicas)

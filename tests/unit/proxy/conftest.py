@@ -1,0 +1,170 @@
+"""An in-process cluster for proxy tests: 4 nodes × (object, container, account) servers.
+
+Every server is a real app from objstore on a green listener on 127.0.0.1:0;
+the rings (part power 6, 3 replicas, 4 devices in 4 zones) point at them.
+A node can be stopped (its port refuses connections) and started again on the
+same port, which is how the tests take replicas down.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+
+import pytest
+
+from objstore.account.server import app_factory as account_factory
+from objstore.common.concurrency import green_listen, kill, serve_wsgi, sleep, spawn
+from objstore.common.path_hash import configure_hash_path
+from objstore.container.server import app_factory as container_factory
+from objstore.obj.server import ObjectServer
+from objstore.proxy import info_cache
+from objstore.proxy.server import ProxyApp
+from objstore.proxy.settings import ProxyConfig
+from objstore.ring.builder import RingBuilder
+
+
+class ServerSlot:
+    """One storage server listening on a fixed loopback port; can go down and up."""
+
+    def __init__(self, app):
+        self.app = app
+        self.requests: list[tuple[str, str, dict]] = []
+        self.sock = green_listen(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.thread = None
+        self._serve()
+
+    def _recording_app(self, environ, start_response):
+        headers = {k[5:].replace("_", "-").title(): v for k, v in environ.items()
+                   if k.startswith("HTTP_")}
+        for key in ("CONTENT_LENGTH", "CONTENT_TYPE"):
+            if environ.get(key):
+                headers[key.replace("_", "-").title()] = environ[key]
+        self.requests.append((environ["REQUEST_METHOD"], environ["PATH_INFO"], headers))
+        return self.app(environ, start_response)
+
+    def _serve(self):
+        self.thread = spawn(serve_wsgi, self.sock, self._recording_app, client_timeout=5,
+                            keepalive=False)
+
+    def stop(self):
+        if self.thread is not None:
+            kill(self.thread)
+            self.thread = None
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        sleep(0)
+
+    def start(self):
+        if self.sock is None:
+            self.sock = green_listen(("127.0.0.1", self.port))
+            self._serve()
+
+
+class Node:
+    def __init__(self, root, index):
+        self.index = index
+        self.device = "sd%d" % index
+        self.devices = os.path.join(root, "node%d" % index)
+        os.makedirs(os.path.join(self.devices, self.device))
+        conf = {"devices": self.devices, "mount_check": "false"}
+        self.object = ServerSlot(ObjectServer(conf))
+        self.container = ServerSlot(container_factory({}, **conf))
+        self.account = ServerSlot(account_factory({}, **conf))
+
+    def slots(self):
+        return (self.object, self.container, self.account)
+
+    def stop(self):
+        for slot in self.slots():
+            slot.stop()
+
+    def start(self):
+        for slot in self.slots():
+            slot.start()
+
+    def object_files(self):
+        found = []
+        for dirpath, _dirs, files in os.walk(os.path.join(self.devices, self.device, "objects")):
+            found.extend(os.path.join(dirpath, f) for f in files if f.endswith(".data"))
+        return found
+
+
+class LogCapture(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+    def text(self):
+        return "\n".join(self.lines)
+
+
+class Cluster:
+    def __init__(self, root, **proxy_options):
+        self.root = root
+        self.nodes = [Node(root, i) for i in range(4)]
+        self.swift_dir = os.path.join(root, "rings")
+        os.makedirs(self.swift_dir)
+        for ring_name, attr in (("object", "object"), ("container", "container"),
+                                ("account", "account")):
+            builder = RingBuilder(6, 3, 0)
+            for node in self.nodes:
+                builder.add_dev({"ip": "127.0.0.1", "port": getattr(node, attr).port,
+                                 "device": node.device, "zone": node.index + 1,
+                                 "region": 1, "weight": 100})
+            builder.rebalance(seed=7)
+            builder.write_ring(os.path.join(self.swift_dir, ring_name + ".ring.gz"))
+        self.log = LogCapture()
+        self.logger = logging.getLogger("objstore.test-proxy.%s" % id(self))
+        self.logger.setLevel(logging.DEBUG)
+        self.logger.propagate = False
+        self.logger.addHandler(self.log)
+        self.proxy = self.make_proxy(**proxy_options)
+
+    def make_proxy(self, **options):
+        raw = {"swift_dir": self.swift_dir, "node_timeout": "5", "conn_timeout": "0.5",
+               "client_timeout": "2", "sorting_method": "none"}
+        raw.update({k: str(v) for k, v in options.items()})
+        return ProxyApp(ProxyConfig.from_section(raw), logger=self.logger)
+
+    def node_for(self, node_dict):
+        for node in self.nodes:
+            if node.device == node_dict["device"]:
+                return node
+        raise KeyError(node_dict)
+
+    def close(self):
+        for node in self.nodes:
+            node.stop()
+
+
+@pytest.fixture(autouse=True)
+def _salt_and_cache():
+    configure_hash_path("test-prefix", "test-suffix")
+    info_cache.clear_cache()
+    yield
+    info_cache.clear_cache()
+
+
+def _fast_root(tmp_path) -> str:
+    """Cluster data on tmpfs when there is one: the tests measure the proxy, not fsync."""
+    shm = "/dev/shm"
+    if os.path.isdir(shm) and os.access(shm, os.W_OK):
+        return tempfile.mkdtemp(prefix="objstore-proxy-test-", dir=shm)
+    return str(tmp_path)
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    root = _fast_root(tmp_path)
+    built = Cluster(root)
+    yield built
+    built.close()
+    if root != str(tmp_path):
+        shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,204 @@
+"""Reads: newest copy wins, tombstones count, a GET survives a node dying mid-body."""
+import hashlib
+
+from webob import Request
+
+from objstore.ring.ring import load_ring
+
+ACCOUNT = "AUTH_test"
+
+
+def put(app, path, body=b"", headers=None):
+    headers = dict(headers or {})
+    headers.setdefault("Content-Type", "application/octet-stream")
+    return Request.blank(path, method="PUT", body=body, headers=headers).get_response(app)
+
+
+def primaries_of(cluster, obj, container="c"):
+    ring = load_ring(cluster.swift_dir, "object")
+    return ring.get_nodes(ACCOUNT, container, obj)[1]
+
+
+def make_container(app):
+    resp = Request.blank("/v1/%s/c" % ACCOUNT, method="PUT").get_response(app)
+    assert resp.status_int == 201
+
+
+def test_newest_copy_wins_after_a_node_missed_an_update(cluster):
+    app = cluster.proxy
+    make_container(app)
+    assert put(app, "/v1/%s/c/o" % ACCOUNT, b"version one").status_int == 201
+    first = cluster.node_for(primaries_of(cluster, "o")[0])
+    first.stop()
+    assert put(app, "/v1/%s/c/o" % ACCOUNT, b"version two").status_int == 201
+    first.start()
+    # the first primary (tried first: sorting_method none) still has version one
+    for _ in range(3):
+        resp = Request.blank("/v1/%s/c/o" % ACCOUNT).get_response(app)
+        assert resp.status_int == 200
+        assert resp.body == b"version two"
+    resp = Request.blank("/v1/%s/c/o" % ACCOUNT, method="HEAD").get_response(app)
+    assert resp.headers["Content-Length"] == str(len(b"version two"))
+
+
+def test_newer_tombstone_beats_an_old_copy(cluster):
+    app = cluster.proxy
+    make_container(app)
+    assert put(app, "/v1/%s/c/gone" % ACCOUNT, b"soon deleted").status_int == 201
+    first = cluster.node_for(primaries_of(cluster, "gone")[0])
+    first.stop()
+    resp = Request.blank("/v1/%s/c/gone" % ACCOUNT, method="DELETE").get_response(app)
+    assert resp.status_int == 204
+    first.start()
+    assert Request.blank("/v1/%s/c/gone" % ACCOUNT).get_response(app).status_int == 404
+    resp = Request.blank("/v1/%s/c/gone" % ACCOUNT, method="HEAD").get_response(app)
+    assert resp.status_int == 404
+
+
+def test_object_found_on_handoff_when_primaries_say_404(cluster):
+    app = cluster.proxy
+    make_container(app)
+    primaries = primaries_of(cluster, "h")
+    for node in primaries[:2]:
+        cluster.node_for(node).stop()
+    assert put(app, "/v1/%s/c/h" % ACCOUNT, b"on handoff").status_int == 201
+    for node in primaries[:2]:
+        cluster.node_for(node).start()
+    cluster.node_for(primaries[2]).stop()
+    resp = Request.blank("/v1/%s/c/h" % ACCOUNT).get_response(app)
+    assert resp.status_int == 200 and resp.body == b"on handoff"
+
+
+class DiesHalfWay:
+    """Wraps an object server: GET bodies stop after ``limit`` bytes, then the socket drops."""
+
+    def __init__(self, app, limit):
+        self.app = app
+        self.limit = limit
+        self.cut = 0
+
+    def __call__(self, environ, start_response):
+        body = self.app(environ, start_response)
+        if environ["REQUEST_METHOD"] != "GET":
+            return body
+        return self._cut(body)
+
+    def _cut(self, body):
+        sent = 0
+        try:
+            for chunk in body:
+                if sent + len(chunk) > self.limit:
+                    yield chunk[:self.limit - sent]
+                    self.cut += 1
+                    raise ConnectionAbortedError("simulated node death")
+                sent += len(chunk)
+                yield chunk
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+
+def _install_faulty(cluster, obj, limit):
+    node = cluster.node_for(primaries_of(cluster, obj)[0])
+    faulty = DiesHalfWay(node.object.app, limit)
+    node.object.app = faulty
+    return faulty
+
+
+def test_get_resumes_on_another_replica_mid_body(cluster):
+    app = cluster.make_proxy(object_chunk_size=4096)
+    make_container(app)
+    data = bytes(range(256)) * 1200   # 300 KiB
+    assert put(app, "/v1/%s/c/big" % ACCOUNT, data).status_int == 201
+    faulty = _install_faulty(cluster, "big", 100_000)
+    resp = Request.blank("/v1/%s/c/big" % ACCOUNT).get_response(app)
+    assert resp.status_int == 200
+    assert resp.headers["Content-Length"] == str(len(data))
+    body = b"".join(resp.app_iter)
+    assert faulty.cut == 1, "the first replica really died mid-body"
+    assert len(body) == len(data), cluster.log.text()
+    assert len(body) == len(data)
+    assert hashlib.md5(body).hexdigest() == hashlib.md5(data).hexdigest()
+
+
+def test_ranged_get_resumes_at_the_right_offset(cluster):
+    app = cluster.make_proxy(object_chunk_size=4096)
+    make_container(app)
+    data = bytes(range(256)) * 1200
+    assert put(app, "/v1/%s/c/rng" % ACCOUNT, data).status_int == 201
+    faulty = _install_faulty(cluster, "rng", 50_000)
+    resp = Request.blank("/v1/%s/c/rng" % ACCOUNT,
+                         headers={"Range": "bytes=1000-200999"}).get_response(app)
+    assert resp.status_int == 206
+    assert resp.headers["Content-Range"] == "bytes 1000-200999/%d" % len(data)
+    assert resp.body == data[1000:201000]
+    assert faulty.cut == 1
+
+
+def test_get_headers(cluster):
+    app = cluster.proxy
+    make_container(app)
+    assert put(app, "/v1/%s/c/h.txt" % ACCOUNT, b"hello",
+               {"X-Object-Meta-A": "b", "Content-Type": "text/plain"}).status_int == 201
+    resp = Request.blank("/v1/%s/c/h.txt" % ACCOUNT).get_response(app)
+    assert resp.headers["Etag"] == hashlib.md5(b"hello").hexdigest()   # unquoted, like Swift
+    assert resp.headers["Accept-Ranges"] == "bytes"
+    assert resp.headers["X-Object-Meta-A"] == "b"
+    assert resp.headers["Content-Type"].startswith("text/plain")
+    assert "Last-Modified" in resp.headers and "X-Timestamp" in resp.headers
+    assert not [h for h in resp.headers if h.lower().startswith("x-backend-")]
+    resp = Request.blank("/v1/%s/c/h.txt" % ACCOUNT,
+                         headers={"If-None-Match": hashlib.md5(b"hello").hexdigest()}
+                         ).get_response(app)
+    assert resp.status_int == 304
+    resp = Request.blank("/v1/%s/c/h.txt" % ACCOUNT,
+                         headers={"Range": "bytes=1-2"}).get_response(app)
+    assert resp.status_int == 206 and resp.body == b"el"
+    resp = Request.blank("/v1/%s/c/h.txt" % ACCOUNT,
+                         headers={"Range": "bytes=0-0,2-3"}).get_response(app)
+    assert resp.status_int == 206
+    assert resp.headers["Content-Type"].startswith("multipart/byteranges")
+    assert int(resp.headers["Content-Length"]) == len(resp.body)
+    resp = Request.blank("/v1/%s/c/missing" % ACCOUNT).get_response(app)
+    assert resp.status_int == 404
+    resp = Request.blank("/v1/%s/nocontainer/x" % ACCOUNT).get_response(app)
+    assert resp.status_int == 404
+
+
+def test_newest_metadata_wins_after_a_node_missed_a_post(cluster):
+    app = cluster.proxy
+    make_container(app)
+    assert put(app, "/v1/%s/c/m" % ACCOUNT, b"same body",
+               {"X-Object-Meta-State": "old"}).status_int == 201
+    first = cluster.node_for(primaries_of(cluster, "m")[0])
+    first.stop()
+    resp = Request.blank("/v1/%s/c/m" % ACCOUNT, method="POST",
+                         headers={"X-Object-Meta-State": "new"}).get_response(app)
+    assert resp.status_int == 202
+    first.start()
+    for method in ("HEAD", "GET"):
+        resp = Request.blank("/v1/%s/c/m" % ACCOUNT, method=method).get_response(app)
+        assert resp.headers["X-Object-Meta-State"] == "new"
+
+
+def test_a_hung_node_does_not_stall_reads(cluster):
+    import time
+
+    from objstore.common.concurrency import sleep
+
+    app = cluster.proxy
+    make_container(app)
+    assert put(app, "/v1/%s/c/slow" % ACCOUNT, b"patience").status_int == 201
+    node = cluster.node_for(primaries_of(cluster, "slow")[0])
+    inner = node.object.app
+
+    def hangs(environ, start_response):
+        if environ["REQUEST_METHOD"] in ("GET", "HEAD"):
+            sleep(3)
+        return inner(environ, start_response)
+
+    node.object.app = hangs
+    started = time.monotonic()
+    resp = Request.blank("/v1/%s/c/slow" % ACCOUNT).get_response(app)
+    assert resp.status_int == 200 and resp.body == b"patience"
+    assert time.monotonic() - started < 2.5
