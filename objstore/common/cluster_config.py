@@ -6,6 +6,7 @@ for this process; a process that cannot load it refuses to start.
 from __future__ import annotations
 
 import dataclasses
+import http.client
 from typing import Mapping, Optional
 
 from objstore.common.config import ConfigError, ConfigSection, cluster_conf_path, read_ini
@@ -52,5 +53,22 @@ def load_cluster_config(path: Optional[str] = None,
         policy_list.append(StoragePolicy.from_section(raw, section_name=name))
     collection = PolicyCollection(policy_list or None)
     set_constraints(limits)
+    allow_header_count(limits)
     set_policies(collection)
     return ClusterConfig(path=path, hash=hash_settings, constraints=limits, policies=collection)
+
+
+# Headers a backend request carries besides the client's metadata (timestamps,
+# policy index, container update targets, ...), with room to spare.
+BACKEND_HEADER_ALLOWANCE = 64
+
+
+def allow_header_count(limits: Constraints) -> None:
+    """Let http.client parse messages with as many metadata headers as the constraints allow.
+
+    The stdlib refuses a request (servers answer 431) or a response (the
+    backend client fails) with more than 100 headers; an object with
+    ``max_meta_count`` metadata items plus the backend's own headers has more.
+    """
+    wanted = limits.max_meta_count + limits.extra_header_count + BACKEND_HEADER_ALLOWANCE
+    http.client._MAXHEADERS = max(http.client._MAXHEADERS, wanted)  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ import random
 import time
 from typing import Any, Mapping, Optional
 
-from objstore.common.concurrency import Event
+from objstore.common.concurrency import sleep
 from objstore.common.config import ConfigSection
 from objstore.common.logs import get_logger
 
@@ -37,21 +37,26 @@ class Daemon(abc.ABC):
         self.raw_conf = dict(conf or {})
         self.conf = self.config_class.from_section(self.raw_conf, section_name=self.name)
         self.logger = logger or get_logger(self.conf.log_name or self.name, self.raw_conf)
-        self._stop = Event()
+        self._stopping = False
 
     @abc.abstractmethod
     def run_once(self) -> Any:
         """Do one full pass over the work; return a summary for tests and logs."""
 
+    @property
+    def stopping(self) -> bool:
+        """True once stop() was called: long passes check it to end early."""
+        return self._stopping
+
     def stop(self) -> None:
-        if not self._stop.ready():
-            self._stop.send(True)
+        """Ask run_forever to end after the current pass; safe from a signal handler."""
+        self._stopping = True
 
     def run_forever(self) -> None:
         """Pass after pass until :meth:`stop`; a failed pass is logged, not fatal."""
         # Start at a random point of the interval so many nodes do not pulse together.
         self._wait(random.random() * min(self.conf.interval, 5.0))
-        while not self._stop.ready():
+        while not self._stopping:
             began = time.time()
             try:
                 self.run_once()
@@ -61,6 +66,8 @@ class Daemon(abc.ABC):
             self._wait(max(0.0, self.conf.interval - elapsed))
 
     def _wait(self, seconds: float) -> None:
-        if seconds <= 0:
-            return
-        self._stop.wait(timeout=seconds)
+        # Short slices: a signal handler can only set a flag, and the hub must
+        # wake up to notice it.
+        deadline = time.time() + seconds
+        while not self._stopping and time.time() < deadline:
+            sleep(min(0.5, max(0.0, deadline - time.time())))

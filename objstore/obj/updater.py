@@ -66,7 +66,7 @@ class ObjectUpdater(Daemon):
         pool = GreenPool(self.conf.concurrency)
         try:
             for update in self.manager.iter_async_updates(device):
-                if self._stop.ready():
+                if self.stopping:
                     break
                 stats.found += 1
                 pool.spawn_n(self._process_update, update, stats)

@@ -1,0 +1,1 @@
+"""objstore-aio: a whole cluster (proxy and N storage nodes) on one machine."""

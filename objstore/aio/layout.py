@@ -1,0 +1,315 @@
+"""Where everything of an all-in-one cluster lives, and how it is first built.
+
+One data directory holds the whole cluster so that deleting it is a clean
+reset and reusing it keeps every object::
+
+    <data>/etc/objstore.conf            hash salt (random, generated once), policies
+    <data>/etc/{account,container,object}.ring.gz (+ .builder)
+    <data>/etc/proxy-server.conf
+    <data>/etc/{object,container,account}-server-<N>.conf
+    <data>/node<N>/devices/d<N>/        node N's one device (zone N)
+    <data>/logs/<server>.log            one log per server and daemon
+    <data>/run/state.json               ports and pids (see ``state``)
+
+Ports of the backend servers are picked free on first start and recorded in
+the state file; a restart reuses them when they are still free (the rings name
+them), otherwise picks new ones and rewrites the rings and configs.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import secrets
+import socket
+from typing import Iterable, Optional
+
+from objstore.aio import templates
+from objstore.common.durable_fs import mkdirs, write_file_atomic
+from objstore.ring.builder import RingBuilder
+
+STORAGE_KINDS = ("object", "container", "account")
+# The daemons each storage server's config file has a section for.
+DAEMONS_BY_KIND: dict[str, tuple[str, ...]] = {
+    "object": ("object-updater",),
+    "container": ("container-updater",),
+    "account": (),
+}
+PART_POWER = 10
+DAEMON_INTERVAL = 5
+
+
+class LayoutError(RuntimeError):
+    """The data directory cannot be used as asked (the message says why)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ProcessSpec:
+    """One process of the cluster: a server or a daemon."""
+
+    name: str          # proxy-server, object-server-2, object-updater-2, ...
+    kind: str          # what ``objstore-server`` is told to run: proxy, object, object-updater
+    node: int          # 0 for the proxy
+    conf: str
+    port: Optional[int]
+    log_file: str
+
+    @property
+    def is_daemon(self) -> bool:
+        return self.port is None
+
+
+class Layout:
+    """Paths of one aio data directory; pure path arithmetic plus config/ring writers."""
+
+    def __init__(self, data_dir: str, nodes: int = 4, bind_ip: str = "127.0.0.1") -> None:
+        self.data_dir = os.path.abspath(data_dir)
+        self.nodes = nodes
+        self.bind_ip = bind_ip
+
+    # -- paths --------------------------------------------------------------
+    @property
+    def etc_dir(self) -> str:
+        return os.path.join(self.data_dir, "etc")
+
+    @property
+    def logs_dir(self) -> str:
+        return os.path.join(self.data_dir, "logs")
+
+    @property
+    def run_dir(self) -> str:
+        return os.path.join(self.data_dir, "run")
+
+    @property
+    def state_path(self) -> str:
+        return os.path.join(self.run_dir, "state.json")
+
+    @property
+    def cluster_conf(self) -> str:
+        return os.path.join(self.etc_dir, "objstore.conf")
+
+    @property
+    def proxy_conf(self) -> str:
+        return os.path.join(self.etc_dir, "proxy-server.conf")
+
+    def server_conf(self, kind: str, node: int) -> str:
+        return os.path.join(self.etc_dir, "%s-server-%d.conf" % (kind, node))
+
+    def node_devices_dir(self, node: int) -> str:
+        return os.path.join(self.data_dir, "node%d" % node, "devices")
+
+    @staticmethod
+    def device_name(node: int) -> str:
+        return "d%d" % node
+
+    def device_path(self, node: int) -> str:
+        return os.path.join(self.node_devices_dir(node), self.device_name(node))
+
+    def ring_path(self, kind: str) -> str:
+        return os.path.join(self.etc_dir, "%s.ring.gz" % kind)
+
+    def builder_path(self, kind: str) -> str:
+        return os.path.join(self.etc_dir, "%s.builder" % kind)
+
+    def log_file(self, process_name: str) -> str:
+        return os.path.join(self.logs_dir, "%s.log" % process_name)
+
+    # -- processes ----------------------------------------------------------
+    def process_specs(self, ports: dict[str, int]) -> list[ProcessSpec]:
+        """Every process of the cluster, storage servers first, the proxy last."""
+        specs = []
+        for node in range(1, self.nodes + 1):
+            for kind in STORAGE_KINDS:
+                name = "%s-server-%d" % (kind, node)
+                specs.append(ProcessSpec(name, kind, node, self.server_conf(kind, node),
+                                         ports[name], self.log_file(name)))
+        for node in range(1, self.nodes + 1):
+            for kind in STORAGE_KINDS:
+                for daemon in DAEMONS_BY_KIND[kind]:
+                    name = "%s-%d" % (daemon, node)
+                    specs.append(ProcessSpec(name, daemon, node, self.server_conf(kind, node),
+                                             None, self.log_file(name)))
+        specs.append(ProcessSpec("proxy-server", "proxy", 0, self.proxy_conf,
+                                 ports["proxy-server"], self.log_file("proxy-server")))
+        return specs
+
+    def backend_names(self) -> list[str]:
+        return ["%s-server-%d" % (kind, node)
+                for node in range(1, self.nodes + 1) for kind in STORAGE_KINDS]
+
+    # -- building -----------------------------------------------------------
+    def make_dirs(self) -> None:
+        for path in (self.etc_dir, self.logs_dir, self.run_dir):
+            mkdirs(path)
+        for node in range(1, self.nodes + 1):
+            mkdirs(self.device_path(node))
+
+    def write_cluster_conf(self) -> bool:
+        """Write objstore.conf with a fresh random salt, unless it exists.  True if written."""
+        if os.path.exists(self.cluster_conf):
+            return False
+        text = templates.render("objstore.conf", {
+            "hash_path_prefix": secrets.token_hex(8),
+            "hash_path_suffix": secrets.token_hex(8),
+        })
+        write_file_atomic(self.cluster_conf, text.encode("utf-8"))
+        return True
+
+    def write_server_confs(self, ports: dict[str, int], pipeline: Iterable[str]) -> None:
+        """Write missing configs; in existing ones refresh only ``bind_port`` and the pipeline."""
+        for node in range(1, self.nodes + 1):
+            for kind in STORAGE_KINDS:
+                path = self.server_conf(kind, node)
+                port = ports["%s-server-%d" % (kind, node)]
+                daemon_logs = {templates.log_file_key(daemon):
+                               self.log_file("%s-%d" % (daemon, node))
+                               for daemon in DAEMONS_BY_KIND[kind]}
+                if os.path.exists(path):
+                    _set_option(path, "DEFAULT", "bind_port", str(port))
+                    for daemon in DAEMONS_BY_KIND[kind]:
+                        _ensure_section(path, daemon, {
+                            "interval": str(DAEMON_INTERVAL),
+                            "log_file": daemon_logs[templates.log_file_key(daemon)]})
+                    continue
+                values = self._common_values(self.log_file("%s-server-%d" % (kind, node)))
+                values.update(daemon_logs, devices=self.node_devices_dir(node),
+                              bind_port=str(port))
+                name = "%s-server.conf" % kind
+                write_file_atomic(path, templates.render(name, values).encode("utf-8"))
+        pipeline_text = " ".join(pipeline)
+        if os.path.exists(self.proxy_conf):
+            _set_option(self.proxy_conf, "DEFAULT", "bind_port", str(ports["proxy-server"]))
+            _set_option(self.proxy_conf, "pipeline:main", "pipeline", pipeline_text)
+            return
+        values = self._common_values(self.log_file("proxy-server"))
+        values.update(bind_port=str(ports["proxy-server"]), pipeline=pipeline_text,
+                      token_secret=secrets.token_hex(16))
+        write_file_atomic(self.proxy_conf,
+                          templates.render("proxy-server.conf", values).encode("utf-8"))
+
+    def _common_values(self, log_file: str) -> dict[str, str]:
+        values = dict(templates.SAMPLE_VALUES)
+        values.update(objstore_conf=self.cluster_conf, swift_dir=self.etc_dir,
+                      bind_ip=self.bind_ip, log_file=log_file,
+                      daemon_interval=str(DAEMON_INTERVAL))
+        return values
+
+    def write_rings(self, ports: dict[str, int], replicas: int) -> None:
+        """(Re)write the three rings so they name ``ports``.
+
+        The first build rebalances with a fixed seed; later calls only change
+        the ports recorded in the saved builder, so no partition ever moves
+        and the data already on the devices stays where the ring looks for it.
+        """
+        for kind in STORAGE_KINDS:
+            builder_path = self.builder_path(kind)
+            if os.path.exists(builder_path):
+                builder = RingBuilder.load(builder_path)
+                changed = False
+                for dev in builder.devs:
+                    if dev is None:
+                        continue
+                    want = ports["%s-server-%d" % (kind, dev["zone"])]
+                    if dev["port"] != want:
+                        dev["port"] = want
+                        changed = True
+                if not changed and os.path.exists(self.ring_path(kind)):
+                    continue
+            else:
+                if replicas > self.nodes:
+                    raise LayoutError("%d replicas need at least %d nodes (got --nodes %d)"
+                                      % (replicas, replicas, self.nodes))
+                builder = RingBuilder(PART_POWER, replicas, 0)
+                for node in range(1, self.nodes + 1):
+                    builder.add_dev({"region": 1, "zone": node, "ip": self.bind_ip,
+                                     "port": ports["%s-server-%d" % (kind, node)],
+                                     "device": self.device_name(node), "weight": 100})
+                builder.rebalance(seed=1)
+            builder.save(builder_path)
+            builder.write_ring(self.ring_path(kind))
+
+    def ring_replicas(self) -> Optional[int]:
+        """Replica count of an existing object ring builder, or None."""
+        path = self.builder_path("object")
+        if not os.path.exists(path):
+            return None
+        return RingBuilder.load(path).replicas
+
+
+def _set_option(path: str, section: str, key: str, value: str) -> None:
+    """Change ``key = …`` inside ``[section]`` of an INI file, leaving every other line alone."""
+    with open(path, encoding="utf-8") as handle:
+        lines = handle.read().splitlines(keepends=True)
+    current = None
+    option = re.compile(r"^\s*%s\s*=" % re.escape(key))
+    for index, line in enumerate(lines):
+        header = re.match(r"^\s*\[([^\]]+)\]", line)
+        if header:
+            current = header.group(1).strip()
+            continue
+        if current == section and option.match(line):
+            new_line = "%s = %s\n" % (key, value)
+            if line != new_line:
+                lines[index] = new_line
+                write_file_atomic(path, "".join(lines).encode("utf-8"))
+            return
+    raise LayoutError("%s: no %s option in [%s]" % (path, key, section))
+
+
+def _ensure_section(path: str, section: str, options: dict[str, str]) -> None:
+    """Append ``[section]`` to an existing config that predates a newly added daemon."""
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    if re.search(r"^\s*\[%s\]" % re.escape(section), text, re.MULTILINE):
+        return
+    lines = ["", "[%s]" % section] + ["%s = %s" % item for item in options.items()]
+    write_file_atomic(path, (text.rstrip("\n") + "\n" + "\n".join(lines) + "\n").encode("utf-8"))
+
+
+def port_is_free(ip: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((ip, port))
+        except OSError:
+            return False
+    return True
+
+
+def pick_free_ports(ip: str, count: int, avoid: Iterable[int] = ()) -> list[int]:
+    """``count`` distinct ports the kernel says are free now (held open until all are picked)."""
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    held, ports = [], []
+    avoid = set(avoid)
+    try:
+        while len(ports) < count:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.bind((ip, 0))
+            held.append(sock)
+            port = sock.getsockname()[1]
+            if port not in avoid:
+                ports.append(port)
+    finally:
+        for sock in held:
+            sock.close()
+    return ports
+
+
+def assign_ports(layout: Layout, recorded: dict[str, int], proxy_port: int) -> dict[str, int]:
+    """Ports for every server: recorded ones that are still free, new free ones otherwise."""
+    names = layout.backend_names()
+    ports: dict[str, int] = {}
+    for name in names:
+        port = recorded.get(name)
+        if port and port != proxy_port and port not in ports.values() \
+                and port_is_free(layout.bind_ip, port):
+            ports[name] = port
+    missing = [name for name in names if name not in ports]
+    if proxy_port == 0:
+        missing.append("proxy-server")
+    else:
+        ports["proxy-server"] = proxy_port
+    fresh = pick_free_ports(layout.bind_ip, len(missing), avoid=list(ports.values()))
+    ports.update(zip(missing, fresh))
+    return ports

@@ -1,0 +1,353 @@
+"""The text of every config file objstore ships, in one place.
+
+``etc/*.conf-sample`` (what an operator copies to /etc/objstore) and the
+configs ``objstore-aio`` writes into its data directory are both rendered
+from the templates below, so the two can never drift apart: the samples are
+the templates filled with production defaults (``render_sample``), the aio's
+files are the same templates filled with its paths and ports.  A unit test
+checks that ``etc/`` matches; regenerate it with
+``python -m objstore.aio.templates etc``.
+
+Placeholders are ``str.format`` fields; a literal brace would be ``{{``.
+A daemon's section uses ``{<daemon_name>_log_file}`` (dashes as underscores),
+which the aio fills per node and the samples leave empty.
+"""
+from __future__ import annotations
+
+import os
+import string
+import sys
+from typing import Mapping, Optional
+
+OBJSTORE_CONF = """\
+# objstore.conf: what every process of one cluster must agree on.
+# Copy it to /etc/objstore/objstore.conf on every host (proxies and storage nodes).
+
+[hash]
+# The salt mixed into every name before it is hashed onto the ring.  Set both to
+# long random strings when the cluster is created and NEVER change them afterwards:
+# every object would become unreachable.  At least one of them must be set.
+hash_path_prefix = {hash_path_prefix}
+hash_path_suffix = {hash_path_suffix}
+
+[constraints]
+# Limits the proxy enforces on client requests (and advertises in GET /info).
+# The values shown are the defaults.
+# max_file_size = 5368709122
+# max_meta_name_length = 128
+# max_meta_value_length = 256
+# max_meta_count = 90
+# max_meta_overall_size = 4096
+# max_header_size = 8192
+# max_object_name_length = 1024
+# container_listing_limit = 10000
+# account_listing_limit = 10000
+# max_account_name_length = 256
+# max_container_name_length = 256
+# extra_header_count = 0
+
+# Storage policies.  Policy 0 is the 3-replica default; its object ring is
+# object.ring.gz and its objects live in <device>/objects/.
+[storage-policy:0]
+name = Policy-0
+default = yes
+# policy_type = replication
+# aliases =
+# deprecated = no
+"""
+
+_SERVER_DEFAULT = """\
+[DEFAULT]
+# Where objstore.conf (hash salt, constraints, policies) is.
+objstore_conf = {objstore_conf}
+# Where the ring files ({kind}.ring.gz, ...) are.
+swift_dir = {swift_dir}
+# The directory holding this node's devices (one sub-directory per device).
+devices = {devices}
+# Refuse to use a device directory that is not a mount point (set it on real
+# hardware so a missing disk is never filled up through the root filesystem).
+mount_check = {mount_check}
+bind_ip = {bind_ip}
+bind_port = {bind_port}
+# 0 serves in the main process; N forks N worker processes sharing the socket.
+workers = 0
+# client_timeout = 60
+# graceful_shutdown_timeout = 30
+# Empty: log to stderr.
+log_file = {log_file}
+# log_level = INFO
+"""
+
+OBJECT_SERVER_CONF = """\
+# object-server.conf: one object server (and its daemons) on a storage node.
+
+""" + _SERVER_DEFAULT + """
+[pipeline:main]
+pipeline = object-server
+
+[app:object-server]
+use = egg:objstore#object
+# log_name = object-server
+# Towards the container servers this node updates after a write (seconds).
+# conn_timeout = 0.5
+# node_timeout = 3
+# A client (the proxy) silent this long mid-upload is dropped.
+# client_timeout = 60
+# network_chunk_size = 65536
+# disk_chunk_size = 65536
+# Bytes to keep free on every device: a PUT that would dip below is refused (507).
+# fallocate_reserve = 0
+
+[object-updater]
+# Retries the container updates that failed while an object was written
+# (the async_pending files).  Runs every `interval` seconds.
+interval = {daemon_interval}
+log_file = {object_updater_log_file}
+# concurrency = 8
+# conn_timeout = 0.5
+# node_timeout = 10
+# log_name = object-updater
+"""
+
+CONTAINER_SERVER_CONF = """\
+# container-server.conf: one container server (and its daemons) on a storage node.
+
+""" + _SERVER_DEFAULT + """
+[pipeline:main]
+pipeline = container-server
+
+[app:container-server]
+use = egg:objstore#container
+# log_name = container-server
+# Seconds to wait for another process's lock on a container database.
+# db_timeout = 25
+# Towards the account servers told about a container (seconds).
+# conn_timeout = 0.5
+# node_timeout = 3
+# Accounts whose name starts with this are created on first use.
+# auto_create_account_prefix = .
+
+[container-updater]
+# Sends each container's object count and bytes used to its account.
+# Runs every `interval` seconds.
+interval = {daemon_interval}
+log_file = {container_updater_log_file}
+# Databases reported at once.
+# concurrency = 4
+# conn_timeout = 0.5
+# node_timeout = 3
+# db_timeout = 25
+# log_name = container-updater
+"""
+
+ACCOUNT_SERVER_CONF = """\
+# account-server.conf: one account server on a storage node.
+
+""" + _SERVER_DEFAULT + """
+[pipeline:main]
+pipeline = account-server
+
+[app:account-server]
+use = egg:objstore#account
+# log_name = account-server
+# Seconds to wait for another process's lock on an account database.
+# db_timeout = 25
+# Accounts whose name starts with this are created on first use.
+# auto_create_account_prefix = .
+"""
+
+# The proxy pipeline, outermost first.  objstore-aio drops a filter whose code
+# is not installed (with a warning) and restores it once it is.
+PROXY_PIPELINE = ("catch_errors", "gatekeeper", "healthcheck", "proxy_logging", "tempauth",
+                  "copy", "proxy-server")
+
+PROXY_SERVER_CONF = """\
+# proxy-server.conf: the public endpoint.  Clients (swift CLI, rclone, curl...)
+# talk to it; it talks to the storage nodes the rings name.
+
+[DEFAULT]
+objstore_conf = {objstore_conf}
+swift_dir = {swift_dir}
+bind_ip = {bind_ip}
+bind_port = {bind_port}
+workers = 0
+# client_timeout = 60
+# graceful_shutdown_timeout = 30
+# Empty: log to stderr.
+log_file = {log_file}
+# log_level = INFO
+
+# The filters a request passes through, outermost first, then the app.
+[pipeline:main]
+pipeline = {pipeline}
+
+[app:proxy-server]
+use = egg:objstore#proxy
+# Create an account on its first authorized write (tempauth accounts are never
+# created explicitly).
+account_autocreate = true
+# Allow PUT/DELETE on accounts by a reseller admin.
+# allow_account_management = false
+# Timeouts towards the storage nodes (seconds).
+# conn_timeout = 0.5
+# node_timeout = 10
+# A GET stalled mid-body moves to another replica after this long (default node_timeout).
+# recoverable_node_timeout = 10
+# client_timeout = 60
+# A node that fails error_suppression_limit times within error_suppression_interval
+# seconds is skipped ("error limited") for the rest of that interval.
+# error_suppression_interval = 60
+# error_suppression_limit = 10
+# How many nodes (primaries, then handoffs) one request may try.
+# request_node_count = 2 * replicas
+# shuffle | none: the order replicas are read from.
+# sorting_method = shuffle
+# object_chunk_size = 65536
+# client_chunk_size = 65536
+# put_queue_depth = 10
+# How long an account's / container's existence is cached (seconds).
+# recheck_account_existence = 60
+# recheck_container_existence = 10
+# 0: unlimited.
+# max_containers_per_account = 0
+
+[filter:catch_errors]
+# Turns an unexpected exception anywhere below into a clean 500 and gives every
+# request its X-Trans-Id.
+use = egg:objstore#catch_errors
+# log_name = catch-errors
+
+[filter:gatekeeper]
+# Keeps clients from sending or seeing system metadata and X-Backend headers:
+# the state middleware keeps for itself (ACLs, large-object markers...).
+use = egg:objstore#gatekeeper
+
+[filter:healthcheck]
+# GET /healthcheck answers 200 OK (for load balancers).
+use = egg:objstore#healthcheck
+# When this file exists, /healthcheck answers 503 (take the proxy out of rotation).
+# disable_path =
+
+[filter:proxy_logging]
+# One access-log line per client request.
+use = egg:objstore#proxy_logging
+# access_log_name = proxy-access
+# How many characters of an auth token the log shows.
+# reveal_sensitive_prefix = 16
+# Also log every request header.
+# log_headers = false
+
+[filter:tempauth]
+# Simple built-in users, for test clusters and small deployments.
+use = egg:objstore#tempauth
+# Account prefixes this auth serves; the first is used for users' own accounts.
+reseller_prefix = AUTH, SERVICE
+# Requests to SERVICE_ accounts also need a token of a user in group "service".
+SERVICE_require_group = service
+# The URL prefix tokens are requested from: GET /auth/v1.0.
+# auth_prefix = /auth/
+# Seconds a token stays valid.
+# token_life = 86400
+# Let a middleware earlier in the pipeline decide authorization instead.
+# allow_overrides = true
+# default: storage URLs use the scheme of the auth request; or http / https.
+# storage_url_scheme = default
+# Requests to AUTH_ accounts also need a token of a user in this group.
+# require_group =
+# log_name = tempauth
+# Secret that signs tokens; every proxy of a cluster must share it.
+token_secret = {token_secret}
+# user_<account>_<user> = <key> [group ...]   (.admin: owns the account;
+# .reseller_admin: may act on every account)
+user_admin_admin = admin .admin .reseller_admin
+user_test_tester = testing .admin
+user_test_tester2 = testing2 .admin
+user_test_tester3 = testing3
+user_test2_tester2 = testing2 .admin
+user_test5_tester5 = testing5 service
+
+[filter:copy]
+# Server-side copy: COPY requests and PUT with X-Copy-From.
+use = egg:objstore#copy
+"""
+
+TEMPLATES: dict[str, str] = {
+    "objstore.conf": OBJSTORE_CONF,
+    "proxy-server.conf": PROXY_SERVER_CONF,
+    "object-server.conf": OBJECT_SERVER_CONF,
+    "container-server.conf": CONTAINER_SERVER_CONF,
+    "account-server.conf": ACCOUNT_SERVER_CONF,
+}
+
+# Ports of a production node, as Swift uses them.
+DEFAULT_PORTS = {"proxy": 8080, "object": 6200, "container": 6201, "account": 6202}
+
+SAMPLE_VALUES: dict[str, str] = {
+    "hash_path_prefix": "",
+    "hash_path_suffix": "changeme",
+    "objstore_conf": "/etc/objstore/objstore.conf",
+    "swift_dir": "/etc/objstore",
+    "devices": "/srv/node",
+    "mount_check": "false",
+    "bind_ip": "127.0.0.1",
+    "log_file": "",
+    "daemon_interval": "300",
+    "token_secret": "change-me-to-a-long-random-string",
+    "pipeline": " ".join(PROXY_PIPELINE),
+}
+
+
+def render(name: str, values: Mapping[str, str]) -> str:
+    """The config file ``name`` (a key of TEMPLATES) filled with ``values``."""
+    kind = name.split("-", 1)[0].split(".", 1)[0]
+    fields = {"kind": kind}
+    fields.update(values)
+    text = TEMPLATES[name].format(**fields)
+    # an empty value leaves "key = " behind; drop the trailing blank
+    return "\n".join(line.rstrip() for line in text.split("\n"))
+
+
+def log_file_key(process: str) -> str:
+    """The placeholder naming a daemon's log file: object-updater -> object_updater_log_file."""
+    return process.replace("-", "_") + "_log_file"
+
+
+def placeholders(name: str) -> set[str]:
+    return {field for _text, field, _spec, _conv in string.Formatter().parse(TEMPLATES[name])
+            if field}
+
+
+def render_sample(name: str) -> str:
+    kind = name.split("-", 1)[0].split(".", 1)[0]
+    values = dict(SAMPLE_VALUES, bind_port=str(DEFAULT_PORTS.get(kind, "")))
+    values.update({field: "" for field in placeholders(name) if field.endswith("_log_file")})
+    return render(name, values)
+
+
+def sample_file_name(name: str) -> str:
+    return name + "-sample"
+
+
+def write_samples(directory: str) -> list[str]:
+    """Write every ``<name>-sample`` into ``directory``; return the paths."""
+    written = []
+    for name in TEMPLATES:
+        path = os.path.join(directory, sample_file_name(name))
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(render_sample(name))
+        written.append(path)
+    return written
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m objstore.aio.templates ETC_DIR", file=sys.stderr)
+        return 2
+    for path in write_samples(args[0]):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

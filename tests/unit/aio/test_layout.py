@@ -1,0 +1,144 @@
+"""The aio's data directory: configs, rings, ports and state, without starting anything."""
+import os
+import socket
+
+import pytest
+
+from objstore.aio import templates
+from objstore.aio.layout import Layout, LayoutError, _set_option, assign_ports
+from objstore.aio.state import locked_state, read_state
+from objstore.common.config import read_ini
+from objstore.ring.ring import Ring
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+
+
+@pytest.mark.parametrize("name", sorted(templates.TEMPLATES))
+def test_etc_samples_match_templates(name):
+    path = os.path.join(REPO, "etc", templates.sample_file_name(name))
+    with open(path, encoding="utf-8") as handle:
+        assert handle.read() == templates.render_sample(name), (
+            "etc/ is stale: run python -m objstore.aio.templates etc")
+
+
+def _ports(layout, base):
+    names = layout.backend_names() + ["proxy-server"]
+    return {name: base + i for i, name in enumerate(names)}
+
+
+def test_build_writes_configs_and_rings_naming_the_ports(tmp_path):
+    layout = Layout(str(tmp_path), nodes=4)
+    layout.make_dirs()
+    assert layout.write_cluster_conf()
+    assert not layout.write_cluster_conf()  # the salt is generated once
+    ports = _ports(layout, 41000)
+    layout.write_server_confs(ports, templates.PROXY_PIPELINE)
+    layout.write_rings(ports, replicas=3)
+
+    salt = read_ini(layout.cluster_conf)["hash"]
+    assert len(salt["hash_path_prefix"]) == 16 and len(salt["hash_path_suffix"]) == 16
+    conf = read_ini(layout.server_conf("object", 2))
+    assert conf["DEFAULT"]["bind_port"] == str(ports["object-server-2"])
+    assert conf["DEFAULT"]["devices"] == layout.node_devices_dir(2)
+    assert conf["object-updater"]["log_file"] == layout.log_file("object-updater-2")
+    proxy = read_ini(layout.proxy_conf)
+    assert proxy["pipeline:main"]["pipeline"].split() == list(templates.PROXY_PIPELINE)
+    assert len(proxy["filter:tempauth"]["token_secret"]) == 32
+
+    ring = Ring(layout.ring_path("container"))
+    assert ring.replica_count == 3
+    assert sorted(dev["port"] for dev in ring.devs if dev) == sorted(
+        ports["container-server-%d" % n] for n in range(1, 5))
+    for part in (0, 7, 1023):
+        zones = [dev["zone"] for dev in ring.get_part_nodes(part)]
+        assert len(set(zones)) == 3
+    for node in range(1, 5):
+        assert os.path.isdir(layout.device_path(node))
+
+
+def test_new_ports_rewrite_rings_without_moving_partitions(tmp_path):
+    layout = Layout(str(tmp_path), nodes=4)
+    layout.make_dirs()
+    layout.write_cluster_conf()
+    first = _ports(layout, 41000)
+    layout.write_server_confs(first, templates.PROXY_PIPELINE)
+    layout.write_rings(first, replicas=3)
+    before = Ring(layout.ring_path("object"))
+    placement = [[dev["id"] for dev in before.get_part_nodes(p)] for p in range(1024)]
+    secret = read_ini(layout.proxy_conf)["filter:tempauth"]["token_secret"]
+
+    second = dict(first, **{"object-server-3": 42003, "proxy-server": 42999})
+    layout.write_server_confs(second, ["healthcheck", "proxy-server"])
+    layout.write_rings(second, replicas=3)
+
+    after = Ring(layout.ring_path("object"))
+    assert [[dev["id"] for dev in after.get_part_nodes(p)] for p in range(1024)] == placement
+    assert {dev["port"] for dev in after.devs if dev["zone"] == 3} == {42003}
+    assert read_ini(layout.server_conf("object", 3))["DEFAULT"]["bind_port"] == "42003"
+    proxy = read_ini(layout.proxy_conf)
+    assert proxy["DEFAULT"]["bind_port"] == "42999"
+    assert proxy["pipeline:main"]["pipeline"] == "healthcheck proxy-server"
+    assert proxy["filter:tempauth"]["token_secret"] == secret
+
+
+def test_more_replicas_than_nodes_is_refused(tmp_path):
+    layout = Layout(str(tmp_path), nodes=2)
+    layout.make_dirs()
+    with pytest.raises(LayoutError):
+        layout.write_rings(_ports(layout, 41000), replicas=3)
+
+
+def test_assign_ports_keeps_free_recorded_ports_and_replaces_busy_ones(tmp_path):
+    layout = Layout(str(tmp_path), nodes=2)
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    free_port = free.getsockname()[1]
+    free.close()
+    try:
+        recorded = {"object-server-1": free_port, "object-server-2": busy.getsockname()[1]}
+        ports = assign_ports(layout, recorded, proxy_port=0)
+    finally:
+        busy.close()
+    assert ports["object-server-1"] == free_port
+    assert ports["object-server-2"] != recorded["object-server-2"]
+    assert set(ports) == set(layout.backend_names()) | {"proxy-server"}
+    assert len(set(ports.values())) == len(ports)
+    assert assign_ports(layout, {}, proxy_port=18080)["proxy-server"] == 18080
+
+
+def test_set_option_changes_only_that_section(tmp_path):
+    path = tmp_path / "x.conf"
+    path.write_text("[DEFAULT]\nbind_port = 1\n# note\n[other]\nbind_port = 2\n")
+    _set_option(str(path), "other", "bind_port", "3")
+    assert path.read_text() == "[DEFAULT]\nbind_port = 1\n# note\n[other]\nbind_port = 3\n"
+    with pytest.raises(LayoutError):
+        _set_option(str(path), "other", "missing", "1")
+
+
+def test_state_round_trips_and_survives_garbage(tmp_path):
+    path = str(tmp_path / "run" / "state.json")
+    assert read_state(path)["pids"] == {}
+    with locked_state(path) as state:
+        state["pids"]["proxy-server"] = 42
+    assert read_state(path)["pids"] == {"proxy-server": 42}
+    with open(path, "w") as handle:
+        handle.write("{half")
+    assert read_state(path)["pids"] == {}
+
+
+def test_existing_config_gains_a_newly_added_daemon_section(tmp_path):
+    layout = Layout(str(tmp_path), nodes=1)
+    layout.make_dirs()
+    ports = _ports(layout, 41000)
+    layout.write_server_confs(ports, templates.PROXY_PIPELINE)
+    path = layout.server_conf("container", 1)
+    text = open(path).read()
+    with open(path, "w") as handle:
+        handle.write(text[:text.index("[container-updater]")])
+    layout.write_server_confs(ports, templates.PROXY_PIPELINE)
+    section = read_ini(path)["container-updater"]
+    assert section["log_file"] == layout.log_file("container-updater-1")
+    assert section["devices"] == layout.node_devices_dir(1)
