@@ -128,6 +128,8 @@ def stop_everything(cluster: Cluster) -> int:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
+    # `... | head` closing the pipe ends the command quietly, as ls does.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = build_parser().parse_args(argv)
     try:
         if args.command in (None, "start"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from typing import Optional
 
@@ -237,6 +238,8 @@ COMMANDS = {
 
 
 def main(argv: Optional[list[str]] = None) -> int:
+    # `... | head` closing the pipe ends the command quietly, as ls does.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         print("error: no builder file given (try --help)", file=sys.stderr)
