@@ -54,6 +54,21 @@ class LogSettings(ConfigSection):
         self.log_level = (self.log_level or os.environ.get("OBJSTORE_LOG_LEVEL", "INFO")).upper()
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is now (test runners and daemons swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: ANN201
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # noqa: ANN001
+        pass
+
+
 class _TransIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.trans_id = _trans_id.get()
@@ -78,7 +93,7 @@ def get_logger(name: str, conf: Optional[Mapping[str, Any]] = None) -> logging.L
     if settings.log_file:
         handler = logging.handlers.WatchedFileHandler(settings.log_file)
     else:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     handler.addFilter(_TransIdFilter())
     logger.addHandler(handler)

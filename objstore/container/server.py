@@ -8,10 +8,9 @@ rows, stats and timestamps is the broker's.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any, Mapping, Optional
 
 from webob import Request, Response
-from webob.exc import HTTPException
 
 from objstore.common.config import ConfigSection
 from objstore.common.constraints import MetadataError, check_metadata, constraints
@@ -19,8 +18,9 @@ from objstore.common.db import (DatabaseAlreadyExists, DatabaseBusy, DatabaseNot
                                 DatabaseQuarantined)
 from objstore.common.durable_fs import check_device
 from objstore.common.listing_format import content_type_header, render_listing
-from objstore.common.logs import TRANS_ID_HEADER, get_logger, set_trans_id
+from objstore.common.logs import get_logger
 from objstore.common.storage_policy import POLICY_INDEX_HEADER, policies
+from objstore.common.storage_app import StorageServerApp
 from objstore.common.storage_request import (header_int, header_text, http_error,
                                              listing_params, required_timestamp,
                                              split_backend_path)
@@ -52,39 +52,25 @@ def is_container_metadata(header: str) -> bool:
     return lower in CONTAINER_META_HEADERS or lower.startswith(CONTAINER_META_PREFIXES)
 
 
-class ContainerServer:
+class ContainerServer(StorageServerApp):
+    server_type = "container"
+
     """WSGI app; one broker per request (its SQLite connection lives as long as the request)."""
 
     def __init__(self, conf: ContainerServerConfig, raw_conf: Optional[Mapping[str, Any]] = None):
         self.conf = conf
         self.logger = get_logger(conf.log_name, raw_conf)
-        self._handlers: dict[str, Callable[[Request], Response]] = {
-            "PUT": self.PUT, "DELETE": self.DELETE, "GET": self.GET, "HEAD": self.HEAD,
-            "POST": self.POST}
 
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        req = Request(environ)
-        set_trans_id(req.headers.get(TRANS_ID_HEADER))
-        handler = self._handlers.get(req.method)
-        if handler is None:
-            resp = text_response(405, "Method not allowed")
-        else:
-            try:
-                resp = handler(req)
-            except HTTPException as exc:
-                resp = exc  # type: ignore[assignment]
-            except DatabaseQuarantined as err:
-                self.logger.error("quarantined container db: %s", err)
-                resp = text_response(404, "Container database was corrupt")
-            except DatabaseNotFound:
-                resp = text_response(404)
-            except DatabaseBusy as err:
-                self.logger.error("container db busy: %s", err)
-                resp = text_response(503, "Container database busy")
-            except Exception:  # noqa: BLE001 - one bad request must not kill the server
-                self.logger.exception("container server error on %s %s", req.method, req.path)
-                resp = text_response(500, "Internal server error")
-        return resp(environ, start_response)
+    def error_response(self, req: Request, err: Exception) -> Response:
+        if isinstance(err, DatabaseQuarantined):
+            self.logger.error("quarantined container db: %s", err)
+            return text_response(404, "Container database was corrupt")
+        if isinstance(err, DatabaseNotFound):
+            return text_response(404)
+        if isinstance(err, DatabaseBusy):
+            self.logger.error("container db busy: %s", err)
+            return text_response(503, "Container database busy")
+        return super().error_response(req, err)
 
     # -- helpers -------------------------------------------------------
     def _broker(self, req: Request) -> tuple[ContainerBroker, list]:

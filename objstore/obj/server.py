@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
+from typing import Any, Iterable, Iterator, Mapping, Optional
 
 from webob import Request, Response
 from webob.exc import HTTPException, status_map
@@ -29,9 +29,10 @@ from objstore.common.http_conditions import (RangeNotSatisfiable, content_range,
                                              evaluate_preconditions, multipart_byteranges,
                                              multipart_length, new_boundary, parse_range,
                                              unsatisfiable_range)
-from objstore.common.logs import get_logger, get_trans_id, new_trans_id, set_trans_id
+from objstore.common.logs import get_logger, get_trans_id
 from objstore.common.path_hash import hash_path_configured
 from objstore.common.storage_policy import POLICY_INDEX_HEADER, policies
+from objstore.common.storage_app import StorageServerApp
 from objstore.common.storage_request import required_timestamp, split_backend_path
 from objstore.common.timestamp import TICKS_PER_SECOND, Timestamp
 from objstore.obj import container_update
@@ -104,8 +105,10 @@ def _timestamp_headers(timestamp: Optional[Timestamp]) -> dict[str, str]:
     return {"X-Backend-Timestamp": timestamp.internal} if timestamp else {}
 
 
-class ObjectServer:
+class ObjectServer(StorageServerApp):
     """WSGI app; one instance per worker process."""
+
+    server_type = "object"
 
     def __init__(self, conf: Optional[Mapping[str, Any]] = None,
                  manager: Optional[DiskFileManager] = None, logger: Any = None):
@@ -115,28 +118,11 @@ class ObjectServer:
         self.manager = manager or FsDiskFileManager(
             self.conf.devices, mount_check=self.conf.mount_check,
             fallocate_reserve=self.conf.fallocate_reserve)
-        self._handlers: dict[str, Callable[[Request], Response]] = {
-            verb: getattr(self, verb) for verb in ("PUT", "GET", "HEAD", "POST", "DELETE")}
 
-    # -- plumbing ----------------------------------------------------------
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        req = Request(environ)
-        set_trans_id(req.headers.get("X-Trans-Id") or new_trans_id())
-        handler = self._handlers.get(req.method)
-        try:
-            if handler is None:
-                resp = _plain(405, "Method not allowed",
-                              {"Allow": ", ".join(sorted(self._handlers))})
-            else:
-                resp = handler(req)
-        except HTTPException as exc:
-            resp = exc
-        except (DiskFileDeviceUnavailable, DiskFileNoSpace) as err:
-            resp = _plain(507, "Insufficient storage: %s" % err)
-        except Exception:  # noqa: BLE001 - a bug must not kill the worker
-            self.logger.exception("ERROR %s %s", req.method, req.path)
-            resp = _plain(500, "Internal server error")
-        return resp(environ, start_response)
+    def error_response(self, req: Request, err: Exception) -> Response:
+        if isinstance(err, (DiskFileDeviceUnavailable, DiskFileNoSpace)):
+            return _plain(507, "Insufficient storage: %s" % err)
+        return super().error_response(req, err)
 
     def _parse(self, req: Request) -> tuple[str, str, str, str, str, int]:
         device, partition, account, container, obj = split_backend_path(req, 5, 5)

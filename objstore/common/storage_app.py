@@ -1,0 +1,74 @@
+"""What the account, container and object servers share as WSGI apps.
+
+Each answers verb-named handlers (``def PUT(self, req)``), takes the request's
+trans id from the proxy's ``X-Trans-Id`` so its log lines can be matched with
+the proxy's, turns a bug into a logged 500 instead of a dead worker, and writes
+one access line per request (the lines an operator greps a trans id for).
+"""
+from __future__ import annotations
+
+import os
+import time
+import urllib.parse
+from typing import Callable, Iterable
+
+from webob import Request, Response
+from webob.exc import HTTPException
+
+from objstore.common.logs import TRANS_ID_HEADER, get_trans_id, new_trans_id, set_trans_id
+from objstore.common.storage_policy import POLICY_INDEX_HEADER
+from objstore.common.storage_request import text_response
+
+
+def access_line(req: Request, status: int, content_length: object, began: float) -> str:
+    """``client - - [date] "VERB path" status length "referer" "trans id" "agent" secs "-" pid policy``.
+
+    Space-separated with URL-quoted fields, so it splits safely whatever the
+    object name holds.
+    """
+    path = req.environ.get("PATH_INFO", "")
+    raw_path = path.encode("latin-1", "surrogateescape") if isinstance(path, str) else path
+    query = req.environ.get("QUERY_STRING", "")
+    quoted = urllib.parse.quote(raw_path, safe="/") + ("?" + query if query else "")
+    return '%s - - [%s] "%s %s" %s %s "%s" "%s" "%s" %.4f "-" %d %s' % (
+        req.environ.get("REMOTE_ADDR", "-"),
+        time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(began)),
+        req.method, quoted, status,
+        content_length if content_length is not None else "-",
+        urllib.parse.quote(req.referer or "-", safe=":/"),
+        get_trans_id(),
+        urllib.parse.quote(req.user_agent or "-", safe=" ()/;.,:"),
+        time.time() - began, os.getpid(),
+        req.headers.get(POLICY_INDEX_HEADER) or "-")
+
+
+class StorageServerApp:
+    """Base class; subclasses set ``server_type``, ``logger`` and the verb handlers."""
+
+    server_type = "storage"
+    methods: tuple[str, ...] = ("PUT", "GET", "HEAD", "POST", "DELETE")
+    log_requests = True
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        began = time.time()
+        req = Request(environ)
+        set_trans_id(req.headers.get(TRANS_ID_HEADER) or new_trans_id())
+        if req.method not in self.methods:
+            resp: Response = text_response(405, "Method not allowed",
+                                           {"Allow": ", ".join(sorted(self.methods))})
+        else:
+            try:
+                resp = getattr(self, req.method)(req)
+            except HTTPException as exc:
+                resp = exc  # type: ignore[assignment]
+            except Exception as err:  # noqa: BLE001 - one bad request must not kill the server
+                resp = self.error_response(req, err)
+        if self.log_requests:
+            self.logger.info(access_line(req, resp.status_int, resp.content_length, began))
+        return resp(environ, start_response)
+
+    def error_response(self, req: Request, err: Exception) -> Response:
+        """The answer for an exception a handler raised; subclasses map their own first."""
+        self.logger.error("%s server error on %s %s", self.server_type, req.method, req.path,
+                          exc_info=err)
+        return text_response(500, "Internal server error")
