@@ -159,7 +159,7 @@ use = egg:objstore#account
 # The proxy pipeline, outermost first.  objstore-aio drops a filter whose code
 # is not installed (with a warning) and restores it once it is.
 PROXY_PIPELINE = ("catch_errors", "gatekeeper", "healthcheck", "proxy_logging", "tempauth",
-                  "copy", "proxy-server")
+                  "copy", "slo", "dlo", "proxy-server")
 
 PROXY_SERVER_CONF = """\
 # proxy-server.conf: the public endpoint.  Clients (swift CLI, rclone, curl...)
@@ -269,6 +269,22 @@ user_test5_tester5 = testing5 service
 [filter:copy]
 # Server-side copy: COPY requests and PUT with X-Copy-From.
 use = egg:objstore#copy
+
+[filter:slo]
+# Static large objects: PUT ?multipart-manifest=put stores a JSON list of
+# segments; GET serves them concatenated.  Keep it right of copy.
+use = egg:objstore#slo
+# max_manifest_segments = 1000
+# max_manifest_size = 8388608
+# Segments HEADed at once while a manifest is checked / deleted at once.
+# concurrency = 4
+# delete_concurrency = 4
+
+[filter:dlo]
+# Dynamic large objects: an object with X-Object-Manifest: <container>/<prefix>
+# is served as that container's objects under <prefix>, in name order.
+use = egg:objstore#dlo
+# max_segments = 100000
 """
 
 TEMPLATES: dict[str, str] = {

@@ -32,6 +32,11 @@ META_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient-sysm
 SYSMETA_PREFIX = "x-object-sysmeta-"
 
 
+def copies_manifest(req: Request) -> bool:
+    """``?multipart-manifest=get``: copy a large object's manifest, not its bytes."""
+    return req.params.get("multipart-manifest") == "get"
+
+
 class BadCopyRequest(Exception):
     def __init__(self, status: int, reason: str):
         super().__init__(reason)
@@ -178,6 +183,8 @@ class ServerSideCopy:
 
     def _get_source(self, req: Request, version: str, src: tuple) -> Response:
         env = self._subrequest_environ(req, "GET", self._wsgi_path(version, *src))
+        if copies_manifest(req):
+            env["QUERY_STRING"] = "multipart-manifest=get&format=raw"
         source_req = Request(env)
         for name in CONDITIONAL_HEADERS:
             if name in req.headers:
@@ -198,7 +205,11 @@ class ServerSideCopy:
     def _put_destination(self, req: Request, version: str, src: tuple, dest: tuple,
                          source: Response) -> Response:
         env = self._subrequest_environ(req, "PUT", self._wsgi_path(version, *dest))
+        if copies_manifest(req) and source.headers.get("X-Static-Large-Object"):
+            env["QUERY_STRING"] = "multipart-manifest=put"
         sink = Request(env)
+        if copies_manifest(req) and source.headers.get("X-Object-Manifest"):
+            sink.headers["X-Object-Manifest"] = source.headers["X-Object-Manifest"]
         try:
             fresh = to_bool(req.headers.get("X-Fresh-Metadata") or "false")
         except ValueError:
@@ -218,7 +229,9 @@ class ServerSideCopy:
             sink.headers["Content-Type"] = source.headers.get("Content-Type",
                                                              "application/octet-stream")
         sink.headers["Content-Length"] = str(source.content_length)
-        if source.headers.get("Etag") and not source.headers.get("X-Object-Manifest"):
+        # A large object's ETag is not the md5 of its bytes: let the PUT compute one.
+        if source.headers.get("Etag") and not source.headers.get("X-Object-Manifest") \
+                and not source.headers.get("X-Static-Large-Object"):
             sink.headers["ETag"] = source.headers["Etag"].strip('"')
         sink.environ["wsgi.input"] = IterReader(source.app_iter)
         resp = sink.get_response(self.app)
