@@ -157,6 +157,7 @@ class Layout:
 
     def write_server_confs(self, ports: dict[str, int], pipeline: Iterable[str]) -> None:
         """Write missing configs; in existing ones refresh only ``bind_port`` and the pipeline."""
+        pipeline = list(pipeline)
         for node in range(1, self.nodes + 1):
             for kind in STORAGE_KINDS:
                 path = self.server_conf(kind, node)
@@ -177,15 +178,19 @@ class Layout:
                 name = "%s-server.conf" % kind
                 write_file_atomic(path, templates.render(name, values).encode("utf-8"))
         pipeline_text = " ".join(pipeline)
-        if os.path.exists(self.proxy_conf):
-            _set_option(self.proxy_conf, "DEFAULT", "bind_port", str(ports["proxy-server"]))
-            _set_option(self.proxy_conf, "pipeline:main", "pipeline", pipeline_text)
-            return
         values = self._common_values(self.log_file("proxy-server"))
         values.update(bind_port=str(ports["proxy-server"]), pipeline=pipeline_text,
                       token_secret=secrets.token_hex(16))
-        write_file_atomic(self.proxy_conf,
-                          templates.render("proxy-server.conf", values).encode("utf-8"))
+        fresh_text = templates.render("proxy-server.conf", values)
+        if os.path.exists(self.proxy_conf):
+            _set_option(self.proxy_conf, "DEFAULT", "bind_port", str(ports["proxy-server"]))
+            _set_option(self.proxy_conf, "pipeline:main", "pipeline", pipeline_text)
+            # A filter added to objstore since this config was written needs its
+            # section too; the operator's other edits stay as they are.
+            for name in list(pipeline)[:-1]:
+                _ensure_section_text(self.proxy_conf, "filter:%s" % name, fresh_text)
+            return
+        write_file_atomic(self.proxy_conf, fresh_text.encode("utf-8"))
 
     def _common_values(self, log_file: str) -> dict[str, str]:
         values = dict(templates.SAMPLE_VALUES)
@@ -264,6 +269,20 @@ def _ensure_section(path: str, section: str, options: dict[str, str]) -> None:
         return
     lines = ["", "[%s]" % section] + ["%s = %s" % item for item in options.items()]
     write_file_atomic(path, (text.rstrip("\n") + "\n" + "\n".join(lines) + "\n").encode("utf-8"))
+
+
+def _ensure_section_text(path: str, section: str, template_text: str) -> None:
+    """Append ``[section]`` as ``template_text`` words it, when ``path`` lacks it."""
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    if re.search(r"^\s*\[%s\]" % re.escape(section), text, re.MULTILINE):
+        return
+    found = re.search(r"^\[%s\]\n.*?(?=^\[|\Z)" % re.escape(section), template_text,
+                      re.MULTILINE | re.DOTALL)
+    if not found:
+        raise LayoutError("the proxy template has no [%s] section" % section)
+    block = found.group(0).rstrip("\n")
+    write_file_atomic(path, (text.rstrip("\n") + "\n\n" + block + "\n").encode("utf-8"))
 
 
 def port_is_free(ip: str, port: int) -> bool:

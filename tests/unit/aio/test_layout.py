@@ -142,3 +142,25 @@ def test_existing_config_gains_a_newly_added_daemon_section(tmp_path):
     section = read_ini(path)["container-updater"]
     assert section["log_file"] == layout.log_file("container-updater-1")
     assert section["devices"] == layout.node_devices_dir(1)
+
+
+def test_existing_proxy_config_gains_sections_for_new_filters(tmp_path):
+    """A data dir made before a filter existed must still start once the filter ships."""
+    layout = Layout(str(tmp_path), nodes=1)
+    layout.make_dirs()
+    ports = _ports(layout, 42000)
+    old_pipeline = [name for name in templates.PROXY_PIPELINE if name != "dlo"]
+    layout.write_server_confs(ports, old_pipeline)
+    text = open(layout.proxy_conf).read()
+    start = text.index("[filter:dlo]")
+    end = text.find("\n[", start + 1)
+    with open(layout.proxy_conf, "w") as handle:
+        handle.write(text[:start] + (text[end + 1:] if end != -1 else ""))
+    secret = read_ini(layout.proxy_conf)["filter:tempauth"]["token_secret"]
+    assert "filter:dlo" not in read_ini(layout.proxy_conf)
+
+    layout.write_server_confs(ports, templates.PROXY_PIPELINE)
+    sections = read_ini(layout.proxy_conf)
+    assert sections["filter:dlo"]["use"] == "egg:objstore#dlo"
+    assert sections["pipeline:main"]["pipeline"] == " ".join(templates.PROXY_PIPELINE)
+    assert sections["filter:tempauth"]["token_secret"] == secret  # tokens stay valid
