@@ -220,3 +220,34 @@ def test_container_limit_per_account(cluster):
     resp = Request.blank("/v1/%s/second" % ACCOUNT, method="PUT").get_response(app)
     assert resp.status_int == 403 and b"container limit" in resp.body
     assert Request.blank("/v1/%s/c" % ACCOUNT, method="PUT").get_response(app).status_int == 202
+
+
+def test_put_answers_the_nodes_agreed_etag_and_refuses_disagreement(cluster):
+    app = cluster.proxy
+    make_container(app)
+    resp = Request.blank("/v1/%s/c/agree" % ACCOUNT, method="PUT", body=b"abc",
+                         headers={"Content-Type": "a/b"}).get_response(app)
+    assert resp.status_int == 201
+    assert resp.headers["Etag"] == hashlib.md5(b"abc").hexdigest()
+
+    # One replica claims to have stored different bytes: the proxy must not
+    # report success for a write whose copies disagree.
+    for node in cluster.nodes:
+        real = node.object.app
+
+        def lying(environ, start_response, real=real):
+            def start(status, headers, exc_info=None):
+                if environ["REQUEST_METHOD"] == "PUT":
+                    headers = [(k, "f" * 32 if k.lower() == "etag" else v)
+                               for k, v in headers]
+                return start_response(status, headers)
+            return real(environ, start)
+        node.object.app = lying
+        break
+    statuses = set()
+    for index in range(12):   # enough names that one lands on the lying node
+        resp = Request.blank("/v1/%s/c/disagree%d" % (ACCOUNT, index), method="PUT",
+                             body=b"abc", headers={"Content-Type": "a/b"}).get_response(app)
+        statuses.add(resp.status_int)
+    assert statuses == {201, 503}
+    assert "object servers returned etags" in cluster.log.text()
