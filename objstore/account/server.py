@@ -15,13 +15,12 @@ from webob import Request, Response
 
 from objstore.common.config import ConfigSection, to_bool
 from objstore.common.constraints import MetadataError, check_metadata, constraints
-from objstore.common.db import (DatabaseAlreadyExists, DatabaseBusy, DatabaseNotFound,
-                                DatabaseQuarantined)
+from objstore.common.db import (DatabaseAlreadyExists)
 from objstore.common.durable_fs import check_device
 from objstore.common.listing_format import content_type_header, render_listing
 from objstore.common.logs import get_logger
 from objstore.common.storage_policy import POLICY_INDEX_HEADER, policies
-from objstore.common.storage_app import StorageServerApp
+from objstore.common.storage_app import DatabaseServerApp
 from objstore.common.storage_request import (header_int, http_error, listing_params,
                                              required_timestamp, split_backend_path)
 from objstore.common.storage_request import text_response
@@ -59,23 +58,12 @@ def policy_stat_headers(policy_stats: Mapping[int, Mapping[str, int]]) -> dict[s
     return headers
 
 
-class AccountServer(StorageServerApp):
+class AccountServer(DatabaseServerApp):
     server_type = "account"
 
     def __init__(self, conf: AccountServerConfig, raw_conf: Optional[Mapping[str, Any]] = None):
         self.conf = conf
         self.logger = get_logger(conf.log_name, raw_conf)
-
-    def error_response(self, req: Request, err: Exception) -> Response:
-        if isinstance(err, DatabaseQuarantined):
-            self.logger.error("quarantined account db: %s", err)
-            return text_response(404, "Account database was corrupt")
-        if isinstance(err, DatabaseNotFound):
-            return text_response(404)
-        if isinstance(err, DatabaseBusy):
-            self.logger.error("account db busy: %s", err)
-            return text_response(503, "Account database busy")
-        return super().error_response(req, err)
 
     # -- helpers -------------------------------------------------------
     def _broker(self, req: Request) -> tuple[AccountBroker, list]:

@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 from webob import Request, Response
 from webob.exc import HTTPException
 
+from objstore.common.db import DatabaseBusy, DatabaseNotFound, DatabaseQuarantined
 from objstore.common.logs import TRANS_ID_HEADER, get_trans_id, new_trans_id, set_trans_id
 from objstore.common.storage_policy import POLICY_INDEX_HEADER
 from objstore.common.storage_request import text_response
@@ -72,3 +73,19 @@ class StorageServerApp:
         self.logger.error("%s server error on %s %s", self.server_type, req.method, req.path,
                           exc_info=err)
         return text_response(500, "Internal server error")
+
+
+class DatabaseServerApp(StorageServerApp):
+    """Base of the account and container servers: how a broker's failure answers."""
+
+    def error_response(self, req: Request, err: Exception) -> Response:
+        kind = self.server_type
+        if isinstance(err, DatabaseQuarantined):
+            self.logger.error("quarantined %s db: %s", kind, err)
+            return text_response(404, "%s database was corrupt" % kind.capitalize())
+        if isinstance(err, DatabaseNotFound):
+            return text_response(404)
+        if isinstance(err, DatabaseBusy):
+            self.logger.error("%s db busy: %s", kind, err)
+            return text_response(503, "%s database busy" % kind.capitalize())
+        return super().error_response(req, err)

@@ -14,13 +14,12 @@ from webob import Request, Response
 
 from objstore.common.config import ConfigSection
 from objstore.common.constraints import MetadataError, check_metadata, constraints
-from objstore.common.db import (DatabaseAlreadyExists, DatabaseBusy, DatabaseNotFound,
-                                DatabaseQuarantined)
+from objstore.common.db import (DatabaseAlreadyExists)
 from objstore.common.durable_fs import check_device
 from objstore.common.listing_format import content_type_header, render_listing
 from objstore.common.logs import get_logger
 from objstore.common.storage_policy import POLICY_INDEX_HEADER, policies
-from objstore.common.storage_app import StorageServerApp
+from objstore.common.storage_app import DatabaseServerApp
 from objstore.common.storage_request import (header_int, header_text, http_error,
                                              listing_params, required_timestamp,
                                              split_backend_path)
@@ -52,25 +51,14 @@ def is_container_metadata(header: str) -> bool:
     return lower in CONTAINER_META_HEADERS or lower.startswith(CONTAINER_META_PREFIXES)
 
 
-class ContainerServer(StorageServerApp):
-    server_type = "container"
-
+class ContainerServer(DatabaseServerApp):
     """WSGI app; one broker per request (its SQLite connection lives as long as the request)."""
+
+    server_type = "container"
 
     def __init__(self, conf: ContainerServerConfig, raw_conf: Optional[Mapping[str, Any]] = None):
         self.conf = conf
         self.logger = get_logger(conf.log_name, raw_conf)
-
-    def error_response(self, req: Request, err: Exception) -> Response:
-        if isinstance(err, DatabaseQuarantined):
-            self.logger.error("quarantined container db: %s", err)
-            return text_response(404, "Container database was corrupt")
-        if isinstance(err, DatabaseNotFound):
-            return text_response(404)
-        if isinstance(err, DatabaseBusy):
-            self.logger.error("container db busy: %s", err)
-            return text_response(503, "Container database busy")
-        return super().error_response(req, err)
 
     # -- helpers -------------------------------------------------------
     def _broker(self, req: Request) -> tuple[ContainerBroker, list]:
