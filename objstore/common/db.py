@@ -32,6 +32,8 @@ used: measured commits take well under a millisecond.
 """
 from __future__ import annotations
 
+import abc
+
 import contextlib
 import json
 import os
@@ -129,7 +131,7 @@ def _is_corruption(err: BaseException) -> bool:
         "no such table"))
 
 
-class DatabaseBroker:
+class DatabaseBroker(abc.ABC):
     """Shared machinery of the account and container databases.
 
     Subclasses set ``db_type`` (``container``/``account``), ``datadir``
@@ -317,11 +319,13 @@ class DatabaseBroker:
         if container := info.get("container"):
             self.container = container
 
+    @abc.abstractmethod
     def _create_tables(self) -> str:
-        raise NotImplementedError
+        """Each broker does this for its own tables."""
 
+    @abc.abstractmethod
     def _insert_info(self, conn: sqlite3.Connection, put_ts: str, info: Mapping[str, Any]) -> None:
-        raise NotImplementedError
+        """Each broker does this for its own tables."""
 
     # -- info row ------------------------------------------------------
     def _info_row(self, conn: sqlite3.Connection) -> dict[str, Any]:
@@ -438,8 +442,9 @@ class DatabaseBroker:
                     self._merge_sync_point(conn, "incoming_sync", source, max_rowid)
         return changed
 
+    @abc.abstractmethod
     def _merge_rows(self, conn: sqlite3.Connection, rows: list[Mapping[str, Any]]) -> int:
-        raise NotImplementedError
+        """Each broker does this for its own tables."""
 
     def _existing_rows(self, conn: sqlite3.Connection, names: list[str],
                        columns: str) -> dict[str, tuple]:
@@ -523,8 +528,9 @@ class DatabaseBroker:
                              (json.dumps(kept, ensure_ascii=False, sort_keys=True),))
         return removed
 
+    @abc.abstractmethod
     def _reclaim_items(self, conn: sqlite3.Connection, age: str) -> int:
-        raise NotImplementedError
+        """Each broker does this for its own tables."""
 
 
 def _make_dirs_durably(path: str) -> None:
