@@ -307,10 +307,9 @@ class TempAuth:
                      ) -> webob.Response:
         account, user, key = self._credentials(req, account_in_path)
         if not account or user is None:
-            if account and user is None:
-                return _unauthorized(account)
-            return _plain_response(
-                400, "X-Auth-User must be <account>:<user> (and X-Auth-Key the key)")
+            # Swift answers 401 here too, so clients treat it as "bad credentials".
+            return _unauthorized(account,
+                                 "X-Auth-User must be <account>:<user> (and X-Auth-Key the key)")
         entry = self.users.get("%s:%s" % (account, user))
         presented = (key or "").encode("utf-8")
         expected = (entry.key if entry else _DUMMY_KEY).encode("utf-8")

@@ -169,9 +169,10 @@ def test_bad_credentials():
     assert "X-Auth-Token" not in resp.headers
     assert get_token(auth, "test:nobody", "testing").status_int == 401
     assert get_token(auth, "test:tester", "").status_int == 401
-    assert get_token(auth, "testtester", "testing").status_int == 400
+    resp = get_token(auth, "testtester", "testing")          # no account:user form
+    assert resp.status_int == 401 and b"<account>:<user>" in resp.body
     resp = webob.Request.blank("/auth/v1.0", headers={"X-Auth-Key": "testing"}).get_response(auth)
-    assert resp.status_int == 400
+    assert resp.status_int == 401
     resp = webob.Request.blank("/auth/v1.0", method="POST", headers={
         "X-Auth-User": "test:tester", "X-Auth-Key": "testing"}).get_response(auth)
     assert resp.status_int == 405
