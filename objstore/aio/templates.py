@@ -97,6 +97,9 @@ use = egg:objstore#object
 # disk_chunk_size = 65536
 # Bytes to keep free on every device: a PUT that would dip below is refused (507).
 # fallocate_reserve = 0
+# Objects larger than this many bytes are dropped from the page cache once
+# they are on disk (written once, rarely read back: keep the cache for others).
+# keep_cache_size = 5242880
 
 [object-updater]
 # Retries the container updates that failed while an object was written

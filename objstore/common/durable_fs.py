@@ -88,6 +88,19 @@ def fallocate(fd: int, size: int) -> None:
         raise
 
 
+def drop_buffer_cache(fd: int, offset: int = 0, length: int = 0) -> None:
+    """Tell the kernel it may evict these pages (0 length: to the end of the file).
+
+    A large object that was just written and fsynced is rarely read again
+    soon; keeping it cached only pushes hotter data out and makes the next
+    writes pay for reclaiming memory.  Advice only: failures are ignored.
+    """
+    try:
+        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
+    except (OSError, AttributeError):
+        pass
+
+
 def free_space(path: str) -> int:
     """Bytes available to an unprivileged writer on the file system of ``path``."""
     stats = os.statvfs(path)

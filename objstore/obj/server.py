@@ -63,6 +63,7 @@ class ObjectServerConfig(ConfigSection):
     network_chunk_size: int = 65536
     disk_chunk_size: int = 65536
     fallocate_reserve: int = 0
+    keep_cache_size: int = 5242880
     log_name: str = "object-server"
 
 
@@ -117,7 +118,8 @@ class ObjectServer(StorageServerApp):
         self.logger = logger or get_logger(self.conf.log_name, raw)
         self.manager = manager or FsDiskFileManager(
             self.conf.devices, mount_check=self.conf.mount_check,
-            fallocate_reserve=self.conf.fallocate_reserve)
+            fallocate_reserve=self.conf.fallocate_reserve,
+            keep_cache_size=self.conf.keep_cache_size)
 
     def error_response(self, req: Request, err: Exception) -> Response:
         if isinstance(err, (DiskFileDeviceUnavailable, DiskFileNoSpace)):

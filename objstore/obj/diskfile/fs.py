@@ -306,6 +306,8 @@ class FsDiskFile(DiskFile):
         try:
             write_metadata_to(fd, final_name, self.hash_dir, self.tmp_dir, metadata)
             os.fsync(fd)
+            if os.fstat(fd).st_size > self.manager.keep_cache_size:
+                durable_fs.drop_buffer_cache(fd)
             durable_fs.renamer(tmp_path, os.path.join(self.hash_dir, final_name))
         except OSError as err:
             _raise_no_space(err)
@@ -356,10 +358,13 @@ def _raise_if_expired(metadata: dict[str, str], timestamp: Timestamp,
 # -- the manager -----------------------------------------------------------
 
 class FsDiskFileManager(DiskFileManager):
-    def __init__(self, devices: str, mount_check: bool = False, fallocate_reserve: int = 0):
+    def __init__(self, devices: str, mount_check: bool = False, fallocate_reserve: int = 0,
+                 keep_cache_size: int = 5242880):
         self.devices = devices
         self.mount_check = mount_check
         self.fallocate_reserve = fallocate_reserve
+        # Files larger than this leave the page cache once they are durable.
+        self.keep_cache_size = keep_cache_size
 
     def device_path(self, device: str) -> str:
         path = durable_fs.check_device(self.devices, device, self.mount_check)
