@@ -46,7 +46,8 @@ class Cluster:
 
     def __init__(self, data_dir: str, port: int = 0, nodes: int = 4, replicas: int = 3,
                  bind_ip: str = "127.0.0.1",
-                 say: Optional[Callable[[str], None]] = None) -> None:
+                 say: Optional[Callable[[str], None]] = None,
+                 background_daemons: bool = True) -> None:
         if nodes < 1:
             raise ClusterError("--nodes must be at least 1")
         if not 1 <= replicas <= nodes:
@@ -56,6 +57,9 @@ class Cluster:
         self.requested_port = port
         self.replicas = replicas
         self.say = say or _quiet
+        # False: updaters etc. run only when run_daemons_once() is called, so a
+        # test decides exactly when the cluster heals.
+        self.background_daemons = background_daemons
         self.supervisor = procs.Supervisor()
         self.ports: dict[str, int] = {}
         self.skipped_daemons: list[str] = []
@@ -118,13 +122,17 @@ class Cluster:
         return [spec for spec in self.layout.process_specs(self.ports)
                 if spec.name not in self.skipped_daemons]
 
+    def _startable_specs(self) -> list[ProcessSpec]:
+        return [spec for spec in self.specs()
+                if self.background_daemons or not spec.is_daemon]
+
     # -- whole cluster -----------------------------------------------------------
     def start(self, timeout: float = 120.0) -> "Cluster":
         """Build what is missing, start every process, return once the proxy is healthy."""
         self._refuse_if_running()
         self._check_installed()
         self._prepare()
-        specs = self.specs()
+        specs = self._startable_specs()
         pids = {spec.name: self.supervisor.spawn(spec) for spec in specs}
         with locked_state(self.layout.state_path) as state:
             state["pids"] = pids
@@ -192,7 +200,7 @@ class Cluster:
         """Start the servers and daemons of ``node`` that are not running."""
         self._check_node(node)
         state = read_state(self.layout.state_path)
-        specs = [spec for spec in self.specs() if spec.node == node
+        specs = [spec for spec in self._startable_specs() if spec.node == node
                  and not procs.is_running(state["pids"].get(spec.name), spec)]
         pids = {spec.name: self.supervisor.spawn(spec) for spec in specs}
         with locked_state(self.layout.state_path) as state:
