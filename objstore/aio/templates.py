@@ -93,7 +93,7 @@ use = egg:objstore#object
 # node_timeout = 3
 # A client (the proxy) silent this long mid-upload is dropped.
 # client_timeout = 60
-# network_chunk_size = 65536
+# network_chunk_size = 262144
 # disk_chunk_size = 65536
 # Bytes to keep free on every device: a PUT that would dip below is refused (507).
 # fallocate_reserve = 0
@@ -206,8 +206,8 @@ account_autocreate = true
 # shuffle | none: the order replicas are read from.
 # sorting_method = shuffle
 # object_chunk_size = 65536
-# client_chunk_size = 65536
-# put_queue_depth = 10
+# client_chunk_size = 262144
+# put_queue_depth = 4
 # How long an account's / container's existence is cached (seconds).
 # recheck_account_existence = 60
 # recheck_container_existence = 10

@@ -60,7 +60,7 @@ class ObjectServerConfig(ConfigSection):
     conn_timeout: float = 0.5
     node_timeout: float = 3.0
     client_timeout: float = 60.0
-    network_chunk_size: int = 65536
+    network_chunk_size: int = 262144
     disk_chunk_size: int = 65536
     fallocate_reserve: int = 0
     keep_cache_size: int = 5242880
