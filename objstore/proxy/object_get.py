@@ -31,8 +31,10 @@ CONDITIONAL_HEADERS = ("if-match", "if-none-match", "if-modified-since", "if-unm
 class Source:
     """An open answer from one node (headers read, body not yet)."""
 
-    def __init__(self, node: dict, conn: BackendConnection, resp: http.client.HTTPResponse):
+    def __init__(self, node: dict, conn: BackendConnection, resp: http.client.HTTPResponse,
+                 method: str = "GET"):
         self.node = node
+        self.method = method
         self.conn = conn
         self.resp = resp
         self.status = resp.status
@@ -87,14 +89,15 @@ class SourceOpener:
         self.conn_timeout = conn_timeout
         self.node_timeout = node_timeout
 
-    def open(self, node: dict, headers: Mapping[str, str],
-             query_string: str = "") -> Optional[Source]:
+    def open(self, node: dict, headers: Mapping[str, str], query_string: str = "",
+             method: Optional[str] = None) -> Optional[Source]:
+        method = method or self.method
         try:
             with Timeout(self.conn_timeout + self.node_timeout + 1):
                 conn = BackendConnection(node["ip"], node["port"], self.conn_timeout,
                                          self.node_timeout)
                 try:
-                    conn.putrequest(self.method,
+                    conn.putrequest(method,
                                     quote_backend_path(node["device"], self.part, self.path),
                                     headers, query_string)
                     resp = conn.getresponse()
@@ -102,16 +105,16 @@ class SourceOpener:
                     conn.close()
                     raise
         except (BackendError, Timeout) as err:
-            self.health.error_occurred(node, "%s %s: %s" % (self.method, self.path,
+            self.health.error_occurred(node, "%s %s: %s" % (method, self.path,
                                                             err or "timeout"))
             return None
-        source = Source(node, conn, resp)
+        source = Source(node, conn, resp, method)
         if source.status == 507:
             self.health.limit_now(node, "insufficient storage (507)")
         elif source.status >= 500:
             self.health.error_occurred(node, "%s %s answered %d" % (
-                self.method, self.path, source.status))
-        if source.status >= 500 or self.method == "HEAD" or not source.is_answer:
+                method, self.path, source.status))
+        if source.status >= 500 or method == "HEAD" or not source.is_answer:
             _drain(source)
         return source
 
@@ -131,6 +134,11 @@ def find_newest(opener: SourceOpener, nodes: Iterator[dict], replicas: int,
                 straggler_wait: float) -> tuple[Optional[Source], list]:
     """Ask ``replicas`` nodes in parallel (handoffs replace failures); pick the newest.
 
+    For a GET only the first node is asked for the body; the others get a
+    HEAD, which tells their timestamps without making them read and send
+    bytes that would be thrown away.  When a HEAD shows the newest copy, the
+    body is then fetched from that node.
+
     Every answer is awaited, except that once a quorum has answered and one
     of them holds the object, a node slower than ``straggler_wait`` more
     seconds is left behind: a hung node must not add its whole timeout to
@@ -143,18 +151,20 @@ def find_newest(opener: SourceOpener, nodes: Iterator[dict], replicas: int,
     results: Any = LightQueue()
     finished = {"done": False}
 
-    def fetch() -> Optional[Source]:
+    probe_method = "HEAD" if opener.method == "GET" else opener.method
+
+    def fetch(method: Optional[str] = None) -> Optional[Source]:
         for node in nodes:
-            source = opener.open(node, headers, query_string)
+            source = opener.open(node, headers, query_string, method)
             if source is None or source.status >= 500:
                 continue
             return source
         return None
 
-    def fetch_into_queue() -> None:
+    def fetch_into_queue(method: str) -> None:
         source = None
         try:
-            source = fetch()
+            source = fetch(method)
         finally:
             if finished["done"]:
                 if source is not None:
@@ -162,8 +172,8 @@ def find_newest(opener: SourceOpener, nodes: Iterator[dict], replicas: int,
             else:
                 results.put(source)
 
-    for _slot in range(replicas):
-        spawn(fetch_into_queue)
+    for slot in range(replicas):
+        spawn(fetch_into_queue, opener.method if slot == 0 else probe_method)
     quorum = replicas // 2 + 1
     sources: list[Source] = []
     received = 0
@@ -192,10 +202,34 @@ def find_newest(opener: SourceOpener, nodes: Iterator[dict], replicas: int,
             break
         sources.append(extra)
         chosen = _newest(sources)
+    if chosen is not None and chosen.is_answer and chosen.method != opener.method:
+        chosen = _fetch_body(opener, chosen, sources, headers, query_string)
     for source in sources:
         if source is not chosen:
             source.close()
     return chosen, sources
+
+
+def _fetch_body(opener: SourceOpener, newest: Source, sources: list,
+                headers: Mapping[str, str], query_string: str) -> Optional[Source]:
+    """GET the newest copy a HEAD found, from that node or another holding the same copy.
+
+    None when none of them serves it any more (the caller answers 503 rather
+    than hand out an older copy it knows is stale).
+    """
+    holders = [newest] + [s for s in sources if s is not newest and s.is_answer
+                          and s.freshness == newest.freshness]
+    for holder in holders:
+        if holder.method == opener.method:    # an equally fresh body is already open
+            return holder
+    for holder in holders:
+        full = opener.open(holder.node, headers, query_string)
+        if full is not None and full.is_answer and full.freshness == newest.freshness:
+            sources.append(full)
+            return full
+        if full is not None:
+            full.close()
+    return None
 
 
 def _newest(sources: list[Source]) -> Optional[Source]:
@@ -215,7 +249,7 @@ def _newest(sources: list[Source]) -> Optional[Source]:
 def resume_candidates(chosen: Source, sources: list, nodes: Iterator[dict]) -> Iterator[dict]:
     """Nodes to resume a broken body from: other replicas that answered alike, then more."""
     alike = [s.node for s in sources
-             if s is not chosen and s.is_answer and s.status == chosen.status
+             if s is not chosen and s.is_answer and s.node is not chosen.node
              and s.headers.get("etag") == chosen.headers.get("etag")]
     return itertools.chain(alike, nodes)
 

@@ -202,3 +202,45 @@ def test_a_hung_node_does_not_stall_reads(cluster):
     resp = Request.blank("/v1/%s/c/slow" % ACCOUNT).get_response(app)
     assert resp.status_int == 200 and resp.body == b"patience"
     assert time.monotonic() - started < 2.5
+
+
+def _object_verbs(cluster, obj):
+    """(node index, verb) of every request the object servers saw for ``obj``."""
+    seen = []
+    for node in cluster.nodes:
+        for method, path, _headers in node.object.requests:
+            if path.endswith("/%s/c/%s" % (ACCOUNT, obj)):
+                seen.append((node.index, method))
+    return seen
+
+
+def test_a_get_reads_one_body_and_asks_the_other_replicas_for_headers(cluster):
+    app = cluster.proxy
+    make_container(app)
+    assert put(app, "/v1/%s/c/one-body" % ACCOUNT, b"payload").status_int == 201
+    for node in cluster.nodes:
+        node.object.requests.clear()
+    resp = Request.blank("/v1/%s/c/one-body" % ACCOUNT).get_response(app)
+    assert resp.status_int == 200 and resp.body == b"payload"
+    verbs = sorted(verb for _node, verb in _object_verbs(cluster, "one-body"))
+    assert verbs == ["GET", "HEAD", "HEAD"]
+
+
+def test_body_comes_from_the_replica_a_head_found_newest(cluster):
+    app = cluster.proxy
+    make_container(app)
+    assert put(app, "/v1/%s/c/stale" % ACCOUNT, b"old body").status_int == 201
+    first = cluster.node_for(primaries_of(cluster, "stale")[0])
+    first.stop()
+    assert put(app, "/v1/%s/c/stale" % ACCOUNT, b"new body").status_int == 201
+    first.start()
+    for node in cluster.nodes:
+        node.object.requests.clear()
+    resp = Request.blank("/v1/%s/c/stale" % ACCOUNT).get_response(app)
+    assert resp.status_int == 200 and resp.body == b"new body"
+    verbs = _object_verbs(cluster, "stale")
+    # the stale first primary was asked for the body; a fresh replica then served it
+    assert (first.index, "GET") in verbs
+    fresh_gets = [n for n, verb in verbs if verb == "GET" and n != first.index]
+    assert len(fresh_gets) == 1
+    assert sorted(v for _n, v in verbs).count("HEAD") == 2
