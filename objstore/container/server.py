@@ -272,40 +272,39 @@ class ContainerServer(DatabaseServerApp):
         broker.update_metadata(updates)
         return text_response(204)
 
-    def HEAD(self, req: Request) -> Response:
-        broker, (_dev, _part, _account, _container, obj) = self._broker(req)
+    def _live_container(self, req: Request):  # noqa: ANN202 - a response or a 4-tuple
+        """The broker, info, listing params and name of a container that exists, or the error."""
+        broker, (_dev, _part, _account, container, obj) = self._broker(req)
         if obj is not None:
-            return text_response(400, "HEAD of an object row is not supported")
+            return text_response(400, "%s of an object row is not supported" % req.method)
         params = listing_params(req, constraints().container_listing_limit)
         if not broker.exists():
             return text_response(404)
         info = broker.get_info()
         if broker.info_is_deleted(info):
             return self._deleted_404(info)
+        return broker, info, params, container
+
+    def HEAD(self, req: Request) -> Response:
+        found = self._live_container(req)
+        if isinstance(found, Response):
+            return found
+        broker, info, params, _container = found
         resp = Response(status=204, headers=self._info_headers(broker, info))
         resp.headers["Content-Type"] = content_type_header(params.media_type)
         return resp
 
     def GET(self, req: Request) -> Response:
-        broker, (_dev, _part, _account, container, obj) = self._broker(req)
-        if obj is not None:
-            return text_response(400, "GET of an object row is not supported")
-        params = listing_params(req, constraints().container_listing_limit)
-        if not broker.exists():
-            return text_response(404)
-        info = broker.get_info()
-        if broker.info_is_deleted(info):
-            return self._deleted_404(info)
+        found = self._live_container(req)
+        if isinstance(found, Response):
+            return found
+        broker, info, params, container = found
         entries = broker.list_objects_iter(params.limit, params.marker, params.end_marker,
                                            params.prefix, params.delimiter, params.path,
                                            params.reverse)
-        headers = self._info_headers(broker, info)
         body = render_listing(entries, params.media_type, "container", container)
-        if not body:
-            resp = Response(status=204, headers=headers)
-            resp.headers["Content-Type"] = content_type_header(params.media_type)
-            return resp
-        resp = Response(status=200, headers=headers, body=body)
+        resp = Response(status=200 if body else 204, headers=self._info_headers(broker, info),
+                        body=body)
         resp.headers["Content-Type"] = content_type_header(params.media_type)
         return resp
 
