@@ -69,6 +69,44 @@ def swift(cluster):
     return lambda *args, **kwargs: _swift_cli(cluster, *args, **kwargs)
 
 
+@pytest.fixture
+def swift_stat(swift):
+    """swift_stat(*args, user=...) -> ``swift stat`` output as {field: value}."""
+    def _stat(*args, **kwargs):
+        fields = {}
+        for line in swift("stat", *args, **kwargs).stdout.splitlines():
+            key, sep, value = line.partition(":")
+            if sep:
+                fields[key.strip()] = value.strip()
+        return fields
+    return _stat
+
+
+@pytest.fixture
+def file_md5():
+    """file_md5(path) -> hex MD5 of a local file, read in 1 MiB pieces."""
+    def _md5(path):
+        digest = hashlib.md5()
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+    return _md5
+
+
+@pytest.fixture
+def write_random_file():
+    """write_random_file(path, size): ``size`` random bytes, never all in memory."""
+    def _write(path, size):
+        with open(path, "wb") as handle:
+            left = size
+            while left:
+                chunk = os.urandom(min(left, 4 << 20))
+                handle.write(chunk)
+                left -= len(chunk)
+    return _write
+
+
 def _swift_cli(cluster, *args, user="test:tester", stdin=None, check=True, cwd=None):
     """Run the real ``swift`` command line client; return the CompletedProcess (text output)."""
     env = {key: value for key, value in os.environ.items()

@@ -9,43 +9,22 @@ from swiftclient.exceptions import ClientException
 MB = 1024 * 1024
 
 
-def stat_fields(output):
-    fields = {}
-    for line in output.splitlines():
-        key, sep, value = line.partition(":")
-        if sep:
-            fields[key.strip()] = value.strip()
-    return fields
-
-
-def md5_file(path):
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(MB), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def write_random(path, size):
-    with open(path, "wb") as handle:
-        handle.write(os.urandom(size))
-
-
 def segment_etags(conn, container):
     _headers, listing = conn.get_container(container + "_segments")
     return [item["hash"] for item in listing]
 
 
-def test_piped_upload_is_an_slo(swift, conn, unique, tmp_path):
+def test_piped_upload_is_an_slo(swift, swift_stat, file_md5, write_random_file, conn,
+                                unique, tmp_path):
     """``head -c 30000000 /dev/urandom | swift upload C --object-name piped -``."""
     container = unique("photos")
     source = tmp_path / "big"
-    write_random(source, 30000000)
+    write_random_file(source, 30000000)
     with open(source, "rb") as stdin:
         swift("upload", container, "--object-name", "piped", "-", stdin=stdin)
     segments = swift("list", container + "_segments").stdout.split()
     assert len(segments) == 3
-    info = stat_fields(swift("stat", container, "piped").stdout)
+    info = swift_stat(container, "piped")
     assert info["Content Length"] == "30000000"
     # swift stat names a DLO's "Manifest"; an SLO shows as its header
     assert info["X-Static-Large-Object"] == "True"
@@ -54,7 +33,7 @@ def test_piped_upload_is_an_slo(swift, conn, unique, tmp_path):
     headers = conn.head_object(container, "piped")
     assert headers["x-static-large-object"] == "True"
     swift("download", container, "piped", "-o", str(tmp_path / "out"))
-    assert md5_file(tmp_path / "out") == md5_file(source)
+    assert file_md5(tmp_path / "out") == file_md5(source)
     # a range across the first segment boundary (10 MB segments)
     with open(source, "rb") as handle:
         handle.seek(10 * MB - 5)
@@ -68,7 +47,7 @@ def test_piped_upload_is_an_slo(swift, conn, unique, tmp_path):
     assert swift("list", container).stdout.split() == []
 
 
-def test_upload_with_segment_size_uses_slo(swift, conn, unique, tmp_path):
+def test_upload_with_segment_size_uses_slo(swift, file_md5, conn, unique, tmp_path):
     container = unique("photos")
     (tmp_path / "bigfile").write_bytes(os.urandom(3 * MB + MB // 2))
     swift("upload", "-S", "1048576", container, "bigfile", cwd=str(tmp_path))
@@ -77,7 +56,7 @@ def test_upload_with_segment_size_uses_slo(swift, conn, unique, tmp_path):
     assert int(headers["content-length"]) == 3 * MB + MB // 2
     assert len(swift("list", container + "_segments").stdout.split()) == 4
     swift("download", container, "bigfile", "-o", str(tmp_path / "back"))
-    assert md5_file(tmp_path / "back") == md5_file(tmp_path / "bigfile")
+    assert file_md5(tmp_path / "back") == file_md5(tmp_path / "bigfile")
     # the manifest as stored, and in the PUT-able form
     _h, stored = conn.get_object(container, "bigfile", query_string="multipart-manifest=get")
     entries = json.loads(stored)
@@ -158,16 +137,16 @@ def test_dlo_made_by_hand(conn, unique):
     assert caught.value.http_status == 400
 
 
-def test_dlo_upload_by_cli_round_trips(swift, unique, tmp_path):
+def test_dlo_upload_by_cli_round_trips(swift, swift_stat, file_md5, unique, tmp_path):
     """``swift upload -S --use-dlo``: segments plus an X-Object-Manifest manifest."""
     container = unique("dlocli")
     (tmp_path / "f").write_bytes(os.urandom(2 * MB + 17))
     swift("upload", "-S", "1048576", "--use-dlo", container, "f", cwd=str(tmp_path))
-    info = stat_fields(swift("stat", container, "f").stdout)
+    info = swift_stat(container, "f")
     assert info["Content Length"] == str(2 * MB + 17)
     assert "Manifest" in info
     swift("download", container, "f", "-o", str(tmp_path / "g"))
-    assert md5_file(tmp_path / "g") == md5_file(tmp_path / "f")
+    assert file_md5(tmp_path / "g") == file_md5(tmp_path / "f")
     swift("delete", container, "f")
     assert swift("list", container + "_segments").stdout.split() == []
 

@@ -11,33 +11,6 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 MB = 1024 * 1024
 
 
-def stat_fields(output):
-    """``swift stat`` output as {field: value}."""
-    fields = {}
-    for line in output.splitlines():
-        key, sep, value = line.partition(":")
-        if sep:
-            fields[key.strip()] = value.strip()
-    return fields
-
-
-def file_md5(path):
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(MB), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def write_random_file(path, size):
-    with open(path, "wb") as handle:
-        left = size
-        while left:
-            chunk = os.urandom(min(left, 4 * MB))
-            handle.write(chunk)
-            left -= len(chunk)
-
-
 def assert_three_replicas(object_files, account, container, obj):
     found = object_files(account, container, obj)
     devices = [device for device, _path in found]
@@ -52,19 +25,19 @@ def workdir(tmp_path):
     return tmp_path
 
 
-def test_walkthrough(swift, object_files, workdir):
+def test_walkthrough(swift, swift_stat, file_md5, object_files, workdir):
     swift("post", "photos")
     assert "photos" in swift("list").stdout.split()
-    account = stat_fields(swift("stat").stdout)
+    account = swift_stat()
     assert account["Account"] == "AUTH_test"
-    container = stat_fields(swift("stat", "photos").stdout)
+    container = swift_stat("photos")
     assert container["Container"] == "photos"
     assert container["Objects"] == "0"
 
     swift("upload", "photos", "README.md", cwd=workdir)
     assert swift("list", "photos").stdout.split() == ["README.md"]
     readme = workdir / "README.md"
-    info = stat_fields(swift("stat", "photos", "README.md").stdout)
+    info = swift_stat("photos", "README.md")
     assert info["Content Length"] == str(readme.stat().st_size)
     assert info["ETag"] == file_md5(readme)
     assert_three_replicas(object_files, "AUTH_test", "photos", "README.md")
@@ -73,7 +46,7 @@ def test_walkthrough(swift, object_files, workdir):
     assert (workdir / "r").read_bytes() == readme.read_bytes()
 
     swift("post", "photos", "README.md", "-m", "Color:blue")
-    info = stat_fields(swift("stat", "photos", "README.md").stdout)
+    info = swift_stat("photos", "README.md")
     assert info["Meta Color"] == "blue"
     assert info["Content Length"] == str(readme.stat().st_size)
 
@@ -81,7 +54,7 @@ def test_walkthrough(swift, object_files, workdir):
     assert swift("list", "photos").stdout.split() == ["README.md", "copy.md"]
     swift("download", "photos", "copy.md", "-o", str(workdir / "copy"))
     assert (workdir / "copy").read_bytes() == readme.read_bytes()
-    assert stat_fields(swift("stat", "photos", "copy.md").stdout)["Meta Color"] == "blue"
+    assert swift_stat("photos", "copy.md")["Meta Color"] == "blue"
     assert_three_replicas(object_files, "AUTH_test", "photos", "copy.md")
 
     swift("delete", "photos", "README.md")
@@ -95,12 +68,21 @@ def test_walkthrough(swift, object_files, workdir):
     assert "not found" in (missing.stderr + missing.stdout).lower()
 
 
-def _cli_piped_round_trip(swift, object_files, tmp_path, container, size, *options):
+@pytest.fixture
+def cli_piped_round_trip(swift, swift_stat, file_md5, write_random_file, object_files, tmp_path):
+    """cli_piped_round_trip(container, size, *options): ``swift upload -`` and back."""
+    return lambda container, size, *options: _cli_piped_round_trip(
+        swift, swift_stat, file_md5, write_random_file, object_files, tmp_path, container,
+        size, *options)
+
+
+def _cli_piped_round_trip(swift, swift_stat, file_md5, write_random_file, object_files,
+                          tmp_path, container, size, *options):
     big = tmp_path / "big"
     write_random_file(big, size)
     with open(big, "rb") as stdin:
         swift("upload", container, "--object-name", "piped", *options, "-", stdin=stdin)
-    info = stat_fields(swift("stat", container, "piped").stdout)
+    info = swift_stat(container, "piped")
     assert info["Content Length"] == str(size)
     swift("download", container, "piped", "-o", str(tmp_path / "back"))
     assert file_md5(tmp_path / "back") == file_md5(big)
@@ -109,19 +91,27 @@ def _cli_piped_round_trip(swift, object_files, tmp_path, container, size, *optio
     swift("delete", container)
 
 
-def test_cli_piped_upload(swift, object_files, unique, tmp_path):
+def test_cli_piped_upload(cli_piped_round_trip, unique):
     """``cat big | swift upload C --object-name piped -`` with one segment: a plain object."""
     container = unique("piped")
-    _cli_piped_round_trip(swift, object_files, tmp_path, container, 30 * MB, "-S", "64M")
+    cli_piped_round_trip(container, 30 * MB, "-S", "64M")
 
 
-def test_cli_piped_upload_in_segments(swift, conn, object_files, unique, tmp_path):
+def test_cli_piped_upload_in_segments(cli_piped_round_trip, conn, unique):
     """The CLI's default for stdin: 10 MB segments and a static large object manifest."""
     assert "slo" in conn.get_capabilities()
-    _cli_piped_round_trip(swift, object_files, tmp_path, unique("slo"), 30 * MB)
+    cli_piped_round_trip(unique("slo"), 30 * MB)
 
 
-def _chunked_round_trip(conn, object_files, unique, tmp_path, size):
+@pytest.fixture
+def chunked_round_trip(conn, object_files, unique, tmp_path, file_md5, write_random_file):
+    """chunked_round_trip(size): an upload of unknown length, streamed both ways."""
+    return lambda size: _chunked_round_trip(conn, object_files, unique, tmp_path, file_md5,
+                                            write_random_file, size)
+
+
+def _chunked_round_trip(conn, object_files, unique, tmp_path, file_md5, write_random_file,
+                        size):
     """Upload of unknown length (chunked transfer encoding), streamed both ways."""
     container = unique("big")
     conn.put_container(container)
@@ -143,18 +133,18 @@ def _chunked_round_trip(conn, object_files, unique, tmp_path, size):
     conn.delete_container(container)
 
 
-def test_upload_of_unknown_length(conn, object_files, unique, tmp_path):
-    _chunked_round_trip(conn, object_files, unique, tmp_path, 30 * MB)
+def test_upload_of_unknown_length(chunked_round_trip):
+    chunked_round_trip(30 * MB)
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("OBJSTORE_SLOW") != "1",
                     reason="300 MB round trip; set OBJSTORE_SLOW=1")
-def test_upload_of_unknown_length_300mb(conn, object_files, unique, tmp_path):
-    _chunked_round_trip(conn, object_files, unique, tmp_path, 300 * MB)
+def test_upload_of_unknown_length_300mb(chunked_round_trip):
+    chunked_round_trip(300 * MB)
 
 
-def test_counts_and_bytes_after_daemons(cluster, swift, unique, tmp_path):
+def test_counts_and_bytes_after_daemons(cluster, swift, swift_stat, unique, tmp_path):
     """Account and container stats are exact once the updaters ran (own account: test2)."""
     user = "test2:tester2"
     container = unique("counted")
@@ -163,9 +153,9 @@ def test_counts_and_bytes_after_daemons(cluster, swift, unique, tmp_path):
         (tmp_path / name).write_bytes(os.urandom(size))
         swift("upload", container, name, user=user, cwd=tmp_path)
     cluster.run_daemons_once()
-    before = stat_fields(swift("stat", user=user).stdout)
+    before = swift_stat(user=user)
     assert before["Account"] == "AUTH_test2"
-    stats = stat_fields(swift("stat", container, user=user).stdout)
+    stats = swift_stat(container, user=user)
     assert (stats["Objects"], stats["Bytes"]) == ("3", str(sum(sizes.values())))
     containers = swift("list", user=user).stdout.split()
     assert container in containers
@@ -174,17 +164,17 @@ def test_counts_and_bytes_after_daemons(cluster, swift, unique, tmp_path):
     # The account totals are the sum of its containers' totals.
     total_objects = total_bytes = 0
     for name in containers:
-        fields = stat_fields(swift("stat", name, user=user).stdout)
+        fields = swift_stat(name, user=user)
         total_objects += int(fields["Objects"])
         total_bytes += int(fields["Bytes"])
     assert (int(before["Objects"]), int(before["Bytes"])) == (total_objects, total_bytes)
 
     swift("delete", container, "c", user=user)
     cluster.run_daemons_once()
-    after = stat_fields(swift("stat", user=user).stdout)
+    after = swift_stat(user=user)
     assert int(after["Objects"]) == int(before["Objects"]) - 1
     assert int(after["Bytes"]) == int(before["Bytes"]) - sizes["c"]
-    stats = stat_fields(swift("stat", container, user=user).stdout)
+    stats = swift_stat(container, user=user)
     assert (stats["Objects"], stats["Bytes"]) == ("2", str(sizes["a"] + sizes["b"]))
 
 
