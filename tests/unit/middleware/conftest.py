@@ -134,3 +134,143 @@ class FakeStore:
 def fake_store():
     """A fresh FakeStore (listing pages of ``listing_limit`` entries)."""
     return FakeStore
+
+
+class MemorySwift:
+    """A whole (one-account-per-path) Swift API in memory, for bulk and versioned_writes.
+
+    Containers must exist before objects go in (404 otherwise) and a
+    container with objects refuses DELETE (409), as the proxy does.  Object
+    bodies are read from ``wsgi.input`` in small pieces, so a test can see
+    what a middleware hands over; a read error becomes 499.  ``refuse``
+    maps (method, path) to a status to answer instead.
+    """
+
+    def __init__(self):
+        self.containers = {}
+        self.objects = {}
+        self.calls = []
+        self.refuse = {}
+        self.clock = 1700000000.0
+
+    def __call__(self, environ, start_response):
+        req = Request(environ)
+        path = environ["PATH_INFO"]
+        self.calls.append((req.method, path, environ.get("QUERY_STRING", "")))
+        refused = self.refuse.get((req.method, path))
+        parts = path.split("/", 4)
+        if refused:
+            resp = Response(status=refused, body=b"refused")
+        elif len(parts) == 3:
+            resp = Response(status=204)
+        elif len(parts) == 4:
+            resp = getattr(self, "container_" + req.method)(req, path)
+        else:
+            resp = getattr(self, "object_" + req.method)(req, path)
+        return resp(environ, start_response)
+
+    def container_HEAD(self, req, path):
+        if path not in self.containers:
+            return Response(status=404)
+        return Response(status=204, headerlist=list(self.containers[path].items()))
+
+    def container_GET(self, req, path):
+        if path not in self.containers:
+            return Response(status=404)
+        params = parse_qs(req.query_string)
+        prefix = params.get("prefix", [""])[0]
+        marker = params.get("marker", [""])[0]
+        reverse = params.get("reverse", [""])[0] in ("on", "true", "1")
+        names = sorted((p[len(path) + 1:] for p in self.objects if p.startswith(path + "/")),
+                       reverse=reverse)
+        names = [n for n in names if n.startswith(prefix)
+                 and (not marker or (n < marker if reverse else n > marker))]
+        listing = [{"name": n.encode("latin-1").decode("utf-8"),
+                    "content_type": self.objects[path + "/" + n][0]["Content-Type"],
+                    "bytes": len(self.objects[path + "/" + n][1])} for n in names[:2]]
+        return Response(status=200, body=json.dumps(listing).encode(),
+                        content_type="application/json")
+
+    def container_PUT(self, req, path):
+        created = path not in self.containers
+        self.containers.setdefault(path, {})
+        self.container_POST(req, path)
+        return Response(status=201 if created else 202)
+
+    def container_POST(self, req, path):
+        if path not in self.containers:
+            return Response(status=404)
+        headers = self.containers[path]
+        for key, value in req.headers.items():
+            if key.lower().startswith(("x-container-", "x-versions-", "x-history-")):
+                if value:
+                    headers[key] = value
+                else:
+                    headers.pop(key, None)
+        return Response(status=204)
+
+    def container_DELETE(self, req, path):
+        if path not in self.containers:
+            return Response(status=404)
+        if any(p.startswith(path + "/") for p in self.objects):
+            return Response(status=409, body=b"not empty")
+        del self.containers[path]
+        return Response(status=204)
+
+    def object_PUT(self, req, path):
+        if "/".join(path.split("/", 4)[:4]) not in self.containers:
+            return Response(status=404, body=b"no container")
+        reader = req.environ["wsgi.input"]
+        length = req.content_length
+        chunks = []
+        try:
+            while True:
+                chunk = reader.read(1000 if length is None else min(1000, length))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                if length is not None:
+                    length -= len(chunk)
+                    if not length:
+                        break
+        except OSError:
+            return Response(status=499, body=b"client disconnect")
+        if length:
+            return Response(status=499, body=b"short body")
+        self.clock += 1
+        stored = {k: v for k, v in req.headers.items()
+                  if k.lower().startswith(KEPT_PREFIXES) or k.lower() in KEPT_HEADERS}
+        stored.setdefault("Content-Type", "application/octet-stream")
+        stored["X-Timestamp"] = "%.5f" % self.clock
+        self.objects[path] = (stored, b"".join(chunks))
+        return Response(status=201)
+
+    def object_GET(self, req, path):
+        if path not in self.objects:
+            return Response(status=404)
+        headers, body = self.objects[path]
+        resp = Response(status=200, headerlist=list(headers.items()), body=body)
+        if req.method == "HEAD":
+            resp.app_iter = []
+            resp.headers["Content-Length"] = str(len(body))
+        return resp
+
+    object_HEAD = object_GET
+
+    def object_POST(self, req, path):
+        if path not in self.objects:
+            return Response(status=404)
+        self.objects[path][0].update({k: v for k, v in req.headers.items()
+                                      if k.lower().startswith("x-object-meta-")})
+        return Response(status=202)
+
+    def object_DELETE(self, req, path):
+        if self.objects.pop(path, None) is None:
+            return Response(status=404)
+        return Response(status=204)
+
+
+@pytest.fixture
+def memory_swift():
+    """A fresh MemorySwift (see its docstring)."""
+    return MemorySwift()

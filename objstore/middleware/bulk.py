@@ -1,0 +1,195 @@
+"""Many operations in one request (Swift's ``bulk``): extract archive and bulk delete.
+
+- ``PUT /v1/<account>[/<container>[/<prefix>]]?extract-archive=tar|tar.gz|tar.bz2``
+  turns each regular file of the archive into an object
+  (:mod:`objstore.middleware.bulk_extract`).
+- ``POST`` or ``DELETE /v1/<account>?bulk-delete`` with a body of
+  newline-separated URL-encoded ``container/object`` or ``container``
+  names deletes them all (:mod:`objstore.middleware.bulk_delete`).
+
+It sits before auth in the pipeline: every object or container touched is a
+sub-request that carries the client's token through auth, ACLs and the rest
+of the pipeline, exactly as if the client had sent it alone.
+
+Such a request may run for minutes while the client hears nothing, and
+proxies or clients drop idle connections.  So the status line goes out at
+once (201 for an extraction, as the user guide documents; 200 for a delete)
+and a space is sent every ``yield_frequency`` seconds while the work goes
+on.  The real outcome is the report at the end of the body
+(:mod:`objstore.middleware.bulk_report`): counters, ``Response Status``,
+``Response Body`` and the failures.  Problems found before any work starts
+(an unknown archive type, a missing length, a name list that is too long,
+an ``Accept`` we cannot honour) get their own 4xx instead.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Callable, Iterable, Iterator
+from urllib.parse import parse_qs
+
+from webob import Request, Response
+
+from objstore.common.capabilities import register_capability
+from objstore.common.config import ConfigError, ConfigSection
+from objstore.common.logs import get_logger
+from objstore.middleware.bulk_delete import NUMBER_DELETED, NUMBER_NOT_FOUND, delete_all, read_names
+from objstore.middleware.bulk_extract import (NUMBER_FILES_CREATED, COPIED_HEADER_NAMES,
+                                              ExtractLimits, Extraction, archive_compression)
+from objstore.middleware.bulk_report import (BulkReport, BulkRequestError, negotiate_format,
+                                             status_line)
+from objstore.middleware.segments import from_wsgi
+
+# Sent ahead of the report once keep-alive spaces went out, so a client that
+# strips leading whitespace finds the report on its own.
+REPORT_SEPARATOR = b"\r\n\r\n"
+
+
+@dataclasses.dataclass
+class BulkConfig(ConfigSection):
+    max_containers_per_extraction: int = 10000
+    max_failed_extractions: int = 1000
+    max_deletes_per_request: int = 10000
+    max_failed_deletes: int = 1000
+    # Seconds between keep-alive spaces while a long request works.
+    yield_frequency: float = 10.0
+    log_name: str = "bulk"
+
+    def validate(self) -> None:
+        for name in ("max_containers_per_extraction", "max_failed_extractions",
+                     "max_deletes_per_request", "max_failed_deletes"):
+            if getattr(self, name) < 1:
+                raise ConfigError("[bulk] %s must be at least 1" % name)
+        if self.yield_frequency <= 0:
+            raise ConfigError("[bulk] yield_frequency must be positive")
+
+
+def plain(code: int, text: str) -> Response:
+    resp = Response(status=code, content_type="text/plain", charset="utf-8")
+    resp.body = (text + "\n").encode("utf-8")
+    return resp
+
+
+def has_body_length(req: Request) -> bool:
+    chunked = req.headers.get("Transfer-Encoding", "").lower() == "chunked"
+    return req.content_length is not None or chunked
+
+
+class Bulk:
+    """WSGI filter; see the module docstring."""
+
+    def __init__(self, app: Callable, conf: BulkConfig):
+        self.app = app
+        self.conf = conf
+        self.logger = get_logger(conf.log_name)
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD")
+        if method not in ("PUT", "POST", "DELETE"):
+            return self.app(environ, start_response)
+        params = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        if method == "PUT" and "extract-archive" in params:
+            handler = self.extract_archive
+        elif method in ("POST", "DELETE") and "bulk-delete" in params:
+            handler = self.bulk_delete
+        else:
+            return self.app(environ, start_response)
+        parts = environ.get("PATH_INFO", "").split("/", 3)
+        if len(parts) < 3 or parts[0] or not parts[1] or not parts[2]:
+            return self.app(environ, start_response)
+        req = Request(environ)
+        try:
+            resp = handler(req, params, parts[1], parts[2], parts[3] if len(parts) > 3 else "")
+        except BulkRequestError as err:
+            resp = plain(err.code, err.reason)
+        return resp(environ, start_response)
+
+    # -- extract archive -------------------------------------------------------------
+    def extract_archive(self, req: Request, params: dict, version: str, account: str,
+                        rest: str) -> Response:
+        compression = archive_compression(params["extract-archive"][0])
+        if compression is None:
+            raise BulkRequestError(400, "Unsupported archive format: extract-archive must be "
+                                        "tar, tar.gz or tar.bz2")
+        if not has_body_length(req):
+            raise BulkRequestError(411, "Length Required")
+        content_type = self._format(req)
+        report = BulkReport("extract", (NUMBER_FILES_CREATED,), status_line(201))
+        limits = ExtractLimits(self.conf.max_containers_per_extraction,
+                               self.conf.max_failed_extractions)
+        copied = {k: v for k, v in req.headers.items()
+                  if k.lower() in COPIED_HEADER_NAMES or k.lower().startswith("x-object-meta-")}
+        base = from_wsgi(rest).strip("/")
+        extraction = Extraction(self.app, req.environ, version, account, base, report, limits,
+                                copied)
+        work = extraction.run(req.environ["wsgi.input"], compression)
+        return self._streamed(req, 201, content_type, work, report)
+
+    # -- bulk delete -----------------------------------------------------------------
+    def bulk_delete(self, req: Request, params: dict, version: str, account: str,
+                    rest: str) -> Response:
+        if not has_body_length(req):
+            raise BulkRequestError(411, "Length Required")
+        incoming = req.headers.get("Content-Type", "")
+        if incoming and not incoming.lower().startswith("text/plain"):
+            raise BulkRequestError(406, "Bulk delete takes a text/plain list of names")
+        content_type = self._format(req)
+        names = read_names(req.environ["wsgi.input"], self.conf.max_deletes_per_request)
+        report = BulkReport("delete", (NUMBER_DELETED, NUMBER_NOT_FOUND), status_line(200))
+        work = delete_all(self.app, req.environ, version, account, names, report,
+                          self.conf.max_failed_deletes)
+        return self._streamed(req, 200, content_type, work, report)
+
+    # -- shared ------------------------------------------------------------------------
+    @staticmethod
+    def _format(req: Request) -> str:
+        content_type = negotiate_format(req)
+        if content_type is None:
+            raise BulkRequestError(406, "Not Acceptable: the report comes as text/plain, "
+                                        "application/json, application/xml or text/xml")
+        return content_type
+
+    def _streamed(self, req: Request, code: int, content_type: str, work: Iterator[None],
+                  report: BulkReport) -> Response:
+        # Each keep-alive space must leave at once, not wait in the server's buffer.
+        req.environ["eventlet.minimum_write_chunk_size"] = 0
+        body = self._body(work, report, content_type)
+        resp = Response(status=code, app_iter=body, content_type=content_type,
+                        charset="utf-8" if content_type == "text/plain" else None)
+        resp.headers.pop("Content-Length", None)
+        return resp
+
+    def _body(self, work: Iterator[None], report: BulkReport,
+              content_type: str) -> Iterator[bytes]:
+        last_sent = time.monotonic()
+        spaces_sent = False
+        try:
+            for _tick in work:
+                now = time.monotonic()
+                if now - last_sent >= self.conf.yield_frequency:
+                    last_sent = now
+                    spaces_sent = True
+                    yield b" "
+        finally:
+            close = getattr(work, "close", None)
+            if close is not None:
+                close()
+        if spaces_sent:
+            yield REPORT_SEPARATOR
+        yield report.render(content_type)
+
+
+def filter_factory(global_conf: dict, **local_conf: Any) -> Callable[[Callable], Bulk]:
+    raw = dict(global_conf)
+    raw.update(local_conf)
+    conf = BulkConfig.from_section(raw, section_name="filter:bulk")
+    register_capability("bulk_upload",
+                        max_containers_per_extraction=conf.max_containers_per_extraction,
+                        max_failed_extractions=conf.max_failed_extractions)
+    register_capability("bulk_delete", max_deletes_per_request=conf.max_deletes_per_request,
+                        max_failed_deletes=conf.max_failed_deletes)
+
+    def make_filter(app: Callable) -> Bulk:
+        return Bulk(app, conf)
+
+    return make_filter
