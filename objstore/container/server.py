@@ -30,8 +30,8 @@ from objstore.container.account_report import (parse_account_nodes, report_heade
 from objstore.container.backend import ContainerBroker
 
 # Headers a container stores as metadata besides X-Container-Meta-* / -Sysmeta-*.
-CONTAINER_META_HEADERS = frozenset((
-    "x-container-read", "x-container-write", "x-versions-location", "x-history-location"))
+# (Versioning targets are sysmeta, set by the versioned_writes filter.)
+CONTAINER_META_HEADERS = frozenset(("x-container-read", "x-container-write"))
 CONTAINER_META_PREFIXES = ("x-container-meta-", "x-container-sysmeta-", "x-container-sync-")
 
 

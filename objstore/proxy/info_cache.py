@@ -105,7 +105,6 @@ def container_info_from_headers(status: int, headers: Mapping[str, str]) -> dict
         "write_acl": headers.get("X-Container-Write"),
         "sync_key": headers.get("X-Container-Sync-Key"),
         "sync_to": headers.get("X-Container-Sync-To"),
-        "versions": headers.get("X-Versions-Location") or headers.get("X-History-Location"),
         "storage_policy": str(policy),
         "created_at": headers.get("X-Backend-Timestamp") or headers.get("X-Timestamp"),
         "put_timestamp": headers.get("X-Backend-Put-Timestamp") or headers.get("X-Put-Timestamp"),

@@ -19,10 +19,12 @@ OWNER_ONLY_CONTAINER_HEADERS = ("x-container-read", "x-container-write",
                                 "x-remove-container-read", "x-remove-container-write")
 POLICY_DEFAULT_HEADER = "X-Backend-Storage-Policy-Default"
 # Container headers a client may set (besides metadata) that the nodes store.
+# X-Versions-Location / X-History-Location are not among them: the
+# versioned_writes filter turns them into sysmeta, and without it they must
+# not be stored (a client would believe versioning is on).
 CONTAINER_SETTABLE = ("x-container-read", "x-container-write", "x-container-sync-key",
-                      "x-container-sync-to", "x-versions-location", "x-history-location",
-                      "x-remove-versions-location", "x-remove-history-location",
-                      "x-remove-container-read", "x-remove-container-write")
+                      "x-container-sync-to", "x-remove-container-read",
+                      "x-remove-container-write")
 
 
 class ContainerController(Controller):
