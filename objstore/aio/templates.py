@@ -161,8 +161,8 @@ use = egg:objstore#account
 
 # The proxy pipeline, outermost first.  objstore-aio drops a filter whose code
 # is not installed (with a warning) and restores it once it is.
-PROXY_PIPELINE = ("catch_errors", "gatekeeper", "healthcheck", "proxy_logging", "tempauth",
-                  "copy", "slo", "dlo", "proxy-server")
+PROXY_PIPELINE = ("catch_errors", "gatekeeper", "healthcheck", "proxy_logging", "bulk",
+                  "tempauth", "copy", "slo", "dlo", "versioned_writes", "proxy-server")
 
 PROXY_SERVER_CONF = """\
 # proxy-server.conf: the public endpoint.  Clients (swift CLI, rclone, curl...)
@@ -240,6 +240,17 @@ use = egg:objstore#proxy_logging
 # Also log every request header.
 # log_headers = false
 
+[filter:bulk]
+# PUT ?extract-archive=tar|tar.gz|tar.bz2 and POST/DELETE ?bulk-delete.  Keep it
+# left of the auth filter: each file or name becomes a sub-request that auth checks.
+use = egg:objstore#bulk
+# max_containers_per_extraction = 10000
+# max_failed_extractions = 1000
+# max_deletes_per_request = 10000
+# max_failed_deletes = 1000
+# Seconds between the spaces that keep a long request's connection alive.
+# yield_frequency = 10
+
 [filter:tempauth]
 # Simple built-in users, for test clusters and small deployments.
 use = egg:objstore#tempauth
@@ -288,6 +299,15 @@ use = egg:objstore#slo
 # is served as that container's objects under <prefix>, in name order.
 use = egg:objstore#dlo
 # max_segments = 100000
+
+[filter:versioned_writes]
+# Containers with X-Versions-Location (older versions stacked; DELETE restores
+# the previous one) or X-History-Location (DELETE keeps every version and a
+# delete marker).  Keep it right of slo and dlo, so manifests are archived as
+# manifests.  Without this filter those headers are ignored, never stored.
+use = egg:objstore#versioned_writes
+# false: the filter refuses (412) to turn versioning on for a container.
+allow_versioned_writes = true
 """
 
 TEMPLATES: dict[str, str] = {
