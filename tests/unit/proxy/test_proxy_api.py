@@ -237,3 +237,18 @@ def test_awkward_names_round_trip(cluster):
     assert [row["name"] for row in listing] == [obj]
     names = req("/v1/%s" % ACCOUNT).get_response(app).body.decode("utf-8").split("\n")
     assert container in names
+
+
+def test_versioning_headers_are_not_stored_without_versioned_writes(cluster):
+    """Nothing in a bare proxy archives versions, so it must not keep the targets."""
+    app = cluster.proxy
+    path = "/v1/%s/unversioned" % ACCOUNT
+    resp = req(path, "PUT", headers={"X-Versions-Location": "archive"}).get_response(app)
+    assert resp.status_int == 201
+    resp = req(path, "POST", headers={"X-History-Location": "archive"}).get_response(app)
+    assert resp.status_int == 204
+    info_cache.clear_cache()
+    resp = req(path, "HEAD").get_response(app)
+    assert resp.status_int == 204
+    assert "X-Versions-Location" not in resp.headers
+    assert "X-History-Location" not in resp.headers
