@@ -6,10 +6,12 @@ own container names (``unique``) instead of a new cluster.  Helpers are
 fixtures so the test modules import nothing from here.
 """
 import hashlib
+import http.client
 import os
 import subprocess
 import sys
 import uuid
+from urllib.parse import urlparse
 
 import pytest
 from swiftclient import client as swift_client
@@ -146,3 +148,31 @@ def object_files(cluster):
                                  for name in os.listdir(hash_dir) if name.endswith(ending))
         return found
     return _find
+
+
+class Http:
+    """Raw requests to the storage URL of one user (no client-side retries or parsing)."""
+
+    def __init__(self, storage_url, token):
+        self.url = urlparse(storage_url)
+        self.token = token
+
+    def request(self, method, path="", body=None, headers=None, token=True):
+        conn = http.client.HTTPConnection(self.url.hostname, self.url.port, timeout=60)
+        all_headers = {"X-Auth-Token": self.token} if token else {}
+        all_headers.update(headers or {})
+        try:
+            conn.request(method, self.url.path + path, body=body, headers=all_headers)
+            resp = conn.getresponse()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+        finally:
+            conn.close()
+
+
+@pytest.fixture
+def http_as(connect):
+    """http_as(user) -> raw HTTP requests (``Http``) to that user's storage URL."""
+    def _http(user="test:tester"):
+        url, token = connect(user).get_auth()
+        return Http(url, token)
+    return _http

@@ -1,5 +1,4 @@
 """Extract archive and bulk delete over HTTP, with python-swiftclient and the swift CLI."""
-import http.client
 import io
 import json
 import os
@@ -7,38 +6,10 @@ import shutil
 import subprocess
 import tarfile
 import xml.etree.ElementTree as ElementTree
-from urllib.parse import quote, urlparse
+from urllib.parse import quote
 
 import pytest
 from objstore.aio.cluster import USERS
-
-
-class Http:
-    """Raw requests to the storage URL of one user (no client-side retries or parsing)."""
-
-    def __init__(self, storage_url, token):
-        self.url = urlparse(storage_url)
-        self.token = token
-
-    def request(self, method, path="", body=None, headers=None, token=True, chunked=False):
-        conn = http.client.HTTPConnection(self.url.hostname, self.url.port, timeout=60)
-        all_headers = {"X-Auth-Token": self.token} if token else {}
-        all_headers.update(headers or {})
-        try:
-            conn.request(method, self.url.path + path, body=body, headers=all_headers,
-                         encode_chunked=chunked)
-            resp = conn.getresponse()
-            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-        finally:
-            conn.close()
-
-
-@pytest.fixture
-def http_as(connect):
-    def _http(user="test:tester"):
-        url, token = connect(user).get_auth()
-        return Http(url, token)
-    return _http
 
 
 def make_tar(members, mode="w:gz"):
