@@ -33,12 +33,14 @@ from webob import Request, Response
 from objstore.common.capabilities import register_capability
 from objstore.common.config import ConfigError, ConfigSection
 from objstore.common.logs import get_logger
-from objstore.middleware.bulk_delete import NUMBER_DELETED, NUMBER_NOT_FOUND, delete_all, read_names
-from objstore.middleware.bulk_extract import (NUMBER_FILES_CREATED, COPIED_HEADER_NAMES,
+from objstore.middleware.bulk_delete import (NUMBER_DELETED, NUMBER_NOT_FOUND, delete_all,
+                                             read_names)
+from objstore.middleware.bulk_extract import (COPIED_HEADER_NAMES, NUMBER_FILES_CREATED,
                                               ExtractLimits, Extraction, archive_compression)
 from objstore.middleware.bulk_report import (BulkReport, BulkRequestError, negotiate_format,
                                              status_line)
 from objstore.middleware.segments import from_wsgi
+from objstore.proxy.responses import plain_response
 
 # Sent ahead of the report once keep-alive spaces went out, so a client that
 # strips leading whitespace finds the report on its own.
@@ -63,11 +65,6 @@ class BulkConfig(ConfigSection):
         if self.yield_frequency <= 0:
             raise ConfigError("[bulk] yield_frequency must be positive")
 
-
-def plain(code: int, text: str) -> Response:
-    resp = Response(status=code, content_type="text/plain", charset="utf-8")
-    resp.body = (text + "\n").encode("utf-8")
-    return resp
 
 
 def has_body_length(req: Request) -> bool:
@@ -101,7 +98,7 @@ class Bulk:
         try:
             resp = handler(req, params, parts[1], parts[2], parts[3] if len(parts) > 3 else "")
         except BulkRequestError as err:
-            resp = plain(err.code, err.reason)
+            resp = plain_response(err.code, err.reason)
         return resp(environ, start_response)
 
     # -- extract archive -------------------------------------------------------------

@@ -146,7 +146,8 @@ class Extraction:
             self.report.finish(status_line(abort.code), abort.body)
             return
         except ARCHIVE_ERRORS as err:
-            self.report.finish(status_line(400), "Invalid Tar File: %s" % (err or type(err).__name__))
+            reason = str(err) or type(err).__name__
+            self.report.finish(status_line(400), "Invalid Tar File: %s" % reason)
             return
         if self.report.errors:
             self.report.finish(status_line(self.failure_code))

@@ -49,6 +49,7 @@ from objstore.middleware.segments import (
     to_wsgi,
 )
 from objstore.proxy import info_cache
+from objstore.proxy.responses import plain_response
 
 CLIENT_VERSIONS_LOC = "X-Versions-Location"
 CLIENT_HISTORY_LOC = "X-History-Location"
@@ -71,11 +72,6 @@ class VersionedWritesConfig(ConfigSection):
     allow_versioned_writes: bool = False
     log_name: str = "versioned_writes"
 
-
-def plain(status: int, text: str) -> Response:
-    resp = Response(status=status, content_type="text/plain", charset="utf-8")
-    resp.body = (text + "\n").encode("utf-8")
-    return resp
 
 
 def version_name_prefix(obj: str) -> str:
@@ -109,11 +105,11 @@ def failed(resp: Response, what: str) -> VersioningFailed:
     close_response(resp)
     code = resp.status_int
     if code == 404:
-        return VersioningFailed(plain(412, "Precondition Failed: %s (archive container "
-                                           "missing?)" % what))
+        return VersioningFailed(plain_response(
+            412, "Precondition Failed: %s (archive container missing?)" % what))
     if 400 <= code < 500:
-        return VersioningFailed(plain(code, "%s: %s" % (what, resp.status)))
-    return VersioningFailed(plain(503, "Service Unavailable: could not %s" % what))
+        return VersioningFailed(plain_response(code, "%s: %s" % (what, resp.status)))
+    return VersioningFailed(plain_response(503, "Service Unavailable: could not %s" % what))
 
 
 class VersionedWrites:
@@ -155,10 +151,10 @@ class VersionedWrites:
         if not given:
             return None
         if all(given.values()) and len(given) == 2:
-            return plain(400, "Only one of %s or %s may be specified"
+            return plain_response(400, "Only one of %s or %s may be specified"
                          % (CLIENT_VERSIONS_LOC, CLIENT_HISTORY_LOC))
         if not self.conf.allow_versioned_writes:
-            return plain(412, "Versioned Writes is disabled")
+            return plain_response(412, "Versioned Writes is disabled")
         chosen = next((h for h, v in given.items() if v), None)
         for header in given:
             del req.headers[header]
@@ -170,9 +166,9 @@ class VersionedWrites:
         try:
             archive = unquote(location.encode("latin-1").decode("utf-8"), errors="strict")
         except (UnicodeDecodeError, UnicodeEncodeError):
-            return plain(400, "%s must be URL-encoded UTF-8" % chosen)
+            return plain_response(400, "%s must be URL-encoded UTF-8" % chosen)
         if "/" in archive or "\x00" in archive:
-            return plain(412, "Container name cannot contain slashes")
+            return plain_response(412, "Container name cannot contain slashes")
         req.headers[SYSMETA_LOCATION] = location
         req.headers[SYSMETA_MODE] = MODES[chosen]
         return None
