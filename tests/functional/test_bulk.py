@@ -200,11 +200,11 @@ def test_swift_delete_of_a_container_uses_bulk_delete(swift, conn, cluster, uniq
     container = unique("cli")
     conn.put_container(container)
     # swiftclient deletes one by one up to 2 * its 10 threads, in bulk beyond that
-    for index in range(25):
+    for index in range(21):
         conn.put_object(container, "obj%02d" % index, b"x")
     results = []
     written = proxy_log_during(cluster, lambda: results.append(swift("delete", container)))
-    assert sorted(results[0].stdout.split()) == sorted(["obj%02d" % i for i in range(25)]
+    assert sorted(results[0].stdout.split()) == sorted(["obj%02d" % i for i in range(21)]
                                                        + [container])
     assert container not in [c["name"] for c in conn.get_account()[1]]
     assert b"POST /v1/AUTH_test?bulk-delete" in written

@@ -49,6 +49,14 @@ def test_user_guide_walkthrough_x_versions_location(http_as, conn, containers):
     assert curl("DELETE", "/%s/my_object" % current)[0] == 204
     assert curl("GET", "/%s/my_object" % current)[0] == 404
 
+    # a COPY onto a versioned object is a write like any other
+    conn.put_object(current, "my_object", b"before copy")
+    conn.put_object(current, "source", b"copied")
+    conn.copy_object(current, "source", "/%s/my_object" % current)
+    assert conn.get_object(current, "my_object")[1] == b"copied"
+    assert [conn.get_object(archive, name)[1] for name in archive_names(conn, archive)] == \
+        [b"before copy"]
+
 
 def test_user_guide_walkthrough_x_history_location(conn, containers):
     current, archive = containers
