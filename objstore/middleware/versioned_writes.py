@@ -48,6 +48,7 @@ from objstore.middleware.segments import (
     subrequest,
     to_wsgi,
 )
+from objstore.middleware.slo import strip_swift_bytes
 from objstore.proxy import info_cache
 from objstore.proxy.responses import plain_response
 
@@ -270,7 +271,9 @@ class VersioningJob:
                    if k.lower() in KEPT_HEADERS or k.lower().startswith(KEPT_PREFIXES)}
         slo_size = source.headers.get(SLO_SIZE_SYSMETA)
         if slo_size and "Content-Type" in headers:
-            headers["Content-Type"] += ";swift_bytes=" + slo_size
+            # the listing shows the large object's size, as for the manifest itself
+            headers["Content-Type"] = "%s;swift_bytes=%s" % (
+                strip_swift_bytes(headers["Content-Type"]), slo_size)
         if source.content_length is not None:
             headers["Content-Length"] = str(source.content_length)
         resp = self._call("PUT", dest_path, "", headers, IterReader(source.app_iter))

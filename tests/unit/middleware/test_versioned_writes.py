@@ -168,7 +168,8 @@ def test_slo_manifests_are_archived_as_manifests(app, memory_swift):
     versioned(memory_swift)
     obj = A + "/current/o"
     manifest = json.dumps([{"name": "/segs/1", "bytes": 5, "hash": "x"}]).encode()
-    memory_swift.objects[obj] = ({"Content-Type": "text/plain", "X-Static-Large-Object": "True",
+    memory_swift.objects[obj] = ({"Content-Type": "text/plain;swift_bytes=5",
+                                  "X-Static-Large-Object": "True",
                                   "X-Object-Sysmeta-Slo-Size": "5",
                                   "X-Object-Sysmeta-Slo-Etag": "abc",
                                   "X-Timestamp": "1700000000.00000"}, manifest)
