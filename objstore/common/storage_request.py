@@ -8,7 +8,6 @@ functions raise ``webob.exc`` responses, which the servers return as-is.
 from __future__ import annotations
 
 import dataclasses
-import urllib.parse
 from typing import Mapping, Optional
 
 from webob import Request, Response
@@ -16,8 +15,8 @@ from webob.exc import HTTPBadRequest, HTTPException, HTTPNotAcceptable, HTTPPrec
 from webob.exc import status_map
 
 from objstore.common.config import to_bool
-from objstore.common.constraints import valid_utf8
 from objstore.common.listing_format import choose_media_type
+from objstore.common.query_string import QueryStringError, parse_query_string
 from objstore.common.timestamp import InvalidTimestamp, Timestamp
 
 
@@ -112,18 +111,10 @@ def header_int(req: Request, header: str, default: Optional[int] = None,
 
 def query_params(req: Request) -> dict[str, str]:
     """The query string as UTF-8 text; 400 for bad UTF-8 or a NUL."""
-    raw = req.environ.get("QUERY_STRING", "")
     try:
-        pairs = urllib.parse.parse_qsl(raw, keep_blank_values=True, encoding="utf-8",
-                                       errors="strict")
-    except (UnicodeDecodeError, ValueError):
-        raise _bad("Query parameters are not valid UTF-8") from None
-    params: dict[str, str] = {}
-    for key, value in pairs:
-        if not valid_utf8(value) or not valid_utf8(key):
-            raise _bad("Query parameter %s is not valid UTF-8" % key)
-        params[key] = value
-    return params
+        return parse_query_string(req.environ.get("QUERY_STRING", ""))
+    except QueryStringError as err:
+        raise _bad(str(err)) from None
 
 
 def header_text(req: Request, header: str) -> Optional[str]:

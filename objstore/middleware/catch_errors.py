@@ -5,6 +5,9 @@ OpenStack tooling reads) so a user can quote one id and an operator can grep
 it across every node's log.  Anything the pipeline raises becomes a short
 ``500`` naming that id, while the stack goes to our log, never to the client.
 
+A path that is not UTF-8 text is refused here (412, as Swift), and so is a
+query string whose names or values are not (400), before any filter reads it.
+
 A failure *after* the status line and headers went out cannot be turned into
 a 500 any more.  Ending the body quietly would hand the client a silently
 short object (or, with chunked encoding, a "complete" one), so we log the
@@ -23,6 +26,7 @@ from urllib.parse import quote
 from objstore.common.config import ConfigSection
 from objstore.common.constraints import valid_utf8
 from objstore.common.logs import get_logger, new_trans_id, set_trans_id
+from objstore.common.query_string import QueryStringError, parse_query_string
 
 TRANS_ID_HEADERS = ("X-Trans-Id", "X-Openstack-Request-Id")
 BODYLESS_STATUSES = (204, 304)
@@ -76,6 +80,12 @@ class CatchErrors:
         if not _path_is_valid(environ.get("PATH_INFO", "")):
             return _simple_response(start_response, "412 Precondition Failed",
                                     b"Invalid UTF8 or contains NULL", trans_id)
+        try:
+            # Every filter behind us may read any parameter: check them all once, here.
+            parse_query_string(environ.get("QUERY_STRING", ""))
+        except QueryStringError as err:
+            return _simple_response(start_response, "400 Bad Request",
+                                    str(err).encode("utf-8"), trans_id)
 
         state: dict[str, Any] = {"started": False, "status": 0, "length": None}
 

@@ -194,3 +194,34 @@ def test_app_that_started_response_then_raised_gets_500_replacing_it():
     assert status.startswith("500")
     assert headers["X-Trans-Id"] == environ["swift.trans_id"]
     assert b"late failure" not in body
+
+
+@pytest.mark.parametrize("query", [
+    "marker=%FF", "prefix=%C3", "format=%ff", "delimiter=%fe", "end_marker=%ff",
+    "path=%ff", "limit=%ff", "multipart-manifest=%ff", "anything=%ff", "%ff=1",
+    "marker=%00", "marker=\xff"])
+@pytest.mark.parametrize("path", ["/v1/a", "/v1/a/c", "/v1/a/c/o"])
+def test_query_that_is_not_utf8_text_is_400_before_any_filter(query, path):
+    reached = []
+
+    def app(environ, start_response):
+        reached.append(environ)
+        return ok_app(environ, start_response)
+
+    req = webob.Request.blank(path)
+    req.environ["QUERY_STRING"] = query
+    captured = {}
+
+    def start_response(status, headers, exc_info=None):
+        captured["status"] = status
+
+    body = b"".join(CatchErrors(app)(req.environ, start_response))
+    assert captured["status"].startswith("400"), query
+    assert b"not valid UTF-8" in body
+    assert reached == []
+
+
+def test_valid_utf8_query_passes():
+    status, _h, _b, _e, environ = run_wsgi(CatchErrors(ok_app),
+                                           path="/v1/a/c?marker=%C3%A9&prefix=x+y")
+    assert status == "200 OK"
