@@ -20,8 +20,12 @@ import json
 from typing import Optional
 from urllib.parse import unquote, urlparse
 
+from objstore.middleware.client_body import BodyError, load_json
+
 REFERRER_DESIGNATORS = (".r", ".ref", ".referer", ".referrer")
 ACCOUNT_ACL_KEYS = ("admin", "read-write", "read-only")
+# The account ACL is an object of lists of strings.
+ACCOUNT_ACL_DEPTH = 2
 
 
 def clean_acl(header_name: str, value: str) -> str:
@@ -107,9 +111,9 @@ def parse_account_acl(text: Optional[str]) -> dict[str, list[str]]:
     if not text or not text.strip():
         return result
     try:
-        data = json.loads(text)
-    except ValueError:
-        raise ValueError("Syntax error in input (%r)" % text) from None
+        data = load_json(text, ACCOUNT_ACL_DEPTH)
+    except BodyError:
+        raise ValueError("Syntax error in input (%r)" % text[:100]) from None
     if not isinstance(data, dict):
         raise ValueError("Syntax error in input (%r): expected a JSON object" % text)
     for key, grantees in data.items():

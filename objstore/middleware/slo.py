@@ -34,6 +34,7 @@ from objstore.common.concurrency import GreenPile
 from objstore.common.config import ConfigError, ConfigSection, to_bool
 from objstore.common.logs import get_logger
 from objstore.middleware import slo_manifest as manifest
+from objstore.middleware.client_body import BodyError, read_client_body
 from objstore.middleware.segments import (
     MANIFEST_QUERY,
     SegmentError,
@@ -276,29 +277,11 @@ class StaticLargeObject:
         return entries
 
     # -- writing -----------------------------------------------------------------
-    def _read_manifest_body(self, req: Request) -> bytes:
-        limit = self.conf.max_manifest_size
-        if req.content_length is not None and req.content_length > limit:
-            raise manifest.ManifestError(413, "Manifest File > %d bytes" % limit)
-        reader = req.environ["wsgi.input"]
-        remaining = req.content_length
-        parts, size = [], 0
-        while remaining is None or size < remaining:
-            want = 65536 if remaining is None else min(65536, remaining - size)
-            chunk = reader.read(want)
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > limit:
-                raise manifest.ManifestError(413, "Manifest File > %d bytes" % limit)
-            parts.append(chunk)
-        return b"".join(parts)
-
     def put_manifest(self, req: Request, version: str, account: str) -> Response:
         try:
-            body = self._read_manifest_body(req)
+            body = read_client_body(req.environ, self.conf.max_manifest_size, "Manifest File")
             segments = manifest.parse_put_manifest(body, self.conf.max_manifest_segments)
-        except manifest.ManifestError as err:
+        except (BodyError, manifest.ManifestError) as err:
             return plain(err.status, err.reason)
         own_path = from_wsgi(req.environ["PATH_INFO"]).split("/", 3)[3]
         pile = GreenPile(self.conf.concurrency)

@@ -17,10 +17,14 @@ import hashlib
 import json
 from typing import Any, Optional
 
+from objstore.common.constraints import valid_utf8
 from objstore.common.http_conditions import RangeNotSatisfiable, parse_range
+from objstore.middleware.client_body import BodyError, load_json
 
 ALLOWED_KEYS = {"path", "etag", "size_bytes", "range"}
 MIN_SEGMENT_SIZE = 1
+# A manifest is a list of objects holding strings and numbers: 2 levels.
+MAX_MANIFEST_DEPTH = 2
 
 
 class ManifestError(Exception):
@@ -46,9 +50,9 @@ class RequestedSegment:
 def parse_put_manifest(body: bytes, max_segments: int) -> list[RequestedSegment]:
     """The client's manifest as a list of segments; raises ManifestError (400/413)."""
     try:
-        parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise ManifestError(400, "Manifest must be valid JSON.") from None
+        parsed = load_json(body, MAX_MANIFEST_DEPTH, what="Manifest")
+    except BodyError as err:
+        raise ManifestError(err.status, err.reason) from None
     if not isinstance(parsed, list):
         raise ManifestError(400, "Manifest must be a list.")
     if not parsed:
@@ -86,6 +90,8 @@ def _parse_entry(index: int, item: Any) -> RequestedSegment:
     path = item.get("path")
     if not isinstance(path, str):
         raise ValueError("\"path\" must be a string")
+    if not valid_utf8(path):
+        raise ValueError("\"path\" must be valid UTF-8 without NUL")
     path = "/" + path.lstrip("/")
     container, _slash, obj = path[1:].partition("/")
     if not container or not obj:
