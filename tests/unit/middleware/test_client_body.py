@@ -72,7 +72,7 @@ def test_load_json_refuses_without_recursing():
             load_json(hostile, what="Manifest")
         assert caught.value.status == 400
         assert caught.value.reason == "Manifest must be valid JSON nested at most 32 levels deep"
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 10      # linear scans, even on a busy machine
 
 
 @pytest.mark.parametrize("body", [b"{", b"\xff[]", b"NaN", b"[Infinity]", b"", b"[1,]",
