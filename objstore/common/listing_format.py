@@ -114,6 +114,20 @@ def content_type_header(media_type: str) -> str:
 
 
 _SWIFT_BYTES = re.compile(r";\s*swift_bytes=(\d+)", re.IGNORECASE)
+_ANY_SWIFT_BYTES = re.compile(r";\s*swift_bytes=[^;]*", re.IGNORECASE)
+
+
+def strip_swift_bytes(content_type: str) -> str:
+    """``content_type`` without any ``swift_bytes`` parameter.
+
+    The parameter is an internal hint: a large-object manifest stores the
+    object's real size in it for listings to report.  Coming from a client it
+    would make a listing lie about an object's size, and it must never show
+    in an answer either.
+    """
+    if "swift_bytes" not in content_type.lower():
+        return content_type
+    return _ANY_SWIFT_BYTES.sub("", content_type)
 
 
 def iso8601_from_internal(created_at: str) -> str:

@@ -8,6 +8,10 @@ near the front of the pipeline (right after catch_errors) and removes them
 from every request coming in and every response going out.  Middleware
 behind it still sees and sets them freely, because its sub-requests never
 pass back through here.
+
+The ``swift_bytes`` parameter of ``Content-Type`` is private in the same
+way: SLO appends it to a manifest's stored type so listings report the large
+object's size; from a client it would make listings report any size it likes.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import re
 from typing import Any, Callable, Iterable, Mapping
 
 from objstore.common.capabilities import register_capability
+from objstore.common.listing_format import strip_swift_bytes
 
 # Header names as the WSGI environ spells them (HTTP_X_..._SYSMETA_...).
 _REQUEST_PRIVATE = re.compile(
@@ -28,6 +33,9 @@ def strip_private_request_headers(environ: dict) -> list[str]:
     removed = [key for key in environ if _REQUEST_PRIVATE.match(key)]
     for key in removed:
         del environ[key]
+    for key in ("CONTENT_TYPE", "HTTP_CONTENT_TYPE"):
+        if key in environ:
+            environ[key] = strip_swift_bytes(environ[key])
     return removed
 
 

@@ -23,7 +23,6 @@ import hashlib
 import io
 import json
 import mimetypes
-import re
 from typing import Any, Callable, Iterable, Iterator, Optional
 from urllib.parse import parse_qs, quote
 
@@ -32,6 +31,7 @@ from webob import Request, Response
 from objstore.common.capabilities import register_capability
 from objstore.common.concurrency import GreenPile
 from objstore.common.config import ConfigError, ConfigSection, to_bool
+from objstore.common.listing_format import strip_swift_bytes
 from objstore.common.logs import get_logger
 from objstore.middleware import slo_manifest as manifest
 from objstore.middleware.client_body import BodyError, read_client_body
@@ -54,9 +54,6 @@ SLO_HEADER = "X-Static-Large-Object"
 SYSMETA_ETAG = "X-Object-Sysmeta-Slo-Etag"
 SYSMETA_SIZE = "X-Object-Sysmeta-Slo-Size"
 MAX_NESTING = 10
-# Appended to the manifest's stored Content-Type so container listings show the
-# large object's size, as in Swift; removed again from every answer.
-SWIFT_BYTES = re.compile(r";\s*swift_bytes=\d+", re.IGNORECASE)
 # Headers of the stored manifest that describe its own bytes, not the large object's.
 MANIFEST_ONLY_HEADERS = ("content-length", "etag", "content-range", SYSMETA_ETAG.lower(),
                          SYSMETA_SIZE.lower())
@@ -111,11 +108,6 @@ def bulk_body(req: Request, counts: dict, errors: list[tuple[str, str]], status:
     resp = Response(status=200, content_type="text/plain", charset="utf-8")
     resp.body = ("\n".join(lines) + "\n").encode("utf-8")
     return resp
-
-
-def strip_swift_bytes(content_type: str) -> str:
-    """The client's Content-Type without the ``;swift_bytes=`` listing hint."""
-    return SWIFT_BYTES.sub("", content_type)
 
 
 def iso_last_modified(http_date: Optional[str]) -> Optional[str]:

@@ -1,3 +1,4 @@
+import pytest
 import webob
 
 from objstore.middleware.gatekeeper import filter_factory
@@ -39,3 +40,22 @@ def test_client_never_sees_private_headers():
     names = {k.lower() for k in resp.headers}
     assert "x-object-meta-color" in names and "x-timestamp" in names
     assert not [n for n in names if "sysmeta" in n or n.startswith("x-backend")]
+
+
+@pytest.mark.parametrize("sent, forwarded", [
+    ("text/plain;swift_bytes=100000", "text/plain"),
+    ("text/plain; charset=utf-8; swift_bytes=5", "text/plain; charset=utf-8"),
+    ("text/plain; SWIFT_BYTES=abc; q=1", "text/plain; q=1"),
+    ("application/json", "application/json"),
+])
+def test_client_cannot_send_swift_bytes(sent, forwarded):
+    seen = {}
+
+    def app(env, start):
+        seen["type"] = env.get("CONTENT_TYPE")
+        start("200 OK", [("Content-Length", "0")])
+        return [b""]
+
+    req = webob.Request.blank("/v1/AUTH_a/c/o", method="PUT", headers={"Content-Type": sent})
+    assert req.get_response(filter_factory({})(app)).status_int == 200
+    assert seen["type"] == forwarded
