@@ -17,6 +17,8 @@ from objstore.proxy.responses import client_visible_headers, plain_response
 OWNER_ONLY_CONTAINER_HEADERS = ("x-container-read", "x-container-write",
                                 "x-container-sync-key", "x-container-sync-to",
                                 "x-remove-container-read", "x-remove-container-write")
+# Path segments that URL normalisation removes or rewrites ("/v1/a/../o").
+UNADDRESSABLE_NAMES = (".", "..")
 POLICY_DEFAULT_HEADER = "X-Backend-Storage-Policy-Default"
 # Container headers a client may set (besides metadata) that the nodes store.
 # X-Versions-Location / X-History-Location are not among them: the
@@ -139,6 +141,9 @@ class ContainerController(Controller):
         return resp
 
     def PUT(self, req: Request) -> Response:
+        if self.container in UNADDRESSABLE_NAMES or not self.container.strip():
+            return plain_response(400, "Container name %r is not allowed: clients and proxies "
+                                  "that normalise paths cannot address it" % self.container)
         name_bytes = len(self.container.encode("utf-8"))
         limit = constraints().max_container_name_length
         if name_bytes > limit:

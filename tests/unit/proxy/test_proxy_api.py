@@ -69,6 +69,9 @@ def test_container_lifecycle(cluster):
     app = cluster.proxy
     resp = req("/v1/%s/%s" % (ACCOUNT, "c" * 257), "PUT").get_response(app)
     assert resp.status_int == 400 and b"longer than 256" in resp.body
+    for unaddressable in ("%20", ".", "..", "%20%20%09"):
+        resp = req("/v1/%s/%s" % (ACCOUNT, unaddressable), "PUT").get_response(app)
+        assert resp.status_int == 400 and b"is not allowed" in resp.body, unaddressable
     resp = req("/v1/%s/p" % ACCOUNT, "PUT", headers={"X-Storage-Policy": "gold"}
                ).get_response(app)
     assert resp.status_int == 400 and b"X-Storage-Policy" in resp.body
