@@ -194,20 +194,39 @@ _OBJECT_JSON = ('{"name": %s, "hash": %s, "bytes": %d, "content_type": %s, '
 _json_str = encode_basestring_ascii
 
 
+# Characters XML 1.0 cannot carry at all, not even as character references.
+_NOT_XML_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` escaped for XML content, each character XML cannot carry as U+FFFD.
+
+    Names may hold control characters (only NUL is refused, as in Swift), but
+    an XML listing containing one would not parse at all.  The replacement
+    keeps every listing parseable; the JSON listing has the exact names.
+    """
+    return xml_escape(_NOT_XML_CHAR.sub("\ufffd", text))
+
+
+def xml_attribute(text: str) -> str:
+    """``text`` as a quoted XML attribute value, like :func:`xml_text`."""
+    return quoteattr(_NOT_XML_CHAR.sub("\ufffd", text))
+
+
 def _xml_entry(entry: ListingEntry) -> str:
     if isinstance(entry, SubdirEntry):
-        name = xml_escape(entry.name)
-        return "<subdir name=%s><name>%s</name></subdir>" % (quoteattr(entry.name), name)
+        return "<subdir name=%s><name>%s</name></subdir>" % (xml_attribute(entry.name),
+                                                             xml_text(entry.name))
     if isinstance(entry, ObjectEntry):
         data = _object_dict(entry)
         return ("<object><name>%s</name><hash>%s</hash><bytes>%d</bytes>"
                 "<content_type>%s</content_type><last_modified>%s</last_modified></object>" % (
-                    xml_escape(data["name"]), xml_escape(data["hash"] or ""), data["bytes"],
-                    xml_escape(data["content_type"] or ""), data["last_modified"]))
+                    xml_text(data["name"]), xml_text(data["hash"] or ""), data["bytes"],
+                    xml_text(data["content_type"] or ""), data["last_modified"]))
     data = _container_dict(entry)
     return ("<container><name>%s</name><count>%d</count><bytes>%d</bytes>"
             "<last_modified>%s</last_modified></container>" % (
-                xml_escape(data["name"]), data["count"], data["bytes"], data["last_modified"]))
+                xml_text(data["name"]), data["count"], data["bytes"], data["last_modified"]))
 
 
 def render_listing(entries: Sequence[ListingEntry], media_type: str, root_tag: str,
@@ -222,7 +241,7 @@ def render_listing(entries: Sequence[ListingEntry], media_type: str, root_tag: s
         return ("[" + ", ".join(_json_entry(e) for e in entries) + "]").encode("ascii")
     if media_type in (XML_TYPE, TEXT_XML_TYPE):
         parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<%s name=%s>' % (
-            root_tag, quoteattr(root_name))]
+            root_tag, xml_attribute(root_name))]
         parts.extend(_xml_entry(e) for e in entries)
         parts.append("</%s>" % root_tag)
         return "".join(parts).encode("utf-8")

@@ -84,3 +84,23 @@ def test_json_fast_path_equals_generic_encoder():
     body = render_listing(entries, "application/json", "container", "c")
     assert json.loads(body) == [entry_as_dict(e) for e in entries]
     assert body == json.dumps([entry_as_dict(e) for e in entries]).encode("ascii")
+
+
+def test_control_characters_keep_every_listing_parseable():
+    ts = Timestamp(1700000000).internal
+    objects = [ObjectEntry("a\x01b", ts, 1, "text/\x02plain", "e"), SubdirEntry("d\x1f/"),
+               ObjectEntry("tab\tnew\nline", ts, 1, "t", "e")]
+    body = render_listing(objects, "application/xml", "container", "c\x01")
+    root = minidom.parseString(body).documentElement
+    assert root.getAttribute("name") == "c\ufffd"
+    names = [n.firstChild.data for n in root.getElementsByTagName("name")]
+    assert names == ["a\ufffdb", "d\ufffd/", "tab\tnew\nline"]
+    assert root.getElementsByTagName("content_type")[0].firstChild.data == "text/\ufffdplain"
+    # JSON escapes them and keeps the exact names.
+    listed = json.loads(render_listing(objects, "application/json", "container", "c\x01"))
+    assert [row.get("name", row.get("subdir")) for row in listed] == [
+        "a\x01b", "d\x1f/", "tab\tnew\nline"]
+    accounts = [ContainerEntry("c\x01", 1, 2, ts)]
+    body = render_listing(accounts, "application/xml", "account", "AUTH_\x7f")
+    root = minidom.parseString(body).documentElement
+    assert root.getElementsByTagName("name")[0].firstChild.data == "c\ufffd"
