@@ -25,6 +25,7 @@ from objstore.common.capabilities import register_capability
 from objstore.common.config import ConfigError, ConfigSection
 from objstore.common.logs import get_logger
 from objstore.middleware.segments import (
+    SLO_READER_KEY,
     SegmentPiece,
     clip,
     close_response,
@@ -103,7 +104,9 @@ class DynamicLargeObject:
                 return plain(400, "X-Object-Manifest must be in the format "
                                   "container/prefix")(environ, start_response)
             return self.app(environ, start_response)
-        if method not in ("GET", "HEAD"):
+        if method not in ("GET", "HEAD") or environ.get("swift.source") == "DLO":
+            # Our own segment reads are never expanded: a DLO listing itself
+            # among its segments must not recurse.
             return self.app(environ, start_response)
         mode = parse_qs(environ.get("QUERY_STRING", "")).get("multipart-manifest", [""])[0]
         if mode == "get":
@@ -147,10 +150,15 @@ class DynamicLargeObject:
             headers.append(("Accept-Ranges", "bytes"))
         environ = req.environ
 
+        slo_reader = environ.get(SLO_READER_KEY)
+
         def read_range(start: int, end: int) -> Iterator[bytes]:
             sized = ((s, int(s["bytes"])) for s in segments)
             pieces = (SegmentPiece(container_path + to_wsgi(s["name"]), s_start, s_end)
                       for s, s_start, s_end in clip(sized, start, end))
+            if slo_reader is not None:
+                # The listing sized an SLO segment by its content: read it so.
+                return stream_pieces(slo_reader, environ, pieces, self.logger, "DLO", "")
             return stream_pieces(self.app, environ, pieces, self.logger, "DLO")
 
         return large_object_response(req, headers, total, etag, read_range)

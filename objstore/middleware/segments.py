@@ -39,6 +39,10 @@ CARRIED_HEADERS = ("HTTP_X_AUTH_TOKEN", "HTTP_X_STORAGE_TOKEN", "HTTP_X_SERVICE_
 # Asking for the manifest itself: neither slo nor dlo expands the answer.
 MANIFEST_QUERY = "multipart-manifest=get"
 PROBE_CACHE_KEY = "objstore.large_object_probe"
+# SLO leaves itself here in every request it passes on.  DLO, to its right,
+# reads its segments through it, so a segment that is an SLO manifest joins
+# the DLO as the SLO's content rather than as the manifest's JSON.
+SLO_READER_KEY = "objstore.large_object.slo_reader"
 
 T = TypeVar("T")
 
@@ -149,20 +153,25 @@ def _full_size(resp: Response) -> Optional[int]:
 
 
 def stream_pieces(app: Callable, environ: dict, pieces: Iterable[SegmentPiece],
-                  logger: Any, source: str = "LO") -> Iterator[bytes]:
-    """The bytes of every piece in order, each segment fetched by a GET sub-request."""
+                  logger: Any, source: str = "LO",
+                  query: str = MANIFEST_QUERY) -> Iterator[bytes]:
+    """The bytes of every piece in order, each segment fetched by a GET sub-request.
+
+    ``query`` is the segment GETs' query: by default they ask for the segment
+    object's own bytes, so no large-object filter expands it.
+    """
     for piece in pieces:
         if piece.data is not None:
             yield piece.data[piece.start:piece.end]
             continue
-        yield from _stream_one(app, environ, piece, logger, source)
+        yield from _stream_one(app, environ, piece, logger, source, query)
 
 
 def _stream_one(app: Callable, environ: dict, piece: SegmentPiece, logger: Any,
-                source: str) -> Iterator[bytes]:
+                source: str, query: str) -> Iterator[bytes]:
     whole = piece.size is not None and piece.start == 0 and piece.end == piece.size
     headers = {} if whole else {"Range": "bytes=%d-%d" % (piece.start, piece.end - 1)}
-    req = subrequest(environ, "GET", piece.path, MANIFEST_QUERY, source, headers)
+    req = subrequest(environ, "GET", piece.path, query, source, headers)
     resp = req.get_response(app)
     shown = from_wsgi(piece.path)
     try:

@@ -37,6 +37,7 @@ from objstore.middleware import slo_manifest as manifest
 from objstore.middleware.client_body import BodyError, read_client_body
 from objstore.middleware.segments import (
     MANIFEST_QUERY,
+    SLO_READER_KEY,
     SegmentError,
     SegmentPiece,
     clip,
@@ -128,6 +129,7 @@ class StaticLargeObject:
         self.logger = get_logger(conf.log_name)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        environ[SLO_READER_KEY] = self
         parts = environ.get("PATH_INFO", "").split("/", 4)
         if len(parts) < 5 or not all(parts[1:]):
             return self.app(environ, start_response)

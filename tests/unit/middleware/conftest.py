@@ -7,6 +7,7 @@ Every request is recorded so tests can check what the middleware asked.
 """
 import hashlib
 import json
+import re
 from urllib.parse import parse_qs
 
 import pytest
@@ -18,6 +19,7 @@ from objstore.common.http_conditions import (
     evaluate_preconditions,
     parse_range,
 )
+from objstore.common.listing_format import strip_swift_bytes
 
 KEPT_PREFIXES = ("x-object-meta-", "x-object-sysmeta-")
 KEPT_HEADERS = ("content-type", "x-static-large-object", "x-object-manifest")
@@ -67,9 +69,12 @@ class FakeStore:
         listing = []
         for name in names[:self.listing_limit]:
             headers, body = self.objects[path + "/" + name]
+            # a manifest's stored type carries the listing size, as on a container server
+            size = re.search(r";\s*swift_bytes=(\d+)", headers["Content-Type"])
             listing.append({"name": name.encode("latin-1").decode("utf-8"),
-                            "hash": headers["Etag"], "bytes": len(body),
-                            "content_type": headers["Content-Type"],
+                            "hash": headers["Etag"],
+                            "bytes": int(size.group(1)) if size else len(body),
+                            "content_type": strip_swift_bytes(headers["Content-Type"]),
                             "last_modified": "2026-01-01T00:00:00.000000"})
         return Response(status=200, body=json.dumps(listing).encode(),
                         content_type="application/json")

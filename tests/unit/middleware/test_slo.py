@@ -357,3 +357,38 @@ def test_corrupt_stored_manifest_is_a_clear_500(app, store):
     resp = get(app, A + "/c/broken")
     assert resp.status_int == 500
     assert resp.body == b"Unable to load SLO manifest\n"
+
+
+@pytest.mark.parametrize("entry", [{"path": "/segs/one", "range": "0-"},
+                                   {"path": "/segs/one", "range": "3-"},
+                                   {"path": "/segs/one"}])
+def test_dlo_over_a_container_holding_slos_serves_their_content(app, store, entry):
+    store.put(A + "/parts/0-plain", b"p" * 4)
+    assert put_manifest(app, [entry, {"path": "/segs/three"}],
+                        path=A + "/parts/1-slo").status_int == 201
+    store.put(A + "/parts/2-plain", b"q" * 2)
+    store.put(A + "/c/dlo", b"", X_Object_Manifest="parts/")
+    slo_body = get(app, A + "/parts/1-slo").body
+    assert slo_body == b"a" * (10 - int(entry.get("range", "0-")[0])) + b"c" * 5
+    resp = get(app, A + "/c/dlo")
+    assert resp.status_int == 200
+    assert resp.body == b"p" * 4 + slo_body + b"q" * 2
+    assert resp.headers["Content-Length"] == str(len(resp.body))
+    ranged = get(app, A + "/c/dlo", Range="bytes=2-8")
+    assert ranged.status_int == 206 and ranged.body == resp.body[2:9]
+
+
+def test_dlo_whose_slo_segment_is_broken_fails_before_its_headers(app, store):
+    store.containers.add(A + "/parts")
+    assert put_manifest(app, [{"path": "/segs/one"}], path=A + "/parts/0-slo").status_int == 201
+    store.put(A + "/c/dlo", b"", X_Object_Manifest="parts/")
+    del store.objects[A + "/segs/one"]
+    resp = get(app, A + "/c/dlo")
+    assert resp.status_int == 409
+
+
+def test_dlo_listing_itself_is_not_expanded_again(app, store):
+    store.put(A + "/c/self", b"", X_Object_Manifest="c/")
+    store.put(A + "/c/tail", b"xyz")
+    resp = get(app, A + "/c/self")
+    assert resp.status_int == 200 and resp.body == b"xyz"
