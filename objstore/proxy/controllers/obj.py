@@ -33,6 +33,11 @@ class ClientBodyError(Exception):
         self.reason = reason
 
 
+# The latest expiry a timestamp of ten digits can hold (year 2286); later
+# requests are clamped to it, as Swift does, instead of growing without bound.
+MAX_DELETE_AT = 9999999999
+
+
 def delete_at_header(req: Request) -> tuple[Optional[str], Optional[str]]:
     """(``X-Delete-At`` value to store, or an error reason)."""
     after = req.headers.get("X-Delete-After")
@@ -45,7 +50,7 @@ def delete_at_header(req: Request) -> tuple[Optional[str], Optional[str]]:
             return None, "Non-integer X-Delete-After"
         if seconds < 0:
             return None, "X-Delete-After in past"
-        return str(int(now + seconds)), None
+        return str(min(int(now) + min(seconds, MAX_DELETE_AT), MAX_DELETE_AT)), None
     if at is not None:
         try:
             when = int(at)
@@ -53,7 +58,7 @@ def delete_at_header(req: Request) -> tuple[Optional[str], Optional[str]]:
             return None, "Non-integer X-Delete-At"
         if when <= now:
             return None, "X-Delete-At in past"
-        return str(when), None
+        return str(min(when, MAX_DELETE_AT)), None
     return None, None
 
 

@@ -251,3 +251,14 @@ def test_put_answers_the_nodes_agreed_etag_and_refuses_disagreement(cluster):
         statuses.add(resp.status_int)
     assert statuses == {201, 503}
     assert "object servers returned etags" in cluster.log.text()
+
+
+def test_far_future_expiry_is_clamped(cluster):
+    app = cluster.proxy
+    make_container(app)
+    for name, header in (("a", {"X-Delete-At": "9" * 30}), ("b", {"X-Delete-After": "9" * 400})):
+        resp = Request.blank("/v1/%s/c/%s" % (ACCOUNT, name), method="PUT", body=b"x",
+                             headers=header).get_response(app)
+        assert resp.status_int == 201, name
+        head = Request.blank("/v1/%s/c/%s" % (ACCOUNT, name), method="HEAD").get_response(app)
+        assert head.headers["X-Delete-At"] == "9999999999"
