@@ -12,7 +12,9 @@
   manifest, answering like Swift's bulk delete.
 
 Sub-requests carry ``multipart-manifest=get`` whenever they want an object's
-own bytes, so neither this filter nor dlo (to its right) expands them.
+own bytes, so neither this filter nor dlo (to its right) expands them.  This
+filter also leaves itself in the environ (``SLO_READER_KEY``): dlo reads its
+segments through it, so an SLO among a DLO's segments is served as its content.
 """
 from __future__ import annotations
 
