@@ -33,7 +33,12 @@ BODYLESS_STATUSES = (204, 304)
 
 
 class ResponseBodyAborted(Exception):
-    """Raised to make the server drop a connection whose body cannot be finished."""
+    """Raised to make the server drop a connection whose body cannot be finished.
+
+    An inner app raises it too, for a failure it has diagnosed and logged
+    itself (a large object's segment gone missing mid-body): then only one
+    line, without a stack, is logged here.
+    """
 
 
 @dataclasses.dataclass
@@ -139,10 +144,16 @@ class CatchErrors:
                 chunk = next(iterator)
             except StopIteration:
                 break
-            except Exception:  # noqa: BLE001
-                self.logger.exception("error while sending body of %s %s",
-                                      environ.get("REQUEST_METHOD"),
-                                      _loggable_path(environ))
+            except Exception as err:  # noqa: BLE001
+                if isinstance(err, ResponseBodyAborted):
+                    # The app knew and logged why it cannot finish: no stack needed.
+                    self.logger.error("body of %s %s aborted: %s",
+                                      environ.get("REQUEST_METHOD"), _loggable_path(environ),
+                                      err)
+                else:
+                    self.logger.exception("error while sending body of %s %s",
+                                          environ.get("REQUEST_METHOD"),
+                                          _loggable_path(environ))
                 if not sent:
                     # Nothing reached the wire yet (servers send headers
                     # with the first non-empty chunk): a clean 500 is

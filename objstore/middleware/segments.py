@@ -9,9 +9,9 @@ memory stays bounded whatever the object's size.  That logic lives here once.
 A segment whose ETag or size no longer matches what the manifest promised
 stops the body (:class:`SegmentError`): the client has been promised a
 Content-Length, so the truncated body makes the failure visible instead of
-silently serving other bytes (catch_errors turns the exception into a
-dropped connection).  The first chunk is fetched before the answer starts,
-so a broken first segment still gets a clean 409.
+silently serving other bytes (raised as ResponseBodyAborted, which
+catch_errors turns into a dropped connection).  The first chunk is fetched
+before the answer starts, so a broken first segment still gets a clean 409.
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from objstore.common.http_conditions import (
     parse_range,
     unsatisfiable_range,
 )
+from objstore.middleware.catch_errors import ResponseBodyAborted
 
 # Request headers a sub-request keeps so it is authorized like the client's request.
 CARRIED_HEADERS = ("HTTP_X_AUTH_TOKEN", "HTTP_X_STORAGE_TOKEN", "HTTP_X_SERVICE_TOKEN",
@@ -275,11 +276,23 @@ def large_object_response(req: Request, headers: Sequence[tuple[str, str]], tota
     boundary = new_boundary()
     headerlist = [(k, v) for k, v in headerlist if k.lower() != "content-type"]
     headerlist.append(("Content-Type", "multipart/byteranges;boundary=%s" % boundary))
-    body = multipart_byteranges(ranges, total, content_type, boundary, read_range)
+    body = abort_on_segment_error(
+        multipart_byteranges(ranges, total, content_type, boundary, read_range))
     resp = Response(status=206, headerlist=headerlist, app_iter=body)
     resp.headers["Content-Length"] = str(multipart_length(ranges, total, content_type,
                                                           boundary))
     return resp
+
+
+def abort_on_segment_error(body: Iterable[bytes]) -> Iterator[bytes]:
+    """``body``, with a segment failure once the answer has started turned into
+    :class:`ResponseBodyAborted`: the connection drops (the client must not
+    take a short body for the object) and the failure, already logged with
+    its reason, is not logged again as a crash."""
+    try:
+        yield from body
+    except SegmentError as err:
+        raise ResponseBodyAborted(str(err)) from None
 
 
 class _PrefetchedBody:
@@ -300,7 +313,7 @@ class _PrefetchedBody:
     def __iter__(self) -> Iterator[bytes]:
         yield from self._first
         self._first = []
-        yield from self._body
+        yield from abort_on_segment_error(self._body)
 
     def close(self) -> None:
         close = getattr(self._body, "close", None)

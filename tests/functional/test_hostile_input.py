@@ -237,3 +237,22 @@ def test_dlo_over_slos_with_open_ended_ranges(account, conn, unique, log_offsets
                                     headers={"Range": "bytes=69990-70010"})
     assert body == expected[69990:70011]
     assert new_tracebacks(before) == []
+
+
+def test_segment_lost_mid_body_drops_the_connection_without_a_traceback(
+        account, conn, unique, log_offsets):
+    url, token, segments = account
+    parts = unique("lost")
+    conn.put_container(parts)
+    conn.put_object(parts, "0-plain", b"p" * 70000)
+    conn.put_object(segments, "doomed-" + parts, b"d" * 100)
+    conn.put_object(parts, "1-slo", json.dumps([{"path": "/%s/doomed-%s" % (segments, parts)}]),
+                    query_string="multipart-manifest=put")
+    conn.put_object(segments, "dlo-" + parts, b"", headers={"X-Object-Manifest": parts + "/"})
+    conn.delete_object(segments, "doomed-" + parts)
+    sizes, new_tracebacks = log_offsets
+    before = sizes()
+    with pytest.raises(http.client.IncompleteRead):
+        send(url, token, "GET", "%s/%s/dlo-%s" % (urllib.parse.urlsplit(url).path, segments,
+                                                  parts))
+    assert new_tracebacks(before) == []

@@ -225,3 +225,20 @@ def test_valid_utf8_query_passes():
     status, _h, _b, _e, environ = run_wsgi(CatchErrors(ok_app),
                                            path="/v1/a/c?marker=%C3%A9&prefix=x+y")
     assert status == "200 OK"
+
+
+def test_body_the_app_aborted_itself_is_logged_without_a_stack(log_lines):
+    def aborting(environ, start_response):
+        start_response("200 OK", [("Content-Length", "10")])
+
+        def body():
+            yield b"first"
+            raise ResponseBodyAborted("segment /v1/a/c/s ended 5 bytes early")
+        return body()
+
+    _s, _h, body, error, environ = run_wsgi(CatchErrors(aborting))
+    assert body == b"first"
+    assert isinstance(error, ResponseBodyAborted)
+    assert environ["swift.trans_id"] in str(error)
+    assert any("ended 5 bytes early" in line for line in log_lines)
+    assert not any("Traceback" in line for line in log_lines)
