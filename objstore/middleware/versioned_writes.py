@@ -37,6 +37,7 @@ from webob import Request, Response
 
 from objstore.common.capabilities import register_capability
 from objstore.common.config import ConfigSection
+from objstore.common.listing_format import strip_swift_bytes
 from objstore.common.logs import get_logger
 from objstore.common.timestamp import Timestamp
 from objstore.middleware.copy import IterReader
@@ -48,7 +49,6 @@ from objstore.middleware.segments import (
     subrequest,
     to_wsgi,
 )
-from objstore.middleware.slo import strip_swift_bytes
 from objstore.proxy import info_cache
 from objstore.proxy.responses import plain_response
 
