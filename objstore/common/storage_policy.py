@@ -14,6 +14,8 @@ from typing import Iterator, Optional
 from objstore.common.config import ConfigError, ConfigSection
 
 POLICY_INDEX_HEADER = "X-Backend-Storage-Policy-Index"
+# The proxy's default policy, sent with a container PUT that names none.
+POLICY_DEFAULT_HEADER = "X-Backend-Storage-Policy-Default"
 REPLICATION = "replication"
 ERASURE_CODING = "erasure_coding"
 

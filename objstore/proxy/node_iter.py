@@ -7,15 +7,16 @@ request for a missing object does not visit the entire cluster.
 from __future__ import annotations
 
 import random
-from typing import Any, Iterator, Optional
+from typing import Iterator, Optional
 
 from objstore.proxy.node_health import NodeHealth
+from objstore.ring.protocol import RingReader
 
 
 class NodeIter:
     """An iterator of node dicts; safe to share between green threads."""
 
-    def __init__(self, ring: Any, part: int, health: NodeHealth, node_count: int,
+    def __init__(self, ring: RingReader, part: int, health: NodeHealth, node_count: int,
                  primaries: Optional[list] = None, shuffle: bool = False):
         self.ring = ring
         self.part = part

@@ -18,21 +18,23 @@ from objstore.common.cluster_config import load_cluster_config
 from objstore.common.constraints import constraints, valid_utf8
 from objstore.common.logs import get_logger, new_trans_id, set_trans_id
 from objstore.common.path_hash import hash_path_configured
-from objstore.common.storage_policy import policies
+from objstore.common.storage_policy import PolicyCollection, policies
 from objstore.proxy import info_cache
 from objstore.proxy.controllers.account import AccountController
 from objstore.proxy.controllers.base import Controller, ProxyContext
 from objstore.proxy.controllers.container import ContainerController
-from objstore.proxy.controllers.obj import ObjectController
+from objstore.proxy.controllers.obj import BaseObjectController, ObjectControllerRouter
+from objstore.proxy.controllers.obj.router import UnknownPolicy
 from objstore.proxy.node_health import NodeHealth
 from objstore.proxy.responses import plain_response
 from objstore.proxy.settings import ProxyConfig
+from objstore.ring.protocol import RingReader
 
 VERSION = "0.1.0"
 HANDLED_VERBS = ("GET", "HEAD", "PUT", "POST", "DELETE")
 
 
-def _load_ring(swift_dir: str, name: str) -> Any:
+def _load_ring(swift_dir: str, name: str) -> RingReader:
     from objstore.ring.ring import load_ring  # the ring lands beside the proxy
     return load_ring(swift_dir, name)
 
@@ -40,15 +42,19 @@ def _load_ring(swift_dir: str, name: str) -> Any:
 class ProxyApp:
     """The WSGI app at the end of the proxy pipeline."""
 
-    def __init__(self, conf: ProxyConfig, *, account_ring: Any = None,
-                 container_ring: Any = None, object_rings: Optional[dict] = None,
+    def __init__(self, conf: ProxyConfig, *, account_ring: Optional[RingReader] = None,
+                 container_ring: Optional[RingReader] = None,
+                 object_rings: Optional[dict[int, RingReader]] = None,
+                 storage_policies: Optional[PolicyCollection] = None,
                  logger: Any = None):
         self.conf = conf
         self.logger = logger or get_logger(conf.log_name)
+        self.policies = storage_policies or policies()
+        self.object_controllers = ObjectControllerRouter(self.policies)
         self.account_ring = account_ring or _load_ring(conf.swift_dir, "account")
         self.container_ring = container_ring or _load_ring(conf.swift_dir, "container")
-        self._object_rings: dict[int, Any] = dict(object_rings or {})
-        for policy in policies():
+        self._object_rings: dict[int, RingReader] = dict(object_rings or {})
+        for policy in self.policies:
             # a missing ring should stop the proxy at start-up, not fail requests later
             self.object_ring(policy.index)
         self.health = NodeHealth(conf.error_suppression_interval,
@@ -57,15 +63,15 @@ class ProxyApp:
         self.ctx = ProxyContext(conf=conf, account_ring=self.account_ring,
                                 container_ring=self.container_ring,
                                 object_ring_for=self.object_ring, health=self.health,
-                                logger=self.logger, wsgi_app=self)
+                                logger=self.logger, wsgi_app=self, policies=self.policies)
         register_capability(
             "swift", version=VERSION, strict_cors_mode=True,
-            policies=[p.info() for p in policies()], **constraints().as_info())
+            policies=[p.info() for p in self.policies], **constraints().as_info())
 
-    def object_ring(self, policy_index: int) -> Any:
+    def object_ring(self, policy_index: int) -> RingReader:
         ring = self._object_rings.get(policy_index)
         if ring is None:
-            policy = policies().get_by_index(policy_index)
+            policy = self.policies.get_by_index(policy_index)
             name = policy.ring_name if policy is not None else "object"
             ring = self._object_rings[policy_index] = _load_ring(self.conf.swift_dir, name)
         return ring
@@ -110,17 +116,28 @@ class ProxyApp:
         if version not in constraints().valid_api_versions:
             return plain_response(400, "Invalid API version %r" % version,
                                   request_method=req.method)
+        controller_class: type[Controller] = (
+            BaseObjectController if obj else ContainerController if container
+            else AccountController)
+        if req.method not in HANDLED_VERBS or not hasattr(controller_class, req.method):
+            return plain_response(405, "Method Not Allowed",
+                                  {"Allow": ", ".join(HANDLED_VERBS)},
+                                  request_method=req.method)
         controller: Controller
         if obj:
-            controller = ObjectController(self.ctx, account, container, obj)
+            info = info_cache.get_container_info(req.environ, self, account, container)
+            try:
+                controller = self.object_controllers.controller(self.ctx, account, container,
+                                                                obj, info)
+            except UnknownPolicy as err:
+                self.logger.error("container /%s/%s has unknown storage policy index %s",
+                                  account, container, err)
+                return plain_response(503, "Service Unavailable (unknown storage policy)",
+                                      request_method=req.method)
         elif container:
             controller = ContainerController(self.ctx, account, container)
         else:
             controller = AccountController(self.ctx, account)
-        if req.method not in HANDLED_VERBS or not hasattr(controller, req.method):
-            return plain_response(405, "Method Not Allowed",
-                                  {"Allow": ", ".join(HANDLED_VERBS)},
-                                  request_method=req.method)
         handler = getattr(controller, req.method)
         denied = self._authorize(req, handler)
         if denied is not None:

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any, Callable, Iterator, Mapping, Optional
+from typing import Callable, Iterator, Mapping, Optional
 
 from webob import Request, Response
 
 from objstore.common.backend_client import BackendError, BackendResponse, backend_request
 from objstore.common.concurrency import GreenPile, Timeout
 from objstore.common.logs import TRANS_ID_HEADER, get_trans_id
-from objstore.common.storage_policy import POLICY_INDEX_HEADER
+from objstore.common.storage_policy import POLICY_INDEX_HEADER, PolicyCollection
 from objstore.common.timestamp import Timestamp
 from objstore.proxy import info_cache
 from objstore.proxy.node_health import NodeHealth
@@ -22,18 +22,20 @@ from objstore.proxy.node_iter import NodeIter
 from objstore.proxy.responses import (best_status, client_visible_headers, plain_response,
                                       quorum_size)
 from objstore.proxy.settings import ProxyConfig
+from objstore.ring.protocol import RingReader
 
 
 @dataclasses.dataclass
 class ProxyContext:
     """The few things a controller needs from the proxy."""
     conf: ProxyConfig
-    account_ring: Any
-    container_ring: Any
-    object_ring_for: Callable[[int], Any]
+    account_ring: RingReader
+    container_ring: RingReader
+    object_ring_for: Callable[[int], RingReader]
     health: NodeHealth
     logger: logging.Logger
     wsgi_app: Callable            # the proxy's own WSGI entry, for info sub-requests
+    policies: PolicyCollection
 
 
 def delay_denial(handler: Callable) -> Callable:
@@ -101,7 +103,7 @@ class Controller:
             headers["%s-Partition" % prefix] = str(part)
 
     # -- node iteration ----------------------------------------------------------
-    def node_iter(self, ring: Any, part: int, shuffle: bool = False,
+    def node_iter(self, ring: RingReader, part: int, shuffle: bool = False,
                   primaries: Optional[list] = None) -> NodeIter:
         count = self.conf.node_count(ring.replica_count)
         return NodeIter(ring, part, self.ctx.health, count, primaries=primaries,
@@ -139,7 +141,7 @@ class Controller:
             return resp
         return None
 
-    def make_requests(self, ring: Any, part: int, method: str, path: str,
+    def make_requests(self, ring: RingReader, part: int, method: str, path: str,
                       headers_list: list[dict], query_string: str = "",
                       body: bytes = b"") -> tuple[list[BackendResponse], int]:
         """Send one write per header set in parallel; failed primaries use handoffs.
@@ -180,7 +182,7 @@ class Controller:
             resp.body = chosen.body
         return resp
 
-    def read_first(self, req: Request, ring: Any, part: int, path: str,
+    def read_first(self, req: Request, ring: RingReader, part: int, path: str,
                    headers: Mapping[str, str], query_string: str = ""
                    ) -> tuple[Optional[BackendResponse], list[int]]:
         """GET/HEAD nodes one at a time; the first success wins (containers, accounts)."""
@@ -197,5 +199,5 @@ class Controller:
                 return resp, statuses
         return None, statuses
 
-    def quorum(self, ring: Any) -> int:
+    def quorum(self, ring: RingReader) -> int:
         return quorum_size(ring.replica_count)

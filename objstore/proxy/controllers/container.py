@@ -6,7 +6,7 @@ from typing import Optional
 from webob import Request, Response
 
 from objstore.common.constraints import MetadataError, check_metadata, constraints
-from objstore.common.storage_policy import POLICY_INDEX_HEADER, policies
+from objstore.common.storage_policy import POLICY_DEFAULT_HEADER, POLICY_INDEX_HEADER
 from objstore.common.timestamp import Timestamp
 from objstore.proxy import info_cache
 from objstore.proxy.controllers.account import (autocreate_account, check_listing_limit,
@@ -19,7 +19,6 @@ OWNER_ONLY_CONTAINER_HEADERS = ("x-container-read", "x-container-write",
                                 "x-remove-container-read", "x-remove-container-write")
 # Path segments that URL normalisation removes or rewrites ("/v1/a/../o").
 UNADDRESSABLE_NAMES = (".", "..")
-POLICY_DEFAULT_HEADER = "X-Backend-Storage-Policy-Default"
 # Container headers a client may set (besides metadata) that the nodes store.
 # X-Versions-Location / X-History-Location are not among them: the
 # versioned_writes filter turns them into sysmeta, and without it they must
@@ -64,7 +63,7 @@ class ContainerController(Controller):
         resp.headers.clear()
         for key, value in client_visible_headers(found.headers.items()):
             resp.headers[key] = value
-        policy = policies().get_by_index(found.headers.get(POLICY_INDEX_HEADER))
+        policy = self.ctx.policies.get_by_index(found.headers.get(POLICY_INDEX_HEADER))
         if policy is not None and 200 <= found.status < 300:
             resp.headers["X-Storage-Policy"] = policy.name
         if not req.environ.get("swift_owner"):
@@ -153,16 +152,17 @@ class ContainerController(Controller):
         if error is not None:
             return error
         extra = {}
-        policy_name = req.headers.get("X-Storage-Policy")
-        if policy_name is not None:
-            policy = policies().get_by_name(policy_name.strip())
+        # An empty X-Storage-Policy asks for the default, like no header at all.
+        policy_name = req.headers.get("X-Storage-Policy", "").strip()
+        if policy_name:
+            policy = self.ctx.policies.get_by_name(policy_name)
             if policy is None:
                 return plain_response(400, "Invalid X-Storage-Policy %r" % policy_name)
             if policy.deprecated:
                 return plain_response(400, "Storage Policy %r is deprecated" % policy.name)
             extra[POLICY_INDEX_HEADER] = str(policy.index)
         else:
-            extra[POLICY_DEFAULT_HEADER] = str(policies().default.index)
+            extra[POLICY_DEFAULT_HEADER] = str(self.ctx.policies.default.index)
         missing = self._account_missing(req)
         if missing is not None:
             return missing

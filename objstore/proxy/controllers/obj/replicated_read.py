@@ -1,4 +1,4 @@
-"""Reading an object: find the newest copy, then stream it, resuming on another replica.
+"""Reading a replicated object: find the newest copy, then stream it, resuming on another replica.
 
 Replicas can disagree for a while (a node missed a PUT or a DELETE while it
 was down).  The proxy therefore asks the primaries in parallel and takes the
@@ -18,115 +18,12 @@ import itertools
 import re
 from typing import Any, Callable, Iterator, Mapping, Optional
 
-from objstore.common.backend_client import BackendConnection, BackendError, quote_backend_path
 from objstore.common.concurrency import LightQueue, QueueEmpty, Timeout, spawn
-from objstore.common.timestamp import InvalidTimestamp, Timestamp
-from objstore.proxy.node_health import NodeHealth
+from objstore.proxy.controllers.obj.source import Source, SourceOpener
 
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 CONDITIONAL_HEADERS = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since",
                        "range")
-
-
-class Source:
-    """An open answer from one node (headers read, body not yet)."""
-
-    def __init__(self, node: dict, conn: BackendConnection, resp: http.client.HTTPResponse,
-                 method: str = "GET"):
-        self.node = node
-        self.method = method
-        self.conn = conn
-        self.resp = resp
-        self.status = resp.status
-        self.headers = {k.lower(): v for k, v in resp.getheaders()}
-        self.header_items = resp.getheaders()
-        self.body = b""              # filled for answers read whole (errors, HEAD)
-
-    def _stamp(self, *names: str) -> Timestamp:
-        raw = next((self.headers[n] for n in names if self.headers.get(n)), None)
-        try:
-            return Timestamp(raw) if raw else Timestamp(0)
-        except InvalidTimestamp:
-            return Timestamp(0)
-
-    @property
-    def timestamp(self) -> Timestamp:
-        """When the object (or the tombstone) was last written, metadata included."""
-        return self._stamp("x-backend-timestamp", "x-timestamp")
-
-    @property
-    def data_timestamp(self) -> Timestamp:
-        """When the body was written (a POST changes ``timestamp``, not this)."""
-        return self._stamp("x-backend-data-timestamp", "x-backend-timestamp", "x-timestamp")
-
-    @property
-    def freshness(self) -> tuple:
-        """Ordering key: newest body first, then newest metadata."""
-        return (self.data_timestamp, self.timestamp)
-
-    @property
-    def is_tombstone(self) -> bool:
-        return self.status == 404 and bool(self.headers.get("x-backend-timestamp"))
-
-    @property
-    def is_answer(self) -> bool:
-        """A definite answer about the object (not 'I do not have it', not an error)."""
-        return self.status < 500 and self.status != 404
-
-    def close(self) -> None:
-        self.conn.close()
-
-
-class SourceOpener:
-    """Opens GET/HEAD requests to nodes, counting failures against node health."""
-
-    def __init__(self, health: NodeHealth, part: int, path: str, method: str,
-                 conn_timeout: float, node_timeout: float):
-        self.health = health
-        self.part = part
-        self.path = path
-        self.method = method
-        self.conn_timeout = conn_timeout
-        self.node_timeout = node_timeout
-
-    def open(self, node: dict, headers: Mapping[str, str], query_string: str = "",
-             method: Optional[str] = None) -> Optional[Source]:
-        method = method or self.method
-        try:
-            with Timeout(self.conn_timeout + self.node_timeout + 1):
-                conn = BackendConnection(node["ip"], node["port"], self.conn_timeout,
-                                         self.node_timeout)
-                try:
-                    conn.putrequest(method,
-                                    quote_backend_path(node["device"], self.part, self.path),
-                                    headers, query_string)
-                    resp = conn.getresponse()
-                except BaseException:
-                    conn.close()
-                    raise
-        except (BackendError, Timeout) as err:
-            self.health.error_occurred(node, "%s %s: %s" % (method, self.path,
-                                                            err or "timeout"))
-            return None
-        source = Source(node, conn, resp, method)
-        if source.status == 507:
-            self.health.limit_now(node, "insufficient storage (507)")
-        elif source.status >= 500:
-            self.health.error_occurred(node, "%s %s answered %d" % (
-                method, self.path, source.status))
-        if source.status >= 500 or method == "HEAD" or not source.is_answer:
-            _drain(source)
-        return source
-
-
-def _drain(source: Source) -> None:
-    """Read a small body (error text) and close, so nothing is left half-read."""
-    try:
-        with Timeout(2):
-            source.body = source.resp.read(65536)
-    except (OSError, http.client.HTTPException, Timeout):
-        source.body = b""
-    source.close()
 
 
 def find_newest(opener: SourceOpener, nodes: Iterator[dict], replicas: int,
