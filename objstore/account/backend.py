@@ -188,7 +188,8 @@ class AccountBroker(DatabaseBroker):
                              prefix: str = "", delimiter: str = "",
                              reverse: bool = False) -> list:
         """A page of :class:`ContainerEntry` and ``SubdirEntry`` in Swift order."""
-        return self._list_rows("name, object_count, bytes_used, put_timestamp",
+        return self._list_rows("name, object_count, bytes_used, put_timestamp, "
+                               "storage_policy_index",
                                _container_entry, limit, marker, end_marker, prefix, delimiter,
                                None, reverse)
 

@@ -17,9 +17,10 @@ from objstore.common.config import ConfigSection, to_bool
 from objstore.common.constraints import MetadataError, check_metadata, constraints
 from objstore.common.db import (DatabaseAlreadyExists)
 from objstore.common.durable_fs import check_device
-from objstore.common.listing_format import content_type_header, render_listing
+from objstore.common.listing_format import (ContainerEntry, ListingEntry, content_type_header,
+                                            render_listing)
 from objstore.common.logs import get_logger
-from objstore.common.storage_policy import POLICY_INDEX_HEADER, policies
+from objstore.common.storage_policy import POLICY_INDEX_HEADER, PolicyCollection, policies
 from objstore.common.storage_app import DatabaseServerApp
 from objstore.common.storage_request import (header_int, http_error, listing_params,
                                              required_timestamp, split_backend_path)
@@ -44,11 +45,12 @@ def is_account_metadata(header: str) -> bool:
     return lower.startswith(ACCOUNT_META_PREFIXES) or lower == "x-account-access-control"
 
 
-def policy_stat_headers(policy_stats: Mapping[int, Mapping[str, int]]) -> dict[str, str]:
+def policy_stat_headers(policy_stats: Mapping[int, Mapping[str, int]],
+                        known: PolicyCollection) -> dict[str, str]:
     """``X-Account-Storage-Policy-<Name>-{Container-Count,Object-Count,Bytes-Used}``."""
     headers = {}
     for index, stats in sorted(policy_stats.items()):
-        policy = policies().get_by_index(index)
+        policy = known.get_by_index(index)
         if policy is None:
             continue
         base = "X-Account-Storage-Policy-%s-" % policy.name
@@ -61,9 +63,12 @@ def policy_stat_headers(policy_stats: Mapping[int, Mapping[str, int]]) -> dict[s
 class AccountServer(DatabaseServerApp):
     server_type = "account"
 
-    def __init__(self, conf: AccountServerConfig, raw_conf: Optional[Mapping[str, Any]] = None):
+    def __init__(self, conf: AccountServerConfig, raw_conf: Optional[Mapping[str, Any]] = None,
+                 storage_policies: Optional[PolicyCollection] = None):
         self.conf = conf
         self.logger = get_logger(conf.log_name, raw_conf)
+        # names for the per-policy usage headers and the listing's storage_policy
+        self.policies = storage_policies or policies()
 
     # -- helpers -------------------------------------------------------
     def _broker(self, req: Request) -> tuple[AccountBroker, list]:
@@ -107,7 +112,7 @@ class AccountServer(DatabaseServerApp):
             "X-Backend-Delete-Timestamp": Timestamp(info["delete_timestamp"]).internal,
             "X-Backend-Status-Changed-At": Timestamp(info["status_changed_at"]).internal,
         }
-        headers.update(policy_stat_headers(broker.get_policy_stats()))
+        headers.update(policy_stat_headers(broker.get_policy_stats(), self.policies))
         for key, (value, _ts) in broker.metadata.items():
             headers[key] = value
         return headers
@@ -208,6 +213,7 @@ class AccountServer(DatabaseServerApp):
             return text_response(404) if not broker.exists() else self._deleted_404()
         entries = broker.list_containers_iter(params.limit, params.marker, params.end_marker,
                                               params.prefix, params.delimiter, params.reverse)
+        entries = [self._with_policy_name(entry) for entry in entries]
         headers = self._info_headers(broker, info)
         body = render_listing(entries, params.media_type, "account", account)
         resp = Response(status=200 if body else 204, headers=headers)
@@ -215,6 +221,13 @@ class AccountServer(DatabaseServerApp):
             resp.body = body
         resp.headers["Content-Type"] = content_type_header(params.media_type)
         return resp
+
+
+    def _with_policy_name(self, entry: ListingEntry) -> ListingEntry:
+        if not isinstance(entry, ContainerEntry):
+            return entry
+        policy = self.policies.get_by_index(entry.storage_policy_index)
+        return entry._replace(storage_policy=policy.name) if policy is not None else entry
 
 
 def app_factory(global_conf: Mapping[str, Any], **local_conf: Any) -> AccountServer:

@@ -41,11 +41,17 @@ class ObjectEntry(NamedTuple):
 
 
 class ContainerEntry(NamedTuple):
-    """One container row of an account listing."""
+    """One container row of an account listing.
+
+    The broker knows the policy index; the account server, which knows the
+    cluster's policies, fills in ``storage_policy`` (the name clients see).
+    """
     name: str
     object_count: int
     bytes_used: int
     put_timestamp: str
+    storage_policy_index: int = 0
+    storage_policy: str = ""
 
 
 class SubdirEntry(NamedTuple):
@@ -161,8 +167,11 @@ def _object_dict(entry: ObjectEntry) -> dict:
 
 
 def _container_dict(entry: ContainerEntry) -> dict:
-    return {"name": entry.name, "count": entry.object_count, "bytes": entry.bytes_used,
+    data = {"name": entry.name, "count": entry.object_count, "bytes": entry.bytes_used,
             "last_modified": iso8601_from_internal(entry.put_timestamp)}
+    if entry.storage_policy:
+        data["storage_policy"] = entry.storage_policy
+    return data
 
 
 def entry_as_dict(entry: ListingEntry) -> dict:
@@ -224,9 +233,12 @@ def _xml_entry(entry: ListingEntry) -> str:
                     xml_text(data["name"]), xml_text(data["hash"] or ""), data["bytes"],
                     xml_text(data["content_type"] or ""), data["last_modified"]))
     data = _container_dict(entry)
+    policy = ("<storage_policy>%s</storage_policy>" % xml_text(entry.storage_policy)
+              if entry.storage_policy else "")
     return ("<container><name>%s</name><count>%d</count><bytes>%d</bytes>"
-            "<last_modified>%s</last_modified></container>" % (
-                xml_text(data["name"]), data["count"], data["bytes"], data["last_modified"]))
+            "<last_modified>%s</last_modified>%s</container>" % (
+                xml_text(data["name"]), data["count"], data["bytes"], data["last_modified"],
+                policy))
 
 
 def render_listing(entries: Sequence[ListingEntry], media_type: str, root_tag: str,

@@ -18,7 +18,8 @@ from objstore.common.db import (DatabaseAlreadyExists)
 from objstore.common.durable_fs import check_device
 from objstore.common.listing_format import content_type_header, render_listing
 from objstore.common.logs import get_logger
-from objstore.common.storage_policy import POLICY_INDEX_HEADER, policies
+from objstore.common.storage_policy import (POLICY_DEFAULT_HEADER, POLICY_INDEX_HEADER,
+                                            policies)
 from objstore.common.storage_app import DatabaseServerApp
 from objstore.common.storage_request import (header_int, header_text, http_error,
                                              listing_params, required_timestamp,
@@ -73,14 +74,26 @@ class ContainerServer(DatabaseServerApp):
             raise http_error(400, "Object name too long")
         return broker, parts
 
-    def _policy_index(self, req: Request) -> Optional[int]:
-        value = req.headers.get(POLICY_INDEX_HEADER)
+    def _policy_index(self, req: Request, header: str = POLICY_INDEX_HEADER) -> Optional[int]:
+        value = req.headers.get(header)
         if value is None or value == "":
             return None
         policy = policies().get_by_index(value)
         if policy is None:
-            raise http_error(400, "Invalid %s %r" % (POLICY_INDEX_HEADER, value))
+            raise http_error(400, "Invalid %s %r" % (header, value))
         return policy.index
+
+    def _new_container_policy(self, req: Request) -> int:
+        """The policy of a container this PUT creates (or re-creates after a delete).
+
+        The one the client asked for, else the proxy's default (it sends
+        its own, so every container server agrees with it), else ours.
+        """
+        for header in (POLICY_INDEX_HEADER, POLICY_DEFAULT_HEADER):
+            index = self._policy_index(req, header)
+            if index is not None:
+                return index
+        return policies().default.index
 
     @staticmethod
     def _metadata_updates(req: Request, timestamp: Timestamp) -> dict[str, tuple[str, str]]:
@@ -163,8 +176,7 @@ class ContainerServer(DatabaseServerApp):
         if not broker.exists():
             try:
                 broker.initialize(timestamp, account=account, container=container,
-                                  storage_policy_index=requested_policy
-                                  if requested_policy is not None else policies().default.index)
+                                  storage_policy_index=self._new_container_policy(req))
                 created = True
             except DatabaseAlreadyExists:
                 pass
@@ -172,9 +184,9 @@ class ContainerServer(DatabaseServerApp):
             info = broker.get_info()
             was_deleted = broker.info_is_deleted(info)
             if was_deleted:
-                if requested_policy is not None and \
-                        requested_policy != info["storage_policy_index"]:
-                    broker.set_storage_policy_index(requested_policy)
+                new_policy = self._new_container_policy(req)
+                if new_policy != info["storage_policy_index"]:
+                    broker.set_storage_policy_index(new_policy)
             elif requested_policy is not None and \
                     requested_policy != info["storage_policy_index"]:
                 return text_response(409, "Container exists with a different storage policy",

@@ -5,7 +5,7 @@ from xml.dom import minidom
 import pytest
 from webob import Request
 
-from objstore.account.server import app_factory
+from objstore.account.server import AccountServer, AccountServerConfig, app_factory
 from objstore.common import storage_policy
 from objstore.common.timestamp import Timestamp
 
@@ -47,10 +47,16 @@ def test_put_head_get(app):
     assert call(app, BASE).status_int == 204
 
 
-def test_container_reports_and_totals(app, monkeypatch):
-    monkeypatch.setattr(storage_policy, "_active", storage_policy.PolicyCollection([
+def _two_policy_app(tmp_path):
+    (tmp_path / "sda").mkdir(exist_ok=True)
+    known = storage_policy.PolicyCollection([
         storage_policy.StoragePolicy(index=0, name="gold", default=True),
-        storage_policy.StoragePolicy(index=1, name="ec")]))
+        storage_policy.StoragePolicy(index=1, name="ec")])
+    return AccountServer(AccountServerConfig(devices=str(tmp_path)), storage_policies=known)
+
+
+def test_container_reports_and_totals(tmp_path):
+    app = _two_policy_app(tmp_path)
     assert report(app, "c1").status_int == 404          # no account yet
     call(app, BASE, "PUT", {"X-Timestamp": ts(1000)})
     assert report(app, "c1", count=2, used=20).status_int == 201
@@ -66,10 +72,12 @@ def test_container_reports_and_totals(app, monkeypatch):
     assert call(app, BASE, "HEAD").headers["X-Account-Container-Count"] == "1"
     resp = call(app, BASE + "?format=json")
     assert json.loads(resp.body) == [{"name": "c2", "count": 3, "bytes": 7,
-                                      "last_modified": Timestamp(1001).iso8601}]
+                                      "last_modified": Timestamp(1001).iso8601,
+                                      "storage_policy": "ec"}]
     doc = minidom.parseString(call(app, BASE + "?format=xml").body).documentElement
     assert doc.tagName == "account" and doc.getAttribute("name") == "AUTH_test"
     assert doc.getElementsByTagName("count")[0].firstChild.data == "3"
+    assert doc.getElementsByTagName("storage_policy")[0].firstChild.data == "ec"
     assert call(app, BASE).body == b"c2\n"
 
 
