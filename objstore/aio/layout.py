@@ -4,7 +4,7 @@ One data directory holds the whole cluster so that deleting it is a clean
 reset and reusing it keeps every object::
 
     <data>/etc/objstore.conf            hash salt (random, generated once), policies
-    <data>/etc/{account,container,object}.ring.gz (+ .builder)
+    <data>/etc/{account,container,object,object-1}.ring.gz (+ .builder)
     <data>/etc/proxy-server.conf
     <data>/etc/{object,container,account}-server-<N>.conf
     <data>/node<N>/devices/d<N>/        node N's one device (zone N)
@@ -37,6 +37,9 @@ DAEMONS_BY_KIND: dict[str, tuple[str, ...]] = {
 }
 PART_POWER = 10
 DAEMON_INTERVAL = 5
+# Storage policies of the aio, by index: gold (0, the default) has the
+# cluster's replica count, silver (1) at most two replicas.
+SILVER_REPLICAS = 2
 
 
 class LayoutError(RuntimeError):
@@ -145,12 +148,22 @@ class Layout:
             mkdirs(self.device_path(node))
 
     def write_cluster_conf(self) -> bool:
-        """Write objstore.conf with a fresh random salt, unless it exists.  True if written."""
+        """Write objstore.conf with a fresh random salt, unless it exists.  True if written.
+
+        A data dir made before the aio had its second policy gains that
+        policy's section; policy 0 keeps the name it was created with.
+        """
         if os.path.exists(self.cluster_conf):
+            for index, text in sorted(templates.AIO_POLICY_SECTIONS.items()):
+                if index:
+                    _ensure_section_text(self.cluster_conf, "storage-policy:%d" % index, text)
             return False
+        policies = "\n".join(text for _index, text in
+                             sorted(templates.AIO_POLICY_SECTIONS.items()))
         text = templates.render("objstore.conf", {
             "hash_path_prefix": secrets.token_hex(8),
             "hash_path_suffix": secrets.token_hex(8),
+            "storage_policies": policies,
         })
         write_file_atomic(self.cluster_conf, text.encode("utf-8"))
         return True
@@ -199,15 +212,24 @@ class Layout:
                       daemon_interval=str(DAEMON_INTERVAL))
         return values
 
+    @staticmethod
+    def ring_replica_counts(replicas: int) -> dict[str, int]:
+        """Every ring of the aio (``object-1`` is silver's) and its replica count."""
+        counts = {kind: replicas for kind in STORAGE_KINDS}
+        counts["object-1"] = min(SILVER_REPLICAS, replicas)
+        return counts
+
     def write_rings(self, ports: dict[str, int], replicas: int) -> None:
-        """(Re)write the three rings so they name ``ports``.
+        """(Re)write every ring so it names ``ports``; build the ones missing.
 
         The first build rebalances with a fixed seed; later calls only change
         the ports recorded in the saved builder, so no partition ever moves
         and the data already on the devices stays where the ring looks for it.
+        A data dir older than silver gets its ring here.
         """
-        for kind in STORAGE_KINDS:
-            builder_path = self.builder_path(kind)
+        for ring_name, ring_replicas in self.ring_replica_counts(replicas).items():
+            kind = ring_name.split("-", 1)[0]
+            builder_path = self.builder_path(ring_name)
             if os.path.exists(builder_path):
                 builder = RingBuilder.load(builder_path)
                 changed = False
@@ -218,20 +240,20 @@ class Layout:
                     if dev["port"] != want:
                         dev["port"] = want
                         changed = True
-                if not changed and os.path.exists(self.ring_path(kind)):
+                if not changed and os.path.exists(self.ring_path(ring_name)):
                     continue
             else:
-                if replicas > self.nodes:
+                if ring_replicas > self.nodes:
                     raise LayoutError("%d replicas need at least %d nodes (got --nodes %d)"
-                                      % (replicas, replicas, self.nodes))
-                builder = RingBuilder(PART_POWER, replicas, 0)
+                                      % (ring_replicas, ring_replicas, self.nodes))
+                builder = RingBuilder(PART_POWER, ring_replicas, 0)
                 for node in range(1, self.nodes + 1):
                     builder.add_dev({"region": 1, "zone": node, "ip": self.bind_ip,
                                      "port": ports["%s-server-%d" % (kind, node)],
                                      "device": self.device_name(node), "weight": 100})
                 builder.rebalance(seed=1)
             builder.save(builder_path)
-            builder.write_ring(self.ring_path(kind))
+            builder.write_ring(self.ring_path(ring_name))
 
     def ring_replicas(self) -> Optional[int]:
         """Replica count of an existing object ring builder, or None."""

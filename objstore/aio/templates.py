@@ -46,15 +46,48 @@ hash_path_suffix = {hash_path_suffix}
 # max_container_name_length = 256
 # extra_header_count = 0
 
-# Storage policies.  Policy 0 is the 3-replica default; its object ring is
-# object.ring.gz and its objects live in <device>/objects/.
+# Storage policies.  A client picks one per container (X-Storage-Policy on the
+# container PUT); a container created without one gets the default policy.
+# Each policy has its own object ring, whose replica count is the policy's:
+# object.ring.gz for index 0, object-<index>.ring.gz otherwise; its objects live
+# in <device>/objects/ (index 0) or <device>/objects-<index>/.  A deprecated
+# policy keeps serving its containers but takes no new ones.
+{storage_policies}"""
+
+# The policies of a production sample: one, as a new cluster starts.
+SAMPLE_POLICIES = """\
 [storage-policy:0]
 name = Policy-0
 default = yes
 # policy_type = replication
 # aliases =
 # deprecated = no
+
+# A second policy (it needs object-1.ring.gz, e.g. built with 2 replicas):
+# [storage-policy:1]
+# name = silver
+# aliases = cheap
 """
+
+# The all-in-one cluster's: gold (the default, the full replica count) and
+# silver (two replicas), so both placements can be tried on one machine.
+AIO_POLICY_SECTIONS = {
+    0: """\
+[storage-policy:0]
+name = gold
+default = yes
+policy_type = replication
+# aliases =
+# deprecated = no
+""",
+    1: """\
+[storage-policy:1]
+name = silver
+policy_type = replication
+# aliases =
+# deprecated = no
+""",
+}
 
 _SERVER_DEFAULT = """\
 [DEFAULT]
@@ -333,6 +366,7 @@ SAMPLE_VALUES: dict[str, str] = {
     "daemon_interval": "300",
     "token_secret": "change-me-to-a-long-random-string",
     "pipeline": " ".join(PROXY_PIPELINE),
+    "storage_policies": SAMPLE_POLICIES,
 }
 
 

@@ -24,12 +24,20 @@ class BadContainerHeaders(ValueError):
 
 
 def parse_container_nodes(headers: Mapping[str, str]) -> list[ContainerNode]:
-    """The container replicas named by the request; empty when none are named."""
+    """The container replicas named by the request; empty when none are named.
+
+    ``X-Container-Host`` and ``-Device`` list the replicas (comma-separated,
+    paired by position); ``-Partition`` is their one partition.
+    """
     hosts = _split(headers.get("X-Container-Host"))
     devices = _split(headers.get("X-Container-Device"))
     partitions = _split(headers.get("X-Container-Partition"))
     if not hosts and not devices and not partitions:
         return []
+    if len(partitions) == 1:
+        # One container partition holds the name on every container replica;
+        # an object with fewer replicas than the containers has extra hosts.
+        partitions = partitions * len(hosts)
     if not (len(hosts) == len(devices) == len(partitions)):
         raise BadContainerHeaders(
             "X-Container-Host, -Device and -Partition must list the same number of items")

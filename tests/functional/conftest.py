@@ -125,20 +125,21 @@ def _swift_cli(cluster, *args, user="test:tester", stdin=None, check=True, cwd=N
 
 @pytest.fixture
 def object_files(cluster):
-    """object_files(account, container, obj, ending=".data") -> [(device dir, path), ...].
+    """object_files(account, container, obj, ending=".data", policy=0) -> [(device dir, path)].
 
     The hash is computed here from objstore.conf's salt exactly as DESIGN.md
-    describes the on-disk layout (md5 of prefix + /a/c/o + suffix), so the
-    tests check the layout independently of the code that writes it.
+    describes the on-disk layout (md5 of prefix + /a/c/o + suffix, under
+    ``objects`` for policy 0 and ``objects-<index>`` otherwise), so the tests
+    check the layout independently of the code that writes it.
     """
     prefix, suffix = cluster.hash_path_salt()
 
-    def _find(account, container, obj, ending=".data"):
+    def _find(account, container, obj, ending=".data", policy=0):
         path = ("/%s/%s/%s" % (account, container, obj)).encode("utf-8")
         name_hash = hashlib.md5(prefix.encode() + path + suffix.encode()).hexdigest()
         found = []
         for device in cluster.devices():
-            objects_dir = os.path.join(device, "objects")
+            objects_dir = os.path.join(device, "objects-%d" % policy if policy else "objects")
             if not os.path.isdir(objects_dir):
                 continue
             for part in os.listdir(objects_dir):

@@ -1,5 +1,6 @@
 """The aio's data directory: configs, rings, ports and state, without starting anything."""
 import os
+import re
 import socket
 
 import pytest
@@ -164,3 +165,50 @@ def test_existing_proxy_config_gains_sections_for_new_filters(tmp_path):
     assert sections["filter:dlo"]["use"] == "egg:objstore#dlo"
     assert sections["pipeline:main"]["pipeline"] == " ".join(templates.PROXY_PIPELINE)
     assert sections["filter:tempauth"]["token_secret"] == secret  # tokens stay valid
+
+
+def test_new_cluster_has_gold_and_silver_with_their_own_rings(tmp_path):
+    layout = Layout(str(tmp_path), nodes=4)
+    layout.make_dirs()
+    layout.write_cluster_conf()
+    layout.write_rings(_ports(layout, 41000), replicas=3)
+    from objstore.common.cluster_config import load_cluster_config
+    from objstore.common.path_hash import configure_hash_path
+    from objstore.common.storage_policy import PolicyCollection, set_policies
+    try:
+        policies = load_cluster_config(layout.cluster_conf).policies
+    finally:
+        # loading makes the settings this process's; give the other tests theirs back
+        configure_hash_path("test-prefix", "test-suffix")
+        set_policies(PolicyCollection())
+    assert [(p.index, p.name, p.default) for p in policies] == [
+        (0, "gold", True), (1, "silver", False)]
+    assert Ring(layout.ring_path("object")).replica_count == 3
+    assert Ring(layout.ring_path("object-1")).replica_count == 2
+
+
+def test_data_dir_from_before_silver_gains_its_section_and_ring(tmp_path):
+    layout = Layout(str(tmp_path), nodes=4)
+    layout.make_dirs()
+    old_conf = templates.render("objstore.conf", {
+        "hash_path_prefix": "p", "hash_path_suffix": "s",
+        "storage_policies": templates.SAMPLE_POLICIES})
+    with open(layout.cluster_conf, "w", encoding="utf-8") as handle:
+        handle.write(old_conf)
+    ports = _ports(layout, 41000)
+    layout.write_rings(ports, replicas=3)
+    os.unlink(layout.ring_path("object-1"))
+    os.unlink(layout.builder_path("object-1"))
+    placement = Ring(layout.ring_path("object")).get_part_nodes(7)
+
+    assert not layout.write_cluster_conf()       # the salt and policy 0 stay
+    assert not layout.write_cluster_conf()       # and the section is added once
+    layout.write_rings(ports, replicas=3)
+    sections = read_ini(layout.cluster_conf)
+    assert sections["hash"]["hash_path_prefix"] == "p"
+    assert sections["storage-policy:0"]["name"] == "Policy-0"
+    assert sections["storage-policy:1"]["name"] == "silver"
+    with open(layout.cluster_conf, encoding="utf-8") as handle:
+        assert len(re.findall(r"(?m)^\[storage-policy:1\]", handle.read())) == 1
+    assert Ring(layout.ring_path("object-1")).replica_count == 2
+    assert Ring(layout.ring_path("object")).get_part_nodes(7) == placement

@@ -389,6 +389,17 @@ def _container_headers(*ports, device="sdc", partition="5"):
             "X-Container-Partition": ",".join([partition] * len(ports))}
 
 
+def test_one_partition_serves_every_listed_container_host(app, recorder):
+    # An object replica of a 2-replica policy may be told about two of three
+    # container replicas: hosts and devices are lists, the partition is one.
+    headers = _container_headers(recorder.port, recorder.port)
+    headers["X-Container-Partition"] = "5"
+    assert put(app, b"hello", 1, **headers).status_int == 201
+    assert [r[1] for r in recorder.requests] == ["/sdc/5/AUTH_a/c/o"] * 2
+    headers["X-Container-Partition"] = "5,6,7"
+    assert put(app, b"hello", 2, **headers).status_int == 400
+
+
 def test_put_and_delete_update_the_container(app, recorder):
     resp = put(app, b"hello", 1, **_container_headers(recorder.port),
                **{"X-Trans-Id": "tx123"})
