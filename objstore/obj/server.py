@@ -31,15 +31,14 @@ from objstore.common.http_conditions import (RangeNotSatisfiable, content_range,
                                              unsatisfiable_range)
 from objstore.common.logs import get_logger, get_trans_id
 from objstore.common.path_hash import hash_path_configured
-from objstore.common.storage_policy import POLICY_INDEX_HEADER, policies
+from objstore.common.storage_policy import POLICY_INDEX_HEADER, PolicyCollection, policies
 from objstore.common.storage_app import StorageServerApp
 from objstore.common.storage_request import required_timestamp, split_backend_path
 from objstore.common.timestamp import TICKS_PER_SECOND, Timestamp
 from objstore.obj import container_update
-from objstore.obj.diskfile import (AsyncUpdate, DiskFile,
-                                   DiskFileDeviceUnavailable, DiskFileExpired,
-                                   DiskFileManager, DiskFileNoSpace, DiskFileNotExist,
-                                   DiskFileQuarantined, FsDiskFileManager)
+from objstore.obj.diskfile import (AsyncUpdate, DiskFile, DiskFileDeviceUnavailable,
+                                   DiskFileExpired, DiskFileNoSpace, DiskFileNotExist,
+                                   DiskFileQuarantined, DiskFileRouter, fs_managers)
 from objstore.obj.request_body import (BodyTooLarge, ClientDisconnect, ClientTimeout,
                                        iter_body)
 
@@ -112,13 +111,15 @@ class ObjectServer(StorageServerApp):
     server_type = "object"
 
     def __init__(self, conf: Optional[Mapping[str, Any]] = None,
-                 manager: Optional[DiskFileManager] = None, logger: Any = None):
+                 managers: Optional[DiskFileRouter] = None, logger: Any = None,
+                 storage_policies: Optional[PolicyCollection] = None):
         raw = dict(conf or {})
         self.conf = ObjectServerConfig.from_section(raw, section_name="app:object-server")
         self.logger = logger or get_logger(self.conf.log_name, raw)
-        self.manager = manager or FsDiskFileManager(
-            self.conf.devices, mount_check=self.conf.mount_check,
-            fallocate_reserve=self.conf.fallocate_reserve,
+        # one DiskFile manager per policy; a request's policy index picks it
+        self.managers = managers or fs_managers(
+            storage_policies or policies(), self.conf.devices,
+            mount_check=self.conf.mount_check, fallocate_reserve=self.conf.fallocate_reserve,
             keep_cache_size=self.conf.keep_cache_size)
 
     def error_response(self, req: Request, err: Exception) -> Response:
@@ -139,15 +140,15 @@ class ObjectServer(StorageServerApp):
             index = int(raw_index)
         except ValueError:
             raise _abort(400, "Invalid %s: %r" % (POLICY_INDEX_HEADER, raw_index)) from None
-        if policies().get_by_index(index) is None:
+        if index not in self.managers:
             raise _abort(503, "No policy with index %d" % index)
         return device, partition, account, container, obj, index
 
     def _diskfile(self, req: Request) -> tuple[DiskFile, tuple]:
         parts = self._parse(req)
         device, partition, account, container, obj, index = parts
-        return self.manager.get_diskfile(device, partition, account, container, obj,
-                                         policy_index=index), parts
+        return self.managers[index].get_diskfile(device, partition, account, container,
+                                                 obj), parts
 
     @staticmethod
     def _check_delete_at(req: Request) -> None:
@@ -415,7 +416,7 @@ class ObjectServer(StorageServerApp):
                                                   size, _wsgi(content_type), etag)
         update = AsyncUpdate(op=op, account=account, container=container, obj=obj,
                              headers=headers, nodes=nodes, policy_index=index)
-        container_update.update_containers(self.manager, device, update,
+        container_update.update_containers(self.managers[index], device, update,
                                            self.conf.conn_timeout, self.conf.node_timeout,
                                            self.logger)
 

@@ -1,6 +1,7 @@
 """The object updater: delivers the container updates the object server could not.
 
-Each pass walks every device's async pendings (through DiskFile's manager, the
+Each pass walks every policy's async pendings on every device (through that
+policy's DiskFile manager, the
 one owner of that format), keeps only the newest pending per object (an
 older update would be overruled by the newer one anyway), and sends it to the
 container replicas it still names.  Replicas that accept are dropped from the
@@ -17,7 +18,8 @@ from objstore.common.config import ConfigError
 from objstore.common.daemon import Daemon, DaemonConfig
 from objstore.common.logs import new_trans_id, set_trans_id
 from objstore.obj.container_update import send_update
-from objstore.obj.diskfile import AsyncUpdate, DiskFileManager, FsDiskFileManager
+from objstore.common.storage_policy import PolicyCollection, policies
+from objstore.obj.diskfile import AsyncUpdate, DiskFileManager, DiskFileRouter, fs_managers
 from objstore.obj.diskfile.interface import DiskFileError
 
 
@@ -47,33 +49,40 @@ class ObjectUpdater(Daemon):
     config_class = ObjectUpdaterConfig
 
     def __init__(self, conf: Optional[Mapping[str, Any]] = None, logger: Any = None,
-                 manager: Optional[DiskFileManager] = None):
+                 managers: Optional[DiskFileRouter] = None,
+                 storage_policies: Optional[PolicyCollection] = None):
         super().__init__(conf, logger)
-        self.manager = manager or FsDiskFileManager(self.conf.devices,
-                                                    mount_check=self.conf.mount_check)
+        self.managers = managers or fs_managers(storage_policies or policies(),
+                                                self.conf.devices,
+                                                mount_check=self.conf.mount_check)
 
     def run_once(self) -> UpdaterStats:
+        """One pass over every policy's pendings on every device."""
         stats = UpdaterStats()
-        for device in self.manager.list_devices():
-            try:
-                self._process_device(device, stats)
-            except (DiskFileError, OSError) as err:
-                self.logger.error("object updater: device %s skipped: %s", device, err)
+        for manager in self.managers:
+            for device in manager.list_devices():
+                try:
+                    self._process_device(manager, device, stats)
+                except (DiskFileError, OSError) as err:
+                    self.logger.error("object updater: device %s (policy %d) skipped: %s",
+                                      device, manager.policy_index, err)
         self.logger.info("object update pass: %s", stats)
         return stats
 
-    def _process_device(self, device: str, stats: UpdaterStats) -> None:
+    def _process_device(self, manager: DiskFileManager, device: str,
+                        stats: UpdaterStats) -> None:
         pool = GreenPool(self.conf.concurrency)
         try:
-            for update in self.manager.iter_async_updates(device):
+            for update in manager.iter_async_updates(device):
                 if self.stopping:
                     break
                 stats.found += 1
-                pool.spawn_n(self._process_update, update, stats)
+                pool.spawn_n(self._process_update, manager, update, stats)
         finally:
             pool.waitall()
 
-    def _process_update(self, update: AsyncUpdate, stats: UpdaterStats) -> None:
+    def _process_update(self, manager: DiskFileManager, update: AsyncUpdate,
+                        stats: UpdaterStats) -> None:
         """Send one pending to the nodes it still names; remember who is left."""
         try:
             set_trans_id(update.headers.get("X-Trans-Id") or new_trans_id("-updater"))
@@ -85,13 +94,13 @@ class ObjectUpdater(Daemon):
                          if not send_update(node, update, self.conf.conn_timeout,
                                             self.conf.node_timeout, self.logger)]
             if not remaining:
-                self.manager.remove_async_update(update)
+                manager.remove_async_update(update)
                 stats.successes += 1
                 return
             stats.failures += 1
             if len(remaining) != len(update.nodes):
                 update.nodes = remaining
-                self.manager.update_async_update(update)
+                manager.update_async_update(update)
         except (DiskFileError, OSError) as err:
             stats.failures += 1
             self.logger.error("object updater: %s stays pending: %s", update.location, err)

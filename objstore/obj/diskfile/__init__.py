@@ -10,10 +10,11 @@ from objstore.obj.diskfile.interface import (DiskFile, DiskFileDeleted,
                                              DiskFileNoSpace, DiskFileNotExist,
                                              DiskFileQuarantined, DiskFileWriter)
 from objstore.obj.diskfile.mem import MemDiskFileManager
+from objstore.obj.diskfile.router import DiskFileRouter, fs_managers
 
 __all__ = [
     "AsyncUpdate", "ContainerNode", "DiskFile", "DiskFileDeleted",
     "DiskFileDeviceUnavailable", "DiskFileError", "DiskFileExpired", "DiskFileManager",
-    "DiskFileNoSpace", "DiskFileNotExist", "DiskFileQuarantined", "DiskFileWriter",
-    "FsDiskFileManager", "MemDiskFileManager",
+    "DiskFileNoSpace", "DiskFileNotExist", "DiskFileQuarantined", "DiskFileRouter",
+    "DiskFileWriter", "FsDiskFileManager", "MemDiskFileManager", "fs_managers",
 ]

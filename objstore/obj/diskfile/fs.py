@@ -41,11 +41,6 @@ log = logging.getLogger("objstore.obj.diskfile")
 _XATTR_FULL = (errno.ENOSPC, errno.E2BIG, errno.ERANGE, errno.EDQUOT)
 
 
-def _policy_dir(kind: str, policy_index: int) -> str:
-    policy = StoragePolicy(index=policy_index, name="p%d" % policy_index)
-    return policy.data_dir if kind == "objects" else policy.async_dir
-
-
 # -- metadata on files ---------------------------------------------------
 
 def _read_xattr_blob(fd: int) -> bytes:
@@ -186,14 +181,13 @@ class FsDiskFileWriter(DiskFileWriter):
 
 class FsDiskFile(DiskFile):
     def __init__(self, manager: "FsDiskFileManager", device_path: str, partition: str,
-                 account: str, container: str, obj: str, policy_index: int):
+                 account: str, container: str, obj: str):
         super().__init__()
         self.manager = manager
         self.device_path = device_path
-        self.policy_index = policy_index
         self.name = "/%s/%s/%s" % (account, container, obj)
         self.name_hash = str(hash_path(account, container, obj))
-        self.hash_dir = os.path.join(device_path, _policy_dir("objects", policy_index),
+        self.hash_dir = os.path.join(device_path, manager.policy.data_dir,
                                      str(partition), hash_suffix(self.name_hash),
                                      self.name_hash)
         self.tmp_dir = os.path.join(device_path, "tmp")
@@ -280,7 +274,7 @@ class FsDiskFile(DiskFile):
     def quarantine(self, reason: str) -> None:
         self.close()
         target_root = os.path.join(self.device_path, "quarantined",
-                                   _policy_dir("objects", self.policy_index))
+                                   self.manager.policy.data_dir)
         target = os.path.join(target_root, self.name_hash)
         if os.path.exists(target):
             target += "-" + uuid.uuid4().hex
@@ -359,7 +353,8 @@ def _raise_if_expired(metadata: dict[str, str], timestamp: Timestamp,
 
 class FsDiskFileManager(DiskFileManager):
     def __init__(self, devices: str, mount_check: bool = False, fallocate_reserve: int = 0,
-                 keep_cache_size: int = 5242880):
+                 keep_cache_size: int = 5242880, policy: Optional[StoragePolicy] = None):
+        super().__init__(policy)
         self.devices = devices
         self.mount_check = mount_check
         self.fallocate_reserve = fallocate_reserve
@@ -381,17 +376,18 @@ class FsDiskFileManager(DiskFileManager):
                 if durable_fs.check_device(self.devices, n, self.mount_check)]
 
     def get_diskfile(self, device: str, partition: str, account: str, container: str,
-                     obj: str, policy_index: int = 0) -> FsDiskFile:
+                     obj: str) -> FsDiskFile:
         return FsDiskFile(self, self.device_path(device), partition, account, container,
-                          obj, policy_index)
+                          obj)
 
     # -- async pendings --------------------------------------------------
-    def _async_root(self, device: str, policy_index: int) -> str:
-        return os.path.join(self.device_path(device), _policy_dir("async", policy_index))
+    def _async_root(self, device: str) -> str:
+        return os.path.join(self.device_path(device), self.policy.async_dir)
 
     def async_path(self, device: str, update: AsyncUpdate) -> str:
+        self.check_policy(update)
         name_hash = str(hash_path(update.account, update.container, update.obj))
-        return os.path.join(self._async_root(device, update.policy_index),
+        return os.path.join(self._async_root(device),
                             hash_suffix(name_hash),
                             "%s-%s" % (name_hash, update.timestamp.internal))
 
@@ -414,31 +410,20 @@ class FsDiskFileManager(DiskFileManager):
         if update.location:
             durable_fs.unlink_quietly(update.location)
 
-    def _async_policy_dirs(self, device_path: str) -> list[tuple[int, str]]:
-        found = []
-        for name in sorted(os.listdir(device_path)):
-            if name == "async_pending":
-                found.append((0, name))
-            elif name.startswith("async_pending-") and name[14:].isascii() \
-                    and name[14:].isdigit():
-                found.append((int(name[14:]), name))
-        return found
-
-    def iter_async_updates(self, device: str,
-                           policy_index: Optional[int] = None) -> Iterator[AsyncUpdate]:
+    def iter_async_updates(self, device: str) -> Iterator[AsyncUpdate]:
         device_path = self.device_path(device)
-        for index, dirname in self._async_policy_dirs(device_path):
-            if policy_index is not None and index != policy_index:
+        root = os.path.join(device_path, self.policy.async_dir)
+        try:
+            suffixes = sorted(os.listdir(root))
+        except FileNotFoundError:
+            return
+        for suffix in suffixes:
+            suffix_dir = os.path.join(root, suffix)
+            if not os.path.isdir(suffix_dir):
                 continue
-            root = os.path.join(device_path, dirname)
-            for suffix in sorted(os.listdir(root)):
-                suffix_dir = os.path.join(root, suffix)
-                if not os.path.isdir(suffix_dir):
-                    continue
-                yield from self._iter_suffix(device_path, suffix_dir, index)
+            yield from self._iter_suffix(device_path, suffix_dir)
 
-    def _iter_suffix(self, device_path: str, suffix_dir: str,
-                     policy_index: int) -> Iterator[AsyncUpdate]:
+    def _iter_suffix(self, device_path: str, suffix_dir: str) -> Iterator[AsyncUpdate]:
         newest: dict[str, tuple[Timestamp, str]] = {}
         for name in sorted(os.listdir(suffix_dir)):
             path = os.path.join(suffix_dir, name)
@@ -461,12 +446,11 @@ class FsDiskFileManager(DiskFileManager):
             except FileNotFoundError:
                 continue
             except AsyncPendingCorrupt as err:
-                target = os.path.join(device_path, "quarantined",
-                                      _policy_dir("async", policy_index),
+                target = os.path.join(device_path, "quarantined", self.policy.async_dir,
                                       os.path.basename(path))
                 log.error("quarantining async pending %s: %s", path, err)
                 durable_fs.renamer(path, target)
                 continue
-            update.policy_index = policy_index
+            update.policy_index = self.policy.index
             update.location = path
             yield update

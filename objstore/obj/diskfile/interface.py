@@ -22,6 +22,7 @@ import abc
 import hashlib
 from typing import Iterator, Optional
 
+from objstore.common.storage_policy import StoragePolicy
 from objstore.common.timestamp import Timestamp
 from objstore.obj.diskfile.async_pending import AsyncUpdate
 
@@ -184,11 +185,30 @@ class DiskFile(abc.ABC):
 
 
 class DiskFileManager(abc.ABC):
-    """Hands out DiskFiles and stores async pendings for one node."""
+    """Hands out DiskFiles and stores async pendings: one storage policy on one node.
+
+    A node has one manager per policy (see :mod:`.router`), so a policy's
+    objects and pendings stay in that policy's own directories, and a later
+    policy type (erasure coding) brings its own manager without touching
+    this one.
+    """
+
+    def __init__(self, policy: Optional[StoragePolicy] = None) -> None:
+        self.policy = policy or StoragePolicy(index=0, default=True)
+
+    @property
+    def policy_index(self) -> int:
+        return self.policy.index
+
+    def check_policy(self, update: AsyncUpdate) -> None:
+        """An async pending is stored by the manager of the policy it names."""
+        if update.policy_index != self.policy.index:
+            raise ValueError("async pending of policy %d given to the manager of policy %d"
+                             % (update.policy_index, self.policy.index))
 
     @abc.abstractmethod
     def get_diskfile(self, device: str, partition: str, account: str, container: str,
-                     obj: str, policy_index: int = 0) -> DiskFile:
+                     obj: str) -> DiskFile:
         """Raise DiskFileDeviceUnavailable when ``device`` cannot be used."""
 
     @abc.abstractmethod
@@ -200,9 +220,8 @@ class DiskFileManager(abc.ABC):
         """Durably store a container update to retry later (newer replaces older)."""
 
     @abc.abstractmethod
-    def iter_async_updates(self, device: str,
-                           policy_index: Optional[int] = None) -> Iterator[AsyncUpdate]:
-        """Pending updates on ``device``, only the newest per object."""
+    def iter_async_updates(self, device: str) -> Iterator[AsyncUpdate]:
+        """This policy's pending updates on ``device``, only the newest per object."""
 
     @abc.abstractmethod
     def remove_async_update(self, update: AsyncUpdate) -> None:

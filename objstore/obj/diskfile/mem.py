@@ -11,6 +11,7 @@ import time
 from typing import Iterator, Optional
 
 from objstore.common.path_hash import hash_path
+from objstore.common.storage_policy import StoragePolicy
 from objstore.common.timestamp import Timestamp
 from objstore.obj.diskfile import rules
 from objstore.obj.diskfile.async_pending import AsyncUpdate, decode_async, encode_async
@@ -20,7 +21,7 @@ from objstore.obj.diskfile.interface import (DiskFile, DiskFileDeleted,
                                              DiskFileNotExist, DiskFileQuarantined,
                                              DiskFileWriter)
 
-ObjectKey = tuple[str, int, str]  # (device, policy_index, hash)
+ObjectKey = tuple[str, str]  # (device, hash)
 
 
 class MemDiskFileWriter(DiskFileWriter):
@@ -116,15 +117,21 @@ class MemDiskFile(DiskFile):
 
 
 class MemDiskFileManager(DiskFileManager):
-    """``devices=None`` accepts any device name; ``capacity`` bytes per write, if set."""
+    """``devices=None`` accepts any device name; ``capacity`` bytes per write, if set.
 
-    def __init__(self, devices: Optional[list[str]] = None, capacity: Optional[int] = None):
+    Like the files on disk, each policy's manager keeps its own objects and
+    pendings: two managers never see each other's.
+    """
+
+    def __init__(self, devices: Optional[list[str]] = None, capacity: Optional[int] = None,
+                 policy: Optional[StoragePolicy] = None):
+        super().__init__(policy)
         self.devices = devices
         self.capacity = capacity
         self.lock = threading.Lock()
         self.objects: dict[ObjectKey, dict[str, tuple[bytes, dict[str, str]]]] = {}
         self.quarantined: list = []
-        self.asyncs: dict[tuple[str, int, str], bytes] = {}
+        self.asyncs: dict[tuple[str, str], bytes] = {}
 
     def _check_device(self, device: str) -> None:
         if self.devices is not None and device not in self.devices:
@@ -136,15 +143,16 @@ class MemDiskFileManager(DiskFileManager):
         return sorted({key[0] for key in self.objects} | {key[0] for key in self.asyncs})
 
     def get_diskfile(self, device: str, partition: str, account: str, container: str,
-                     obj: str, policy_index: int = 0) -> MemDiskFile:
+                     obj: str) -> MemDiskFile:
         self._check_device(device)
-        key = (device, int(policy_index), str(hash_path(account, container, obj)))
+        key = (device, str(hash_path(account, container, obj)))
         return MemDiskFile(self, key, "/%s/%s/%s" % (account, container, obj))
 
     def save_async_update(self, device: str, update: AsyncUpdate) -> None:
         self._check_device(device)
+        self.check_policy(update)
         name_hash = str(hash_path(update.account, update.container, update.obj))
-        key = (device, update.policy_index, "%s-%s" % (name_hash, update.timestamp.internal))
+        key = (device, "%s-%s" % (name_hash, update.timestamp.internal))
         with self.lock:
             self.asyncs[key] = encode_async(update)  # round-trip the real encoding
         update.location = key
@@ -157,21 +165,19 @@ class MemDiskFileManager(DiskFileManager):
         with self.lock:
             self.asyncs.pop(update.location, None)
 
-    def iter_async_updates(self, device: str,
-                           policy_index: Optional[int] = None) -> Iterator[AsyncUpdate]:
+    def iter_async_updates(self, device: str) -> Iterator[AsyncUpdate]:
         self._check_device(device)
         with self.lock:
-            keys = sorted(k for k in self.asyncs if k[0] == device and
-                          (policy_index is None or k[1] == policy_index))
-            newest: dict[tuple[int, str], tuple[Timestamp, tuple]] = {}
+            keys = sorted(k for k in self.asyncs if k[0] == device)
+            newest: dict[str, tuple[Timestamp, tuple]] = {}
             for key in keys:
-                name_hash, _, stamp = key[2].partition("-")
+                name_hash, _, stamp = key[1].partition("-")
                 when = Timestamp(stamp)
-                best = newest.get((key[1], name_hash))
+                best = newest.get(name_hash)
                 if best is None or when > best[0]:
                     if best is not None:
                         self.asyncs.pop(best[1], None)
-                    newest[(key[1], name_hash)] = (when, key)
+                    newest[name_hash] = (when, key)
                 else:
                     self.asyncs.pop(key, None)
             chosen = [(key, self.asyncs[key]) for _, key in newest.values()]

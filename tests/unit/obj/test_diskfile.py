@@ -9,28 +9,41 @@ import time
 
 import pytest
 
+from objstore.common.storage_policy import PolicyCollection, StoragePolicy
 from objstore.common.timestamp import Timestamp
 from objstore.obj.diskfile import (AsyncUpdate, ContainerNode, DiskFileDeleted,
                                    DiskFileDeviceUnavailable, DiskFileExpired,
-                                   DiskFileNotExist, DiskFileQuarantined,
+                                   DiskFileNotExist, DiskFileQuarantined, DiskFileRouter,
                                    FsDiskFileManager, MemDiskFileManager)
 from objstore.obj.diskfile import metadata as mdcodec
 
 
+POLICIES = PolicyCollection([StoragePolicy(index=0, name="gold", default=True),
+                             StoragePolicy(index=1, name="silver")])
+
+
 @pytest.fixture(params=["fs", "mem"])
-def manager(request, tmp_path):
+def managers(request, tmp_path):
+    """One manager per policy, as an object server has them."""
     if request.param == "fs":
         (tmp_path / "sda").mkdir()
-        return FsDiskFileManager(str(tmp_path))
-    return MemDiskFileManager(devices=["sda"])
+        return DiskFileRouter(POLICIES, lambda policy: FsDiskFileManager(str(tmp_path),
+                                                                         policy=policy))
+    return DiskFileRouter(POLICIES, lambda policy: MemDiskFileManager(devices=["sda"],
+                                                                      policy=policy))
 
 
-def _df(manager, obj="o", policy=0):
-    return manager.get_diskfile("sda", "7", "AUTH_a", "c", obj, policy_index=policy)
+@pytest.fixture
+def manager(managers):
+    return managers[0]
 
 
-def _put(manager, body, ts, obj="o", extra=None, policy=0):
-    df = _df(manager, obj, policy)
+def _df(manager, obj="o"):
+    return manager.get_diskfile("sda", "7", "AUTH_a", "c", obj)
+
+
+def _put(manager, body, ts, obj="o", extra=None):
+    df = _df(manager, obj)
     meta = {"X-Timestamp": Timestamp(ts).internal, "Content-Type": "text/plain"}
     with df.writer(len(body)) as writer:
         for start in range(0, len(body), 3):
@@ -140,11 +153,34 @@ def test_expired_object(manager):
     assert _df(manager).open(now=999).metadata["X-Delete-At"] == "1000"
 
 
-def test_policies_are_separate(manager):
-    _put(manager, b"zero", 1)
-    _put(manager, b"one", 1, policy=1)
-    assert b"".join(_df(manager).open().reader()) == b"zero"
-    assert b"".join(_df(manager, policy=1).open().reader()) == b"one"
+def test_policies_are_separate(managers):
+    gold, silver = managers[0], managers[1]
+    assert (gold.policy_index, silver.policy_index) == (0, 1)
+    _put(gold, b"zero", 1)
+    assert silver.get_diskfile("sda", "7", "AUTH_a", "c", "o").newest_timestamp() is None
+    _put(silver, b"one", 2)
+    assert b"".join(_df(gold).open().reader()) == b"zero"
+    assert b"".join(_df(silver).open().reader()) == b"one"
+    _df(silver).delete(Timestamp(3))
+    assert b"".join(_df(gold).open().reader()) == b"zero"
+
+
+def test_async_pendings_stay_with_their_policy(managers):
+    gold, silver = managers[0], managers[1]
+    update = AsyncUpdate(op="PUT", account="AUTH_a", container="c", obj="o",
+                         headers={"X-Timestamp": Timestamp(1).internal},
+                         nodes=[ContainerNode("127.0.0.1", 6001, "sdb", "3")], policy_index=1)
+    with pytest.raises(ValueError):
+        gold.save_async_update("sda", update)
+    silver.save_async_update("sda", update)
+    assert list(gold.iter_async_updates("sda")) == []
+    assert [u.policy_index for u in silver.iter_async_updates("sda")] == [1]
+
+
+def test_router_knows_only_configured_policies(managers):
+    assert 1 in managers and 2 not in managers
+    assert managers.get(2) is None
+    assert [m.policy_index for m in managers] == [0, 1]
 
 
 def test_large_metadata_round_trips(manager):
@@ -218,7 +254,8 @@ def test_on_disk_layout(fs_manager, tmp_path):
                       "user.objstore.metadata")
     assert mdcodec.decode_inline(raw)["Content-Length"] == "3"
     assert os.listdir(tmp_path / "sda" / "tmp") == []
-    _put(fs_manager, b"abc", 1, policy=2)
+    _put(FsDiskFileManager(str(tmp_path), policy=StoragePolicy(index=2, name="two")),
+         b"abc", 1)
     assert os.path.isdir(tmp_path / "sda" / "objects-2" / "7")
 
 
@@ -330,7 +367,8 @@ def test_async_pending_path(fs_manager, tmp_path):
     update = AsyncUpdate(op="PUT", account="a", container="c", obj="o",
                          headers={"X-Timestamp": Timestamp(5).internal},
                          nodes=[], policy_index=1)
-    fs_manager.save_async_update("sda", update)
+    FsDiskFileManager(str(tmp_path), policy=POLICIES.get_by_index(1)).save_async_update(
+        "sda", update)
     from objstore.common.path_hash import hash_path
     name_hash = hash_path("a", "c", "o")
     expected = tmp_path / "sda" / "async_pending-1" / name_hash[-3:] / (

@@ -11,7 +11,8 @@ from objstore.common import constraints as constraints_mod
 from objstore.common.concurrency import sleep
 from objstore.common.timestamp import Timestamp
 from objstore.obj import server as server_mod
-from objstore.obj.diskfile import FsDiskFileManager
+from objstore.common.storage_policy import PolicyCollection, StoragePolicy
+from objstore.obj.diskfile import fs_managers
 from objstore.obj.updater import ObjectUpdater
 
 PATH = "/sda/3/AUTH_a/c/o"
@@ -183,7 +184,7 @@ def test_unmounted_device_with_mount_check_is_507(devices):
 
 
 def test_full_device_is_507(devices, app):
-    app.manager = FsDiskFileManager(str(devices), fallocate_reserve=1 << 62)
+    app.managers = fs_managers(PolicyCollection(), str(devices), fallocate_reserve=1 << 62)
     assert put(app).status_int == 507
     assert get(app).status_int == 404
 
@@ -438,7 +439,7 @@ def test_failed_update_writes_async_pending_then_updater_delivers(app, devices, 
     resp = put(app, b"hello", 1, **_container_headers(recorder.port, dead_port.port))
     assert resp.status_int == 201
     assert len(recorder.requests) == 1
-    pendings = list(app.manager.iter_async_updates("sda"))
+    pendings = list(app.managers[0].iter_async_updates("sda"))
     assert len(pendings) == 1
     assert [n.port for n in pendings[0].nodes] == [dead_port.port]
     assert os.path.dirname(pendings[0].location).startswith(
@@ -446,19 +447,41 @@ def test_failed_update_writes_async_pending_then_updater_delivers(app, devices, 
     updater = ObjectUpdater({"devices": str(devices), "node_timeout": "1"})
     stats = updater.run_once()
     assert (stats.found, stats.failures, stats.successes) == (1, 1, 0)
-    assert len(list(app.manager.iter_async_updates("sda"))) == 1
+    assert len(list(app.managers[0].iter_async_updates("sda"))) == 1
     late = dead_port.start_recorder()
     stats = updater.run_once()
     assert (stats.found, stats.successes) == (1, 1)
     method, path, headers, _ = late.requests[0]
     assert (method, path, headers["X-Size"]) == ("PUT", "/sdc/5/AUTH_a/c/o", "5")
-    assert list(app.manager.iter_async_updates("sda")) == []
+    assert list(app.managers[0].iter_async_updates("sda")) == []
+
+
+def test_each_policy_has_its_own_objects_and_pendings(devices, recorder, dead_port):
+    known = PolicyCollection([StoragePolicy(index=0, name="gold", default=True),
+                              StoragePolicy(index=1, name="silver")])
+    app = server_mod.ObjectServer({"devices": str(devices), "node_timeout": "1"},
+                                  storage_policies=known)
+    silver = {"X-Backend-Storage-Policy-Index": "1"}
+    resp = put(app, b"silver", 1, **dict(_container_headers(dead_port.port), **silver))
+    assert resp.status_int == 201
+    assert get(app, **silver).body == b"silver"
+    assert get(app).status_int == 404
+    assert put(app, **{"X-Backend-Storage-Policy-Index": "2"}).status_int == 503
+    hashes = os.listdir(devices / "sda" / "objects-1" / "3")
+    assert len(hashes) == 1 and not (devices / "sda" / "objects").exists()
+    assert list(app.managers[0].iter_async_updates("sda")) == []
+    assert os.listdir(devices / "sda" / "async_pending-1") == hashes
+    dead_port.start_recorder()
+    updater = ObjectUpdater({"devices": str(devices), "node_timeout": "1"},
+                            storage_policies=known)
+    assert updater.run_once().successes == 1
+    assert list(app.managers[1].iter_async_updates("sda")) == []
 
 
 def test_container_error_status_writes_async_pending(app, recorder):
     recorder.status = 503
     assert put(app, **_container_headers(recorder.port)).status_int == 201
-    assert len(list(app.manager.iter_async_updates("sda"))) == 1
+    assert len(list(app.managers[0].iter_async_updates("sda"))) == 1
 
 
 def test_app_factory(devices):
@@ -491,10 +514,10 @@ def test_put_if_none_match_star(app):
 
 
 def test_server_runs_on_the_memory_diskfile(devices):
-    from objstore.obj.diskfile import MemDiskFileManager
+    from objstore.obj.diskfile import DiskFileRouter, MemDiskFileManager
 
-    app = server_mod.ObjectServer({"devices": str(devices)},
-                                  manager=MemDiskFileManager(devices=["sda"]))
+    app = server_mod.ObjectServer({"devices": str(devices)}, managers=DiskFileRouter(
+        PolicyCollection(), lambda policy: MemDiskFileManager(devices=["sda"], policy=policy)))
     assert put(app, b"in memory", 1, **{"X-Object-Meta-M": "1"}).status_int == 201
     assert get(app, Range="bytes=3-").body == b"memory"
     assert req("POST", **{"X-Timestamp": ts(2), "X-Object-Meta-N": "2"}

@@ -2,18 +2,30 @@
 import pytest
 
 from objstore.common.timestamp import Timestamp
-from objstore.obj.diskfile import (AsyncUpdate, ContainerNode, FsDiskFileManager,
-                                   MemDiskFileManager)
+from objstore.common.storage_policy import PolicyCollection, StoragePolicy
+from objstore.obj.diskfile import (AsyncUpdate, ContainerNode, DiskFileRouter,
+                                   FsDiskFileManager, MemDiskFileManager)
 from objstore.obj.updater import ObjectUpdater
 
 
+POLICIES = PolicyCollection([StoragePolicy(index=0, name="gold", default=True),
+                             StoragePolicy(index=1, name="silver")])
+
+
 @pytest.fixture(params=["fs", "mem"])
-def manager(request, tmp_path):
+def managers(request, tmp_path):
     if request.param == "fs":
         (tmp_path / "sda").mkdir()
         (tmp_path / "sdb").mkdir()
-        return FsDiskFileManager(str(tmp_path))
-    return MemDiskFileManager(devices=["sda", "sdb"])
+        return DiskFileRouter(POLICIES, lambda policy: FsDiskFileManager(str(tmp_path),
+                                                                         policy=policy))
+    return DiskFileRouter(POLICIES, lambda policy: MemDiskFileManager(devices=["sda", "sdb"],
+                                                                      policy=policy))
+
+
+@pytest.fixture
+def manager(managers):
+    return managers[0]
 
 
 def _update(when, ports, op="PUT", obj="o", policy=0):
@@ -26,39 +38,40 @@ def _update(when, ports, op="PUT", obj="o", policy=0):
                        policy_index=policy)
 
 
-def _updater(tmp_path, manager):
+def _updater(tmp_path, managers):
     return ObjectUpdater({"devices": str(tmp_path), "node_timeout": "1",
-                          "conn_timeout": "0.5"}, manager=manager)
+                          "conn_timeout": "0.5"}, managers=managers)
 
 
-def test_delivers_and_removes(tmp_path, manager, recorder):
+def test_delivers_and_removes(tmp_path, managers, recorder):
+    manager = managers[0]
     manager.save_async_update("sda", _update(1, [recorder.port]))
-    manager.save_async_update("sdb", _update(1, [recorder.port], obj="p", policy=1))
-    stats = _updater(tmp_path, manager).run_once()
+    managers[1].save_async_update("sdb", _update(1, [recorder.port], obj="p", policy=1))
+    stats = _updater(tmp_path, managers).run_once()
     assert (stats.found, stats.successes, stats.failures) == (2, 2, 0)
     seen = sorted((r[0], r[1], r[2]["X-Backend-Storage-Policy-Index"])
                   for r in recorder.requests)
     assert seen == [("PUT", "/sdc/9/AUTH_a/c/o", "0"), ("PUT", "/sdc/9/AUTH_a/c/p", "1")]
     assert recorder.requests[0][2]["X-Trans-Id"] == "tx-orig"
     assert list(manager.iter_async_updates("sda")) == []
-    assert list(manager.iter_async_updates("sdb")) == []
+    assert list(managers[1].iter_async_updates("sdb")) == []
 
 
-def test_only_newest_update_per_object_is_sent(tmp_path, manager, recorder):
+def test_only_newest_update_per_object_is_sent(tmp_path, managers, manager, recorder):
     manager.save_async_update("sda", _update(1, [recorder.port]))
     manager.save_async_update("sda", _update(3, [recorder.port], op="DELETE"))
     manager.save_async_update("sda", _update(2, [recorder.port]))
-    stats = _updater(tmp_path, manager).run_once()
+    stats = _updater(tmp_path, managers).run_once()
     assert stats.found == 1 and stats.successes == 1
     assert [(r[0], r[2]["X-Timestamp"]) for r in recorder.requests] == [
         ("DELETE", Timestamp(3).internal)]
     assert list(manager.iter_async_updates("sda")) == []
 
 
-def test_failures_stay_and_partial_success_is_remembered(tmp_path, manager, recorder,
+def test_failures_stay_and_partial_success_is_remembered(tmp_path, managers, manager, recorder,
                                                          dead_port):
     manager.save_async_update("sda", _update(1, [recorder.port, dead_port.port]))
-    updater = _updater(tmp_path, manager)
+    updater = _updater(tmp_path, managers)
     stats = updater.run_once()
     assert (stats.found, stats.successes, stats.failures) == (1, 0, 1)
     left = list(manager.iter_async_updates("sda"))
@@ -70,17 +83,17 @@ def test_failures_stay_and_partial_success_is_remembered(tmp_path, manager, reco
     assert list(manager.iter_async_updates("sda")) == []
 
 
-def test_error_status_counts_as_failure(tmp_path, manager, recorder):
+def test_error_status_counts_as_failure(tmp_path, managers, manager, recorder):
     recorder.status = 507
     manager.save_async_update("sda", _update(1, [recorder.port]))
-    stats = _updater(tmp_path, manager).run_once()
+    stats = _updater(tmp_path, managers).run_once()
     assert stats.failures == 1
     assert len(list(manager.iter_async_updates("sda"))) == 1
 
 
-def test_pending_without_nodes_is_kept(tmp_path, manager):
+def test_pending_without_nodes_is_kept(tmp_path, managers, manager):
     manager.save_async_update("sda", _update(1, []))
-    stats = _updater(tmp_path, manager).run_once()
+    stats = _updater(tmp_path, managers).run_once()
     assert stats.unroutable == 1
     assert len(list(manager.iter_async_updates("sda"))) == 1
 
