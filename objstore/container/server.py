@@ -19,7 +19,7 @@ from objstore.common.durable_fs import check_device
 from objstore.common.listing_format import content_type_header, render_listing
 from objstore.common.logs import get_logger
 from objstore.common.storage_policy import (POLICY_DEFAULT_HEADER, POLICY_INDEX_HEADER,
-                                            policies)
+                                            PolicyCollection, policies)
 from objstore.common.storage_app import DatabaseServerApp
 from objstore.common.storage_request import (header_int, header_text, http_error,
                                              listing_params, required_timestamp,
@@ -57,9 +57,12 @@ class ContainerServer(DatabaseServerApp):
 
     server_type = "container"
 
-    def __init__(self, conf: ContainerServerConfig, raw_conf: Optional[Mapping[str, Any]] = None):
+    def __init__(self, conf: ContainerServerConfig, raw_conf: Optional[Mapping[str, Any]] = None,
+                 storage_policies: Optional[PolicyCollection] = None):
         self.conf = conf
         self.logger = get_logger(conf.log_name, raw_conf)
+        # the policies a container (and its object rows) may name
+        self.policies = storage_policies or policies()
 
     # -- helpers -------------------------------------------------------
     def _broker(self, req: Request) -> tuple[ContainerBroker, list]:
@@ -78,7 +81,7 @@ class ContainerServer(DatabaseServerApp):
         value = req.headers.get(header)
         if value is None or value == "":
             return None
-        policy = policies().get_by_index(value)
+        policy = self.policies.get_by_index(value)
         if policy is None:
             raise http_error(400, "Invalid %s %r" % (header, value))
         return policy.index
@@ -93,7 +96,7 @@ class ContainerServer(DatabaseServerApp):
             index = self._policy_index(req, header)
             if index is not None:
                 return index
-        return policies().default.index
+        return self.policies.default.index
 
     @staticmethod
     def _metadata_updates(req: Request, timestamp: Timestamp) -> dict[str, tuple[str, str]]:

@@ -14,10 +14,10 @@ import tempfile
 
 import pytest
 
-from objstore.account.server import app_factory as account_factory
+from objstore.account.server import AccountServer, AccountServerConfig
 from objstore.common.concurrency import green_listen, kill, serve_wsgi, sleep, spawn
 from objstore.common.path_hash import configure_hash_path
-from objstore.container.server import app_factory as container_factory
+from objstore.container.server import ContainerServer, ContainerServerConfig
 from objstore.obj.server import ObjectServer
 from objstore.proxy import info_cache
 from objstore.proxy.server import ProxyApp
@@ -65,15 +65,17 @@ class ServerSlot:
 
 
 class Node:
-    def __init__(self, root, index):
+    def __init__(self, root, index, storage_policies=None):
         self.index = index
         self.device = "sd%d" % index
         self.devices = os.path.join(root, "node%d" % index)
         os.makedirs(os.path.join(self.devices, self.device))
         conf = {"devices": self.devices, "mount_check": "false"}
-        self.object = ServerSlot(ObjectServer(conf))
-        self.container = ServerSlot(container_factory({}, **conf))
-        self.account = ServerSlot(account_factory({}, **conf))
+        self.object = ServerSlot(ObjectServer(conf, storage_policies=storage_policies))
+        self.container = ServerSlot(ContainerServer(
+            ContainerServerConfig.from_section(conf), storage_policies=storage_policies))
+        self.account = ServerSlot(AccountServer(
+            AccountServerConfig.from_section(conf), storage_policies=storage_policies))
 
     def slots(self):
         return (self.object, self.container, self.account)
@@ -86,9 +88,9 @@ class Node:
         for slot in self.slots():
             slot.start()
 
-    def object_files(self):
+    def object_files(self, data_dir="objects"):
         found = []
-        for dirpath, _dirs, files in os.walk(os.path.join(self.devices, self.device, "objects")):
+        for dirpath, _dirs, files in os.walk(os.path.join(self.devices, self.device, data_dir)):
             found.extend(os.path.join(dirpath, f) for f in files if f.endswith(".data"))
         return found
 
@@ -106,14 +108,23 @@ class LogCapture(logging.Handler):
 
 
 class Cluster:
-    def __init__(self, root, **proxy_options):
+    """``storage_policies`` (optional) go to every server and the proxy; each policy's
+    object ring gets ``policy_replicas[index]`` replicas (3 by default)."""
+
+    def __init__(self, root, storage_policies=None, policy_replicas=None, **proxy_options):
         self.root = root
-        self.nodes = [Node(root, i) for i in range(4)]
+        self.storage_policies = storage_policies
+        self.nodes = [Node(root, i, storage_policies) for i in range(4)]
         self.swift_dir = os.path.join(root, "rings")
         os.makedirs(self.swift_dir)
-        for ring_name, attr in (("object", "object"), ("container", "container"),
-                                ("account", "account")):
-            builder = RingBuilder(6, 3, 0)
+        rings = [("object", "object", 3), ("container", "container", 3),
+                 ("account", "account", 3)]
+        for policy in storage_policies or ():
+            if policy.index:
+                rings.append((policy.ring_name, "object",
+                              (policy_replicas or {}).get(policy.index, 3)))
+        for ring_name, attr, replicas in rings:
+            builder = RingBuilder(6, replicas, 0)
             for node in self.nodes:
                 builder.add_dev({"ip": "127.0.0.1", "port": getattr(node, attr).port,
                                  "device": node.device, "zone": node.index + 1,
@@ -131,7 +142,8 @@ class Cluster:
         raw = {"swift_dir": self.swift_dir, "node_timeout": "5", "conn_timeout": "0.5",
                "client_timeout": "2", "sorting_method": "none"}
         raw.update({k: str(v) for k, v in options.items()})
-        return ProxyApp(ProxyConfig.from_section(raw), logger=self.logger)
+        return ProxyApp(ProxyConfig.from_section(raw), logger=self.logger,
+                        storage_policies=self.storage_policies)
 
     def node_for(self, node_dict):
         for node in self.nodes:
@@ -168,3 +180,19 @@ def cluster(tmp_path):
     built.close()
     if root != str(tmp_path):
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def make_cluster(tmp_path):
+    """make_cluster(storage_policies=..., policy_replicas=..., **proxy_options) -> Cluster."""
+    built = []
+
+    def _make(**kwargs):
+        root = _fast_root(tmp_path)
+        built.append((Cluster(root, **kwargs), root))
+        return built[-1][0]
+    yield _make
+    for cluster, root in built:
+        cluster.close()
+        if root != str(tmp_path):
+            shutil.rmtree(root, ignore_errors=True)
