@@ -221,12 +221,14 @@ def test_metadata_put_post_and_per_key_timestamps(app):
     assert call(app, BASE, "POST").status_int == 400
 
 
-def test_storage_policy_conflict(app, monkeypatch):
+def test_storage_policy_conflict(tmp_path):
     from objstore.common import storage_policy
+    from objstore.container.server import ContainerServer, ContainerServerConfig
     pols = storage_policy.PolicyCollection([
         storage_policy.StoragePolicy(index=0, name="gold", default=True),
         storage_policy.StoragePolicy(index=1, name="silver")])
-    monkeypatch.setattr(storage_policy, "_active", pols)
+    (tmp_path / "sda").mkdir(exist_ok=True)
+    app = ContainerServer(ContainerServerConfig(devices=str(tmp_path)), storage_policies=pols)
     assert put_container(app, headers={"X-Backend-Storage-Policy-Index": "1"}).status_int == 201
     resp = put_container(app, 1001, headers={"X-Backend-Storage-Policy-Index": "0"})
     assert resp.status_int == 409
@@ -238,6 +240,23 @@ def test_storage_policy_conflict(app, monkeypatch):
         "X-Backend-Storage-Policy-Index": "9"}).status_int == 400
     put_object(app, "o", 1005)
     assert call(app, BASE, "HEAD").headers["X-Backend-Storage-Policy-Index"] == "1"
+
+
+def test_new_container_takes_the_proxys_default_policy(tmp_path):
+    from objstore.common import storage_policy
+    from objstore.container.server import ContainerServer, ContainerServerConfig
+    pols = storage_policy.PolicyCollection([
+        storage_policy.StoragePolicy(index=0, name="gold", default=True),
+        storage_policy.StoragePolicy(index=1, name="silver")])
+    (tmp_path / "sda").mkdir(exist_ok=True)
+    app = ContainerServer(ContainerServerConfig(devices=str(tmp_path)), storage_policies=pols)
+    default_silver = {"X-Backend-Storage-Policy-Default": "1"}
+    assert put_container(app, headers=default_silver).status_int == 201
+    assert call(app, BASE, "HEAD").headers["X-Backend-Storage-Policy-Index"] == "1"
+    assert call(app, BASE, "DELETE", {"X-Timestamp": ts(1001)}).status_int == 204
+    # re-created after the delete: the default now, not the policy it had
+    assert put_container(app, 1002).status_int == 201
+    assert call(app, BASE, "HEAD").headers["X-Backend-Storage-Policy-Index"] == "0"
 
 
 class _Recorder:
