@@ -172,17 +172,10 @@ def test_new_cluster_has_gold_and_silver_with_their_own_rings(tmp_path):
     layout.make_dirs()
     layout.write_cluster_conf()
     layout.write_rings(_ports(layout, 41000), replicas=3)
-    from objstore.common.cluster_config import load_cluster_config
-    from objstore.common.path_hash import configure_hash_path
-    from objstore.common.storage_policy import PolicyCollection, set_policies
-    try:
-        policies = load_cluster_config(layout.cluster_conf).policies
-    finally:
-        # loading makes the settings this process's; give the other tests theirs back
-        configure_hash_path("test-prefix", "test-suffix")
-        set_policies(PolicyCollection())
-    assert [(p.index, p.name, p.default) for p in policies] == [
-        (0, "gold", True), (1, "silver", False)]
+    sections = read_ini(layout.cluster_conf)
+    gold, silver = sections["storage-policy:0"], sections["storage-policy:1"]
+    assert (gold["name"], gold["default"]) == ("gold", "yes")
+    assert silver["name"] == "silver" and "default" not in silver
     assert Ring(layout.ring_path("object")).replica_count == 3
     assert Ring(layout.ring_path("object-1")).replica_count == 2
 
