@@ -9,7 +9,8 @@ from webob import Request
 
 from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker
-from objstore.container.server import app_factory
+from objstore.common.storage_policy import PolicyCollection, StoragePolicy
+from objstore.container.server import ContainerServer, ContainerServerConfig, app_factory
 
 ACCOUNT, CONTAINER = "AUTH_test", "c"
 BASE = "/sda/1/%s/%s" % (ACCOUNT, CONTAINER)
@@ -221,14 +222,15 @@ def test_metadata_put_post_and_per_key_timestamps(app):
     assert call(app, BASE, "POST").status_int == 400
 
 
-def test_storage_policy_conflict(tmp_path):
-    from objstore.common import storage_policy
-    from objstore.container.server import ContainerServer, ContainerServerConfig
-    pols = storage_policy.PolicyCollection([
-        storage_policy.StoragePolicy(index=0, name="gold", default=True),
-        storage_policy.StoragePolicy(index=1, name="silver")])
+def _gold_and_silver_app(tmp_path):
+    pols = PolicyCollection([StoragePolicy(index=0, name="gold", default=True),
+                             StoragePolicy(index=1, name="silver")])
     (tmp_path / "sda").mkdir(exist_ok=True)
-    app = ContainerServer(ContainerServerConfig(devices=str(tmp_path)), storage_policies=pols)
+    return ContainerServer(ContainerServerConfig(devices=str(tmp_path)), storage_policies=pols)
+
+
+def test_storage_policy_conflict(tmp_path):
+    app = _gold_and_silver_app(tmp_path)
     assert put_container(app, headers={"X-Backend-Storage-Policy-Index": "1"}).status_int == 201
     resp = put_container(app, 1001, headers={"X-Backend-Storage-Policy-Index": "0"})
     assert resp.status_int == 409
@@ -243,13 +245,7 @@ def test_storage_policy_conflict(tmp_path):
 
 
 def test_new_container_takes_the_proxys_default_policy(tmp_path):
-    from objstore.common import storage_policy
-    from objstore.container.server import ContainerServer, ContainerServerConfig
-    pols = storage_policy.PolicyCollection([
-        storage_policy.StoragePolicy(index=0, name="gold", default=True),
-        storage_policy.StoragePolicy(index=1, name="silver")])
-    (tmp_path / "sda").mkdir(exist_ok=True)
-    app = ContainerServer(ContainerServerConfig(devices=str(tmp_path)), storage_policies=pols)
+    app = _gold_and_silver_app(tmp_path)
     default_silver = {"X-Backend-Storage-Policy-Default": "1"}
     assert put_container(app, headers=default_silver).status_int == 201
     assert call(app, BASE, "HEAD").headers["X-Backend-Storage-Policy-Index"] == "1"
