@@ -54,13 +54,10 @@ class StoragePolicy(ConfigSection):
         return "object" if self.index == 0 else "object-%d" % self.index
 
     def info(self) -> dict:
-        out = {"name": self.name, "policy_type": self.policy_type}
+        """What ``GET /info`` tells clients about this policy (as Swift words it)."""
+        out: dict = {"name": self.name, "aliases": ", ".join([self.name] + list(self.aliases))}
         if self.default:
             out["default"] = True
-        if self.deprecated:
-            out["deprecated"] = True
-        if self.aliases:
-            out["aliases"] = ", ".join([self.name] + list(self.aliases))
         return out
 
 
@@ -80,6 +77,8 @@ class PolicyCollection:
         defaults = [p for p in policies if p.default]
         if len(defaults) > 1:
             raise ConfigError("more than one default storage policy")
+        if any(p.deprecated for p in defaults):
+            raise ConfigError("the default storage policy cannot be deprecated")
         if not defaults:
             # Swift: with one policy it is the default; otherwise policy 0.
             zero = [p for p in policies if p.index == 0]
@@ -103,6 +102,11 @@ class PolicyCollection:
             return self._by_index.get(int(index))
         except (TypeError, ValueError):
             return None
+
+    def info(self) -> list[dict]:
+        """The policies ``GET /info`` lists: deprecated ones take no new containers,
+        so clients are not offered them."""
+        return [p.info() for p in self if not p.deprecated]
 
     def get_by_name(self, name: str) -> Optional[StoragePolicy]:
         lowered = name.lower()

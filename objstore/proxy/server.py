@@ -66,7 +66,7 @@ class ProxyApp:
                                 logger=self.logger, wsgi_app=self, policies=self.policies)
         register_capability(
             "swift", version=VERSION, strict_cors_mode=True,
-            policies=[p.info() for p in self.policies], **constraints().as_info())
+            policies=self.policies.info(), **constraints().as_info())
 
     def object_ring(self, policy_index: int) -> RingReader:
         ring = self._object_rings.get(policy_index)

@@ -72,6 +72,21 @@ def test_cluster_config_sets_salt_constraints_and_policies(tmp_path):
         set_policies(PolicyCollection())
 
 
+def test_policy_collection_rules():
+    from objstore.common.storage_policy import PolicyCollection, StoragePolicy
+    with pytest.raises(ConfigError, match="deprecated"):
+        PolicyCollection([StoragePolicy(index=0, name="gold", default=True, deprecated=True)])
+    with pytest.raises(ConfigError, match="name"):
+        PolicyCollection([StoragePolicy(index=0, name="gold"),
+                          StoragePolicy(index=1, name="silver", aliases=["GOLD"])])
+    known = PolicyCollection([StoragePolicy(index=0, name="gold"),
+                              StoragePolicy(index=1, name="silver", aliases=["cheap"]),
+                              StoragePolicy(index=2, name="tin", deprecated=True)])
+    assert known.default.name == "gold"               # none named: policy 0
+    assert known.get_by_name("Cheap").index == 1
+    assert [p["name"] for p in known.info()] == ["gold", "silver"]
+
+
 def test_cluster_config_without_salt_refuses(tmp_path):
     conf = tmp_path / "objstore.conf"
     conf.write_text("[hash]\n")
