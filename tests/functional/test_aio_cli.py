@@ -86,14 +86,27 @@ def test_foreground_run_stop_and_restart_keeps_data(tmp_path):
     down = aio("--data-dir", data_dir, "status")
     assert down.returncode != 0 and " up" not in down.stdout
 
-    with open(os.path.join(data_dir, "etc", "objstore.conf")) as handle:
-        salt = handle.read()
+    # Make it look like a data dir from before the silver policy: policy 0 only,
+    # no object-1 ring.  The restart must bring silver in and keep the rest.
+    cluster_conf = os.path.join(data_dir, "etc", "objstore.conf")
+    with open(cluster_conf) as handle:
+        text = handle.read()
+    with open(cluster_conf, "w") as handle:
+        handle.write(text[:text.index("[storage-policy:1]")])
+    for name in ("object-1.ring.gz", "object-1.builder"):
+        os.unlink(os.path.join(data_dir, "etc", name))
+    salt = [line for line in text.splitlines() if line.startswith("hash_path_")]
     second = Foreground(data_dir)
     try:
         conn = swift_client.Connection(second.auth_url, "test:tester", "testing", retries=0)
         assert conn.get_object("kept", "o")[1] == b"survives a restart"
-        with open(os.path.join(data_dir, "etc", "objstore.conf")) as handle:
-            assert handle.read() == salt
+        with open(cluster_conf) as handle:
+            text = handle.read()
+        assert [line for line in text.splitlines() if line.startswith("hash_path_")] == salt
+        assert "\n[storage-policy:1]\nname = silver\n" in text
+        conn.put_container("silver", headers={"X-Storage-Policy": "silver"})
+        conn.put_object("silver", "o", b"two copies")
+        assert conn.head_container("silver")["x-storage-policy"] == "silver"
         refused = aio("--data-dir", data_dir, "--port", "0", "--nodes", "2", "--replicas", "2")
         assert refused.returncode == 1 and "already running" in refused.stderr
         second.process.send_signal(signal.SIGTERM)
