@@ -7,7 +7,6 @@ silver, as an operator would.
 """
 import http.client
 import json
-import os
 import re
 import subprocess
 import sys
