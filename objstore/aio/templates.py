@@ -281,6 +281,8 @@ use = egg:objstore#bulk
 # max_failed_extractions = 1000
 # max_deletes_per_request = 10000
 # max_failed_deletes = 1000
+# Delete sub-requests one bulk delete keeps in flight at once.
+# delete_concurrency = 2
 # Seconds between the spaces that keep a long request's connection alive.
 # yield_frequency = 10
 

@@ -13,13 +13,20 @@ of the pipeline, exactly as if the client had sent it alone.
 
 Such a request may run for minutes while the client hears nothing, and
 proxies or clients drop idle connections.  So the status line goes out at
-once (201 for an extraction, as the user guide documents; 200 for a delete)
-and a space is sent every ``yield_frequency`` seconds while the work goes
-on.  The real outcome is the report at the end of the body
-(:mod:`objstore.middleware.bulk_report`): counters, ``Response Status``,
-``Response Body`` and the failures.  Problems found before any work starts
-(an unknown archive type, a missing length, a name list that is too long,
-an ``Accept`` we cannot honour) get their own 4xx instead.
+once, always ``200 OK``, and a space is sent every ``yield_frequency``
+seconds while the work goes on.  The real outcome is the report at the end
+of the body (:mod:`objstore.middleware.bulk_report`): counters,
+``Response Status`` (``201 Created`` for a clean extraction, ``200 OK`` for
+a clean delete), ``Response Body`` and the failures.  Problems with the
+request itself that show up once the answer has started (a missing length,
+a name list that is too long, a damaged archive) land in that report too,
+which is where clients such as python-swiftclient and rclone look for them.
+Only what is known before anything is read gets its own status: an unknown
+archive type (400) and an ``Accept`` we cannot honour (406).
+
+Bulk delete sends ``delete_concurrency`` sub-requests at a time, objects
+before containers so that a container named in the same list is empty by
+the time its turn comes.
 """
 from __future__ import annotations
 
@@ -33,12 +40,12 @@ from webob import Request, Response
 from objstore.common.capabilities import register_capability
 from objstore.common.config import ConfigError, ConfigSection
 from objstore.common.logs import get_logger
-from objstore.middleware.bulk_delete import (NUMBER_DELETED, NUMBER_NOT_FOUND, delete_all,
-                                             read_names)
+from objstore.middleware.bulk_delete import (NUMBER_DELETED, NUMBER_NOT_FOUND, DeleteLimits,
+                                             delete_all, read_names)
 from objstore.middleware.bulk_extract import (COPIED_HEADER_NAMES, NUMBER_FILES_CREATED,
                                               ExtractLimits, Extraction, archive_compression)
-from objstore.middleware.bulk_report import (BulkReport, BulkRequestError, negotiate_format,
-                                             status_line)
+from objstore.middleware.bulk_report import (XML_DECLARATION, BulkReport, BulkRequestError,
+                                             is_xml, negotiate_format, status_line)
 from objstore.middleware.segments import from_wsgi
 from objstore.proxy.responses import plain_response
 
@@ -53,6 +60,8 @@ class BulkConfig(ConfigSection):
     max_failed_extractions: int = 1000
     max_deletes_per_request: int = 10000
     max_failed_deletes: int = 1000
+    # Delete sub-requests in flight at once for one bulk delete.
+    delete_concurrency: int = 2
     # Seconds between keep-alive spaces while a long request works.
     yield_frequency: float = 10.0
     log_name: str = "bulk"
@@ -62,14 +71,18 @@ class BulkConfig(ConfigSection):
                      "max_deletes_per_request", "max_failed_deletes"):
             if getattr(self, name) < 1:
                 raise ConfigError("[bulk] %s must be at least 1" % name)
+        if not 1 <= self.delete_concurrency <= 1000:
+            raise ConfigError("[bulk] delete_concurrency must be between 1 and 1000")
         if self.yield_frequency <= 0:
             raise ConfigError("[bulk] yield_frequency must be positive")
 
 
 
-def has_body_length(req: Request) -> bool:
+def require_body_length(req: Request) -> None:
+    """A bulk body must say how long it is or come chunked: nothing else ends it."""
     chunked = req.headers.get("Transfer-Encoding", "").lower() == "chunked"
-    return req.content_length is not None or chunked
+    if req.content_length is None and not chunked:
+        raise BulkRequestError(411, "Length Required")
 
 
 class Bulk:
@@ -108,8 +121,6 @@ class Bulk:
         if compression is None:
             raise BulkRequestError(400, "Unsupported archive format: extract-archive must be "
                                         "tar, tar.gz or tar.bz2")
-        if not has_body_length(req):
-            raise BulkRequestError(411, "Length Required")
         content_type = self._format(req)
         report = BulkReport("extract", (NUMBER_FILES_CREATED,), status_line(201))
         limits = ExtractLimits(self.conf.max_containers_per_extraction,
@@ -119,23 +130,30 @@ class Bulk:
         base = from_wsgi(rest).strip("/")
         extraction = Extraction(self.app, req.environ, version, account, base, report, limits,
                                 copied)
-        work = extraction.run(req.environ["wsgi.input"], compression)
-        return self._streamed(req, 201, content_type, work, report)
+
+        def work() -> Iterator[None]:
+            require_body_length(req)
+            yield from extraction.run(req.environ["wsgi.input"], compression)
+
+        return self._streamed(req, content_type, work(), report)
 
     # -- bulk delete -----------------------------------------------------------------
     def bulk_delete(self, req: Request, params: dict, version: str, account: str,
                     rest: str) -> Response:
-        if not has_body_length(req):
-            raise BulkRequestError(411, "Length Required")
-        incoming = req.headers.get("Content-Type", "")
-        if incoming and not incoming.lower().startswith("text/plain"):
-            raise BulkRequestError(406, "Bulk delete takes a text/plain list of names")
         content_type = self._format(req)
-        names = read_names(req.environ["wsgi.input"], self.conf.max_deletes_per_request)
         report = BulkReport("delete", (NUMBER_DELETED, NUMBER_NOT_FOUND), status_line(200))
-        work = delete_all(self.app, req.environ, version, account, names, report,
-                          self.conf.max_failed_deletes)
-        return self._streamed(req, 200, content_type, work, report)
+        limits = DeleteLimits(self.conf.max_failed_deletes, self.conf.delete_concurrency)
+
+        def work() -> Iterator[None]:
+            incoming = req.headers.get("Content-Type", "")
+            if incoming and not incoming.lower().startswith("text/plain"):
+                raise BulkRequestError(406, "Bulk delete takes a text/plain list of names")
+            require_body_length(req)
+            names = read_names(req.environ["wsgi.input"], self.conf.max_deletes_per_request)
+            yield from delete_all(self.app, req.environ, version, account, names, report,
+                                  limits)
+
+        return self._streamed(req, content_type, work(), report)
 
     # -- shared ------------------------------------------------------------------------
     @staticmethod
@@ -146,12 +164,12 @@ class Bulk:
                                         "application/json, application/xml or text/xml")
         return content_type
 
-    def _streamed(self, req: Request, code: int, content_type: str, work: Iterator[None],
+    def _streamed(self, req: Request, content_type: str, work: Iterator[None],
                   report: BulkReport) -> Response:
         # Each keep-alive space must leave at once, not wait in the server's buffer.
         req.environ["eventlet.minimum_write_chunk_size"] = 0
         body = self._body(work, report, content_type)
-        resp = Response(status=code, app_iter=body, content_type=content_type,
+        resp = Response(status=200, app_iter=body, content_type=content_type,
                         charset="utf-8" if content_type == "text/plain" else None)
         resp.headers.pop("Content-Length", None)
         return resp
@@ -160,6 +178,10 @@ class Bulk:
               content_type: str) -> Iterator[bytes]:
         last_sent = time.monotonic()
         spaces_sent = False
+        if is_xml(content_type):
+            # Leading spaces would make the document invalid; after the
+            # declaration they are just whitespace.
+            yield XML_DECLARATION.encode("utf-8")
         try:
             for _tick in work:
                 now = time.monotonic()
@@ -167,13 +189,18 @@ class Bulk:
                     last_sent = now
                     spaces_sent = True
                     yield b" "
+        except BulkRequestError as err:
+            report.finish(status_line(err.code), err.reason)
+        except Exception:  # the status line is gone: the report is the only way to tell
+            self.logger.exception("bulk request failed")
+            report.finish(status_line(500))
         finally:
             close = getattr(work, "close", None)
             if close is not None:
                 close()
         if spaces_sent:
             yield REPORT_SEPARATOR
-        yield report.render(content_type)
+        yield report.render(content_type, declaration=False)
 
 
 def filter_factory(global_conf: dict, **local_conf: Any) -> Callable[[Callable], Bulk]:

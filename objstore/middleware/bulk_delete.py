@@ -3,15 +3,18 @@
 The body lists one URL-encoded name per line, ``container/object`` or
 ``container`` (a leading ``/`` is allowed).  The whole list is read and
 checked before anything is deleted, so a list that is too long or holds a
-runaway line is refused with nothing touched.  Each name then becomes a
-DELETE sub-request through the rest of the pipeline with the client's
-credentials, so auth and ACLs decide exactly as for a single DELETE.
+runaway line is refused (in the report) with nothing touched.  Each name
+then becomes a DELETE sub-request through the rest of the pipeline with the
+client's credentials, so auth and ACLs decide exactly as for a single DELETE.
 """
 from __future__ import annotations
 
+import collections
+import dataclasses
 from typing import Any, Callable, Iterator, Optional
 from urllib.parse import quote, unquote_to_bytes
 
+from objstore.common.concurrency import GreenPool
 from objstore.common.constraints import constraints
 from objstore.middleware.bulk_report import BulkReport, BulkRequestError, status_line
 from objstore.middleware.segments import close_response, subrequest, to_wsgi
@@ -63,34 +66,81 @@ def decode_name(raw: str) -> Optional[str]:
     return text.lstrip("/")
 
 
-def delete_all(app: Callable, environ: dict, version: str, account: str, names: list[str],
-               report: BulkReport, max_failures: int) -> Iterator[None]:
-    """DELETE every name, recording the outcome in ``report``; yields after each one."""
-    failure_status = 400
+@dataclasses.dataclass
+class DeleteLimits:
+    max_failures: int
+    concurrency: int
+
+
+def delete_order(names: list[str], report: BulkReport) -> Iterator[tuple[str, str]]:
+    """``(decoded name, raw name)`` to delete: every object, then every container.
+
+    A container listed with its objects is only empty once they are gone.
+    Names that are not valid UTF-8 are recorded as failures here.
+    """
+    decoded = []
     for raw in names:
-        if len(report.errors) >= max_failures:
-            report.finish(status_line(400), "Max delete failures exceeded")
-            return
         name = decode_name(raw)
         if name is None:
             report.fail(raw, status_line(412))
-            continue
-        if not name:
-            continue
+        elif name:
+            decoded.append((name, raw))
+    yield from ((name, raw) for name, raw in decoded if "/" in name.strip("/"))
+    yield from ((name, raw) for name, raw in decoded if "/" not in name.strip("/"))
+
+
+def delete_all(app: Callable, environ: dict, version: str, account: str, names: list[str],
+               report: BulkReport, limits: DeleteLimits) -> Iterator[None]:
+    """DELETE every name, ``limits.concurrency`` at a time, recording outcomes in ``report``.
+
+    Yields after each finished delete (keep-alive points).  Once
+    ``limits.max_failures`` deletes failed no more are started; those in
+    flight still finish and are counted.
+    """
+    outcome = _Outcome()
+    pool = GreenPool(limits.concurrency)
+    in_flight: collections.deque = collections.deque()
+
+    def delete_one(name: str) -> int:
         path = "/%s/%s/%s" % (version, account, to_wsgi(name))
         resp = subrequest(environ, "DELETE", path, "", "BD").get_response(app)
         close_response(resp)
-        code = resp.status_int
+        return resp.status_int
+
+    def settle_oldest() -> None:
+        name, thread = in_flight.popleft()
+        outcome.record(report, name, thread.wait())
+
+    for name, _raw in delete_order(names, report):
+        while len(in_flight) >= limits.concurrency:
+            settle_oldest()
+            yield None
+        if len(report.errors) >= limits.max_failures:
+            break
+        in_flight.append((name, pool.spawn(delete_one, name)))
+    while in_flight:
+        settle_oldest()
+        yield None
+    if len(report.errors) >= limits.max_failures:
+        report.finish(status_line(400), "Max delete failures exceeded")
+    elif report.errors:
+        report.finish(status_line(outcome.failure_status))
+    elif not (report.counts[NUMBER_DELETED] or report.counts[NUMBER_NOT_FOUND]):
+        report.finish(status_line(400), "Invalid bulk delete.")
+
+
+class _Outcome:
+    """How the deletes went beyond the report's counters."""
+
+    def __init__(self) -> None:
+        self.failure_status = 400
+
+    def record(self, report: BulkReport, name: str, code: int) -> None:
         if 200 <= code < 300:
             report.count(NUMBER_DELETED)
         elif code == 404:
             report.count(NUMBER_NOT_FOUND)
         else:
             if code >= 500:
-                failure_status = 502
+                self.failure_status = 502
             report.fail(quote(name), status_line(code))
-        yield None
-    if report.errors:
-        report.finish(status_line(failure_status))
-    elif not (report.counts[NUMBER_DELETED] or report.counts[NUMBER_NOT_FOUND]):
-        report.finish(status_line(400), "Invalid bulk delete.")

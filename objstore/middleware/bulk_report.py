@@ -35,6 +35,10 @@ class BulkRequestError(Exception):
         self.reason = reason
 
 
+def is_xml(content_type: str) -> bool:
+    return content_type.endswith("/xml")
+
+
 def negotiate_format(req: Request) -> Optional[str]:
     """The answer's content type from ``Accept`` (None: nothing we can produce)."""
     if "Accept" not in req.headers:
@@ -73,20 +77,23 @@ class BulkReport:
         fields["Response Body"] = self.body
         return fields
 
-    def render(self, content_type: str) -> bytes:
+    def render(self, content_type: str, declaration: bool = True) -> bytes:
+        """The report as ``content_type``; ``declaration=False`` leaves out the XML
+        declaration for a caller that already sent it."""
         if content_type == JSON:
             data = self.fields()
             data["Errors"] = self.errors
             return json.dumps(data).encode("utf-8")
-        if content_type.endswith("/xml"):
-            return self._render_xml().encode("utf-8")
+        if is_xml(content_type):
+            xml = self._render_xml()
+            return (XML_DECLARATION + xml if declaration else xml).encode("utf-8")
         lines = ["%s: %s\n" % (key, value) for key, value in sorted(self.fields().items())]
         lines.append("Errors:\n")
         lines.extend("%s, %s\n" % (name, status) for name, status in self.errors)
         return "".join(lines).encode("utf-8")
 
     def _render_xml(self) -> str:
-        out = [XML_DECLARATION, "<%s>\n" % self.root]
+        out = ["<%s>\n" % self.root]
         for key, value in sorted(self.fields().items()):
             tag = key.replace(" ", "_").lower()
             out.append("<%s>%s</%s>\n" % (tag, escape(str(value)), tag))

@@ -42,7 +42,7 @@ def test_extract_archive_into_a_container(http_as, conn, unique):
     status, headers, body = http_as().request(
         "PUT", "/%s/pre?extract-archive=tar.gz" % container, archive,
         {"Accept": "application/json"})
-    assert status == 201
+    assert status == 200
     assert headers["content-type"].startswith("application/json")
     report = json.loads(body)
     escaped = "/v1/AUTH_test/%s/pre/../escape" % container
@@ -62,7 +62,7 @@ def test_extract_at_account_level_creates_containers(http_as, conn, unique):
     archive = make_tar([("top-level-file", b"skipped", {}), ("%s/x" % first, b"1", {}),
                         ("%s/sub/y" % second, b"2", {})], mode="w:bz2")
     status, _headers, body = http_as().request("PUT", "?extract-archive=tar.bz2", archive)
-    assert status == 201
+    assert status == 200
     assert body.decode() == ("Number Files Created: 2\nResponse Body: \n"
                              "Response Status: 201 Created\nErrors:\n")
     assert listing(conn, first) == ["x"]
@@ -94,7 +94,7 @@ def test_extract_errors(http_as, conn, unique):
     full = make_tar([("first", b"1" * 100, {}), ("second", os.urandom(20000), {})], mode="w")
     status, _headers, body = client.request("PUT", "/%s?extract-archive=tar" % container,
                                             full[:8000], {"Accept": "application/xml"})
-    assert status == 201
+    assert status == 200
     root = ElementTree.fromstring(body)
     assert root.find("number_files_created").text == "1"
     assert root.find("response_status").text == "400 Bad Request"
@@ -163,9 +163,21 @@ def test_bulk_delete_errors_and_acls(http_as, conn, unique):
     conn.put_object(container, "o", b"x")
     too_many = "\n".join("%s/o%d" % (container, i) for i in range(10001)).encode()
     status, _headers, body = http_as().request("POST", "?bulk-delete", too_many)
-    assert status == 413 and b"Maximum Bulk Deletes: 10000 per request" in body
+    assert status == 200
+    assert b"Response Status: 413 Request Entity Too Large\n" in body
+    assert b"Response Body: Maximum Bulk Deletes: 10000 per request\n" in body
+    status, _headers, body = http_as().request("POST", "?bulk-delete", b"x",
+                                               {"Content-Type": "application/json"})
+    assert status == 200 and b"Response Status: 406 Not Acceptable\n" in body
+    status, _headers, body = http_as().request(
+        "POST", "?bulk-delete", ("%s/%s" % (container, "n" * 5000)).encode(),
+        {"Accept": "application/json"})
+    assert status == 200
+    report = json.loads(body)
+    assert (report["Response Status"], report["Response Body"]) == \
+        ("400 Bad Request", "Invalid File Name")
     status, _headers, _body = http_as().request("POST", "?bulk-delete", b"x",
-                                                {"Content-Type": "application/json"})
+                                                {"Accept": "image/png"})
     assert status == 406
     status, _headers, body = http_as("test:tester3").request(
         "POST", "?bulk-delete", ("%s/o" % container).encode(), {"Accept": "application/json"})

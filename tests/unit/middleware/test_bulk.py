@@ -9,6 +9,8 @@ import pytest
 from webob import Request
 
 from objstore.common.capabilities import capabilities, reset_capabilities
+from objstore.common.concurrency import sleep
+from objstore.common.config import ConfigError
 from objstore.middleware import bulk
 from objstore.middleware.bulk_extract import UnsafeMemberName, member_target
 
@@ -66,7 +68,7 @@ def bulk_delete(app, names, method="POST", accept="application/json", **headers)
 def test_extract_into_a_container_each_compression(app, memory_swift, kind, mode):
     archive = make_tar([("one.txt", b"1", {}), ("sub/two", b"22", {})], mode=mode)
     resp = extract(app, A + "/cont", archive, kind)
-    assert resp.status_int == 201
+    assert resp.status_int == 200
     report = json.loads(resp.body)
     assert report == {"Number Files Created": 2, "Response Status": "201 Created",
                       "Response Body": "", "Errors": []}
@@ -162,7 +164,7 @@ def test_truncated_archive_reports_what_was_created_and_stores_no_partial_object
                                        ("tar", b"\x01" * 1024)])
 def test_garbage_archives_are_reported_as_invalid(app, memory_swift, kind, data):
     resp = extract(app, A + "/cont", data, kind)
-    assert resp.status_int == 201
+    assert resp.status_int == 200
     report = json.loads(resp.body)
     assert report["Response Status"] == "400 Bad Request"
     assert report["Response Body"].startswith("Invalid Tar File")
@@ -176,13 +178,18 @@ def test_empty_archive_has_no_valid_files(app):
     assert report["Response Body"] == "Invalid Tar File: No Valid Files"
 
 
-def test_unknown_archive_type_and_missing_length_are_refused(app, memory_swift):
+def test_unknown_archive_type_is_refused_and_missing_length_reported(app, memory_swift):
     resp = extract(app, A + "/cont", b"x", "zip")
     assert resp.status_int == 400
     assert b"Unsupported archive format" in resp.body
-    req = Request.blank(A + "/cont?extract-archive=tar", method="PUT")
+    req = Request.blank(A + "/cont?extract-archive=tar", method="PUT",
+                        headers={"Accept": "application/json"})
     req.environ.pop("CONTENT_LENGTH", None)
-    assert req.get_response(app).status_int == 411
+    resp = req.get_response(app)
+    assert resp.status_int == 200
+    report = json.loads(resp.body)
+    assert report["Response Status"] == "411 Length Required"
+    assert report["Number Files Created"] == 0
     assert not memory_swift.calls
 
 
@@ -296,13 +303,26 @@ def test_bulk_delete_xml(app, memory_swift):
     assert root.find("errors/object/status").text == "409 Conflict"
 
 
-def test_bulk_delete_limits_and_bad_requests(app, memory_swift):
-    resp = bulk_delete(app, ["c/o%d" % i for i in range(7)])
-    assert resp.status_int == 413
-    assert b"Maximum Bulk Deletes: 6 per request" in resp.body
-    assert bulk_delete(app, ["c/" + "x" * 10000]).status_int == 400
-    assert bulk_delete(app, ["c/o"], **{"Content-Type": "application/json"}).status_int == 406
+def reported(resp):
+    """(Response Status, Response Body) of a bulk answer, which itself must be 200."""
+    assert resp.status_int == 200
+    report = json.loads(resp.body)
+    return report["Response Status"], report["Response Body"]
+
+
+def test_bulk_delete_limits_and_bad_requests_are_reported_in_the_body(app, memory_swift):
+    assert reported(bulk_delete(app, ["c/o%d" % i for i in range(7)])) == \
+        ("413 Request Entity Too Large", "Maximum Bulk Deletes: 6 per request")
+    assert reported(bulk_delete(app, ["c/" + "x" * 10000])) == \
+        ("400 Bad Request", "Invalid File Name")
+    assert reported(bulk_delete(app, ["c/o"], **{"Content-Type": "application/json"}))[0] == \
+        "406 Not Acceptable"
+    req = Request.blank(A + "?bulk-delete", method="POST", headers={"Accept": "application/json"})
+    req.environ.pop("CONTENT_LENGTH", None)
+    assert reported(req.get_response(app))[0] == "411 Length Required"
     assert not memory_swift.calls
+    resp = bulk_delete(app, ["c/o"], accept="image/png")
+    assert resp.status_int == 406
     report = json.loads(bulk_delete(app, ["", "  "]).body)
     assert report["Response Status"] == "400 Bad Request"
     assert report["Response Body"] == "Invalid bulk delete."
@@ -312,8 +332,14 @@ def test_bulk_delete_stops_after_max_failures_and_5xx_is_502(app, memory_swift):
     seed(memory_swift)
     for name in ("a", "b", "c2", "d"):
         memory_swift.refuse[("DELETE", A + "/x/" + name)] = 503
-    report = json.loads(bulk_delete(app, ["x/a", "x/b", "x/c2", "x/d"]).body)
+    one_at_a_time = bulk.filter_factory({}, max_failed_deletes="3",
+                                        delete_concurrency="1")(memory_swift)
+    report = json.loads(bulk_delete(one_at_a_time, ["x/a", "x/b", "x/c2", "x/d"]).body)
     assert len(report["Errors"]) == 3
+    assert report["Response Body"] == "Max delete failures exceeded"
+    # With two in flight, the one started before the third failure came back still counts.
+    report = json.loads(bulk_delete(app, ["x/a", "x/b", "x/c2", "x/d"]).body)
+    assert len(report["Errors"]) == 4
     assert report["Response Body"] == "Max delete failures exceeded"
     report = json.loads(bulk_delete(app, ["x/a", "c/o1"]).body)
     assert report["Response Status"] == "502 Bad Gateway"
@@ -339,3 +365,52 @@ def test_info_lists_both_with_limits(app):
     assert info["bulk_delete"] == {"max_deletes_per_request": 6, "max_failed_deletes": 3}
     assert info["bulk_upload"] == {"max_containers_per_extraction": 4,
                                    "max_failed_extractions": 1000}
+
+
+def test_bulk_delete_runs_delete_concurrency_sub_requests_at_once(memory_swift):
+    seed(memory_swift)
+    in_flight, most = [0], [0]
+
+    def slow(environ, start_response):
+        in_flight[0] += 1
+        most[0] = max(most[0], in_flight[0])
+        sleep(0.01)
+        in_flight[0] -= 1
+        return memory_swift(environ, start_response)
+
+    reset_capabilities()
+    app = bulk.filter_factory({}, delete_concurrency="3")(slow)
+    report = json.loads(bulk_delete(app, ["c/o1", "c/sp%20ace", "c/%C3%A9", "full/keep"]).body)
+    assert report["Number Deleted"] == 4
+    assert most[0] == 3
+    reset_capabilities()
+    app = bulk.filter_factory({})(slow)
+    most[0] = 0
+    assert b"Number Not Found\": 3" in bulk_delete(app, ["c/a", "c/b", "c/c"]).body
+    assert most[0] == 2
+
+
+def test_bulk_delete_takes_objects_before_containers(app, memory_swift):
+    seed(memory_swift)
+    report = json.loads(bulk_delete(app, ["full", "c", "full/keep", "c/o1", "c/sp%20ace",
+                                          "c/%C3%A9"]).body)
+    assert report["Number Deleted"] == 6
+    assert report["Errors"] == []
+    assert not memory_swift.objects
+    assert sorted(memory_swift.containers) == [A + "/empty"]
+
+
+def test_xml_declaration_leads_even_with_keepalive_spaces(memory_swift):
+    reset_capabilities()
+    app = bulk.filter_factory({}, yield_frequency="0.000001")(memory_swift)
+    seed(memory_swift)
+    body = bulk_delete(app, ["c/o1", "empty"], accept="text/xml").body
+    assert body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n')
+    root = ElementTree.fromstring(body)
+    assert root.find("number_deleted").text == "2"
+    assert root.find("response_status").text == "200 OK"
+
+
+def test_delete_concurrency_is_checked(memory_swift):
+    with pytest.raises(ConfigError):
+        bulk.filter_factory({}, delete_concurrency="0")
