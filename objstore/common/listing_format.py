@@ -162,8 +162,31 @@ def _object_dict(entry: ObjectEntry) -> dict:
     if match:
         size = int(match.group(1))
         content_type = content_type[:match.start()] + content_type[match.end():]
-    return {"name": entry.name, "hash": entry.etag, "bytes": size,
+    item = {"name": entry.name, "hash": entry.etag, "bytes": size,
             "content_type": content_type, "last_modified": iso8601_from_internal(entry.created_at)}
+    if entry.etag and ";" in entry.etag:
+        item["hash"], slo_etag = split_slo_etag(entry.etag)
+        if slo_etag is not None:
+            item["slo_etag"] = '"%s"' % slo_etag
+    return item
+
+
+def split_slo_etag(stored_etag: str) -> tuple[str, Optional[str]]:
+    """``(listed hash, large object ETag or None)`` from a row's stored ETag.
+
+    An SLO manifest's row holds the manifest's own ETag with the large
+    object's as a ``slo_etag`` parameter; listings show the two apart.
+    """
+    base, *params = [part.strip() for part in stored_etag.split(";")]
+    slo_etag = None
+    kept = []
+    for param in params:
+        name, _eq, value = param.partition("=")
+        if name.strip().lower() == "slo_etag":
+            slo_etag = value.strip()
+        else:
+            kept.append(param)
+    return "".join([base] + ["; " + p for p in kept]), slo_etag
 
 
 def _container_dict(entry: ContainerEntry) -> dict:
@@ -189,7 +212,8 @@ def _json_entry(entry: ListingEntry) -> str:
     Formatting the few known fields directly is about twice as fast as
     building a dict per row and handing 10,000 of them to the generic encoder.
     """
-    if isinstance(entry, ObjectEntry) and "swift_bytes" not in entry.content_type:
+    if isinstance(entry, ObjectEntry) and "swift_bytes" not in entry.content_type \
+            and ";" not in (entry.etag or ""):
         return _OBJECT_JSON % (_json_str(entry.name), _json_str(entry.etag), entry.size,
                                _json_str(entry.content_type),
                                iso8601_from_internal(entry.created_at))

@@ -5,6 +5,7 @@ went out long before the work ended (see :mod:`objstore.middleware.bulk`),
 so the real outcome travels in the body: counters, an overall
 ``Response Status``/``Response Body`` and a list of ``[name, status]``
 failures, as text/plain (the default), JSON or XML according to ``Accept``.
+An SLO manifest PUT with ``heartbeat=on`` answers the same way.
 """
 from __future__ import annotations
 
@@ -60,6 +61,8 @@ class BulkReport:
         self.status = ok_status
         self.body = ""
         self.errors: list[list[str]] = []
+        # Further outcome fields some requests add (an upload's ``Etag``, ...).
+        self.details: dict[str, str] = {}
 
     def count(self, name: str) -> None:
         self.counts[name] += 1
@@ -67,12 +70,16 @@ class BulkReport:
     def fail(self, name: str, status: str) -> None:
         self.errors.append([name, status])
 
+    def note(self, name: str, value: str) -> None:
+        self.details[name] = value
+
     def finish(self, status: str, body: str = "") -> None:
         self.status = status
         self.body = body
 
     def fields(self) -> dict[str, object]:
         fields: dict[str, object] = dict(self.counts)
+        fields.update(self.details)
         fields["Response Status"] = self.status
         fields["Response Body"] = self.body
         return fields

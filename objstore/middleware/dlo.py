@@ -23,6 +23,7 @@ from webob import Request, Response
 
 from objstore.common.capabilities import register_capability
 from objstore.common.config import ConfigError, ConfigSection
+from objstore.common.http_conditions import RangeNotSatisfiable, parse_range
 from objstore.common.logs import get_logger
 from objstore.middleware.segments import (
     SLO_READER_KEY,
@@ -70,6 +71,14 @@ def parse_manifest_value(value: str) -> tuple[str, str]:
     if not container or "\x00" in text:
         raise ManifestValueError()
     return container, prefix
+
+
+def has_several_ranges(req: Request, total: int) -> bool:
+    try:
+        ranges = parse_range(req.headers.get("Range"), total)
+    except RangeNotSatisfiable:
+        return False
+    return ranges is not None and len(ranges) > 1
 
 
 def plain(status: int, text: str) -> Response:
@@ -161,6 +170,12 @@ class DynamicLargeObject:
                 return stream_pieces(slo_reader, environ, pieces, self.logger, "DLO", "")
             return stream_pieces(self.app, environ, pieces, self.logger, "DLO")
 
+        if has_several_ranges(req, total):
+            # Segments come from a listing that may change while a long multipart/byteranges
+            # answer is sent; the whole object in one 200 is the answer DLO clients expect.
+            env = {k: v for k, v in req.environ.items() if not k.startswith("webob.")}
+            req = Request(env)
+            del req.headers["Range"]
         return large_object_response(req, headers, total, etag, read_range)
 
     def list_segments(self, environ: dict, version: str, account: str, container: str,

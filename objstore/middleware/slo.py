@@ -6,8 +6,11 @@
   and the large object's ETag and size kept as sysmeta, so a HEAD needs no
   manifest read.
 * ``GET``/``HEAD`` answer with the concatenated segments (ranges and
-  conditionals against the SLO ETag); ``?multipart-manifest=get`` returns
-  the stored manifest (``&format=raw``: the PUT-able form).
+  conditionals against the SLO ETag), or with one segment for
+  ``?part-number=N`` (:mod:`objstore.middleware.slo_part_number`);
+  ``?multipart-manifest=get`` returns the stored manifest as JSON
+  (``&format=raw``: the PUT-able form, under the large object's own
+  Content-Type so a server-side copy of it keeps that type).
 * ``DELETE ?multipart-manifest=delete`` deletes the segments, then the
   manifest, answering like Swift's bulk delete.
 
@@ -32,11 +35,13 @@ from webob import Request, Response
 
 from objstore.common.capabilities import register_capability
 from objstore.common.concurrency import GreenPile
-from objstore.common.config import ConfigError, ConfigSection, to_bool
+from objstore.common.config import TRUE_VALUES, ConfigError, ConfigSection, to_bool
 from objstore.common.listing_format import strip_swift_bytes
 from objstore.common.logs import get_logger
 from objstore.middleware import slo_manifest as manifest
 from objstore.middleware.client_body import BodyError, read_client_body
+from objstore.middleware.slo_heartbeat import heartbeat_put
+from objstore.middleware.slo_part_number import BadPartNumber, part_response, requested_part
 from objstore.middleware.segments import (
     MANIFEST_QUERY,
     SLO_READER_KEY,
@@ -57,6 +62,8 @@ SLO_HEADER = "X-Static-Large-Object"
 SYSMETA_ETAG = "X-Object-Sysmeta-Slo-Etag"
 SYSMETA_SIZE = "X-Object-Sysmeta-Slo-Size"
 MAX_NESTING = 10
+# What the object server sends as this object's ETag in its container update.
+OVERRIDE_ETAG_ENV = "HTTP_X_OBJECT_SYSMETA_CONTAINER_UPDATE_OVERRIDE_ETAG"
 # Headers of the stored manifest that describe its own bytes, not the large object's.
 MANIFEST_ONLY_HEADERS = ("content-length", "etag", "content-range", SYSMETA_ETAG.lower(),
                          SYSMETA_SIZE.lower())
@@ -156,23 +163,31 @@ class StaticLargeObject:
 
     # -- reading -----------------------------------------------------------------
     def manifest_get(self, req: Request) -> Response:
-        resp = req.get_response(self.app)
-        if not is_slo(resp) or resp.status_int != 200 or req.method != "GET":
+        raw = req.params.get("format") == "raw"
+        fetch = req
+        if raw and req.method == "HEAD":
+            # the raw form's length and ETag are those of a body built from the manifest
+            env = {k: v for k, v in req.environ.items() if not k.startswith("webob.")}
+            fetch = Request(dict(env, REQUEST_METHOD="GET"))
+        resp = fetch.get_response(self.app)
+        if not is_slo(resp) or resp.status_int != 200:
+            return resp
+        for name in (SYSMETA_ETAG, SYSMETA_SIZE):
+            resp.headers.pop(name, None)
+        if not raw:
+            # the stored bytes as they are, so the ETag is the manifest's own
+            resp.headers["Content-Type"] = "application/json; charset=utf-8"
             return resp
         body = read_body(resp, 4 * self.conf.max_manifest_size)
         try:
             entries = manifest.parse_stored_manifest(body)
         except ValueError:
             return self._broken_manifest(req)
-        raw = req.params.get("format") == "raw"
-        out = json.dumps(manifest.raw_manifest(entries) if raw else entries).encode("utf-8")
-        resp.app_iter = [out]
+        out = json.dumps(manifest.raw_manifest(entries)).encode("utf-8")
+        resp.app_iter = [b""] if req.method == "HEAD" else [out]
         resp.headers["Content-Length"] = str(len(out))
-        resp.headers["Content-Type"] = "application/json; charset=utf-8"
-        if raw:
-            resp.headers.pop("Etag", None)
-        for name in (SYSMETA_ETAG, SYSMETA_SIZE):
-            resp.headers.pop(name, None)
+        resp.headers["Content-Type"] = strip_swift_bytes(resp.headers.get("Content-Type", ""))
+        resp.headers["Etag"] = hashlib.md5(out).hexdigest()
         return resp
 
     def get_or_head(self, req: Request, version: str, account: str) -> Response:
@@ -187,7 +202,12 @@ class StaticLargeObject:
             first = probe
         elif first.status_int not in (200, 206, 304):
             return first
-        if req.method == "HEAD" and first.headers.get(SYSMETA_ETAG) and \
+        try:
+            part = requested_part(req)
+        except BadPartNumber as err:
+            close_response(first)
+            return plain(400, str(err))
+        if req.method == "HEAD" and part is None and first.headers.get(SYSMETA_ETAG) and \
                 (first.headers.get(SYSMETA_SIZE) or "").isdigit():
             close_response(first)
             return large_object_response(req, self._client_headers(first),
@@ -216,6 +236,10 @@ class StaticLargeObject:
             pieces = self._pieces(environ, version, account, entries, start, end, 0)
             return stream_pieces(self.app, environ, pieces, self.logger, "SLO")
 
+        if part is not None:
+            lengths = [manifest.entry_length(e) for e in entries]
+            return part_response(req, self._client_headers(first), lengths, etag, part,
+                                 read_range)
         return large_object_response(req, self._client_headers(first), total, etag, read_range)
 
     def _client_headers(self, resp: Response) -> list[tuple[str, str]]:
@@ -279,11 +303,28 @@ class StaticLargeObject:
             segments = manifest.parse_put_manifest(body, self.conf.max_manifest_segments)
         except (BodyError, manifest.ManifestError) as err:
             return plain(err.status, err.reason)
+        entries: list[dict] = []
+        errors: list[tuple[str, str]] = []
+        checks = self._check_segments(req, version, account, segments, entries, errors)
+        if (req.params.get("heartbeat") or "").strip().lower() in TRUE_VALUES:
+            return heartbeat_put(req, checks, errors,
+                                 lambda: self._conclude_put(req, entries, errors),
+                                 self.conf.yield_frequency)
+        for _tick in checks:
+            pass
+        return self._conclude_put(req, entries, errors)
+
+    def _check_segments(self, req: Request, version: str, account: str,
+                        segments: list[manifest.RequestedSegment], entries: list[dict],
+                        errors: list[tuple[str, str]]) -> Iterator[None]:
+        """HEAD every segment (a few at once), filling ``entries`` and ``errors`` in order.
+
+        Yields once per segment checked, so a heartbeat can go out meanwhile.
+        """
         own_path = from_wsgi(req.environ["PATH_INFO"]).split("/", 3)[3]
         pile = GreenPile(self.conf.concurrency)
         for segment in segments:
             pile.spawn(self._check_segment, req, version, account, segment, own_path)
-        entries, errors = [], []
         for segment, (entry, reason) in zip(segments, pile):
             if reason is None and segment.index < len(segments) - 1 and \
                     manifest.entry_length(entry) < manifest.MIN_SEGMENT_SIZE:
@@ -291,9 +332,16 @@ class StaticLargeObject:
             if reason is not None:
                 errors.append((quote(segment.path or "Index %d" % segment.index), reason))
             entries.append(entry)
-        denied = next((r for _name, r in errors if r.startswith(("401", "403"))), None)
-        if denied:
-            return plain(int(denied[:3]), denied)
+            yield None
+
+    def _conclude_put(self, req: Request, entries: list[dict],
+                      errors: list[tuple[str, str]]) -> Response:
+        """Store the checked manifest, or the answer saying why not."""
+        # A client without valid credentials hears so directly; a segment it may not
+        # read (403, e.g. in another account) is one more listed problem.
+        unauthorized = next((r for _name, r in errors if r.startswith("401")), None)
+        if unauthorized:
+            return plain(401, unauthorized)
         if errors:
             return self._put_errors(req, errors)
         etag = manifest.slo_etag(entries)
@@ -332,8 +380,14 @@ class StaticLargeObject:
                     "HTTP_X_STATIC_LARGE_OBJECT": "True",
                     "HTTP_X_OBJECT_SYSMETA_SLO_ETAG": etag,
                     "HTTP_X_OBJECT_SYSMETA_SLO_SIZE": str(total)})
+        manifest_etag = hashlib.md5(stored).hexdigest()
+        # Container listings show the manifest's own ETag with the large object's as a
+        # parameter; a value set by a filter to the left is kept and extended.
+        base, sep, params = env.get(OVERRIDE_ETAG_ENV, "").partition(";")
+        env[OVERRIDE_ETAG_ENV] = "%s; slo_etag=%s" % ((base or manifest_etag) + sep + params,
+                                                      etag)
         sub = Request(env)
-        sub.headers["Etag"] = hashlib.md5(stored).hexdigest()
+        sub.headers["Etag"] = manifest_etag
         return sub.get_response(self.app)
 
     def _check_segment(self, req: Request, version: str, account: str,

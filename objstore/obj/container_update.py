@@ -19,6 +19,9 @@ from objstore.obj.diskfile import AsyncUpdate, ContainerNode, DiskFileManager
 from objstore.obj.diskfile.interface import DiskFileError
 
 
+OVERRIDE_PREFIX = "x-object-sysmeta-container-update-override-"
+
+
 class BadContainerHeaders(ValueError):
     """X-Container-* headers that cannot be paired up (a 400)."""
 
@@ -60,14 +63,38 @@ def _split(value: Optional[str]) -> list[str]:
 
 
 def update_headers(op: str, timestamp: Timestamp, policy_index: int, trans_id: str,
-                   size: int = 0, content_type: str = "", etag: str = "") -> dict[str, str]:
-    """Headers of a container update; a DELETE carries only the timestamp and policy."""
+                   size: int = 0, content_type: str = "", etag: str = "",
+                   overrides: Optional[Mapping[str, str]] = None) -> dict[str, str]:
+    """Headers of a container update; a DELETE carries only the timestamp and policy.
+
+    ``overrides`` (from :func:`listing_overrides`) replace what a PUT
+    reports, e.g. ``X-Etag``.
+    """
     headers = {"X-Timestamp": timestamp.internal, POLICY_INDEX_HEADER: str(policy_index),
                "X-Trans-Id": trans_id}
     if op == "PUT":
         headers.update({"X-Size": str(size), "X-Content-Type": content_type,
                         "X-Etag": etag})
+        for name, value in (overrides or {}).items():
+            headers = {k: v for k, v in headers.items() if k.lower() != name.lower()}
+            headers[name] = value
     return headers
+
+
+def listing_overrides(metadata: Mapping[str, str]) -> dict[str, str]:
+    """Container update headers an object's sysmeta asks for instead of its own values.
+
+    A middleware storing one object on behalf of another (an SLO manifest)
+    sets ``X-Object-Sysmeta-Container-Update-Override-<Name>`` so the
+    listing shows ``X-<Name>`` as it wants: the manifest's ETag with the
+    large object's as a parameter.  Size and Content-Type overrides work
+    the same way.
+    """
+    overrides = {}
+    for key, value in metadata.items():
+        if key.lower().startswith(OVERRIDE_PREFIX) and len(key) > len(OVERRIDE_PREFIX):
+            overrides["X-" + key[len(OVERRIDE_PREFIX):].title()] = value
+    return overrides
 
 
 def send_update(node: ContainerNode, update: AsyncUpdate, conn_timeout: float,

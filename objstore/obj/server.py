@@ -243,7 +243,7 @@ class ObjectServer(StorageServerApp):
             writer.abort()
         self._update_containers(device, account, container, obj, index, nodes, "PUT",
                                 timestamp, writer.bytes_written, metadata["Content-Type"],
-                                writer.etag)
+                                writer.etag, container_update.listing_overrides(metadata))
         resp = _plain(201, "", {"ETag": writer.etag,
                                 "X-Backend-Timestamp": timestamp.internal})
         return resp
@@ -409,11 +409,13 @@ class ObjectServer(StorageServerApp):
 
     def _update_containers(self, device: str, account: str, container: str, obj: str,
                            index: int, nodes: list, op: str, timestamp: Timestamp,
-                           size: int = 0, content_type: str = "", etag: str = "") -> None:
+                           size: int = 0, content_type: str = "", etag: str = "",
+                           overrides: Optional[dict[str, str]] = None) -> None:
         if not nodes:
             return
-        headers = container_update.update_headers(op, timestamp, index, get_trans_id(),
-                                                  size, _wsgi(content_type), etag)
+        headers = container_update.update_headers(
+            op, timestamp, index, get_trans_id(), size, _wsgi(content_type), etag,
+            {k: _wsgi(v) for k, v in (overrides or {}).items()})
         update = AsyncUpdate(op=op, account=account, container=container, obj=obj,
                              headers=headers, nodes=nodes, policy_index=index)
         container_update.update_containers(self.managers[index], device, update,

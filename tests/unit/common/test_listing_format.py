@@ -53,6 +53,19 @@ def test_json_objects_and_subdirs():
     assert render_listing([], "application/json", "container", "c") == b"[]"
 
 
+def test_slo_etag_is_listed_apart_from_the_manifest_hash():
+    slo_row = ObjectEntry("big", "1700000000.12345", 99, "text/plain;swift_bytes=3000",
+                          "m5; slo_etag=abc")
+    data = json.loads(render_listing([slo_row], "application/json", "container", "c"))
+    assert data[0]["hash"] == "m5" and data[0]["slo_etag"] == '"abc"'
+    assert data[0]["bytes"] == 3000 and data[0]["content_type"] == "text/plain"
+    other = ObjectEntry("o", "1700000000.12345", 1, "text/plain", "m5; other=1")
+    assert json.loads(render_listing([other], "application/json", "container", "c")
+                      )[0]["hash"] == "m5; other=1"
+    xml = render_listing([slo_row], "application/xml", "container", "c")
+    assert b"<hash>m5</hash>" in xml
+
+
 def test_xml_container():
     body = render_listing(ENTRIES, "application/xml", "container", 'c"<')
     assert body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<container name=')

@@ -393,3 +393,85 @@ def test_dlo_listing_itself_is_not_expanded_again(app, store):
     store.put(A + "/c/tail", b"xyz")
     resp = get(app, A + "/c/self")
     assert resp.status_int == 200 and resp.body == b"xyz"
+
+
+# -- part numbers, heartbeat, manifest reads, listings ---------------------------------
+def test_part_number_answers_one_segment(app, store):
+    assert put_manifest(app, three(store)).status_int == 201
+    resp = get(app, A + "/c/big?part-number=2")
+    assert resp.status_int == 206 and resp.body == b"b" * 10
+    assert resp.headers["Content-Range"] == "bytes 10-19/25"
+    assert resp.headers["X-Parts-Count"] == "3"
+    resp = get(app, A + "/c/big?part-number=3", method="HEAD")
+    assert resp.status_int == 206
+    assert resp.headers["Content-Length"] == "5"
+    assert resp.headers["Content-Range"] == "bytes 20-24/25"
+    resp = get(app, A + "/c/big?part-number=4")
+    assert resp.status_int == 416
+    assert resp.headers["Content-Range"] == "bytes */25"
+    assert resp.headers["X-Parts-Count"] == "3"
+    assert get(app, A + "/c/big?part-number=0").status_int == 400
+    assert get(app, A + "/c/big?part-number=1", Range="bytes=0-1").status_int == 400
+    # a plain object is not a large object: the parameter is not ours to act on
+    assert get(app, A + "/segs/one?part-number=7").status_int == 200
+
+
+def test_heartbeat_put_reports_at_the_end(app, store):
+    req = Request.blank(A + "/c/big?multipart-manifest=put&heartbeat=on", method="PUT",
+                        body=json.dumps(three(store)).encode(),
+                        headers={"Accept": "application/json"})
+    resp = req.get_response(app)
+    assert resp.status_int == 202
+    head, _sep, report = resp.body.partition(b"\r\n\r\n")
+    assert head == b" "
+    report = json.loads(report)
+    assert report["Response Status"] == "201 Created"
+    assert report["Etag"] == '"%s"' % md5((md5(b"a" * 10) + md5(b"b" * 10)
+                                          + md5(b"c" * 5)).encode())
+    assert A + "/c/big" in store.objects
+    bad = three(store) + [{"path": "/segs/nope"}]
+    req = Request.blank(A + "/c/bad?multipart-manifest=put&heartbeat=on", method="PUT",
+                        body=json.dumps(bad).encode(), headers={"Accept": "text/xml"})
+    resp = req.get_response(app)
+    assert resp.status_int == 202
+    assert b"<response_status>400 Bad Request</response_status>" in resp.body
+    assert b"<name>/segs/nope</name><status>404 Not Found</status>" in resp.body
+    assert A + "/c/bad" not in store.objects
+
+
+def test_manifest_reads_keep_their_own_etag_and_type(app, store):
+    assert put_manifest(app, three(store), headers={"Content-Type": "text/x-big"}
+                        ).status_int == 201
+    stored = store.objects[A + "/c/big"][1]
+    for method in ("GET", "HEAD"):
+        resp = get(app, A + "/c/big?multipart-manifest=get", method=method)
+        assert resp.headers["Content-Type"] == "application/json; charset=utf-8"
+        assert resp.headers["Etag"].strip('"') == md5(stored)
+        raw = get(app, A + "/c/big?multipart-manifest=get&format=raw", method=method)
+        assert raw.headers["Content-Type"] == "text/x-big"
+        assert "X-Object-Sysmeta-Slo-Etag" not in raw.headers
+    raw = get(app, A + "/c/big?multipart-manifest=get&format=raw")
+    assert raw.headers["Etag"] == md5(raw.body)
+    assert get(app, A + "/c/big?multipart-manifest=get&format=raw",
+               method="HEAD").headers["Content-Length"] == str(len(raw.body))
+
+
+def test_manifest_put_asks_for_the_slo_etag_in_listings(app, store):
+    assert put_manifest(app, three(store)).status_int == 201
+    headers, stored = store.objects[A + "/c/big"]
+    override = headers["X-Object-Sysmeta-Container-Update-Override-Etag"]
+    assert override == "%s; slo_etag=%s" % (md5(stored), headers["X-Object-Sysmeta-Slo-Etag"])
+
+
+def test_unreadable_segments_are_listed_not_refused(store):
+    def forbid_two(environ, start_response):
+        if environ["PATH_INFO"] == A + "/segs/two":
+            start_response("403 Forbidden", [("Content-Length", "0")])
+            return [b""]
+        return store(environ, start_response)
+
+    reset_capabilities()
+    guarded = slo.filter_factory({})(forbid_two)
+    resp = put_manifest(guarded, three(store), headers={"Accept": "application/json"})
+    assert resp.status_int == 400
+    assert json.loads(resp.body)["Errors"] == [["/segs/two", "403 Forbidden"]]

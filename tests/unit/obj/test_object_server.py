@@ -420,6 +420,19 @@ def test_put_and_delete_update_the_container(app, recorder):
     assert (method, path, headers["X-Timestamp"]) == ("DELETE", "/sdc/5/AUTH_a/c/o", ts(2))
 
 
+def test_sysmeta_overrides_what_the_container_update_reports(app, recorder):
+    override = "X-Object-Sysmeta-Container-Update-Override-"
+    resp = put(app, b"manifest", 1, **_container_headers(recorder.port),
+               **{override + "Etag": "abc; slo_etag=def", override + "Size": "77"})
+    assert resp.status_int == 201
+    _method, _path, headers, _ = recorder.requests[0]
+    assert headers["X-Etag"] == "abc; slo_etag=def"
+    assert headers["X-Size"] == "77"
+    assert headers["X-Content-Type"] == "text/plain"
+    assert get(app, method="HEAD").headers["Etag"].strip('"') == \
+        hashlib.md5(b"manifest").hexdigest()
+
+
 def test_quoted_names_in_container_update(app, recorder):
     path = "/sda/3/AUTH_a/c/d%20%E2%98%83%3F"
     assert put(app, path=path, **_container_headers(recorder.port)).status_int == 201
