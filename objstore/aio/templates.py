@@ -195,7 +195,7 @@ use = egg:objstore#account
 # The proxy pipeline, outermost first.  objstore-aio drops a filter whose code
 # is not installed (with a warning) and restores it once it is.
 PROXY_PIPELINE = ("catch_errors", "gatekeeper", "healthcheck", "proxy_logging", "bulk",
-                  "tempauth", "copy", "slo", "dlo", "versioned_writes", "proxy-server")
+                  "tempurl", "tempauth", "copy", "slo", "dlo", "versioned_writes", "proxy-server")
 
 PROXY_SERVER_CONF = """\
 # proxy-server.conf: the public endpoint.  Clients (swift CLI, rclone, curl...)
@@ -285,6 +285,22 @@ use = egg:objstore#bulk
 # delete_concurrency = 2
 # Seconds between the spaces that keep a long request's connection alive.
 # yield_frequency = 10
+
+[filter:tempurl]
+# Signed links to one object (or a prefix) for a while: ?temp_url_sig=&temp_url_expires=,
+# keyed by X-Account-Meta-Temp-URL-Key(-2) / X-Container-Meta-Temp-URL-Key(-2).
+# Keep it left of the auth filter: a valid link authorizes its request.
+use = egg:objstore#tempurl
+# Methods a link may be signed for.
+# methods = GET HEAD PUT POST DELETE
+# allowed_digests = sha1 sha256 sha512
+# Request headers dropped from a temp URL request (a trailing * matches a prefix);
+# the allow list wins over the remove list.
+# incoming_remove_headers = x-timestamp x-open-expired
+# incoming_allow_headers =
+# Response headers kept from a temp URL's holder.
+# outgoing_remove_headers = x-object-meta-*
+# outgoing_allow_headers = x-object-meta-public-*
 
 [filter:tempauth]
 # Simple built-in users, for test clusters and small deployments.

@@ -16,7 +16,9 @@ from objstore.proxy.responses import client_visible_headers, plain_response
 
 OWNER_ONLY_CONTAINER_HEADERS = ("x-container-read", "x-container-write",
                                 "x-container-sync-key", "x-container-sync-to",
-                                "x-remove-container-read", "x-remove-container-write")
+                                "x-remove-container-read", "x-remove-container-write",
+                                "x-container-meta-temp-url-key",
+                                "x-container-meta-temp-url-key-2")
 # Path segments that URL normalisation removes or rewrites ("/v1/a/../o").
 UNADDRESSABLE_NAMES = (".", "..")
 # Container headers a client may set (besides metadata) that the nodes store.
