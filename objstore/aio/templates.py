@@ -195,7 +195,8 @@ use = egg:objstore#account
 # The proxy pipeline, outermost first.  objstore-aio drops a filter whose code
 # is not installed (with a warning) and restores it once it is.
 PROXY_PIPELINE = ("catch_errors", "gatekeeper", "healthcheck", "proxy_logging", "bulk",
-                  "tempurl", "tempauth", "copy", "slo", "dlo", "versioned_writes", "proxy-server")
+                  "tempurl", "tempauth", "staticweb", "copy", "slo", "dlo", "versioned_writes",
+                  "proxy-server")
 
 PROXY_SERVER_CONF = """\
 # proxy-server.conf: the public endpoint.  Clients (swift CLI, rclone, curl...)
@@ -330,6 +331,13 @@ user_test_tester2 = testing2 .admin
 user_test_tester3 = testing3
 user_test2_tester2 = testing2 .admin
 user_test5_tester5 = testing5 service
+
+[filter:staticweb]
+# Public containers (X-Container-Read: .r:*,.rlistings) as websites for anonymous
+# visitors: X-Container-Meta-Web-Index, -Web-Error, -Web-Listings, -Web-Listings-CSS,
+# -Web-Directory-Type.  Authenticated requests opt in with X-Web-Mode: true.
+# Keep it right after the auth filter.
+use = egg:objstore#staticweb
 
 [filter:copy]
 # Server-side copy: COPY requests and PUT with X-Copy-From.

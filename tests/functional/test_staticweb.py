@@ -1,0 +1,137 @@
+"""Static websites over HTTP, set up with the user guide's ``swift post`` steps."""
+import http.client
+import re
+from urllib.parse import urlparse
+
+import pytest
+
+
+@pytest.fixture
+def visitor(cluster):
+    """visitor(path, method="GET", headers=None) -> (status, headers, body), anonymous."""
+    def _get(path, method="GET", headers=None):
+        url = urlparse(cluster.proxy_url)
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+        try:
+            conn.request(method, path, headers=headers or {})
+            resp = conn.getresponse()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+        finally:
+            conn.close()
+    return _get
+
+
+SITE = {
+    "index.html": b"<html><a href='docs/'>docs</a> root index</html>",
+    "docs/index.html": b"<html>docs index</html>",
+    "style.css": b"body {color: red}",
+    "files/a <b>&c.txt": b"12345",
+    "files/big.bin": b"x" * 3000,
+    "files/sub/deep.txt": b"deep",
+    "404error.html": b"<html>custom not found</html>",
+    "listings.css": b"table {border: 1px}",
+}
+
+
+@pytest.fixture(scope="module")
+def site(cluster, tmp_path_factory):
+    """A container set up exactly as the user guide's "Create static website" says."""
+    from objstore.aio.cluster import USERS
+    from swiftclient import client as swift_client
+    connection = swift_client.Connection(authurl=cluster.auth_url, user="test:tester",
+                                         key=USERS["test:tester"], retries=0)
+    container = "web-site"
+    connection.put_container(container)
+    for name, body in SITE.items():
+        connection.put_object(container, name, body)
+    connection.put_object(container, "marker", b"", content_type="application/directory")
+    connection.put_object(container, "marker/inside.txt", b"in")
+    connection.close()
+    from tests.functional.conftest import _swift_cli
+    for args in (["-r", ".r:*,.rlistings"], ["-m", "web-index:index.html"],
+                 ["-m", "web-listings: true"], ["-m", "web-listings-css: listings.css"],
+                 ["-m", "web-error:error.html"]):
+        _swift_cli(cluster, "post", *args, container)
+    return "/v1/AUTH_test/" + container
+
+
+def test_root_and_pseudo_directory_index(site, visitor):
+    assert visitor(site + "/")[2] == SITE["index.html"]
+    status, headers, _ = visitor(site)
+    assert status == 301 and headers["location"].endswith(site + "/")
+    assert visitor(site + "/docs/")[2] == SITE["docs/index.html"]
+    status, headers, _ = visitor(site + "/docs")
+    assert status == 301 and headers["location"].endswith(site + "/docs/")
+    status, headers, body = visitor(site + "/docs/", "HEAD")
+    assert status == 200 and body == b"" and headers["content-type"].startswith("text/html")
+
+
+def test_objects_served_with_types_and_conditionals(site, visitor):
+    status, headers, body = visitor(site + "/style.css")
+    assert status == 200 and body == SITE["style.css"]
+    assert headers["content-type"].startswith("text/css")
+    assert visitor(site + "/style.css", headers={"If-None-Match": headers["etag"]})[0] == 304
+    status, _h, body = visitor(site + "/style.css", headers={"Range": "bytes=0-3"})
+    assert status == 206 and body == b"body"
+    assert "last-modified" in headers
+
+
+def test_custom_error_page_keeps_the_status(site, visitor):
+    status, headers, body = visitor(site + "/no/such/page.html")
+    assert status == 404 and body == SITE["404error.html"]
+    assert headers["content-type"].startswith("text/html")
+
+
+def test_listing_is_html_escaped_with_sizes_dates_and_links(site, visitor):
+    status, headers, body = visitor(site + "/files/")
+    assert status == 200 and headers["content-type"].startswith("text/html")
+    page = body.decode()
+    assert "Listing of %s/files/" % site in page
+    assert '<a href="a%20%3Cb%3E%26c.txt">a &lt;b&gt;&amp;c.txt</a>' in page
+    assert "<b>" not in page
+    assert '<a href="sub/">sub/</a>' in page
+    assert '<a href="../">../</a>' in page
+    assert '<td class="colsize">2Ki</td>' in page or '<td class="colsize">3Ki</td>' in page
+    assert re.search(r'<td class="coldate">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d</td>', page)
+    assert 'href="../listings.css"' in page
+    # the links work
+    assert visitor(site + "/files/a%20%3Cb%3E%26c.txt")[2] == b"12345"
+    assert b"deep.txt" in visitor(site + "/files/sub/")[2]
+    status, headers, _ = visitor(site + "/files")
+    assert status == 301 and headers["location"].endswith("/files/")
+
+
+def test_directory_marker_is_a_directory(site, visitor):
+    status, headers, body = visitor(site + "/marker")
+    assert status == 301 and headers["location"].endswith("/marker/")
+    assert b"inside.txt" in visitor(site + "/marker/")[2]
+
+
+def test_authenticated_requests_get_the_api_unless_web_mode(site, http_as):
+    http = http_as()
+    status, _h, body = http.request("GET", "/web-site/")
+    assert status == 200 and b"index.html\n" in body
+    status, _h, body = http.request("GET", "/web-site/", headers={"X-Web-Mode": "true"})
+    assert status == 200 and body == SITE["index.html"]
+
+
+def test_private_container_is_not_a_website(conn, unique, visitor):
+    container = unique("private")
+    conn.put_container(container, headers={"X-Container-Meta-Web-Index": "index.html",
+                                           "X-Container-Meta-Web-Listings": "true",
+                                           "X-Container-Meta-Web-Error": "error.html"})
+    conn.put_object(container, "index.html", b"secret")
+    conn.put_object(container, "401error.html", b"custom 401")
+    status, _h, body = visitor("/v1/AUTH_test/%s/" % container)
+    assert status == 401 and b"secret" not in body
+    assert visitor("/v1/AUTH_test/%s/index.html" % container)[0] == 401
+
+
+def test_public_container_without_listings_permission_lists_nothing(conn, unique, visitor):
+    container = unique("nolist")
+    conn.put_container(container, headers={"X-Container-Read": ".r:*",
+                                           "X-Container-Meta-Web-Listings": "true"})
+    conn.put_object(container, "d/x.txt", b"x")
+    assert visitor("/v1/AUTH_test/%s/d/x.txt" % container)[2] == b"x"
+    status, _h, body = visitor("/v1/AUTH_test/%s/d/" % container)
+    assert status in (401, 403) and b"x.txt" not in body
