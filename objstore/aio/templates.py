@@ -195,8 +195,8 @@ use = egg:objstore#account
 # The proxy pipeline, outermost first.  objstore-aio drops a filter whose code
 # is not installed (with a warning) and restores it once it is.
 PROXY_PIPELINE = ("catch_errors", "gatekeeper", "healthcheck", "proxy_logging", "bulk",
-                  "tempurl", "tempauth", "staticweb", "copy", "slo", "dlo", "versioned_writes",
-                  "proxy-server")
+                  "tempurl", "formpost", "tempauth", "staticweb", "copy", "slo", "dlo",
+                  "versioned_writes", "proxy-server")
 
 PROXY_SERVER_CONF = """\
 # proxy-server.conf: the public endpoint.  Clients (swift CLI, rclone, curl...)
@@ -302,6 +302,12 @@ use = egg:objstore#tempurl
 # Response headers kept from a temp URL's holder.
 # outgoing_remove_headers = x-object-meta-*
 # outgoing_allow_headers = x-object-meta-public-*
+
+[filter:formpost]
+# HTML forms that upload files straight into a container (POST multipart/form-data),
+# signed with the temp URL keys.  Keep it left of the auth filter.
+use = egg:objstore#formpost
+# allowed_digests = sha1 sha256 sha512
 
 [filter:tempauth]
 # Simple built-in users, for test clusters and small deployments.
