@@ -209,7 +209,9 @@ class Layout:
         values = dict(templates.SAMPLE_VALUES)
         values.update(objstore_conf=self.cluster_conf, swift_dir=self.etc_dir,
                       bind_ip=self.bind_ip, log_file=log_file,
-                      daemon_interval=str(DAEMON_INTERVAL))
+                      daemon_interval=str(DAEMON_INTERVAL),
+                      # Sites answer at http://<container>.<account>.localhost:<port>/.
+                      storage_domain="localhost")
         return values
 
     @staticmethod

@@ -194,9 +194,9 @@ use = egg:objstore#account
 
 # The proxy pipeline, outermost first.  objstore-aio drops a filter whose code
 # is not installed (with a warning) and restores it once it is.
-PROXY_PIPELINE = ("catch_errors", "gatekeeper", "healthcheck", "proxy_logging", "bulk",
-                  "tempurl", "formpost", "tempauth", "staticweb", "copy", "slo", "dlo",
-                  "versioned_writes", "proxy-server")
+PROXY_PIPELINE = ("catch_errors", "gatekeeper", "healthcheck", "proxy_logging",
+                  "domain_remap", "bulk", "tempurl", "formpost", "tempauth", "staticweb",
+                  "copy", "slo", "dlo", "versioned_writes", "proxy-server")
 
 PROXY_SERVER_CONF = """\
 # proxy-server.conf: the public endpoint.  Clients (swift CLI, rclone, curl...)
@@ -273,6 +273,19 @@ use = egg:objstore#proxy_logging
 # reveal_sensitive_prefix = 16
 # Also log every request header.
 # log_headers = false
+
+[filter:domain_remap]
+# http://<container>.<account>.<storage_domain>/<object> is served as
+# /v1/<account>/<container>/<object> (the account's first "-" stands for "_":
+# site.auth-test.example.com is AUTH_test/site).  Keep it left of every filter
+# that reads the path.
+use = egg:objstore#domain_remap
+# One or more domains, comma-separated.
+storage_domain = {storage_domain}
+# path_root = v1
+# reseller_prefixes = AUTH
+# Prefix given to an account host without a known one (empty: left alone).
+# default_reseller_prefix =
 
 [filter:bulk]
 # PUT ?extract-archive=tar|tar.gz|tar.bz2 and POST/DELETE ?bulk-delete.  Keep it
@@ -397,6 +410,7 @@ SAMPLE_VALUES: dict[str, str] = {
     "log_file": "",
     "daemon_interval": "300",
     "token_secret": "change-me-to-a-long-random-string",
+    "storage_domain": "example.com",
     "pipeline": " ".join(PROXY_PIPELINE),
     "storage_policies": SAMPLE_POLICIES,
 }

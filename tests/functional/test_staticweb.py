@@ -135,3 +135,16 @@ def test_public_container_without_listings_permission_lists_nothing(conn, unique
     assert visitor("/v1/AUTH_test/%s/d/x.txt" % container)[2] == b"x"
     status, _h, body = visitor("/v1/AUTH_test/%s/d/" % container)
     assert status in (401, 403) and b"x.txt" not in body
+
+
+def test_site_at_its_own_host_name(site, visitor):
+    host = {"Host": "web-site.auth-test.localhost"}
+    status, _h, body = visitor("/", headers=host)
+    assert status == 200 and body == SITE["index.html"]
+    status, headers, _ = visitor("/docs", headers=host)
+    assert status == 301
+    assert headers["location"] in ("/docs/", "http://web-site.auth-test.localhost/docs/")
+    assert visitor("/docs/", headers=host)[2] == SITE["docs/index.html"]
+    page = visitor("/files/", headers=host)[2].decode()
+    assert "Listing of /files/" in page and '<a href="sub/">' in page
+    assert visitor("/nothing", headers=host)[2] == SITE["404error.html"]

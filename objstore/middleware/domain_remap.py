@@ -1,0 +1,101 @@
+"""Host names that name an account and container (Swift's ``domain_remap``).
+
+With ``storage_domain = example.com``, a request for
+``http://<container>.<account>.example.com/<object>`` is served as
+``/v1/<account>/<container>/<object>``, and ``http://<account>.example.com/...``
+as ``/v1/<account>/...``.  DNS names cannot hold ``_``, so the account's first
+``-`` stands for it (``auth-test`` is ``AUTH_test``); a known reseller prefix
+is written in its configured case.  With staticweb after it, a public
+container is a website at its own address.
+
+The path the client asked for is kept in ``environ['objstore.remap.client_prefix']``
+(what was added in front of it), so redirects and page titles show the
+address the visitor used.  Hosts outside the storage domains pass untouched.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Iterable, Optional
+
+from objstore.common.capabilities import register_capability
+from objstore.common.config import ConfigError, ConfigSection
+from objstore.proxy.responses import plain_response
+
+# Where the path added in front of the client's path is recorded.
+CLIENT_PREFIX_KEY = "objstore.remap.client_prefix"
+
+
+@dataclasses.dataclass
+class DomainRemapConfig(ConfigSection):
+    storage_domain: list = dataclasses.field(default_factory=lambda: ["example.com"])
+    path_root: str = "v1"
+    reseller_prefixes: list = dataclasses.field(default_factory=lambda: ["AUTH"])
+    # Prefix given to an account host without a known one ('' leaves it as is).
+    default_reseller_prefix: str = ""
+
+    def validate(self) -> None:
+        self.storage_domain = ["." + domain.strip(".").lower()
+                               for domain in self.storage_domain if domain.strip(".")]
+        if not self.storage_domain:
+            raise ConfigError("[domain_remap] storage_domain must name at least one domain")
+        self.path_root = self.path_root.strip("/")
+        if not self.path_root:
+            raise ConfigError("[domain_remap] path_root must not be empty")
+
+
+def host_without_port(host: str) -> str:
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+class DomainRemap:
+    """WSGI filter; see the module docstring."""
+
+    def __init__(self, app: Callable, conf: DomainRemapConfig):
+        self.app = app
+        self.conf = conf
+        self.prefixes = {prefix.lower(): prefix for prefix in conf.reseller_prefixes}
+
+    def account_name(self, label: str) -> Optional[str]:
+        """``auth-test`` -> ``AUTH_test``; None for a name no reseller owns."""
+        if "_" not in label and "-" in label:
+            label = label.replace("-", "_", 1)
+        prefix, sep, rest = label.partition("_")
+        if sep and prefix.lower() in self.prefixes:
+            return self.prefixes[prefix.lower()] + "_" + rest
+        if self.conf.default_reseller_prefix:
+            return self.conf.default_reseller_prefix + "_" + label
+        return label if not self.prefixes else None
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        host = host_without_port(environ.get("HTTP_HOST") or environ.get("SERVER_NAME") or "")
+        host = host.lower().rstrip(".")
+        domain = next((d for d in self.conf.storage_domain if host.endswith(d)), None)
+        if domain is None:
+            return self.app(environ, start_response)
+        labels = host[:-len(domain)].split(".")
+        if len(labels) > 2:
+            return plain_response(400, "Bad domain in host header")(environ, start_response)
+        account = self.account_name(labels[-1])
+        if account is None:
+            return self.app(environ, start_response)
+        prefix = "/%s/%s" % (self.conf.path_root, account)
+        if len(labels) == 2:
+            prefix += "/" + labels[0]
+        path = environ.get("PATH_INFO", "")
+        environ[CLIENT_PREFIX_KEY] = prefix
+        environ["PATH_INFO"] = prefix + (path if path.startswith("/") else "/" + path)
+        return self.app(environ, start_response)
+
+
+def filter_factory(global_conf: dict, **local_conf: Any) -> Callable[[Callable], DomainRemap]:
+    raw = dict(global_conf)
+    raw.update(local_conf)
+    conf = DomainRemapConfig.from_section(raw, section_name="filter:domain_remap")
+    register_capability("domain_remap", default_reseller_prefix=conf.default_reseller_prefix)
+
+    def make_filter(app: Callable) -> DomainRemap:
+        return DomainRemap(app, conf)
+
+    return make_filter
