@@ -25,6 +25,15 @@ from objstore.proxy.responses import plain_response
 CLIENT_PREFIX_KEY = "objstore.remap.client_prefix"
 
 
+def client_path(environ: dict) -> str:
+    """The request's path (WSGI form) as the client wrote it, before any remapping."""
+    path = environ.get("PATH_INFO", "")
+    added = environ.get(CLIENT_PREFIX_KEY)
+    if added and path.startswith(added):
+        path = path[len(added):] or "/"
+    return environ.get("SCRIPT_NAME", "") + path
+
+
 @dataclasses.dataclass
 class DomainRemapConfig(ConfigSection):
     storage_domain: list = dataclasses.field(default_factory=lambda: ["example.com"])

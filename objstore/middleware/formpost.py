@@ -25,10 +25,11 @@ import html
 import time
 from http import HTTPStatus
 from typing import IO, Any, Callable, Iterable, Optional
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 from objstore.common.capabilities import register_capability
 from objstore.common.config import ConfigError, ConfigSection
+from objstore.middleware.domain_remap import client_path
 from objstore.middleware.formpost_multipart import (FormPart, MultipartError, MultipartReader,
                                                     parse_header_params, read_field)
 from objstore.middleware.segments import from_wsgi
@@ -202,7 +203,7 @@ class FormUpload:
 
 
 def form_response(status: int, message: str, redirect: Optional[str],
-                  extra_headers: list) -> Any:
+                  extra_headers: list, request_url: str = "") -> Any:
     """The plain-text answer, or the 303 to ``redirect`` carrying status and message."""
     if not redirect:
         reason = "%d %s" % (status, _reason(status))
@@ -211,6 +212,8 @@ def form_response(status: int, message: str, redirect: Optional[str],
         return plain_response(status, reason, dict(extra_headers))
     location = redirect + ("&" if "?" in redirect else "?") + "status=%d&message=%s" % (
         status, quote(message))
+    # A relative redirect is relative to the address the browser posted to.
+    location = urljoin(request_url, location)
     resp = plain_response(303, "", dict(extra_headers, Location=location))
     resp.content_type = "text/html"
     resp.body = ('<html><body><p><a href="%s">Click to continue...</a></p></body></html>'
@@ -257,8 +260,17 @@ class FormPost:
         else:
             cors = [(k, v) for k, v in form.last_headers if k.lower().startswith(
                 "access-control")]
-            resp = form_response(status, message, form.fields.get("redirect"), cors)
+            resp = form_response(status, message, form.fields.get("redirect"), cors,
+                                 self._client_url(environ))
         return resp(environ, start_response)
+
+
+    @staticmethod
+    def _client_url(environ: dict) -> str:
+        host = environ.get("HTTP_HOST") or "%s:%s" % (environ.get("SERVER_NAME", ""),
+                                                      environ.get("SERVER_PORT", ""))
+        path = quote(client_path(environ).encode("latin-1"), safe="/:@!$&'()*+,;=")
+        return "%s://%s%s" % (environ.get("wsgi.url_scheme", "http"), host, path)
 
 
 def filter_factory(global_conf: dict, **local_conf: Any) -> Callable[[Callable], FormPost]:

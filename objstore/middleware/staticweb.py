@@ -32,7 +32,7 @@ from webob import Response
 
 from objstore.common.capabilities import register_capability
 from objstore.common.config import ConfigSection, to_bool
-from objstore.middleware.domain_remap import CLIENT_PREFIX_KEY
+from objstore.middleware.domain_remap import client_path
 from objstore.middleware.segments import close_response, from_wsgi, read_body, subrequest
 from objstore.middleware.staticweb_listing import render_listing
 from objstore.proxy.info_cache import get_container_info
@@ -146,12 +146,7 @@ class StaticWebRequest:
         self.container_path = "/v1/%s/%s" % (account, container)
 
     def client_path(self) -> str:
-        """The path as the visitor wrote it (without what domain_remap put in front)."""
-        path = self.environ["PATH_INFO"]
-        added = self.environ.get(CLIENT_PREFIX_KEY)
-        if added and path.startswith(added):
-            path = path[len(added):] or "/"
-        return from_wsgi(self.environ.get("SCRIPT_NAME", "") + path)
+        return from_wsgi(client_path(self.environ))
 
     def redirect_to_directory(self, start_response: Callable) -> Iterable[bytes]:
         location = quote(self.client_path() + "/", safe="/:@!$&'()*+,;=")
@@ -200,7 +195,8 @@ class StaticWebRequest:
         entries = json.loads(read_body(resp, MAX_LISTING_BYTES) or b"[]")
         if not entries:
             return self.not_found(start_response)
-        page = render_listing(self.client_path(), prefix, entries, self.settings.listings_css or None)
+        page = render_listing(self.client_path(), prefix, entries,
+                              self.settings.listings_css or None)
         out = Response(status=200, content_type="text/html", charset="utf-8")
         out.body = page.encode("utf-8")
         if self.environ["REQUEST_METHOD"] == "HEAD":

@@ -199,3 +199,9 @@ def test_capped_body_refuses_more_than_its_limit():
     with pytest.raises(formpost.FileTooLarge):
         body.read(5)
     assert body.exceeded
+
+
+def test_relative_redirect_is_relative_to_the_posted_address(proxy):
+    resp = post(proxy, form(redirect="done.html"), [("a", b"1", "x/y")])
+    assert resp.headers["Location"] == \
+        "http://localhost:80/v1/AUTH_a/c/up/done.html?status=201&message="
