@@ -171,6 +171,25 @@ class Http:
 
 
 @pytest.fixture
+def anonymous(cluster):
+    """anonymous(method, path, body=None, headers=None) -> (status, headers, body), no token.
+
+    ``path`` is sent as is (query string included), as a browser or a
+    link holder would send it.
+    """
+    def _request(method, path, body=None, headers=None):
+        url = urlparse(cluster.proxy_url)
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+        finally:
+            conn.close()
+    return _request
+
+
+@pytest.fixture
 def http_as(connect):
     """http_as(user) -> raw HTTP requests (``Http``) to that user's storage URL."""
     def _http(user="test:tester"):

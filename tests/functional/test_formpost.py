@@ -1,11 +1,9 @@
 """FormPost over HTTP: an HTML form's multipart POST lands files in the container."""
 import hashlib
 import hmac
-import http.client
 import json
 import os
 import time
-from urllib.parse import urlparse
 
 import pytest
 
@@ -35,19 +33,10 @@ def signed_fields(path, key, redirect="", size=1 << 20, count=5, expires=None,
 
 
 @pytest.fixture
-def submit(cluster):
+def submit(anonymous):
     """submit(path, body) -> (status, headers, body): an anonymous browser-style POST."""
-    def _submit(path, body):
-        url = urlparse(cluster.proxy_url)
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
-        try:
-            conn.request("POST", path, body=body, headers={
-                "Content-Type": "multipart/form-data; boundary=" + BOUNDARY})
-            resp = conn.getresponse()
-            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-        finally:
-            conn.close()
-    return _submit
+    return lambda path, body: anonymous("POST", path, body, {
+        "Content-Type": "multipart/form-data; boundary=" + BOUNDARY})
 
 
 @pytest.fixture
@@ -115,10 +104,6 @@ def test_malformed_body_is_400(submit, upload_container):
     assert status == 400 and b"FormPost: invalid starting boundary" in body
 
 
-def test_info_lists_formpost(cluster, submit):
-    url = urlparse(cluster.proxy_url)
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
-    conn.request("GET", "/info")
-    info = json.loads(conn.getresponse().read())
-    conn.close()
+def test_info_lists_formpost(anonymous):
+    info = json.loads(anonymous("GET", "/info")[2])
     assert "formpost" in info and "staticweb" in info

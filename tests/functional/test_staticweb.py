@@ -1,26 +1,15 @@
 """Static websites over HTTP, set up with the user guide's ``swift post`` steps."""
-import http.client
 import importlib.util
 import mimetypes
 import re
-from urllib.parse import urlparse
 
 import pytest
 
 
 @pytest.fixture
-def visitor(cluster):
+def visitor(anonymous):
     """visitor(path, method="GET", headers=None) -> (status, headers, body), anonymous."""
-    def _get(path, method="GET", headers=None):
-        url = urlparse(cluster.proxy_url)
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
-        try:
-            conn.request(method, path, headers=headers or {})
-            resp = conn.getresponse()
-            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-        finally:
-            conn.close()
-    return _get
+    return lambda path, method="GET", headers=None: anonymous(method, path, None, headers)
 
 
 SITE = {

@@ -1,26 +1,9 @@
 """Temp URLs over HTTP: links made by the real ``swift tempurl`` command work, nothing more."""
-import http.client
 import json
 import time
-from urllib.parse import urlparse
 
 import pytest
 from swiftclient.utils import generate_temp_url
-
-
-@pytest.fixture
-def anonymous(cluster):
-    """anonymous(method, path_and_query, body, headers) -> (status, headers, body), no token."""
-    def _request(method, path, body=None, headers=None):
-        url = urlparse(cluster.proxy_url)
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            resp = conn.getresponse()
-            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-        finally:
-            conn.close()
-    return _request
 
 
 @pytest.fixture
