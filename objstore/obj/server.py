@@ -105,6 +105,14 @@ def _timestamp_headers(timestamp: Optional[Timestamp]) -> dict[str, str]:
     return {"X-Backend-Timestamp": timestamp.internal} if timestamp else {}
 
 
+def _validator_headers(df: DiskFile) -> dict[str, str]:
+    """What a 412 or 416 still tells about the object: a client that guessed
+    wrong learns the current ETag and date without a second request."""
+    return {"ETag": df.metadata.get("ETag", ""), "Last-Modified": df.timestamp.http_date,
+            "X-Timestamp": df.timestamp.normal,
+            "X-Backend-Timestamp": df.timestamp.internal}
+
+
 class ObjectServer(StorageServerApp):
     """WSGI app; one instance per worker process."""
 
@@ -162,6 +170,11 @@ class ObjectServer(StorageServerApp):
 
     @staticmethod
     def _collect_metadata(req: Request, prefixes: tuple, names: tuple) -> dict[str, str]:
+        try:
+            # checked as sent (WSGI strings), so lengths are the client's bytes
+            check_metadata(req.headers, "object")
+        except MetadataError as err:
+            raise _abort(400, str(err)) from None
         meta: dict[str, str] = {}
         wanted = {n.lower(): n for n in names}
         for key, value in req.headers.items():
@@ -170,10 +183,6 @@ class ObjectServer(StorageServerApp):
                 meta[_text(key)] = _text(value)
             elif lower in wanted:
                 meta[wanted[lower]] = _text(value)
-        try:
-            check_metadata(meta, "object")
-        except MetadataError as err:
-            raise _abort(400, str(err)) from None
         return meta
 
     @staticmethod
@@ -288,8 +297,7 @@ class ObjectServer(StorageServerApp):
             resp = Response(status=304, headers=keep)
             del resp.content_type
             return resp
-        return _plain(412, "Precondition Failed", {"X-Backend-Timestamp":
-                                                   df.timestamp.internal})
+        return _plain(412, "Precondition Failed", _validator_headers(df))
 
     def HEAD(self, req: Request) -> Response:
         df, index, error = self._open_for_read(req)
@@ -320,8 +328,8 @@ class ObjectServer(StorageServerApp):
             except RangeNotSatisfiable:
                 df.close()
                 return _plain(416, "Requested Range Not Satisfiable",
-                              {"Content-Range": unsatisfiable_range(length),
-                               "X-Backend-Timestamp": df.timestamp.internal})
+                              dict(_validator_headers(df),
+                                   **{"Content-Range": unsatisfiable_range(length)}))
         except BaseException:
             df.close()
             raise
@@ -359,8 +367,9 @@ class ObjectServer(StorageServerApp):
 
     # -- POST ------------------------------------------------------------------
     def POST(self, req: Request) -> Response:
-        df, _parts = self._diskfile(req)
+        df, (device, _part, account, container, obj, index) = self._diskfile(req)
         timestamp = required_timestamp(req)
+        nodes = self._container_nodes(req)
         self._check_delete_at(req)
         metadata = self._collect_metadata(req, POST_META_PREFIXES, ALLOWED_HEADERS)
         try:
@@ -376,7 +385,14 @@ class ObjectServer(StorageServerApp):
         metadata["X-Timestamp"] = timestamp.internal
         if req.headers.get("Content-Type"):
             metadata["Content-Type"] = _text(req.headers["Content-Type"])
+        current = df.metadata
         df.write_metadata(metadata)
+        # The listing row follows the POST: its content type may have changed
+        # and its last_modified moves; size and ETag stay those of the body.
+        self._update_containers(device, account, container, obj, index, nodes, "PUT",
+                                timestamp, int(current.get("Content-Length", 0)),
+                                metadata.get("Content-Type", current.get("Content-Type", "")),
+                                current.get("ETag", ""))
         return _plain(202, "", {"X-Backend-Timestamp": timestamp.internal})
 
     # -- DELETE ----------------------------------------------------------------
@@ -387,7 +403,10 @@ class ObjectServer(StorageServerApp):
         current, live, meta = self._open_quietly(df)
         if_delete_at = req.headers.get("X-If-Delete-At")
         if if_delete_at is not None:
-            if meta is None or meta.get("X-Delete-At") != if_delete_at.strip():
+            if not _is_digits(if_delete_at.strip()):
+                return _plain(400, "Bad X-If-Delete-At header value")
+            stored = (meta or {}).get("X-Delete-At", "")
+            if not _is_digits(stored) or int(stored) != int(if_delete_at):
                 return _plain(412, "X-If-Delete-At does not match", _timestamp_headers(current))
         if current is not None and current >= timestamp:
             return _plain(409, "Timestamp not newer than existing object",
