@@ -64,8 +64,11 @@ class ProxyApp:
                                 container_ring=self.container_ring,
                                 object_ring_for=self.object_ring, health=self.health,
                                 logger=self.logger, wsgi_app=self, policies=self.policies)
+        # Only what this proxy does: CORS settings appear when the cors
+        # middleware is installed and registers them.
         register_capability(
-            "swift", version=VERSION, strict_cors_mode=True,
+            "swift", version=VERSION, allow_account_management=conf.allow_account_management,
+            account_autocreate=conf.account_autocreate,
             policies=self.policies.info(), **constraints().as_info())
 
     def object_ring(self, policy_index: int) -> RingReader:
@@ -111,8 +114,11 @@ class ProxyApp:
             return self.info(req)
         parts = (path.split("/", 4) + [""] * 5)[:5]
         _root, version, account, container, obj = parts
-        if _root != "" or not account or (obj and not container):
+        if _root != "" or (obj and not container):
             return plain_response(404, "Not Found", request_method=req.method)
+        if not account:
+            # ``/v1``, ``/info/x``, ``/anything``: no resource is named at all.
+            return plain_response(412, "Bad URL", request_method=req.method)
         if version not in constraints().valid_api_versions:
             return plain_response(400, "Invalid API version %r" % version,
                                   request_method=req.method)
