@@ -5,8 +5,10 @@ conditional requests, listings, metadata, copy, responses) and checks it
 with python-swiftclient, or a raw request where the client would hide it.
 """
 import hashlib
+import importlib.metadata
 import json
 import os
+import pathlib
 import urllib.parse
 import uuid
 
@@ -300,3 +302,14 @@ def test_info_lists_only_what_is_installed(conn, request_as):
     # no cors middleware in the aio pipeline, so no CORS setting is claimed
     assert "strict_cors_mode" not in info["swift"]
     assert "cors" not in info
+
+
+# -- newcomer --------------------------------------------------------------------------
+def test_the_readme_says_how_to_get_the_swift_command():
+    """``pip install -e .`` alone brings no ``swift``; the README's extra does."""
+    requires = importlib.metadata.requires("objstore") or []
+    assert any(line.startswith("python-swiftclient") and 'extra == "client"' in line
+               for line in requires), requires
+    readme = pathlib.Path(__file__).resolve().parents[2] / "README.md"
+    cli_section = readme.read_text(encoding="utf-8").split("## Try it with the swift CLI")[1]
+    assert "pip install -e '.[client]'" in cli_section.split("```sh")[1]
