@@ -112,12 +112,13 @@ class ProxyApp:
                                   request_method=req.method)
         if path.rstrip("/") == "/info":
             return self.info(req)
-        parts = (path.split("/", 4) + [""] * 5)[:5]
-        _root, version, account, container, obj = parts
-        if _root != "" or (obj and not container):
+        root, *segments = path.split("/", 4)
+        if root or not all(segments[:-1]):
+            # an empty segment in the middle (``/v1//c/o``) names nothing
             return plain_response(404, "Not Found", request_method=req.method)
+        version, account, container, obj = (segments + [""] * 4)[:4]
         if not account:
-            # ``/v1``, ``/info/x``, ``/anything``: no resource is named at all.
+            # ``/v1``, ``/info asdf``, ``/anything``: no resource is named at all.
             return plain_response(412, "Bad URL", request_method=req.method)
         if version not in constraints().valid_api_versions:
             return plain_response(400, "Invalid API version %r" % version,

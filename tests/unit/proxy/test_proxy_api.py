@@ -49,6 +49,8 @@ def test_routing_errors(cluster):
     assert req("/info%20asdf").get_response(app).status_int == 412
     assert req("/nothing-here").get_response(app).status_int == 412
     assert req("/v1/%s//o" % ACCOUNT).get_response(app).status_int == 404
+    assert req("/v1//c/o").get_response(app).status_int == 404
+    assert req("//v1/%s" % ACCOUNT).get_response(app).status_int == 404
     assert req("/v1/%s/c/o" % ACCOUNT, "PATCH").get_response(app).status_int == 405
 
 
