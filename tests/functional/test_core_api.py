@@ -54,8 +54,9 @@ def test_a_path_naming_no_account_is_412_bad_url(request_as):
         assert (status, body) == (412, b"Bad URL"), path
         assert headers["x-trans-id"].startswith("tx")
     assert request_as("PUT", "/v1")[0] == 412
-    # an empty container segment still names nothing that can exist
-    assert request_as("GET", "/v1/AUTH_test//o")[0] == 404
+    # an empty segment before the last names nothing that can exist
+    for path in ("/v1/AUTH_test//o", "/v1//c/o", "/v1///o"):
+        assert request_as("GET", path)[0] == 404, path
 
 
 # -- conditional requests ------------------------------------------------------------
@@ -72,6 +73,13 @@ def test_412_and_416_tell_the_current_etag_and_date(conn, unique):
                         headers={"If-Unmodified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"})
     assert failed.http_status == 412
     assert failed.http_response_headers["etag"] == etag
+    # a matching ETag does not excuse a failed If-Unmodified-Since
+    failed = http_error(conn.get_object, container, "o",
+                        headers={"If-Match": etag,
+                                 "If-Unmodified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"})
+    assert failed.http_status == 412
+    assert conn.get_object(container, "o", headers={
+        "If-Match": etag, "If-Unmodified-Since": stored["last-modified"]})[1] == b"0123456789"
     failed = http_error(conn.get_object, container, "o", headers={"Range": "bytes=100-200"})
     assert failed.http_status == 416
     assert failed.http_response_headers["etag"] == etag
