@@ -164,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="expected failures with reasons (default conformance/expected.txt)")
     parser.add_argument("-k", dest="keyword", help="pytest -k expression, to run a few tests")
     parser.add_argument("--junit", type=Path, help="also keep pytest's JUnit XML here")
+    parser.add_argument("--compare-only", type=Path, metavar="JUNIT_XML",
+                        help="run nothing: compare a kept JUnit XML with the expected file")
     parser.add_argument("--keep-data", action="store_true",
                         help="keep the cluster's temp dir (logs) after the run")
     parser.add_argument("--timeout", type=float, default=3600,
@@ -174,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[list[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     expected = parse_expected(args.expected.read_text(encoding="utf-8"), str(args.expected))
+    if args.compare_only:
+        outcomes = read_outcomes(args.compare_only.read_text(encoding="utf-8"))
+        modules = sorted(set(tally(outcomes)))
+        return report(args.compare_only.name, outcomes, expected, modules)
     sdist = fetch_sdist(args.spec, args.cache_dir)
     tree = unpack(sdist, args.cache_dir)
     python = ensure_test_venv(sdist, args.cache_dir)
@@ -206,7 +212,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         else:
             shutil.rmtree(work, ignore_errors=True)
 
-    print("%s against objstore\n" % sdist.name[:-len(".tar.gz")])
+    return report(sdist.name[:-len(".tar.gz")], outcomes, expected, modules)
+
+
+def report(title: str, outcomes: dict[str, str], expected: dict[str, str],
+           modules: list[str]) -> int:
+    """Print the per-module table and the differences; 0 when the run matches."""
+    print("%s against objstore\n" % title)
     print(format_tally(tally(outcomes), modules))
     result = compare(outcomes, expected, modules)
     print()
