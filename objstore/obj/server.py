@@ -29,6 +29,7 @@ from objstore.common.http_conditions import (RangeNotSatisfiable, content_range,
                                              evaluate_preconditions, multipart_byteranges,
                                              multipart_length, new_boundary, parse_range,
                                              unsatisfiable_range)
+from objstore.common.listing_format import swift_bytes_param
 from objstore.common.logs import get_logger, get_trans_id
 from objstore.common.path_hash import hash_path_configured
 from objstore.common.storage_policy import POLICY_INDEX_HEADER, PolicyCollection, policies
@@ -385,15 +386,34 @@ class ObjectServer(StorageServerApp):
         metadata["X-Timestamp"] = timestamp.internal
         if req.headers.get("Content-Type"):
             metadata["Content-Type"] = _text(req.headers["Content-Type"])
-        current = df.metadata
+        content_type, overrides = self._listing_type_after_post(df, metadata)
         df.write_metadata(metadata)
         # The listing row follows the POST: its content type may have changed
         # and its last_modified moves; size and ETag stay those of the body.
         self._update_containers(device, account, container, obj, index, nodes, "PUT",
-                                timestamp, int(current.get("Content-Length", 0)),
-                                metadata.get("Content-Type", current.get("Content-Type", "")),
-                                current.get("ETag", ""))
+                                timestamp, int(df.data_metadata.get("Content-Length", 0)),
+                                content_type, df.data_metadata.get("ETag", ""), overrides)
         return _plain(202, "", {"X-Backend-Timestamp": timestamp.internal})
+
+    @staticmethod
+    def _listing_type_after_post(df: DiskFile,
+                                 metadata: dict[str, str]) -> tuple[str, dict[str, str]]:
+        """(content type, container-update overrides) for the listing row after a POST.
+
+        A large-object manifest's row keeps what its PUT stored for listings:
+        the ``swift_bytes`` size in the type and the overrides (``slo_etag``),
+        or the listing would report the manifest's own size after any POST.
+        """
+        stored = df.data_metadata
+        overrides = container_update.listing_overrides(stored)
+        content_type = metadata.get("Content-Type") or df.metadata.get("Content-Type", "")
+        if "Content-Type" in metadata:
+            # the type the client just set wins over one stored for the listing
+            overrides.pop("X-Content-Type", None)
+            swift_bytes = swift_bytes_param(stored.get("Content-Type", ""))
+            if swift_bytes is not None and swift_bytes_param(content_type) is None:
+                content_type += ";swift_bytes=%s" % swift_bytes
+        return content_type, overrides
 
     # -- DELETE ----------------------------------------------------------------
     def DELETE(self, req: Request) -> Response:
