@@ -135,6 +135,7 @@ class AccountServer(DatabaseServerApp):
             if broker.is_deleted():
                 return text_response(403, "Recently deleted", {"X-Account-Status": "Deleted"})
             broker.update_put_timestamp(timestamp)
+        self.check_stored_metadata(broker, updates)
         broker.update_metadata(updates)
         return text_response(201 if created else 202)
 
@@ -188,6 +189,7 @@ class AccountServer(DatabaseServerApp):
         updates = self._metadata_updates(req, timestamp)
         if self._live_info(broker) is None:
             return text_response(404) if not broker.exists() else self._deleted_404()
+        self.check_stored_metadata(broker, updates)
         broker.update_metadata(updates)
         return text_response(204)
 

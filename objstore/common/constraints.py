@@ -58,11 +58,25 @@ class MetadataError(ValueError):
     """Metadata that breaks a limit; the message is the client-facing reason."""
 
 
+def _byte_length(text: str) -> int:
+    """How many bytes the client sent for a header name or value.
+
+    Headers arrive as WSGI strings (each byte one latin-1 character), so the
+    latin-1 length is the byte count; text with characters above U+00FF
+    cannot be a WSGI string and is counted as UTF-8.
+    """
+    try:
+        return len(text.encode("latin-1"))
+    except UnicodeEncodeError:
+        return len(text.encode("utf-8", "surrogateescape"))
+
+
 def check_metadata(headers: Mapping[str, str], target_type: str,
                    limits: Optional[Constraints] = None) -> None:
     """Check ``X-<target_type>-Meta-*`` headers against the limits; raise MetadataError.
 
-    ``target_type`` is ``object``, ``container`` or ``account``.
+    ``target_type`` is ``object``, ``container`` or ``account``; ``headers``
+    are WSGI strings, as a request carries them.
     """
     limits = limits or _active
     prefix = "x-%s-meta-" % target_type.lower()
@@ -75,18 +89,36 @@ def check_metadata(headers: Mapping[str, str], target_type: str,
         name = key[len(prefix):]
         if not name:
             raise MetadataError("Metadata name cannot be empty")
-        if len(name.encode("utf-8", "surrogateescape")) > limits.max_meta_name_length:
+        name_bytes = _byte_length(name)
+        if name_bytes > limits.max_meta_name_length:
             raise MetadataError("Metadata name too long: %s%s" % (prefix, name))
-        vbytes = len(str(value).encode("utf-8", "surrogateescape"))
+        vbytes = _byte_length(str(value))
         if vbytes > limits.max_meta_value_length:
             raise MetadataError("Metadata value longer than %d: %s%s" % (
                 limits.max_meta_value_length, prefix, name))
         count += 1
-        size += len(name.encode("utf-8", "surrogateescape")) + vbytes
+        size += name_bytes + vbytes
     if count > limits.max_meta_count:
         raise MetadataError("Too many metadata items; max %d" % limits.max_meta_count)
     if size > limits.max_meta_overall_size:
         raise MetadataError("Total metadata too large; max %d" % limits.max_meta_overall_size)
+
+
+def check_metadata_update(stored: Mapping[str, str], headers: Mapping[str, str],
+                          target_type: str, limits: Optional[Constraints] = None) -> None:
+    """Check the metadata an account or container would hold after this request.
+
+    The count and total-size limits apply to what is stored, not to one
+    request: many small POSTs must not add up past them.  An empty value
+    removes an item, so it counts for nothing.
+    """
+    prefix = "x-%s-meta-" % target_type.lower()
+    merged = {key.lower(): value for key, value in stored.items()
+              if key.lower().startswith(prefix)}
+    merged.update((key.lower(), value) for key, value in headers.items()
+                  if key.lower().startswith(prefix))
+    check_metadata({key: value for key, value in merged.items() if value != ""},
+                   target_type, limits)
 
 
 def valid_utf8(text: str | bytes) -> bool:

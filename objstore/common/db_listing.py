@@ -26,10 +26,12 @@ def list_rows(conn: sqlite3.Connection, item_table: str, columns: str,
     ``limit`` index steps plus one query per rolled-up prefix.
 
     ``path`` (Swift's older directory listing) lists the entries directly
-    under ``path/``: deeper names are skipped, not rolled up.
+    under ``path/``: deeper names are skipped, not rolled up, and so is the
+    directory's own marker object ``path/`` (a tree walker that listed it
+    would descend into the same directory forever).
     """
     if path is not None:
-        prefix = path if (not path or path.endswith("/")) else path + "/"
+        prefix = path.rstrip("/") + "/" if path else ""
         delimiter = "/"
     limit = max(0, int(limit))
     results: list[Any] = []
@@ -80,6 +82,8 @@ def list_rows(conn: sqlite3.Connection, item_table: str, columns: str,
         for row in conn.execute(sql, params):
             seen += 1
             name = row[0]
+            if path is not None and prefix and name == prefix:
+                continue
             if delimiter:
                 cut = name.find(delimiter, len(prefix))
                 if cut >= 0:

@@ -88,19 +88,20 @@ def evaluate_preconditions(headers: Mapping[str, str], method: str, etag: Option
                            last_modified: Optional[float]) -> Optional[int]:
     """None to go ahead, or the status to answer: 304 or 412.
 
-    Order follows RFC 7232 section 6.  ``last_modified`` is in whole seconds
-    (as sent in Last-Modified); ``etag`` is the current entity tag, unquoted.
+    Order follows RFC 7232 section 6, except that If-Unmodified-Since is
+    checked even when If-Match matched: Swift answers 412 when either
+    fails, and Swift clients send both to mean "this version, unchanged
+    since".  ``last_modified`` is in whole seconds (as sent in
+    Last-Modified); ``etag`` is the current entity tag, unquoted.
     """
     read = method in ("GET", "HEAD")
     if_match = headers.get("If-Match")
-    if if_match is not None:
-        if not _etag_matches(if_match, etag):
-            return 412
-    else:
-        since = headers.get("If-Unmodified-Since")
-        when = _http_date_seconds(since) if since else None
-        if when is not None and last_modified is not None and last_modified > when:
-            return 412
+    if if_match is not None and not _etag_matches(if_match, etag):
+        return 412
+    since = headers.get("If-Unmodified-Since")
+    when = _http_date_seconds(since) if since else None
+    if when is not None and last_modified is not None and last_modified > when:
+        return 412
     if_none_match = headers.get("If-None-Match")
     if if_none_match is not None:
         if _etag_matches(if_none_match, etag):

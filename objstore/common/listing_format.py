@@ -123,6 +123,12 @@ _SWIFT_BYTES = re.compile(r";\s*swift_bytes=(\d+)", re.IGNORECASE)
 _ANY_SWIFT_BYTES = re.compile(r";\s*swift_bytes=[^;]*", re.IGNORECASE)
 
 
+def swift_bytes_param(content_type: str) -> Optional[str]:
+    """The ``swift_bytes`` value a manifest's stored type carries, or None."""
+    match = _SWIFT_BYTES.search(content_type) if "swift_bytes" in content_type else None
+    return match.group(1) if match else None
+
+
 def strip_swift_bytes(content_type: str) -> str:
     """``content_type`` without any ``swift_bytes`` parameter.
 

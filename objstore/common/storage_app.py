@@ -10,15 +10,16 @@ from __future__ import annotations
 import os
 import time
 import urllib.parse
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from webob import Request, Response
 from webob.exc import HTTPException
 
+from objstore.common.constraints import MetadataError, check_metadata_update
 from objstore.common.db import DatabaseBusy, DatabaseNotFound, DatabaseQuarantined
 from objstore.common.logs import TRANS_ID_HEADER, get_trans_id, new_trans_id, set_trans_id
 from objstore.common.storage_policy import POLICY_INDEX_HEADER
-from objstore.common.storage_request import text_response
+from objstore.common.storage_request import http_error, text_response
 
 
 def access_line(req: Request, status: int, content_length: object, began: float) -> str:
@@ -77,6 +78,15 @@ class StorageServerApp:
 
 class DatabaseServerApp(StorageServerApp):
     """Base of the account and container servers: how a broker's failure answers."""
+
+    def check_stored_metadata(self, broker: Any, updates: Mapping[str, tuple[str, Any]]) -> None:
+        """400 when the metadata after ``updates`` would break the count or size limits."""
+        stored = {key: value for key, (value, _ts) in broker.metadata.items()}
+        try:
+            check_metadata_update(stored, {key: value for key, (value, _ts) in updates.items()},
+                                  self.server_type)
+        except MetadataError as err:
+            raise http_error(400, str(err)) from None
 
     def error_response(self, req: Request, err: Exception) -> Response:
         kind = self.server_type

@@ -144,24 +144,19 @@ def listing_params(req: Request, max_limit: int) -> ListingParams:
     """Read ``limit, marker, end_marker, prefix, delimiter, path, reverse, format``.
 
     ``limit`` defaults to, and may not exceed, ``max_limit`` (412 like Swift);
-    a limit that is not a non-negative integer is a 400.  A delimiter longer
-    than one character (or above U+00FE) is a 412, as in Swift.  No acceptable
-    listing format is a 406.
+    a limit that is not all digits is ignored, as Swift ignores it.  The
+    delimiter may be any string (``-&`` splits names at that pair).  No
+    acceptable listing format is a 406.
     """
     params = query_params(req)
     limit = max_limit
-    given = params.get("limit")
-    if given is not None and given != "":
-        if not given.strip().isdigit():
-            raise _bad("Invalid limit %r: must be a non-negative integer" % given)
+    given = params.get("limit", "")
+    if given.isascii() and given.isdigit():
         limit = int(given)
         if limit > max_limit:
             raise HTTPPreconditionFailed(body=("Maximum limit is %d" % max_limit).encode(),
                                          content_type="text/plain")
     delimiter = params.get("delimiter", "")
-    if delimiter and (len(delimiter) > 1 or ord(delimiter) > 254):
-        # Swift's rule (the broker itself handles longer delimiters).
-        raise HTTPPreconditionFailed(body=b"Bad delimiter", content_type="text/plain")
     try:
         reverse = to_bool(params.get("reverse", "") or "false")
     except ValueError:

@@ -198,6 +198,7 @@ class ContainerServer(DatabaseServerApp):
             if broker.is_deleted():
                 return text_response(409, "Container was deleted after this request's timestamp")
             created = was_deleted
+        self.check_stored_metadata(broker, updates)
         broker.update_metadata(updates)
         failure = self._update_account(req, broker, account, container)
         if failure is not None:
@@ -284,6 +285,10 @@ class ContainerServer(DatabaseServerApp):
         if requested_policy is not None and requested_policy != info["storage_policy_index"]:
             return text_response(409, "Container exists with a different storage policy",
                                  {POLICY_INDEX_HEADER: str(info["storage_policy_index"])})
+        self.check_stored_metadata(broker, updates)
+        # A POST changes the container, so its Last-Modified (the put
+        # timestamp) moves; object writes do not.
+        broker.update_put_timestamp(timestamp)
         broker.update_metadata(updates)
         return text_response(204)
 

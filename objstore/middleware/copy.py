@@ -12,6 +12,9 @@ Metadata follows Swift: the source's user metadata, system metadata and
 metadata still comes from the source).  The answer is the destination PUT's,
 plus ``X-Copied-From``, ``X-Copied-From-Account`` and
 ``X-Copied-From-Last-Modified``.
+
+Conditional headers and ``Range`` apply to the source: a copy with
+``Range: bytes=100-200`` holds just those 101 bytes (and its ETag is theirs).
 """
 from __future__ import annotations
 
@@ -25,8 +28,10 @@ from objstore.common.config import to_bool
 from objstore.common.constraints import constraints
 from objstore.common.logs import get_logger
 
-CONDITIONAL_HEADERS = ("If-Match", "If-None-Match", "If-Modified-Since",
-                       "If-Unmodified-Since")
+# Headers of the copy request that apply to the source GET, not to the
+# destination PUT: a ``Range`` makes a partial copy holding just those bytes.
+SOURCE_REQUEST_HEADERS = ("If-Match", "If-None-Match", "If-Modified-Since",
+                          "If-Unmodified-Since", "Range")
 SOURCE_HEADERS_KEPT = ("x-delete-at",)
 META_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient-sysmeta-")
 SYSMETA_PREFIX = "x-object-sysmeta-"
@@ -186,7 +191,7 @@ class ServerSideCopy:
         if copies_manifest(req):
             env["QUERY_STRING"] = "multipart-manifest=get&format=raw"
         source_req = Request(env)
-        for name in CONDITIONAL_HEADERS:
+        for name in SOURCE_REQUEST_HEADERS:
             if name in req.headers:
                 source_req.headers[name] = req.headers[name]
         source_req.headers["X-Newest"] = "true"
@@ -221,7 +226,7 @@ class ServerSideCopy:
                 sink.headers[key] = value
         skip = ("x-copy-from", "x-copy-from-account", "destination", "destination-account",
                 "content-length", "transfer-encoding", "x-fresh-metadata", "etag", "expect",
-                "host", "x-newest") + tuple(h.lower() for h in CONDITIONAL_HEADERS)
+                "host", "x-newest") + tuple(h.lower() for h in SOURCE_REQUEST_HEADERS)
         for key, value in req.headers.items():
             if key.lower() not in skip and not key.lower().startswith("x-backend-"):
                 sink.headers[key] = value
@@ -229,8 +234,10 @@ class ServerSideCopy:
             sink.headers["Content-Type"] = source.headers.get("Content-Type",
                                                              "application/octet-stream")
         sink.headers["Content-Length"] = str(source.content_length)
-        # A large object's ETag is not the md5 of its bytes: let the PUT compute one.
-        if source.headers.get("Etag") and not source.headers.get("X-Object-Manifest") \
+        # The source's ETag checks the copy only when it is the md5 of the bytes
+        # sent: not for part of the object (206), nor for a large object.
+        if source.status_int == 200 and source.headers.get("Etag") \
+                and not source.headers.get("X-Object-Manifest") \
                 and not source.headers.get("X-Static-Large-Object"):
             sink.headers["ETag"] = source.headers["Etag"].strip('"')
         sink.environ["wsgi.input"] = IterReader(source.app_iter)

@@ -29,6 +29,7 @@ from objstore.common.http_conditions import (RangeNotSatisfiable, content_range,
                                              evaluate_preconditions, multipart_byteranges,
                                              multipart_length, new_boundary, parse_range,
                                              unsatisfiable_range)
+from objstore.common.listing_format import swift_bytes_param
 from objstore.common.logs import get_logger, get_trans_id
 from objstore.common.path_hash import hash_path_configured
 from objstore.common.storage_policy import POLICY_INDEX_HEADER, PolicyCollection, policies
@@ -105,6 +106,14 @@ def _timestamp_headers(timestamp: Optional[Timestamp]) -> dict[str, str]:
     return {"X-Backend-Timestamp": timestamp.internal} if timestamp else {}
 
 
+def _validator_headers(df: DiskFile) -> dict[str, str]:
+    """What a 412 or 416 still tells about the object: a client that guessed
+    wrong learns the current ETag and date without a second request."""
+    return {"ETag": df.metadata.get("ETag", ""), "Last-Modified": df.timestamp.http_date,
+            "X-Timestamp": df.timestamp.normal,
+            "X-Backend-Timestamp": df.timestamp.internal}
+
+
 class ObjectServer(StorageServerApp):
     """WSGI app; one instance per worker process."""
 
@@ -162,6 +171,11 @@ class ObjectServer(StorageServerApp):
 
     @staticmethod
     def _collect_metadata(req: Request, prefixes: tuple, names: tuple) -> dict[str, str]:
+        try:
+            # checked as sent (WSGI strings), so lengths are the client's bytes
+            check_metadata(req.headers, "object")
+        except MetadataError as err:
+            raise _abort(400, str(err)) from None
         meta: dict[str, str] = {}
         wanted = {n.lower(): n for n in names}
         for key, value in req.headers.items():
@@ -170,10 +184,6 @@ class ObjectServer(StorageServerApp):
                 meta[_text(key)] = _text(value)
             elif lower in wanted:
                 meta[wanted[lower]] = _text(value)
-        try:
-            check_metadata(meta, "object")
-        except MetadataError as err:
-            raise _abort(400, str(err)) from None
         return meta
 
     @staticmethod
@@ -288,8 +298,7 @@ class ObjectServer(StorageServerApp):
             resp = Response(status=304, headers=keep)
             del resp.content_type
             return resp
-        return _plain(412, "Precondition Failed", {"X-Backend-Timestamp":
-                                                   df.timestamp.internal})
+        return _plain(412, "Precondition Failed", _validator_headers(df))
 
     def HEAD(self, req: Request) -> Response:
         df, index, error = self._open_for_read(req)
@@ -320,8 +329,8 @@ class ObjectServer(StorageServerApp):
             except RangeNotSatisfiable:
                 df.close()
                 return _plain(416, "Requested Range Not Satisfiable",
-                              {"Content-Range": unsatisfiable_range(length),
-                               "X-Backend-Timestamp": df.timestamp.internal})
+                              dict(_validator_headers(df),
+                                   **{"Content-Range": unsatisfiable_range(length)}))
         except BaseException:
             df.close()
             raise
@@ -359,8 +368,9 @@ class ObjectServer(StorageServerApp):
 
     # -- POST ------------------------------------------------------------------
     def POST(self, req: Request) -> Response:
-        df, _parts = self._diskfile(req)
+        df, (device, _part, account, container, obj, index) = self._diskfile(req)
         timestamp = required_timestamp(req)
+        nodes = self._container_nodes(req)
         self._check_delete_at(req)
         metadata = self._collect_metadata(req, POST_META_PREFIXES, ALLOWED_HEADERS)
         try:
@@ -376,8 +386,34 @@ class ObjectServer(StorageServerApp):
         metadata["X-Timestamp"] = timestamp.internal
         if req.headers.get("Content-Type"):
             metadata["Content-Type"] = _text(req.headers["Content-Type"])
+        content_type, overrides = self._listing_type_after_post(df, metadata)
         df.write_metadata(metadata)
+        # The listing row follows the POST: its content type may have changed
+        # and its last_modified moves; size and ETag stay those of the body.
+        self._update_containers(device, account, container, obj, index, nodes, "PUT",
+                                timestamp, int(df.data_metadata.get("Content-Length", 0)),
+                                content_type, df.data_metadata.get("ETag", ""), overrides)
         return _plain(202, "", {"X-Backend-Timestamp": timestamp.internal})
+
+    @staticmethod
+    def _listing_type_after_post(df: DiskFile,
+                                 metadata: dict[str, str]) -> tuple[str, dict[str, str]]:
+        """(content type, container-update overrides) for the listing row after a POST.
+
+        A large-object manifest's row keeps what its PUT stored for listings:
+        the ``swift_bytes`` size in the type and the overrides (``slo_etag``),
+        or the listing would report the manifest's own size after any POST.
+        """
+        stored = df.data_metadata
+        overrides = container_update.listing_overrides(stored)
+        content_type = metadata.get("Content-Type") or df.metadata.get("Content-Type", "")
+        if "Content-Type" in metadata:
+            # the type the client just set wins over one stored for the listing
+            overrides.pop("X-Content-Type", None)
+            swift_bytes = swift_bytes_param(stored.get("Content-Type", ""))
+            if swift_bytes is not None and swift_bytes_param(content_type) is None:
+                content_type += ";swift_bytes=%s" % swift_bytes
+        return content_type, overrides
 
     # -- DELETE ----------------------------------------------------------------
     def DELETE(self, req: Request) -> Response:
@@ -387,7 +423,10 @@ class ObjectServer(StorageServerApp):
         current, live, meta = self._open_quietly(df)
         if_delete_at = req.headers.get("X-If-Delete-At")
         if if_delete_at is not None:
-            if meta is None or meta.get("X-Delete-At") != if_delete_at.strip():
+            if not _is_digits(if_delete_at.strip()):
+                return _plain(400, "Bad X-If-Delete-At header value")
+            stored = (meta or {}).get("X-Delete-At", "")
+            if not _is_digits(stored) or int(stored) != int(if_delete_at):
                 return _plain(412, "X-If-Delete-At does not match", _timestamp_headers(current))
         if current is not None and current >= timestamp:
             return _plain(409, "Timestamp not newer than existing object",

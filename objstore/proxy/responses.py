@@ -22,10 +22,17 @@ def quorum_size(replicas: int) -> int:
     return replicas // 2 + 1
 
 
+# The Content-Type of every answer the proxy writes itself (errors, DELETE,
+# POST): Swift clients and tests compare it byte for byte, so it is Swift's,
+# even though the reasons in the body are plain sentences.
+ANSWER_CONTENT_TYPE = "text/html; charset=UTF-8"
+
+
 def plain_response(status: int, reason: str = "", headers: Optional[Mapping] = None,
                    request_method: str = "GET") -> Response:
-    """A short text/plain answer; the reason tells the client what to fix."""
-    resp = Response(status=status, content_type="text/plain", charset="utf-8")
+    """A short answer written by the proxy; the reason tells the client what to fix."""
+    resp = Response(status=status)
+    resp.headers["Content-Type"] = ANSWER_CONTENT_TYPE
     if headers:
         for key, value in headers.items():
             resp.headers[key] = str(value)
@@ -73,3 +80,26 @@ def forwardable_request_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Client headers worth passing to the nodes (metadata, content headers, conditions)."""
     return {k: v for k, v in headers.items()
             if k.lower() not in REQUEST_HEADERS_NOT_FORWARDED and not is_backend_header(k)}
+
+
+def with_removals_applied(headers: Mapping[str, str], target_type: str,
+                          removable: Iterable[str] = ()) -> dict[str, str]:
+    """The request's headers with each ``X-Remove-...`` turned into an empty value.
+
+    ``X-Remove-Container-Meta-Color: x`` becomes ``X-Container-Meta-Color: ""``
+    (an empty value is how the nodes store a deletion); ``removable`` names
+    other settings that can be removed this way (``X-Remove-Container-Read``).
+    A header that sets the same item in the same request wins over its removal.
+    """
+    remove_meta = "x-remove-%s-meta-" % target_type
+    removable = {name.lower() for name in removable}
+    out: dict[str, str] = {}
+    for key, value in headers.items():
+        lower = key.lower()
+        if lower.startswith(remove_meta) or lower in removable:
+            out["x-" + lower[len("x-remove-"):]] = ""
+    for key, value in headers.items():
+        lower = key.lower()
+        if not (lower.startswith(remove_meta) or lower in removable):
+            out[lower if lower in out else key] = value
+    return out

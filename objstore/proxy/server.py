@@ -64,8 +64,11 @@ class ProxyApp:
                                 container_ring=self.container_ring,
                                 object_ring_for=self.object_ring, health=self.health,
                                 logger=self.logger, wsgi_app=self, policies=self.policies)
+        # Only what this proxy does: CORS settings appear when the cors
+        # middleware is installed and registers them.
         register_capability(
-            "swift", version=VERSION, strict_cors_mode=True,
+            "swift", version=VERSION, allow_account_management=conf.allow_account_management,
+            account_autocreate=conf.account_autocreate,
             policies=self.policies.info(), **constraints().as_info())
 
     def object_ring(self, policy_index: int) -> RingReader:
@@ -109,10 +112,14 @@ class ProxyApp:
                                   request_method=req.method)
         if path.rstrip("/") == "/info":
             return self.info(req)
-        parts = (path.split("/", 4) + [""] * 5)[:5]
-        _root, version, account, container, obj = parts
-        if _root != "" or not account or (obj and not container):
+        root, *segments = path.split("/", 4)
+        if root or not all(segments[:-1]):
+            # an empty segment in the middle (``/v1//c/o``) names nothing
             return plain_response(404, "Not Found", request_method=req.method)
+        version, account, container, obj = (segments + [""] * 4)[:4]
+        if not account:
+            # ``/v1``, ``/info asdf``, ``/anything``: no resource is named at all.
+            return plain_response(412, "Bad URL", request_method=req.method)
         if version not in constraints().valid_api_versions:
             return plain_response(400, "Invalid API version %r" % version,
                                   request_method=req.method)

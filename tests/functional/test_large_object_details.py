@@ -110,6 +110,19 @@ def test_listing_shows_slo_etag_and_total_size(conn, slo):
     assert all("slo_etag" not in e for e in plain)
 
 
+def test_a_post_to_the_manifest_keeps_its_listing_row(conn, slo):
+    """An object POST updates the listing row; the SLO's figures must survive it."""
+    container, name, parts = slo
+    before = conn.get_container(container, prefix=name)[1][0]
+    conn.post_object(container, name, {"X-Object-Meta-Color": "blue",
+                                       "Content-Type": "text/x-bigger"})
+    after = conn.get_container(container, prefix=name)[1][0]
+    assert after["content_type"] == "text/x-bigger"
+    assert after["last_modified"] > before["last_modified"]
+    assert (after["hash"], after["bytes"]) == (before["hash"], sum(SIZES))
+    assert after["slo_etag"] == '"%s"' % slo_etag(parts)
+
+
 def test_manifest_get_and_head(conn, slo):
     container, name, _parts = slo
     headers, stored = conn.get_object(container, name, query_string="multipart-manifest=get")

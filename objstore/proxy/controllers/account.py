@@ -11,7 +11,8 @@ from objstore.common.listing_format import (choose_media_type, content_type_head
 from objstore.common.timestamp import Timestamp
 from objstore.proxy import info_cache
 from objstore.proxy.controllers.base import Controller
-from objstore.proxy.responses import client_visible_headers, plain_response
+from objstore.proxy.responses import (client_visible_headers, plain_response,
+                                      with_removals_applied)
 
 ACCOUNT_ACL_SYSMETA = "X-Account-Sysmeta-Core-Access-Control"
 OWNER_ONLY_ACCOUNT_HEADERS = ("x-account-meta-temp-url-key", "x-account-meta-temp-url-key-2",
@@ -19,19 +20,13 @@ OWNER_ONLY_ACCOUNT_HEADERS = ("x-account-meta-temp-url-key", "x-account-meta-tem
 
 
 def check_listing_limit(req: Request, maximum: int) -> Optional[Response]:
-    """412 for a ``limit`` above the cluster maximum, 400 for one that is not a number."""
-    raw = req.GET.get("limit")
-    if raw is None:
-        return None
-    try:
-        limit = int(raw)
-    except ValueError:
-        return plain_response(400, "Value of limit must be a positive integer",
-                              request_method=req.method)
-    if limit < 0:
-        return plain_response(400, "Value of limit must be a positive integer",
-                              request_method=req.method)
-    if limit > maximum:
+    """412 for a ``limit`` above the cluster maximum.
+
+    A ``limit`` that is not all digits (``-1``, ``abc``) is ignored, as Swift
+    ignores it: the listing server then uses its default.
+    """
+    raw = req.GET.get("limit", "")
+    if raw.isascii() and raw.isdigit() and int(raw) > maximum:
         return plain_response(412, "Maximum limit is %d" % maximum, request_method=req.method)
     return None
 
@@ -138,6 +133,7 @@ class AccountController(Controller):
             resp.headers.clear()
             resp.headers.update(headers)
             resp.headers["Content-Type"] = content_type_header(media_type)
+            resp.headers["Content-Length"] = "0"
             return resp
         resp = Response(status=200)
         resp.headers.update(headers)
@@ -149,9 +145,9 @@ class AccountController(Controller):
         ring = self.ctx.account_ring
         part, nodes = ring.get_nodes(self.account)
         timestamp = Timestamp.now()
-        sent = {k: v for k, v in req.headers.items()
-                if k.lower().startswith(("x-account-meta-", "x-remove-account-meta-",
-                                         "x-account-sysmeta-", "x-account-access-control"))}
+        sent = {k: v for k, v in with_removals_applied(req.headers, "account").items()
+                if k.lower().startswith(("x-account-meta-", "x-account-sysmeta-",
+                                         "x-account-access-control"))}
         headers_list = []
         for _ in nodes:
             headers = self.base_headers(timestamp)

@@ -19,8 +19,8 @@ from objstore.common.timestamp import Timestamp
 from objstore.proxy import info_cache
 from objstore.proxy.node_health import NodeHealth
 from objstore.proxy.node_iter import NodeIter
-from objstore.proxy.responses import (best_status, client_visible_headers, plain_response,
-                                      quorum_size)
+from objstore.proxy.responses import (ANSWER_CONTENT_TYPE, best_status,
+                                      client_visible_headers, plain_response, quorum_size)
 from objstore.proxy.settings import ProxyConfig
 from objstore.ring.protocol import RingReader
 
@@ -180,6 +180,9 @@ class Controller:
                 resp.headers.pop("Content-Length", None)
         else:
             resp.body = chosen.body
+        if req.method == "DELETE":
+            # Swift's DELETE answers, 204 included, name this type.
+            resp.headers["Content-Type"] = ANSWER_CONTENT_TYPE
         return resp
 
     def read_first(self, req: Request, ring: RingReader, part: int, path: str,

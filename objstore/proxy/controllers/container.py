@@ -12,7 +12,8 @@ from objstore.proxy import info_cache
 from objstore.proxy.controllers.account import (autocreate_account, check_listing_limit,
                                                 strip_owner_only_headers)
 from objstore.proxy.controllers.base import Controller, delay_denial
-from objstore.proxy.responses import client_visible_headers, plain_response
+from objstore.proxy.responses import (client_visible_headers, plain_response,
+                                      with_removals_applied)
 
 OWNER_ONLY_CONTAINER_HEADERS = ("x-container-read", "x-container-write",
                                 "x-container-sync-key", "x-container-sync-to",
@@ -26,8 +27,9 @@ UNADDRESSABLE_NAMES = (".", "..")
 # versioned_writes filter turns them into sysmeta, and without it they must
 # not be stored (a client would believe versioning is on).
 CONTAINER_SETTABLE = ("x-container-read", "x-container-write", "x-container-sync-key",
-                      "x-container-sync-to", "x-remove-container-read",
-                      "x-remove-container-write")
+                      "x-container-sync-to")
+# ``X-Remove-<setting>`` clears the setting, as ``X-Remove-Container-Meta-*`` does.
+REMOVABLE_HEADERS = tuple("x-remove-" + name[len("x-"):] for name in CONTAINER_SETTABLE)
 
 
 class ContainerController(Controller):
@@ -114,9 +116,9 @@ class ContainerController(Controller):
                       extra: Optional[dict] = None, with_account: bool = True) -> list[dict]:
         ring = self.ctx.container_ring
         part, nodes = ring.get_nodes(self.account, self.container)
-        sent = {k: v for k, v in req.headers.items()
-                if k.lower().startswith(("x-container-meta-", "x-remove-container-meta-",
-                                         "x-container-sysmeta-"))
+        sent = {k: v for k, v in with_removals_applied(req.headers, "container",
+                                                       REMOVABLE_HEADERS).items()
+                if k.lower().startswith(("x-container-meta-", "x-container-sysmeta-"))
                 or k.lower() in CONTAINER_SETTABLE}
         headers_list = []
         for _ in nodes:

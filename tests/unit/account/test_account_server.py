@@ -127,7 +127,10 @@ def test_listing_params(app):
     assert call(app, BASE + "?delimiter=-").body == b"a\nb-\nc\n"
     assert call(app, BASE + "?reverse=true&limit=1").body == b"c\n"
     assert call(app, BASE + "?limit=10001").status_int == 412
-    assert call(app, BASE + "?limit=x").status_int == 400
+    # a limit that is not all digits is ignored: the default applies
+    assert call(app, BASE + "?limit=x").body == b"a\nb-1\nb-2\nc\n"
+    assert call(app, BASE + "?limit=-1").body == b"a\nb-1\nb-2\nc\n"
+    assert call(app, BASE + "?delimiter=-2").body == b"a\nb-1\nb-2\nc\n"
     assert call(app, BASE + "?prefix=%FF").status_int == 400
     assert call(app, "/sda/x/AUTH_test").status_int == 400
     assert call(app, "/nodev/2/AUTH_test").status_int == 507

@@ -54,8 +54,11 @@ LM = 1000.0  # Thu, 01 Jan 1970 00:16:40 GMT
     ({"If-Modified-Since": "nonsense"}, "GET", None),
     ({"If-Unmodified-Since": "Thu, 01 Jan 1970 00:16:39 GMT"}, "GET", 412),
     ({"If-Unmodified-Since": "Thu, 01 Jan 1970 00:16:40 GMT"}, "GET", None),
-    # If-Match wins over If-Unmodified-Since; If-None-Match over If-Modified-Since
+    # If-Match and If-Unmodified-Since must both hold (Swift's rule, stricter than
+    # RFC 7232); If-None-Match wins over If-Modified-Since
     ({"If-Match": '"abc"', "If-Unmodified-Since": "Thu, 01 Jan 1970 00:00:01 GMT"}, "GET",
+     412),
+    ({"If-Match": '"abc"', "If-Unmodified-Since": "Thu, 01 Jan 1970 00:16:40 GMT"}, "GET",
      None),
     ({"If-None-Match": '"x"', "If-Modified-Since": "Thu, 01 Jan 1970 00:16:40 GMT"}, "GET",
      None),

@@ -176,6 +176,12 @@ class BaseObjectController(Controller, abc.ABC):
         error, length = self._check_put(req)
         if error is not None:
             return error
+        if_none_match = req.headers.get("If-None-Match")
+        if if_none_match is not None and "*" not in (
+                tag.strip() for tag in if_none_match.split(",")):
+            # Only "fail if it exists" is implemented; an ETag list would need
+            # the old object's ETag on every node, so refuse it plainly.
+            return plain_response(400, "If-None-Match only supports *")
         delete_at, reason = delete_at_header(req)
         if reason:
             return plain_response(400, reason)
