@@ -195,7 +195,8 @@ use = egg:objstore#account
 # The proxy pipeline, outermost first.  objstore-aio drops a filter whose code
 # is not installed (with a warning) and restores it once it is.
 PROXY_PIPELINE = ("catch_errors", "gatekeeper", "healthcheck", "proxy_logging", "bulk",
-                  "tempauth", "copy", "slo", "dlo", "versioned_writes", "proxy-server")
+                  "tempauth", "copy", "container_quotas", "account_quotas", "slo", "dlo",
+                  "versioned_writes", "cors", "proxy-server")
 
 PROXY_SERVER_CONF = """\
 # proxy-server.conf: the public endpoint.  Clients (swift CLI, rclone, curl...)
@@ -319,6 +320,16 @@ user_test5_tester5 = testing5 service
 # Server-side copy: COPY requests and PUT with X-Copy-From.
 use = egg:objstore#copy
 
+[filter:container_quotas]
+# X-Container-Meta-Quota-Bytes / -Quota-Count: uploads (and copies) that would
+# take a container past them get 413.  Keep it right of copy and left of slo/dlo.
+use = egg:objstore#container_quotas
+
+[filter:account_quotas]
+# X-Account-Quota-Bytes / -Quota-Count, set only by a reseller admin: uploads
+# that would take the account past them get 413.  Right of copy, left of slo/dlo.
+use = egg:objstore#account_quotas
+
 [filter:slo]
 # Static large objects: PUT ?multipart-manifest=put stores a JSON list of
 # segments; GET serves them concatenated.  Keep it right of copy.
@@ -343,6 +354,18 @@ use = egg:objstore#dlo
 use = egg:objstore#versioned_writes
 # false: the filter refuses (412) to turn versioning on for a container.
 allow_versioned_writes = true
+[filter:cors]
+# Cross-origin requests from web pages: OPTIONS preflights and the
+# Access-Control-* headers on answers, as each container's
+# X-Container-Meta-Access-Control-Allow-Origin / -Max-Age / -Expose-Headers
+# allow.  Keep it last, right before the proxy app.
+use = egg:objstore#cors
+# Origins allowed on every container (and on accounts), comma separated.
+# cors_allow_origin =
+# Yes: only allowed origins get CORS headers on actual requests.
+# strict_cors_mode = true
+# Headers every actual response exposes besides the defaults, comma separated.
+# cors_expose_headers =
 """
 
 TEMPLATES: dict[str, str] = {

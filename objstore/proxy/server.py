@@ -65,7 +65,7 @@ class ProxyApp:
                                 object_ring_for=self.object_ring, health=self.health,
                                 logger=self.logger, wsgi_app=self, policies=self.policies)
         register_capability(
-            "swift", version=VERSION, strict_cors_mode=True,
+            "swift", version=VERSION,
             policies=self.policies.info(), **constraints().as_info())
 
     def object_ring(self, policy_index: int) -> RingReader:
