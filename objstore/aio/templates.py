@@ -195,8 +195,8 @@ use = egg:objstore#account
 # The proxy pipeline, outermost first.  objstore-aio drops a filter whose code
 # is not installed (with a warning) and restores it once it is.
 PROXY_PIPELINE = ("catch_errors", "gatekeeper", "healthcheck", "proxy_logging", "bulk",
-                  "tempauth", "copy", "container_quotas", "account_quotas", "slo", "dlo",
-                  "versioned_writes", "cors", "proxy-server")
+                  "tempauth", "cors", "copy", "container_quotas", "account_quotas", "slo",
+                  "dlo", "versioned_writes", "proxy-server")
 
 PROXY_SERVER_CONF = """\
 # proxy-server.conf: the public endpoint.  Clients (swift CLI, rclone, curl...)
@@ -316,6 +316,20 @@ user_test_tester3 = testing3
 user_test2_tester2 = testing2 .admin
 user_test5_tester5 = testing5 service
 
+[filter:cors]
+# Cross-origin requests from web pages: OPTIONS preflights and the
+# Access-Control-* headers on answers, as each container's
+# X-Container-Meta-Access-Control-Allow-Origin / -Max-Age / -Expose-Headers
+# allow.  Keep it right after the auth filter: preflights need no token,
+# and every answer below (copies, large objects) gets its headers.
+use = egg:objstore#cors
+# Origins allowed on every container (and on accounts), comma separated.
+# cors_allow_origin =
+# Yes: only allowed origins get CORS headers on actual requests.
+# strict_cors_mode = true
+# Headers every actual response exposes besides the defaults, comma separated.
+# cors_expose_headers =
+
 [filter:copy]
 # Server-side copy: COPY requests and PUT with X-Copy-From.
 use = egg:objstore#copy
@@ -354,18 +368,6 @@ use = egg:objstore#dlo
 use = egg:objstore#versioned_writes
 # false: the filter refuses (412) to turn versioning on for a container.
 allow_versioned_writes = true
-[filter:cors]
-# Cross-origin requests from web pages: OPTIONS preflights and the
-# Access-Control-* headers on answers, as each container's
-# X-Container-Meta-Access-Control-Allow-Origin / -Max-Age / -Expose-Headers
-# allow.  Keep it last, right before the proxy app.
-use = egg:objstore#cors
-# Origins allowed on every container (and on accounts), comma separated.
-# cors_allow_origin =
-# Yes: only allowed origins get CORS headers on actual requests.
-# strict_cors_mode = true
-# Headers every actual response exposes besides the defaults, comma separated.
-# cors_expose_headers =
 """
 
 TEMPLATES: dict[str, str] = {

@@ -115,8 +115,6 @@ class ServerSideCopy:
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD")
-        if method == "OPTIONS":
-            return self.options(environ, start_response)
         if method not in ("COPY", "PUT") or (
                 method == "PUT" and not environ.get("HTTP_X_COPY_FROM")):
             return self.app(environ, start_response)
@@ -129,19 +127,6 @@ class ServerSideCopy:
             resp = self.copy(req, parts[1], parts[2], parts[3], parts[4])
         except BadCopyRequest as err:
             resp = err.response()
-        return resp(environ, start_response)
-
-    def options(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        """An object's OPTIONS answer also names COPY, which only this filter serves."""
-        parts = environ.get("PATH_INFO", "").split("/", 4)
-        if len(parts) < 5 or not parts[4]:
-            return self.app(environ, start_response)
-        resp = Request(environ).get_response(self.app)
-        if 200 <= resp.status_int < 300:
-            for name in ("Allow", "Access-Control-Allow-Methods"):
-                value = resp.headers.get(name)
-                if value is not None and "COPY" not in value.split(", "):
-                    resp.headers[name] = value + ", COPY"
         return resp(environ, start_response)
 
     def copy(self, req: Request, version: str, account: str, container: str,
@@ -220,9 +205,6 @@ class ServerSideCopy:
     def _put_destination(self, req: Request, version: str, src: tuple, dest: tuple,
                          source: Response) -> Response:
         env = self._subrequest_environ(req, "PUT", self._wsgi_path(version, *dest))
-        if "HTTP_ORIGIN" in req.environ:
-            # the destination's answer is the client's: a browser needs its CORS headers
-            env["HTTP_ORIGIN"] = req.environ["HTTP_ORIGIN"]
         if copies_manifest(req) and source.headers.get("X-Static-Large-Object"):
             env["QUERY_STRING"] = "multipart-manifest=put"
         sink = Request(env)

@@ -22,8 +22,10 @@ gets them (the pre-2014 Swift behaviour some deployments still rely on).
 
 Preflights carry no credentials, so this filter answers them itself, after
 asking the auth middleware (tempauth lets ``OPTIONS`` through).  It sits
-right before the proxy app, where the container's metadata is one cached
-HEAD away and every answer the proxy gives, errors included, passes by.
+right after auth, where OpenStack Swift's proxy app would act: the
+container's metadata is one cached HEAD away, and the answers of the
+filters below (a copy, a large object assembled from segments, a quota's
+413) reach the page with their CORS headers.
 """
 from __future__ import annotations
 
@@ -45,7 +47,7 @@ ALWAYS_EXPOSED = ("cache-control", "content-language", "content-type", "expires"
                   "x-openstack-request-id")
 EXPOSED_META_PREFIXES = ("x-container-meta-", "x-object-meta-")
 CONTAINER_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT")
-OBJECT_METHODS = CONTAINER_METHODS
+ACCOUNT_METHODS = ("GET", "HEAD", "OPTIONS", "POST")
 
 
 @dataclasses.dataclass
@@ -109,24 +111,24 @@ class Cors:
             return self.options(req, *target)(environ, start_response)
         origin = req.headers.get("Origin")
         if not origin:
-            # not from a browser page (sub-requests drop Origin unless their
-            # answer goes back to the page, as a copy's does)
+            # not from a browser page (sub-requests carry no Origin either)
             return self.app(environ, start_response)
-        rules = self._rules(req, *target)
+        account, container, _obj = target
+        rules = self._rules(req, account, container)
         resp = req.get_response(self.app)
-        self.decorate(resp, origin, rules, account_level=target[1] is None)
+        self.decorate(resp, origin, rules, account_level=container is None)
         return resp(environ, start_response)
 
     @staticmethod
-    def _target(environ: dict) -> Optional[tuple[str, Optional[str]]]:
-        """(account, container) of an API request; None for /info, /auth and the like."""
+    def _target(environ: dict) -> Optional[tuple[str, Optional[str], Optional[str]]]:
+        """(account, container, object) of an API request; None for /info, /auth and the like."""
         try:
-            version, account, container, _obj = split_swift_path(environ.get("PATH_INFO", ""))
+            version, account, container, obj = split_swift_path(environ.get("PATH_INFO", ""))
         except ValueError:
             return None
         if account is None or version not in constraints().valid_api_versions:
             return None
-        return account, container
+        return account, container, obj
 
     def _rules(self, req: Request, account: str, container: Optional[str]) -> CorsRules:
         if container is None:
@@ -139,14 +141,15 @@ class Cors:
         return origin in allowed or "*" in allowed
 
     # -- preflight ---------------------------------------------------------------
-    def options(self, req: Request, account: str, container: Optional[str]) -> Response:
+    def options(self, req: Request, account: str, container: Optional[str],
+                obj: Optional[str]) -> Response:
         """The preflight answer: 200 with what is allowed, or 401."""
         authorize = req.environ.get("swift.authorize")
         if authorize is not None and not req.environ.get("swift.authorize_override"):
             denied = authorize(req)
             if denied is not None:
                 return denied
-        methods = self.allowed_methods(container)
+        methods = self.allowed_methods(container, obj)
         resp = Response(status=200, headerlist=[("Content-Length", "0")])
         resp.headers["Allow"] = ", ".join(methods)
         origin = req.headers.get("Origin")
@@ -174,14 +177,18 @@ class Cors:
         return resp
 
     @staticmethod
-    def allowed_methods(container: Optional[str]) -> tuple[str, ...]:
+    def allowed_methods(container: Optional[str], obj: Optional[str]) -> tuple[str, ...]:
+        """The verbs this cluster serves on the resource, as /info describes the pipeline."""
+        installed = capabilities(only=["swift", "copy"])
+        if obj is not None:
+            # COPY exists only when the copy filter is installed
+            return CONTAINER_METHODS + (("COPY",) if "copy" in installed else ())
         if container is not None:
             return CONTAINER_METHODS
         # Account PUT/DELETE exist only when the operator allows account management.
-        swift_info = capabilities(only=["swift"]).get("swift", {})
-        if swift_info.get("allow_account_management"):
+        if installed.get("swift", {}).get("allow_account_management"):
             return CONTAINER_METHODS
-        return ("GET", "HEAD", "OPTIONS", "POST")
+        return ACCOUNT_METHODS
 
     # -- actual requests ---------------------------------------------------------
     def decorate(self, resp: Response, origin: str, rules: CorsRules,

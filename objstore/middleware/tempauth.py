@@ -331,7 +331,8 @@ class TempAuth:
         if req.headers.get(ACCOUNT_ACL_HEADER) is not None:
             error = self._store_account_acl_header(req)
             if error:
-                return _plain_response(400, "%s invalid: %s\n" % (ACCOUNT_ACL_HEADER, error))
+                return _plain_response(400, "%s invalid: %s\n\nInput: %s\n" % (
+                    ACCOUNT_ACL_HEADER, error, wsgi_to_text(req.headers[ACCOUNT_ACL_HEADER])))
 
         user_groups = [group for group in (req.remote_user or "").split(",") if group]
         account_write = req.method in ("PUT", "DELETE") and not container
@@ -357,10 +358,11 @@ class TempAuth:
         if any(group in acl_groups for group in user_groups):
             return None
 
-        if user_groups and not account_write:
+        if user_groups:
             grants = self._account_acls(req, account)
             granted = set(user_groups)
             if granted.intersection(grants["admin"]):
+                # an admin grant makes the user an owner in every respect
                 req.environ["swift_owner"] = True
                 return None
             if granted.intersection(grants["read-write"]) and \
@@ -378,8 +380,9 @@ class TempAuth:
         except ValueError as err:
             return str(err)
         del req.headers[ACCOUNT_ACL_HEADER]
+        # An ACL granting nothing ("{}" or empty) is stored as no ACL at all.
         req.headers[ACCOUNT_ACL_SYSMETA] = acl.format_account_acl(grants) \
-            if text.strip() else ""
+            if any(grants.values()) else ""
         return None
 
     def _account_acls(self, req: webob.Request, account: str) -> dict[str, list[str]]:

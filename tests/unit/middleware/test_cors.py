@@ -102,7 +102,7 @@ def test_preflight_refused_for_unknown_origin_or_method(proxy):
     app = make(proxy)
     assert preflight(app, OBJECT, origin="http://evil.example").status_int == 401
     assert preflight(app, OBJECT, method="BREW").status_int == 401
-    assert preflight(app, OBJECT, method="COPY").status_int == 401
+    assert preflight(app, OBJECT, method="COPY").status_int == 401  # no copy filter
     missing_method = call(app, OBJECT, "OPTIONS", Origin="http://page.example")
     assert missing_method.status_int == 401
     assert "Access-Control-Allow-Origin" not in missing_method.headers
@@ -122,6 +122,17 @@ def test_proxy_wide_origins_open_every_container_and_accounts(proxy):
     assert preflight(app, "/v1/AUTH_a", origin="http://a.example",
                      method="DELETE").status_int == 200
     assert preflight(make(proxy), "/v1/AUTH_a", origin="http://a.example").status_int == 401
+
+
+def test_copy_is_offered_on_objects_when_the_copy_filter_is_installed(proxy):
+    proxy.container_meta = {"Access-Control-Allow-Origin": "http://page.example"}
+    app = make(proxy)
+    register_capability("copy")
+    assert "COPY" in call(app, OBJECT, "OPTIONS").headers["Allow"].split(", ")
+    assert "COPY" not in call(app, CONTAINER, "OPTIONS").headers["Allow"].split(", ")
+    resp = preflight(app, OBJECT, method="COPY")
+    assert resp.status_int == 200
+    assert "COPY" in resp.headers["Access-Control-Allow-Methods"].split(", ")
 
 
 def test_preflight_asks_the_auth_middleware(proxy):
