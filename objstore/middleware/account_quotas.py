@@ -23,9 +23,8 @@ from typing import Any, Callable, Iterable, Optional
 from webob import Request, Response
 
 from objstore.common.capabilities import register_capability
-from objstore.common.constraints import constraints
 from objstore.middleware.quota import quota_value, refuse_upload, upload_size
-from objstore.middleware.request_path import split_swift_path
+from objstore.middleware.request_path import api_target
 from objstore.proxy import info_cache
 from objstore.proxy.responses import plain_response
 
@@ -76,12 +75,10 @@ class AccountQuotas:
         self.app = app
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        try:
-            version, account, container, obj = split_swift_path(environ.get("PATH_INFO", ""))
-        except ValueError:
+        target = api_target(environ)
+        if target is None:
             return self.app(environ, start_response)
-        if not account or version not in constraints().valid_api_versions:
-            return self.app(environ, start_response)
+        account, container, obj = target
         req = Request(environ)
         if container is None:
             return self.account_request(req)(environ, start_response)

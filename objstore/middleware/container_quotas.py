@@ -23,9 +23,8 @@ from typing import Any, Callable, Iterable
 from webob import Request
 
 from objstore.common.capabilities import register_capability
-from objstore.common.constraints import constraints
 from objstore.middleware.quota import quota_value, refuse_upload, upload_size
-from objstore.middleware.request_path import split_swift_path
+from objstore.middleware.request_path import api_target
 from objstore.proxy import info_cache
 from objstore.proxy.responses import plain_response
 
@@ -40,13 +39,11 @@ class ContainerQuotas:
         self.app = app
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        try:
-            version, account, container, obj = split_swift_path(environ.get("PATH_INFO", ""))
-        except ValueError:
+        target = api_target(environ)
+        if target is None or target[1] is None:
             return self.app(environ, start_response)
+        account, container, obj = target
         method = environ.get("REQUEST_METHOD")
-        if not account or not container or version not in constraints().valid_api_versions:
-            return self.app(environ, start_response)
         req = Request(environ)
         if obj is None and method in ("PUT", "POST"):
             for header, reason in QUOTA_HEADERS:

@@ -36,8 +36,7 @@ from webob import Request, Response
 
 from objstore.common.capabilities import capabilities, register_capability
 from objstore.common.config import ConfigSection
-from objstore.common.constraints import constraints
-from objstore.middleware.request_path import split_swift_path
+from objstore.middleware.request_path import api_target
 from objstore.proxy import info_cache
 
 # Response headers a page may always read: the CORS "simple response
@@ -103,7 +102,7 @@ class Cors:
         self.settings = settings
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        target = self._target(environ)
+        target = api_target(environ)
         if target is None:
             return self.app(environ, start_response)
         req = Request(environ)
@@ -118,17 +117,6 @@ class Cors:
         resp = req.get_response(self.app)
         self.decorate(resp, origin, rules, account_level=container is None)
         return resp(environ, start_response)
-
-    @staticmethod
-    def _target(environ: dict) -> Optional[tuple[str, Optional[str], Optional[str]]]:
-        """(account, container, object) of an API request; None for /info, /auth and the like."""
-        try:
-            version, account, container, obj = split_swift_path(environ.get("PATH_INFO", ""))
-        except ValueError:
-            return None
-        if account is None or version not in constraints().valid_api_versions:
-            return None
-        return account, container, obj
 
     def _rules(self, req: Request, account: str, container: Optional[str]) -> CorsRules:
         if container is None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+from objstore.common.constraints import constraints
+
 
 def wsgi_to_text(value: str) -> str:
     """WSGI strings are latin-1 stand-ins for bytes; decode them as UTF-8."""
@@ -33,3 +35,14 @@ def split_swift_path(path_info: str) -> tuple[str, Optional[str], Optional[str],
     return (version, wsgi_to_text(account) if account else None,
             wsgi_to_text(container) if container else None,
             wsgi_to_text(obj) if obj else None)
+
+
+def api_target(environ: dict) -> Optional[tuple[str, Optional[str], Optional[str]]]:
+    """(account, container, object) of a ``/v1/...`` request; None for /info, /auth and the like."""
+    try:
+        version, account, container, obj = split_swift_path(environ.get("PATH_INFO", ""))
+    except ValueError:
+        return None
+    if account is None or version not in constraints().valid_api_versions:
+        return None
+    return account, container, obj

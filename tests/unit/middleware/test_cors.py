@@ -10,6 +10,8 @@ from objstore.proxy import info_cache
 CONTAINER = "/v1/AUTH_a/c"
 OBJECT = CONTAINER + "/o"
 
+pytestmark = pytest.mark.usefixtures("fresh_proxy_state")
+
 
 class FakeProxy:
     """Answers container/account HEADs from ``container_meta`` and objects with metadata."""
@@ -34,14 +36,6 @@ class FakeProxy:
             resp.headers["Etag"] = "abc"
             resp.headers["X-Object-Meta-Shape"] = "round"
         return resp(environ, start_response)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_state():
-    info_cache.clear_cache()
-    yield
-    info_cache.clear_cache()
-    reset_capabilities()
 
 
 @pytest.fixture

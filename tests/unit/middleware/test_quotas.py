@@ -6,6 +6,8 @@ from objstore.common.capabilities import capabilities, reset_capabilities
 from objstore.middleware import account_quotas, container_quotas
 from objstore.proxy import info_cache
 
+pytestmark = pytest.mark.usefixtures("fresh_proxy_state")
+
 
 class FakeProxy:
     """Account/container HEADs from the dicts below; object PUTs succeed; writes recorded."""
@@ -28,14 +30,6 @@ class FakeProxy:
                 resp.headers.update({k: v for k, v in req.headers.items()
                                      if k.lower().startswith("x-account-sysmeta-")})
         return resp(environ, start_response)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_state():
-    info_cache.clear_cache()
-    yield
-    info_cache.clear_cache()
-    reset_capabilities()
 
 
 @pytest.fixture
