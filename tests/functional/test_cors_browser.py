@@ -6,12 +6,11 @@ browser's own CORS checks (a preflight for the PUT with ``X-Auth-Token``,
 then the actual requests), exactly as a web application's would.  The page
 reports what it saw back to its own server.
 """
-import http.server
 import json
-import queue
+import os
 import shutil
 import subprocess
-import threading
+import sys
 
 import pytest
 
@@ -53,50 +52,37 @@ run();
 """
 
 
-class PageServer(http.server.ThreadingHTTPServer):
-    """Serves the page at / and collects what it POSTs to /result."""
-
-    def __init__(self, page):
-        self.page = page.encode("utf-8")
-        self.results = queue.Queue()
-        super().__init__(("127.0.0.1", 0), PageHandler)
-
-    @property
-    def origin(self):
-        return "http://127.0.0.1:%d" % self.server_address[1]
-
-
-class PageHandler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(self.server.page)))
-        self.end_headers()
-        self.wfile.write(self.server.page)
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.server.results.put(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+PAGE_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "page_server.py")
 
 
 @pytest.fixture
-def page_server():
-    servers = []
+def page_server(tmp_path):
+    """page_server(page) -> (process, origin, result_file): the page, served apart."""
+    started = []
 
     def _serve(page):
-        server = PageServer(page)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return server
+        page_file, result_file = tmp_path / "page.html", tmp_path / "result.json"
+        page_file.write_text(page, encoding="utf-8")
+        server = subprocess.Popen([sys.executable, PAGE_SERVER, str(page_file),
+                                   str(result_file)], stdout=subprocess.PIPE, text=True)
+        started.append(server)
+        port = int(server.stdout.readline())
+        return server, "http://127.0.0.1:%d" % port, result_file
     yield _serve
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    for server in started:
+        if server.poll() is None:
+            server.kill()
+        server.wait()
+        server.stdout.close()
+
+
+def stop(process):
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def test_cross_origin_fetch_from_a_page(conn, unique, page_server, tmp_path):
@@ -104,23 +90,20 @@ def test_cross_origin_fetch_from_a_page(conn, unique, page_server, tmp_path):
     open_container, closed = unique("browser"), unique("closed")
     conn.put_container(closed)
     conn.put_object(closed, "o", b"private")
-    server = page_server(PAGE % {"storage": json.dumps(url), "token": json.dumps(token),
-                                 "open": open_container, "closed": closed})
+    server, origin, result_file = page_server(PAGE % {
+        "storage": json.dumps(url), "token": json.dumps(token), "open": open_container,
+        "closed": closed})
     conn.put_container(open_container, headers={
-        "X-Container-Meta-Access-Control-Allow-Origin": server.origin})
+        "X-Container-Meta-Access-Control-Allow-Origin": origin})
     browser = subprocess.Popen(
         [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
          "--disable-dev-shm-usage", "--user-data-dir=%s" % (tmp_path / "profile"),
-         server.origin + "/"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         origin + "/"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        seen = server.results.get(timeout=60)
+        server.wait(timeout=60)  # it exits once the page has reported
     finally:
-        browser.terminate()
-        try:
-            browser.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            browser.kill()
-            browser.wait()
+        stop(browser)
+    seen = json.loads(result_file.read_text())
     assert "error" not in seen, seen
     assert seen["put"] == 201 and seen["get"] == 200
     assert seen["body"] == "hello from the page"
