@@ -331,8 +331,7 @@ class TempAuth:
         if req.headers.get(ACCOUNT_ACL_HEADER) is not None:
             error = self._store_account_acl_header(req)
             if error:
-                return _plain_response(400, "%s invalid: %s\n\nInput: %s\n" % (
-                    ACCOUNT_ACL_HEADER, error, wsgi_to_text(req.headers[ACCOUNT_ACL_HEADER])))
+                return _plain_response(400, "%s invalid: %s\n" % (ACCOUNT_ACL_HEADER, error))
 
         user_groups = [group for group in (req.remote_user or "").split(",") if group]
         account_write = req.method in ("PUT", "DELETE") and not container
