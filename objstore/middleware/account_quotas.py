@@ -3,10 +3,13 @@
 - ``X-Account-Quota-Bytes``: the most bytes the account may hold;
 - ``X-Account-Quota-Count``: the most objects;
 - ``X-Account-Meta-Quota-Bytes``: the older spelling of the bytes quota,
-  still accepted.
+  still accepted;
+- ``X-Account-Quota-Bytes-Policy-<policy name>`` and
+  ``X-Account-Quota-Count-Policy-<policy name>``: the same, counting only
+  what the account stores in containers of that storage policy.
 
 Only a reseller admin (``reseller_request`` in the environ, which the auth
-middleware sets) may set or remove them (``X-Remove-Account-Quota-Bytes``);
+middleware sets) may set or remove them (``X-Remove-Account-Quota-Bytes`` and so on);
 anyone else who tries gets 403, and a value that is not a whole number 400.
 They are kept as account system metadata, so the account's own users can
 see them (HEAD shows ``X-Account-Quota-Bytes``) but not change them.
@@ -23,6 +26,7 @@ from typing import Any, Callable, Iterable, Optional
 from webob import Request, Response
 
 from objstore.common.capabilities import register_capability
+from objstore.common.storage_policy import policies
 from objstore.middleware.quota import quota_value, refuse_upload, upload_size
 from objstore.middleware.request_path import api_target
 from objstore.proxy import info_cache
@@ -40,6 +44,19 @@ class QuotaHeaderError(Exception):
         self.reason = reason
 
 
+def quota_names() -> list[tuple[str, str]]:
+    """(client header tail, sysmeta tail) of every quota: overall, then per policy.
+
+    Per-policy quotas are named by the policy's name and kept by its index,
+    so renaming a policy keeps its quotas.
+    """
+    names = [(kind, kind) for kind in QUOTA_KINDS]
+    for policy in policies():
+        names.extend(("%s-Policy-%s" % (kind, policy.name), "%s-Policy-%d" % (kind, policy.index))
+                     for kind in QUOTA_KINDS)
+    return names
+
+
 def translate_quota_headers(req: Request) -> None:
     """Move a reseller's quota headers to system metadata; refuse anyone else's.
 
@@ -49,23 +66,21 @@ def translate_quota_headers(req: Request) -> None:
         if req.headers.get(legacy) is not None and not req.headers.get(current):
             req.headers[current] = req.headers[legacy]
     requested: dict[str, str] = {}
-    for kind in QUOTA_KINDS:
-        value = req.headers.get("X-Account-%s" % kind)
-        if req.headers.get("X-Remove-Account-%s" % kind):
+    for tail, stored in quota_names():
+        value = req.headers.pop("X-Account-%s" % tail, None)
+        if req.headers.pop("X-Remove-Account-%s" % tail, None):
             value = ""  # removal wins over a value sent alongside
         if value is not None:
-            requested[kind] = value.strip()
+            requested[stored] = value.strip()
     if not requested:
         return
     if req.environ.get("reseller_request") is not True:
         raise QuotaHeaderError(403, "Only a reseller admin may set account quotas")
-    for kind, value in requested.items():
+    for stored, value in requested.items():
         if value and not value.isdigit():
-            raise QuotaHeaderError(400, "Invalid %s: %r is not a whole number"
-                                   % (kind.lower().replace("-", " "), value))
-        req.headers["X-Account-Sysmeta-%s" % kind] = value
-        req.headers.pop("X-Account-%s" % kind, None)
-        req.headers.pop("X-Remove-Account-%s" % kind, None)
+            raise QuotaHeaderError(400, "Invalid account quota: %r is not a whole number"
+                                   % value)
+        req.headers["X-Account-Sysmeta-%s" % stored] = value
 
 
 class AccountQuotas:
@@ -96,10 +111,10 @@ class AccountQuotas:
             except QuotaHeaderError as err:
                 return plain_response(err.status, err.reason)
         resp = req.get_response(self.app)
-        for kind in QUOTA_KINDS:
-            value = resp.headers.get("X-Account-Sysmeta-%s" % kind)
+        for tail, stored in quota_names():
+            value = resp.headers.get("X-Account-Sysmeta-%s" % stored)
             if value:
-                resp.headers["X-Account-%s" % kind] = value
+                resp.headers["X-Account-%s" % tail] = value
         return resp
 
     def check_upload(self, req: Request, account: str, container: str) -> Optional[Response]:
@@ -114,11 +129,27 @@ class AccountQuotas:
         max_count = quota_value(sysmeta, "quota-count")
         if max_count is not None and info.get("total_object_count", 0) + 1 > max_count:
             over = True
-        if not over:
-            return None
         container_info = info_cache.get_container_info(req.environ, self.app, account,
                                                        container)
+        if not over and 200 <= container_info.get("status", 0) < 300:
+            over = self.over_policy_quota(req, info, container_info.get("storage_policy"))
+        if not over:
+            return None
         return refuse_upload(req, container_info.get("write_acl"))
+
+    @staticmethod
+    def over_policy_quota(req: Request, info: dict, policy_index: Optional[str]) -> bool:
+        """Whether the upload takes the container's policy past the account's quota for it."""
+        policy = policies().get_by_index(policy_index)
+        if policy is None:
+            return False
+        sysmeta = info.get("sysmeta") or {}
+        used = (info.get("storage_policies") or {}).get(policy.name.lower(), {})
+        max_bytes = quota_value(sysmeta, "quota-bytes-policy-%d" % policy.index)
+        if max_bytes is not None and used.get("bytes", 0) + upload_size(req) > max_bytes:
+            return True
+        max_count = quota_value(sysmeta, "quota-count-policy-%d" % policy.index)
+        return max_count is not None and used.get("object_count", 0) + 1 > max_count
 
 
 def filter_factory(global_conf: dict, **local_conf: Any) -> Callable[[Callable], AccountQuotas]:

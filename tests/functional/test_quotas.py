@@ -134,7 +134,8 @@ def test2_account(cluster, connect):
     _, reseller_token = reseller.get_auth()
     yield owner, url, reseller_token
     swift_client.post_account(url, reseller_token, {"X-Account-Meta-Quota-Bytes": "",
-                                                    "X-Account-Quota-Count": ""})
+                                                    "X-Account-Quota-Count": "",
+                                                    "X-Account-Quota-Bytes-Policy-silver": ""})
 
 
 def test_only_the_reseller_sets_an_account_quota(swift, test2_account):
@@ -180,6 +181,24 @@ def test_account_count_quota(cluster, test2_account, unique):
     swift_client.post_account(url, reseller_token, {"X-Account-Quota-Count": str(count)})
     assert owner.head_account()["x-account-quota-count"] == str(count)
     assert refused(owner.put_object, container, "two", b"")[0] == 413
+
+
+def test_per_policy_quota_counts_only_that_policy(cluster, test2_account, unique):
+    owner, url, reseller_token = test2_account
+    silver, gold = unique("silver"), unique("gold")
+    owner.put_container(silver, headers={"X-Storage-Policy": "silver"})
+    owner.put_container(gold)
+    owner.put_object(silver, "one", b"x" * 10)
+    cluster.run_daemons_once()
+    used = int(owner.head_account().get("x-account-storage-policy-silver-bytes-used", 0))
+    assert used >= 10
+    assert refused(owner.post_account, {"X-Account-Quota-Bytes-Policy-silver": "1"})[0] == 403
+    swift_client.post_account(url, reseller_token,
+                              {"X-Account-Quota-Bytes-Policy-silver": str(used + 5)})
+    assert owner.head_account()["x-account-quota-bytes-policy-silver"] == str(used + 5)
+    assert refused(owner.put_object, silver, "two", b"x" * 6)[0] == 413
+    owner.put_object(silver, "two", b"x" * 5)
+    owner.put_object(gold, "big", b"x" * 100)  # gold has no quota
 
 
 def test_quota_middlewares_are_in_info(conn):

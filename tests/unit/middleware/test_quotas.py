@@ -2,6 +2,7 @@
 import pytest
 from webob import Request, Response
 
+from objstore.common import storage_policy
 from objstore.common.capabilities import capabilities, reset_capabilities
 from objstore.middleware import account_quotas, container_quotas
 from objstore.proxy import info_cache
@@ -194,3 +195,43 @@ def test_account_quotas_registers_in_info():
     reset_capabilities()
     account_quotas.filter_factory({})
     assert "account_quotas" in capabilities()
+
+
+@pytest.fixture
+def gold_and_silver():
+    before = storage_policy.policies()
+    storage_policy.set_policies(storage_policy.PolicyCollection([
+        storage_policy.StoragePolicy(index=0, name="gold", default=True),
+        storage_policy.StoragePolicy(index=1, name="silver")]))
+    yield
+    storage_policy.set_policies(before)
+
+
+def test_per_policy_quotas_are_set_by_name_and_kept_by_index(proxy, aq, gold_and_silver):
+    assert post(aq, "/v1/AUTH_a", X_Account_Quota_Bytes_Policy_silver="5").status_int == 403
+    resp = post(aq, "/v1/AUTH_a", environ=RESELLER, X_Account_Quota_Bytes_Policy_Silver="5",
+                X_Account_Quota_Count_Policy_gold="2")
+    assert resp.status_int == 204
+    sent = proxy.writes[-1][2]
+    assert sent["X-Account-Sysmeta-Quota-Bytes-Policy-1"] == "5"
+    assert sent["X-Account-Sysmeta-Quota-Count-Policy-0"] == "2"
+    assert resp.headers["X-Account-Quota-Bytes-Policy-silver"] == "5"
+
+
+def test_per_policy_bytes_quota_counts_only_that_policy(proxy, aq, gold_and_silver):
+    proxy.account.update({"X-Account-Sysmeta-Quota-Bytes-Policy-1": "60",
+                          "X-Account-Storage-Policy-silver-Bytes-Used": "50",
+                          "X-Account-Storage-Policy-gold-Bytes-Used": "950"})
+    proxy.container["X-Backend-Storage-Policy-Index"] = "1"
+    assert put(aq, "/v1/AUTH_a/c/o", b"x" * 10).status_int == 201
+    refused = put(aq, "/v1/AUTH_a/c/o", b"x" * 11)
+    assert refused.status_int == 413
+    proxy.container["X-Backend-Storage-Policy-Index"] = "0"
+    info_cache.clear_cache()
+    assert put(aq, "/v1/AUTH_a/c/o", b"x" * 11).status_int == 201  # gold has no quota
+
+
+def test_per_policy_count_quota(proxy, aq, gold_and_silver):
+    proxy.account.update({"X-Account-Sysmeta-Quota-Count-Policy-0": "3",
+                          "X-Account-Storage-Policy-gold-Object-Count": "3"})
+    assert put(aq, "/v1/AUTH_a/c/o", b"").status_int == 413
