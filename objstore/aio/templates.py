@@ -195,8 +195,9 @@ use = egg:objstore#account
 # The proxy pipeline, outermost first.  objstore-aio drops a filter whose code
 # is not installed (with a warning) and restores it once it is.
 PROXY_PIPELINE = ("catch_errors", "gatekeeper", "healthcheck", "proxy_logging",
-                  "domain_remap", "bulk", "tempurl", "formpost", "tempauth", "staticweb",
-                  "copy", "slo", "dlo", "versioned_writes", "proxy-server")
+                  "domain_remap", "bulk", "tempurl", "formpost", "tempauth", "cors",
+                  "staticweb", "copy", "container_quotas", "account_quotas", "slo",
+                  "dlo", "versioned_writes", "proxy-server")
 
 PROXY_SERVER_CONF = """\
 # proxy-server.conf: the public endpoint.  Clients (swift CLI, rclone, curl...)
@@ -351,16 +352,40 @@ user_test_tester3 = testing3
 user_test2_tester2 = testing2 .admin
 user_test5_tester5 = testing5 service
 
+[filter:cors]
+# Cross-origin requests from web pages: OPTIONS preflights and the
+# Access-Control-* headers on answers, as each container's
+# X-Container-Meta-Access-Control-Allow-Origin / -Max-Age / -Expose-Headers
+# allow.  Keep it right after the auth filter: preflights need no token,
+# and every answer below (copies, large objects) gets its headers.
+use = egg:objstore#cors
+# Origins allowed on every container (and on accounts), comma separated.
+# cors_allow_origin =
+# Yes: only allowed origins get CORS headers on actual requests.
+# strict_cors_mode = true
+# Headers every actual response exposes besides the defaults, comma separated.
+# cors_expose_headers =
+
 [filter:staticweb]
 # Public containers (X-Container-Read: .r:*,.rlistings) as websites for anonymous
 # visitors: X-Container-Meta-Web-Index, -Web-Error, -Web-Listings, -Web-Listings-CSS,
 # -Web-Directory-Type.  Authenticated requests opt in with X-Web-Mode: true.
-# Keep it right after the auth filter.
+# Keep it right after the auth and cors filters.
 use = egg:objstore#staticweb
 
 [filter:copy]
 # Server-side copy: COPY requests and PUT with X-Copy-From.
 use = egg:objstore#copy
+
+[filter:container_quotas]
+# X-Container-Meta-Quota-Bytes / -Quota-Count: uploads (and copies) that would
+# take a container past them get 413.  Keep it right of copy and left of slo/dlo.
+use = egg:objstore#container_quotas
+
+[filter:account_quotas]
+# X-Account-Quota-Bytes / -Quota-Count, set only by a reseller admin: uploads
+# that would take the account past them get 413.  Right of copy, left of slo/dlo.
+use = egg:objstore#account_quotas
 
 [filter:slo]
 # Static large objects: PUT ?multipart-manifest=put stores a JSON list of

@@ -41,6 +41,7 @@ from objstore.common.logs import get_logger
 from objstore.common.path_hash import HashPathNotConfigured, derive_cluster_secret
 from objstore.middleware import acl
 from objstore.middleware.auth_token import TokenSigner, secret_from_config
+from objstore.middleware.request_path import split_swift_path, wsgi_to_text
 from objstore.middleware.tempauth_users import (
     ADMIN_GROUP, RESELLER_ADMIN_GROUP, HOST_PLACEHOLDER, TempAuthUser, parse_users)
 
@@ -84,33 +85,6 @@ def _normalise_prefixes(raw: list[str]) -> list[str]:
         if item not in prefixes:
             prefixes.append(item)
     return prefixes or ["AUTH_"]
-
-
-def _wsgi_to_text(value: str) -> str:
-    """WSGI strings are latin-1 stand-ins for bytes; decode them as UTF-8."""
-    try:
-        return value.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return value
-
-
-def split_swift_path(path_info: str) -> tuple[str, Optional[str], Optional[str], Optional[str]]:
-    """``/v1/a/c/o/with/slashes`` -> (version, account, container, object), text form.
-
-    Raises ValueError for paths that do not even name a version.
-    """
-    if not path_info.startswith("/"):
-        raise ValueError("path must start with /")
-    parts = path_info[1:].split("/", 3)
-    if not parts[0]:
-        raise ValueError("no version segment")
-    parts += [None] * (4 - len(parts))  # type: ignore[list-item]
-    version, account, container, obj = parts
-    if (account == "" and (container or obj)) or (container == "" and obj):
-        raise ValueError("empty path segment")
-    return (version, _wsgi_to_text(account) if account else None,
-            _wsgi_to_text(container) if container else None,
-            _wsgi_to_text(obj) if obj else None)
 
 
 def _plain_response(status: int, body: str = "", headers: Optional[dict] = None) -> webob.Response:
@@ -269,7 +243,7 @@ class TempAuth:
             rest = path[len(self.auth_prefix):]
         else:
             rest = path.lstrip("/")
-        segments = [_wsgi_to_text(part) for part in rest.split("/")]
+        segments = [wsgi_to_text(part) for part in rest.split("/")]
         while segments and segments[-1] == "":
             segments.pop()
         if segments in (["v1.0"], ["auth"], ["v1"]):
@@ -283,9 +257,9 @@ class TempAuth:
     def _credentials(self, req: webob.Request, account_in_path: Optional[str]
                      ) -> tuple[Optional[str], Optional[str], Optional[str]]:
         """(account, user, key) from the request; account None means malformed."""
-        auth_user = _wsgi_to_text(req.headers.get("X-Auth-User", "")).strip()
-        storage_user = _wsgi_to_text(req.headers.get("X-Storage-User", "")).strip()
-        key = _wsgi_to_text(req.headers.get("X-Auth-Key") or
+        auth_user = wsgi_to_text(req.headers.get("X-Auth-User", "")).strip()
+        storage_user = wsgi_to_text(req.headers.get("X-Storage-User", "")).strip()
+        key = wsgi_to_text(req.headers.get("X-Auth-Key") or
                             req.headers.get("X-Storage-Pass") or "")
         if account_in_path is not None:
             if storage_user and ":" not in storage_user:
@@ -383,10 +357,11 @@ class TempAuth:
         if any(group in acl_groups for group in user_groups):
             return None
 
-        if user_groups and not account_write:
+        if user_groups:
             grants = self._account_acls(req, account)
             granted = set(user_groups)
             if granted.intersection(grants["admin"]):
+                # an admin grant makes the user an owner in every respect
                 req.environ["swift_owner"] = True
                 return None
             if granted.intersection(grants["read-write"]) and \
@@ -398,14 +373,15 @@ class TempAuth:
 
     def _store_account_acl_header(self, req: webob.Request) -> Optional[str]:
         """Check ``X-Account-Access-Control`` and move it to sysmeta; the error or None."""
-        text = _wsgi_to_text(req.headers[ACCOUNT_ACL_HEADER])
+        text = wsgi_to_text(req.headers[ACCOUNT_ACL_HEADER])
         try:
             grants = acl.parse_account_acl(text)
         except ValueError as err:
             return str(err)
         del req.headers[ACCOUNT_ACL_HEADER]
+        # An ACL granting nothing ("{}" or empty) is stored as no ACL at all.
         req.headers[ACCOUNT_ACL_SYSMETA] = acl.format_account_acl(grants) \
-            if text.strip() else ""
+            if any(grants.values()) else ""
         return None
 
     def _account_acls(self, req: webob.Request, account: str) -> dict[str, list[str]]:

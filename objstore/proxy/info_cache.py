@@ -17,6 +17,7 @@ latin-1 WSGI form of ``environ['PATH_INFO']``.
 """
 from __future__ import annotations
 
+import re
 import time
 from typing import Any, Callable, Mapping, Optional
 from urllib.parse import quote
@@ -128,7 +129,24 @@ def account_info_from_headers(status: int, headers: Mapping[str, str]) -> dict:
         "bytes": _int(headers, "X-Account-Bytes-Used"),
         "meta": _meta(headers, "X-Account-Meta-"),
         "sysmeta": _meta(headers, "X-Account-Sysmeta-"),
+        "storage_policies": _policy_stats(headers),
     }
+
+
+_POLICY_STAT = re.compile(r"^x-account-storage-policy-(.+)-(bytes-used|object-count|"
+                          r"container-count)$")
+
+
+def _policy_stats(headers: Mapping[str, str]) -> dict[str, dict[str, int]]:
+    """Per-policy usage, by lower-case policy name: {name: {bytes, object_count, ...}}."""
+    stats: dict[str, dict[str, int]] = {}
+    for key in headers:
+        found = _POLICY_STAT.match(key.lower())
+        if found:
+            name, stat = found.groups()
+            field = "bytes" if stat == "bytes-used" else stat.replace("-", "_")
+            stats.setdefault(name, {})[field] = _int(headers, key)
+    return stats
 
 
 def _head_subrequest(environ: dict, app: Callable, path: str) -> tuple[int, Mapping[str, str]]:

@@ -205,3 +205,26 @@ def test_data_dir_from_before_silver_gains_its_section_and_ring(tmp_path):
         assert len(re.findall(r"(?m)^\[storage-policy:1\]", handle.read())) == 1
     assert Ring(layout.ring_path("object-1")).replica_count == 2
     assert Ring(layout.ring_path("object")).get_part_nodes(7) == placement
+
+
+@pytest.mark.parametrize("added", ["cors", "container_quotas", "account_quotas"])
+def test_data_dir_from_before_cors_and_quotas_gains_their_sections(tmp_path, added):
+    """A proxy config written without a filter gains its section, its options commented."""
+    layout = Layout(str(tmp_path), nodes=1)
+    layout.make_dirs()
+    ports = _ports(layout, 42000)
+    old_pipeline = [name for name in templates.PROXY_PIPELINE if name != added]
+    layout.write_server_confs(ports, old_pipeline)
+    text = open(layout.proxy_conf).read()
+    start = text.index("[filter:%s]" % added)
+    end = text.find("\n[", start + 1)
+    with open(layout.proxy_conf, "w") as handle:
+        handle.write(text[:start] + (text[end + 1:] if end != -1 else ""))
+    assert "filter:%s" % added not in read_ini(layout.proxy_conf)
+
+    layout.write_server_confs(ports, templates.PROXY_PIPELINE)
+    sections = read_ini(layout.proxy_conf)
+    assert sections["filter:%s" % added]["use"] == "egg:objstore#%s" % added
+    assert sections["pipeline:main"]["pipeline"] == " ".join(templates.PROXY_PIPELINE)
+    if added == "cors":
+        assert "# strict_cors_mode = true" in open(layout.proxy_conf).read()

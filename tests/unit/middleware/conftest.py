@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 import pytest
 from webob import Request, Response
 
+from objstore.common.capabilities import reset_capabilities
 from objstore.common.http_conditions import (
     RangeNotSatisfiable,
     content_range,
@@ -20,6 +21,7 @@ from objstore.common.http_conditions import (
     parse_range,
 )
 from objstore.common.listing_format import strip_swift_bytes
+from objstore.proxy import info_cache
 
 KEPT_PREFIXES = ("x-object-meta-", "x-object-sysmeta-")
 KEPT_HEADERS = ("content-type", "x-static-large-object", "x-object-manifest")
@@ -279,3 +281,13 @@ class MemorySwift:
 def memory_swift():
     """A fresh MemorySwift (see its docstring)."""
     return MemorySwift()
+
+
+@pytest.fixture
+def fresh_proxy_state():
+    """No container/account info or /info capabilities left over from other tests."""
+    info_cache.clear_cache()
+    reset_capabilities()
+    yield
+    info_cache.clear_cache()
+    reset_capabilities()

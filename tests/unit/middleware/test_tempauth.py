@@ -376,7 +376,42 @@ def test_account_acls():
     proxy.account_acl["AUTH_test"] = '{"admin":["test:tester3"]}'
     assert call(auth, "/v1/AUTH_test", token3, method="POST").status_int == 200
     assert proxy.seen[-1]["owner"] is True
-    assert call(auth, "/v1/AUTH_test", token3, method="DELETE").status_int == 403
+
+
+# What each account ACL level lets a user do, per target and verb (Swift's grants).
+ACL_TARGETS = ("/v1/AUTH_test", "/v1/AUTH_test/c", "/v1/AUTH_test/c/o")
+ACL_GRANTS = {
+    "read-only": {target: {"GET", "HEAD", "OPTIONS"} for target in ACL_TARGETS},
+    "read-write": {"/v1/AUTH_test": {"GET", "HEAD", "OPTIONS"},
+                   "/v1/AUTH_test/c": {"GET", "HEAD", "OPTIONS", "PUT", "POST", "DELETE"},
+                   "/v1/AUTH_test/c/o": {"GET", "HEAD", "OPTIONS", "PUT", "POST", "DELETE"}},
+    "admin": {target: {"GET", "HEAD", "OPTIONS", "PUT", "POST", "DELETE"}
+              for target in ACL_TARGETS},
+}
+
+
+@pytest.mark.parametrize("level", sorted(ACL_GRANTS))
+def test_account_acl_levels_grant_what_swift_grants(level):
+    proxy = FakeProxy(account_acl={"AUTH_test": '{"%s":["test:tester3"]}' % level})
+    auth, _ = make_auth(proxy=proxy)
+    token3 = token_for(auth, "test:tester3")
+    for target in ACL_TARGETS:
+        for method in ("GET", "HEAD", "OPTIONS", "PUT", "POST", "DELETE"):
+            status = call(auth, target, token3, method=method).status_int
+            allowed = method in ACL_GRANTS[level][target]
+            assert status == (200 if allowed else 403), (level, target, method)
+            if method != "OPTIONS" and allowed:
+                assert proxy.seen[-1]["owner"] is (level == "admin"), (target, method)
+
+
+def test_empty_account_acl_clears_it():
+    auth, proxy = make_auth()
+    token = token_for(auth, "test:tester")
+    for empty in ("{}", "", '{"admin":[]}'):
+        resp = call(auth, "/v1/AUTH_test", token, method="POST",
+                    **{"X-Account-Access-Control": empty})
+        assert resp.status_int == 200
+        assert proxy.seen[-1]["headers"]["X-Account-Sysmeta-Core-Access-Control"] == ""
 
 
 def test_account_acl_header_is_checked_and_stored_as_sysmeta():

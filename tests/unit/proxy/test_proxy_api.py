@@ -3,6 +3,7 @@ import json
 
 from webob import Request
 
+from objstore.common.capabilities import reset_capabilities
 from objstore.proxy import info_cache
 
 ACCOUNT = "AUTH_test"
@@ -27,7 +28,9 @@ def test_every_response_carries_the_trans_id(cluster):
 
 
 def test_info(cluster):
-    resp = req("/info").get_response(cluster.proxy)
+    reset_capabilities()
+    proxy = cluster.make_proxy()
+    resp = req("/info").get_response(proxy)
     assert resp.status_int == 200
     info = json.loads(resp.body)
     assert info["swift"]["max_file_size"] > 0

@@ -1,0 +1,48 @@
+"""Where a client request points: ``/v1/<account>[/<container>[/<object>]]``.
+
+Middlewares that act per account, container or object (auth, CORS, quotas)
+share this one reading of the path, in text form.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from objstore.common.constraints import constraints
+
+
+def wsgi_to_text(value: str) -> str:
+    """WSGI strings are latin-1 stand-ins for bytes; decode them as UTF-8."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
+def split_swift_path(path_info: str) -> tuple[str, Optional[str], Optional[str], Optional[str]]:
+    """``/v1/a/c/o/with/slashes`` -> (version, account, container, object), text form.
+
+    Raises ValueError for paths that do not even name a version.
+    """
+    if not path_info.startswith("/"):
+        raise ValueError("path must start with /")
+    parts = path_info[1:].split("/", 3)
+    if not parts[0]:
+        raise ValueError("no version segment")
+    parts += [None] * (4 - len(parts))  # type: ignore[list-item]
+    version, account, container, obj = parts
+    if (account == "" and (container or obj)) or (container == "" and obj):
+        raise ValueError("empty path segment")
+    return (version, wsgi_to_text(account) if account else None,
+            wsgi_to_text(container) if container else None,
+            wsgi_to_text(obj) if obj else None)
+
+
+def api_target(environ: dict) -> Optional[tuple[str, Optional[str], Optional[str]]]:
+    """(account, container, object) of a ``/v1/...`` request; None for /info, /auth and the like."""
+    try:
+        version, account, container, obj = split_swift_path(environ.get("PATH_INFO", ""))
+    except ValueError:
+        return None
+    if account is None or version not in constraints().valid_api_versions:
+        return None
+    return account, container, obj
