@@ -1,9 +1,10 @@
 """The one reading of a request's query string as text, shared by the proxy and the nodes.
 
 WSGI hands the query string over as latin-1 characters standing for raw
-bytes.  Every parameter name and value must be UTF-8 text without NUL: a
-``marker=%ff`` that slipped through would either crash whoever decodes it
-later or reach a database as a name no object can have.  The front door
+bytes.  Every parameter name and value must be UTF-8 text: a ``marker=%ff``
+that slipped through would crash whoever decodes it later.  NUL is allowed:
+clients ask for an inclusive marker as ``marker=<name>%00`` (the next
+possible name after it), and a NUL compares as a plain character in listings.  The front door
 (catch_errors) and the storage servers both call :func:`parse_query_string`,
 so a bad parameter gets the same 400 and reason wherever it is noticed.
 """
@@ -11,17 +12,16 @@ from __future__ import annotations
 
 import urllib.parse
 
-from objstore.common.constraints import valid_utf8
-
 
 class QueryStringError(ValueError):
     """A query string that is not UTF-8 text; the message is the client-facing reason."""
 
 
 def _text(raw: bytes, what: str) -> str:
-    if not valid_utf8(raw):
-        raise QueryStringError("%s is not valid UTF-8 or contains NUL" % what)
-    return raw.decode("utf-8")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise QueryStringError("%s is not valid UTF-8" % what) from None
 
 
 def parse_query_string(query_string: str) -> dict[str, str]:

@@ -154,6 +154,18 @@ def test_path_lists_a_directory_without_its_own_marker_object(conn, unique):
     assert sorted(walked) == ["dir1/file1", "dir1/sub/", "dir1/sub/deep"]
 
 
+def test_a_marker_ending_in_nul_is_an_inclusive_marker(conn, unique, request_as):
+    """``marker=b%00`` sorts just after ``b``: clients page inclusively with it."""
+    container = unique()
+    conn.put_container(container)
+    for name in ("a", "b", "c"):
+        conn.put_object(container, name, b"x")
+    status, _headers, body = request_as("GET", "%s?marker=a%%00" % container)
+    assert (status, body) == (200, b"b\nc\n")
+    status, _headers, body = request_as("GET", "%s?marker=b%%00&reverse=on" % container)
+    assert (status, body) == (200, b"b\na\n")
+
+
 # -- metadata ----------------------------------------------------------------------
 def test_x_remove_headers_remove_metadata_and_acls(conn, unique):
     container = unique()
