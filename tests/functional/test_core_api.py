@@ -319,9 +319,10 @@ def test_info_lists_only_what_is_installed(conn, request_as):
     info = json.loads(body)
     assert status == 200
     assert info["swift"]["allow_account_management"] is False
-    # no cors middleware in the aio pipeline, so no CORS setting is claimed
-    assert "strict_cors_mode" not in info["swift"]
-    assert "cors" not in info
+    # cors is in the aio pipeline, so its mode is published; versioned_writes
+    # and bulk say they are installed
+    assert info["swift"]["strict_cors_mode"] is True
+    assert "bulk_delete" in info and "versioned_writes" in info
 
 
 # -- newcomer --------------------------------------------------------------------------

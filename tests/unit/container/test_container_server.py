@@ -164,7 +164,9 @@ def test_listing_parameters(app):
     assert call(app, BASE + "?limit=abc").body == b"a1\na2\nb1\nb2\nc\n"
     assert call(app, BASE + "?limit=-1").body == b"a1\na2\nb1\nb2\nc\n"
     assert call(app, BASE + "?marker=%FF").status_int == 400
-    assert call(app, BASE + "?prefix=a%00").status_int == 400
+    # NUL is a plain character: an inclusive marker, or a prefix nothing matches
+    assert call(app, BASE + "?marker=a1%00").body == b"a2\nb1\nb2\nc\n"
+    assert call(app, BASE + "?prefix=a%00").status_int == 204
     # any delimiter string rolls names up at its first occurrence
     assert call(app, BASE + "?delimiter=b").body == b"a1\na2\nb\nc\n"
     rolled = json.loads(call(app, BASE + "?delimiter=b1&format=json").body)

@@ -199,7 +199,7 @@ def test_app_that_started_response_then_raised_gets_500_replacing_it():
 @pytest.mark.parametrize("query", [
     "marker=%FF", "prefix=%C3", "format=%ff", "delimiter=%fe", "end_marker=%ff",
     "path=%ff", "limit=%ff", "multipart-manifest=%ff", "anything=%ff", "%ff=1",
-    "marker=%00", "marker=\xff"])
+    "marker=\xff"])
 @pytest.mark.parametrize("path", ["/v1/a", "/v1/a/c", "/v1/a/c/o"])
 def test_query_that_is_not_utf8_text_is_400_before_any_filter(query, path):
     reached = []
