@@ -88,7 +88,8 @@ def serve(devices: str) -> None:
 
     sock = concurrency.green_listen(("127.0.0.1", 0))
     print(sock.getsockname()[1], flush=True)
-    concurrency.serve_wsgi(sock, ObjectServer({"devices": devices, "log_level": "ERROR"}))
+    from objstore.common.http_protocol import serve_http
+    serve_http(sock, ObjectServer({"devices": devices, "log_level": "ERROR"}))
 
 
 def bench_http(devices: str, count: int, clients: int) -> tuple[float, float]:

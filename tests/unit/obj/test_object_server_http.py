@@ -27,8 +27,9 @@ SERVER_SCRIPT = textwrap.dedent("""
     configure_hash_path("test-prefix", "test-suffix")
     sock = concurrency.green_listen(("127.0.0.1", 0))
     print(sock.getsockname()[1], flush=True)
-    concurrency.serve_wsgi(sock, ObjectServer({"devices": sys.argv[1], "log_level": "CRITICAL",
-                                               "client_timeout": "5"}))
+    from objstore.common.http_protocol import serve_http
+    serve_http(sock, ObjectServer({"devices": sys.argv[1], "log_level": "CRITICAL",
+                                   "client_timeout": "5"}))
 """)
 
 

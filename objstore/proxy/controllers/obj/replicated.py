@@ -14,6 +14,7 @@ from webob import Request, Response
 
 from objstore.common.concurrency import Timeout
 from objstore.common.constraints import constraints
+from objstore.common.http_wire import HttpParseError
 from objstore.common.timestamp import Timestamp
 from objstore.proxy.controllers.obj.base import (CONSUMED_HEADERS, BaseObjectController,
                                                  ClientBodyError)
@@ -131,6 +132,8 @@ class ReplicatedObjectController(BaseObjectController):
             except Timeout:
                 raise ClientBodyError(408, "Request Timeout (client sent no data for %ss)"
                                       % self.conf.client_timeout) from None
+            except HttpParseError as err:
+                raise ClientBodyError(err.status, err.reason) from None
             except (OSError, ValueError) as err:
                 raise ClientBodyError(499, "Client Disconnect (%s)" % err) from None
             if not chunk:
