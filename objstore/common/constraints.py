@@ -10,6 +10,7 @@ import dataclasses
 from typing import Mapping, Optional
 
 from objstore.common.config import ConfigError, ConfigSection
+from objstore.common.http_text import str_to_bytes
 
 MAX_META_OVERALL_SIZE = 4096
 
@@ -75,14 +76,14 @@ def check_metadata(headers: Mapping[str, str], target_type: str,
         name = key[len(prefix):]
         if not name:
             raise MetadataError("Metadata name cannot be empty")
-        if len(name.encode("utf-8", "surrogateescape")) > limits.max_meta_name_length:
+        if len(str_to_bytes(name)) > limits.max_meta_name_length:
             raise MetadataError("Metadata name too long: %s%s" % (prefix, name))
-        vbytes = len(str(value).encode("utf-8", "surrogateescape"))
+        vbytes = len(str_to_bytes(str(value)))
         if vbytes > limits.max_meta_value_length:
             raise MetadataError("Metadata value longer than %d: %s%s" % (
                 limits.max_meta_value_length, prefix, name))
         count += 1
-        size += len(name.encode("utf-8", "surrogateescape")) + vbytes
+        size += len(str_to_bytes(name)) + vbytes
     if count > limits.max_meta_count:
         raise MetadataError("Too many metadata items; max %d" % limits.max_meta_count)
     if size > limits.max_meta_overall_size:

@@ -16,13 +16,13 @@ plus ``X-Copied-From``, ``X-Copied-From-Account`` and
 from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Iterator, Optional
-from urllib.parse import quote, unquote_to_bytes
 
 from webob import Request, Response
 
 from objstore.common.capabilities import register_capability
 from objstore.common.config import to_bool
 from objstore.common.constraints import constraints
+from objstore.common.http_text import wsgi_quote, wsgi_unquote
 from objstore.common.logs import get_logger
 
 CONDITIONAL_HEADERS = ("If-Match", "If-None-Match", "If-Modified-Since",
@@ -78,18 +78,9 @@ class IterReader:
             close()
 
 
-def wsgi_unquote(value: str) -> str:
-    """Percent-decode a header value, staying in WSGI's latin-1-of-UTF-8 form."""
-    return unquote_to_bytes((value or "").encode("latin-1")).decode("latin-1")
-
-
-def wsgi_quote(value: str) -> str:
-    return quote(value.encode("latin-1"))
-
-
 def split_object_path(value: str, header: str) -> tuple[str, str]:
     """``/container/object`` (quoted, leading slash optional) → (container, object)."""
-    text = wsgi_unquote(value)
+    text = wsgi_unquote(value or "")
     if not text.startswith("/"):
         text = "/" + text
     _empty, container, obj = (text.split("/", 2) + ["", ""])[:3]
@@ -100,7 +91,7 @@ def split_object_path(value: str, header: str) -> tuple[str, str]:
 
 
 def check_account(value: str, header: str) -> str:
-    account = wsgi_unquote(value).strip()
+    account = wsgi_unquote(value or "").strip()
     if not account or "/" in account:
         raise BadCopyRequest(412, "%s must be an account name" % header)
     return account

@@ -25,6 +25,8 @@ from webob.exc import HTTPException, status_map
 from objstore.common.cluster_config import load_cluster_config
 from objstore.common.config import ConfigSection
 from objstore.common.constraints import MetadataError, check_metadata, constraints
+from objstore.common.http_text import str_to_wsgi as _wsgi
+from objstore.common.http_text import wsgi_to_str as _text
 from objstore.common.http_conditions import (RangeNotSatisfiable, content_range,
                                              evaluate_preconditions, multipart_byteranges,
                                              multipart_length, new_boundary, parse_range,
@@ -64,19 +66,6 @@ class ObjectServerConfig(ConfigSection):
     fallocate_reserve: int = 0
     keep_cache_size: int = 5242880
     log_name: str = "object-server"
-
-
-def _text(value: str) -> str:
-    """A WSGI (latin-1) header string as the UTF-8 text the client meant."""
-    try:
-        return value.encode("latin-1").decode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return value
-
-
-def _wsgi(value: str) -> str:
-    """Stored text back to a WSGI header string."""
-    return value.encode("utf-8", "surrogateescape").decode("latin-1")
 
 
 _EXTRA_REASONS = {499: "499 Client Disconnect"}
