@@ -22,6 +22,7 @@ from webob import Request, Response
 from objstore.common.capabilities import register_capability
 from objstore.common.config import to_bool
 from objstore.common.constraints import constraints
+from objstore.common.http_response import plain_response
 from objstore.common.http_text import wsgi_quote, wsgi_unquote
 from objstore.common.logs import get_logger
 
@@ -44,9 +45,7 @@ class BadCopyRequest(Exception):
         self.reason = reason
 
     def response(self) -> Response:
-        resp = Response(status=self.status, content_type="text/plain", charset="utf-8")
-        resp.body = self.reason.encode("utf-8")
-        return resp
+        return plain_response(self.status, self.reason)
 
 
 class IterReader:

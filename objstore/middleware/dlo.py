@@ -24,6 +24,7 @@ from webob import Request, Response
 from objstore.common.capabilities import register_capability
 from objstore.common.config import ConfigError, ConfigSection
 from objstore.common.http_conditions import RangeNotSatisfiable, parse_range
+from objstore.common.http_response import plain_response
 from objstore.common.http_text import wsgi_is_utf8, wsgi_to_str, wsgi_unquote
 from objstore.common.logs import get_logger
 from objstore.middleware.segments import (
@@ -83,9 +84,7 @@ def has_several_ranges(req: Request, total: int) -> bool:
 
 
 def plain(status: int, text: str) -> Response:
-    resp = Response(status=status, content_type="text/plain", charset="utf-8")
-    resp.body = (text + "\n").encode("utf-8")
-    return resp
+    return plain_response(status, text + "\n")
 
 
 class _ListingError(Exception):

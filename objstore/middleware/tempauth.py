@@ -37,6 +37,7 @@ import webob
 
 from objstore.common.capabilities import register_capability
 from objstore.common.config import ConfigError, ConfigSection
+from objstore.common.http_response import plain_response as _plain_response
 from objstore.common.http_text import str_to_bytes, str_to_wsgi, wsgi_to_str
 from objstore.common.logs import get_logger
 from objstore.common.path_hash import HashPathNotConfigured, derive_cluster_secret
@@ -104,14 +105,6 @@ def split_swift_path(path_info: str) -> tuple[str, Optional[str], Optional[str],
     return (version, wsgi_to_str(account) if account else None,
             wsgi_to_str(container) if container else None,
             wsgi_to_str(obj) if obj else None)
-
-
-def _plain_response(status: int, body: str = "", headers: Optional[dict] = None) -> webob.Response:
-    resp = webob.Response(status=status, content_type="text/plain", charset="utf-8")
-    resp.text = body
-    for name, value in (headers or {}).items():
-        resp.headers[name] = value
-    return resp
 
 
 def _unauthorized(realm: Optional[str], body: str = "Unauthorized") -> webob.Response:

@@ -25,6 +25,7 @@ from webob.exc import HTTPException, status_map
 from objstore.common.cluster_config import load_cluster_config
 from objstore.common.config import ConfigSection
 from objstore.common.constraints import MetadataError, check_metadata, constraints
+from objstore.common.http_response import plain_response
 from objstore.common.http_text import str_to_wsgi as _wsgi
 from objstore.common.http_text import wsgi_to_str as _text
 from objstore.common.http_conditions import (RangeNotSatisfiable, content_range,
@@ -68,15 +69,9 @@ class ObjectServerConfig(ConfigSection):
     log_name: str = "object-server"
 
 
-_EXTRA_REASONS = {499: "499 Client Disconnect"}
-
-
 def _plain(status: int, reason: str = "", headers: Optional[dict] = None) -> Response:
     """A short text answer; the body says why."""
-    resp = Response(status=_EXTRA_REASONS.get(status, status), body=reason.encode("utf-8"),
-                    content_type="text/plain", charset=None)
-    resp.headers.update(headers or {})
-    return resp
+    return plain_response(status, reason, headers)
 
 
 def _abort(status: int, reason: str) -> HTTPException:

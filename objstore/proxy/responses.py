@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping, Optional, Sequence
 
-from webob import Response
+from objstore.common.http_response import plain_response  # noqa: F401 (re-exported)
 
 # Headers a node sends that describe its own connection, not the resource.
 HOP_BY_HOP = frozenset((
@@ -20,23 +20,6 @@ REQUEST_HEADERS_NOT_FORWARDED = frozenset((
 def quorum_size(replicas: int) -> int:
     """A majority: the number of replicas that must agree for a write to count."""
     return replicas // 2 + 1
-
-
-def plain_response(status: int, reason: str = "", headers: Optional[Mapping] = None,
-                   request_method: str = "GET") -> Response:
-    """A short text/plain answer; the reason tells the client what to fix."""
-    resp = Response(status=status, content_type="text/plain", charset="utf-8")
-    if headers:
-        for key, value in headers.items():
-            resp.headers[key] = str(value)
-    if reason and status not in (204, 304) and request_method != "HEAD":
-        resp.body = reason.encode("utf-8")
-    else:
-        resp.body = b""
-        if status in (204, 304):
-            resp.headers.pop("Content-Type", None)
-            resp.headers.pop("Content-Length", None)
-    return resp
 
 
 def best_status(statuses: Sequence[int], replicas: int) -> Optional[int]:
