@@ -42,7 +42,7 @@ from objstore.obj import container_update
 from objstore.obj.diskfile import (AsyncUpdate, DiskFile, DiskFileDeviceUnavailable,
                                    DiskFileExpired, DiskFileNoSpace, DiskFileNotExist,
                                    DiskFileQuarantined, DiskFileRouter, fs_managers)
-from objstore.obj.request_body import (BodyTooLarge, ClientDisconnect, ClientTimeout,
+from objstore.obj.request_body import (BodyTooLarge, ClientDisconnect, ClientTimeout, MalformedBody,
                                        iter_body)
 
 # Headers a PUT stores besides metadata, and that a POST may replace (Swift's
@@ -223,6 +223,8 @@ class ObjectServer(StorageServerApp):
             return _plain(499, "Client Disconnect")
         except BodyTooLarge:
             return _plain(413, "Your request is too large.")
+        except MalformedBody as err:
+            return _plain(400, str(err))
         finally:
             writer.abort()
         self._update_containers(device, account, container, obj, index, nodes, "PUT",

@@ -108,6 +108,19 @@ def test_chunked_put_over_http(server):
     assert headers["ETag"] == hashlib.md5(data).hexdigest()
 
 
+def test_malformed_chunked_put_is_400_and_stores_nothing(server):
+    port, _root, _proc = server
+    body = b"5\r\nhello\r\n0x5\r\nworld\r\n0\r\n\r\n"
+    sock = _raw_put(port, "/sda/1/a/c/badchunk", "Transfer-Encoding: chunked\r\n", [body])
+    reader = sock.makefile("rb")
+    answer = reader.read()
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert b"Connection: close" in answer
+    assert answer.count(b"HTTP/1.1") == 1
+    assert _request(port, "GET", "/sda/1/a/c/badchunk")[0] == 404
+
+
 def test_expect_100_continue(server):
     port, _root, _proc = server
     sock = _raw_put(port, "/sda/1/a/c/expect",

@@ -7,7 +7,6 @@ the replicas and, if its node fails mid-body, resumes from another replica
 """
 from __future__ import annotations
 
-import http.client
 from typing import Optional
 
 from webob import Request, Response
@@ -58,7 +57,7 @@ class ReplicatedObjectController(BaseObjectController):
                 try:
                     with Timeout(self.conf.node_timeout):
                         body = chosen.resp.read()
-                except (OSError, http.client.HTTPException, Timeout):
+                except (OSError, Timeout):
                     body = b""
                 headerlist = [(k, v) for k, v in headerlist if k.lower() != "content-length"]
                 if chosen.status != 304:
