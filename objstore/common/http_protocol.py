@@ -20,6 +20,7 @@ bytes that follow are never read as a request.
 """
 from __future__ import annotations
 
+import errno
 import socket
 import urllib.parse
 from typing import Any, Callable, Optional
@@ -43,6 +44,8 @@ LINGER_BYTES = 1 << 20
 # connection can carry the next request; a longer one closes the connection.
 MAX_DISCARD_BYTES = 1 << 20
 CONTINUE_LINE = b"HTTP/1.1 100 Continue\r\n\r\n"
+# A client that hung up while we answered: nothing to report.
+CLIENT_GONE_ERRNOS = frozenset((errno.EPIPE, errno.ECONNRESET, errno.ESHUTDOWN))
 
 
 class FieldLines:
@@ -94,7 +97,7 @@ class HttpProtocol(concurrency.HttpProtocolBase):
         try:
             self.handle_one_response()
         except OSError as err:
-            if err.errno not in (32, 104, 108):  # EPIPE, ECONNRESET, ESHUTDOWN
+            if err.errno not in CLIENT_GONE_ERRNOS:
                 raise
             self.close_connection = 1
         finally:
@@ -156,8 +159,7 @@ class HttpProtocol(concurrency.HttpProtocolBase):
                             send_continue, self._close_after_response,
                             max_discard=self.max_discard_bytes)
         env["wsgi.input"] = env["eventlet.input"] = body
-        env["eventlet.posthooks"] = []
-        env["eventlet.set_idle"] = lambda: None
+        env["eventlet.posthooks"] = []  # the response writer runs these hooks
         return env
 
     def _send_continue(self) -> None:
