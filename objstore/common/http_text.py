@@ -47,14 +47,14 @@ def bytes_to_str(raw: bytes) -> str:
     return raw.decode("utf-8", ERRORS)
 
 
-def wsgi_is_utf8(value: str) -> bool:
-    """True when the WSGI string's bytes are valid UTF-8 and hold no NUL."""
+def wsgi_is_utf8(value: str, allow_nul: bool = False) -> bool:
+    """True when the WSGI string's bytes are valid UTF-8 (and hold no NUL, unless allowed)."""
     raw = wsgi_to_bytes(value)
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    return b"\x00" not in raw
+    return allow_nul or b"\x00" not in raw
 
 
 def wsgi_quote(value: str, safe: str = "/") -> str:
