@@ -19,12 +19,10 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from proc_cpu import tree_cpu_seconds  # noqa: E402
+from proc_cpu import timed_phase  # noqa: E402
 
 BODY = os.urandom(4096)
 HEADERS = {"X-Timestamp": "1700000000.00000", "Content-Type": "application/octet-stream",
@@ -77,17 +75,9 @@ def measure(protocol: str, count: int, clients: int) -> dict:
 
     try:
         for method in ("PUT", "GET"):
-            threads = [threading.Thread(target=run, args=(method,)) for _ in range(clients)]
-            cpu_before = tree_cpu_seconds([proc.pid])
-            began = time.perf_counter()
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            elapsed = time.perf_counter() - began
-            cpu_after = tree_cpu_seconds([proc.pid])
+            elapsed, cpu = timed_phase([lambda m=method: run(m)] * clients, [proc.pid])
             done = per_client * clients
-            result[method] = (1000.0 * (cpu_after - cpu_before) / done, done / elapsed)
+            result[method] = (1000.0 * (cpu or 0.0) / done, done / elapsed)
     finally:
         proc.terminate()
         proc.wait(5)

@@ -24,7 +24,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -99,7 +98,7 @@ def bench_http(devices: str, count: int, clients: int) -> tuple[float, float, li
     CPU the server process burns per request moves much less, so that is the
     figure to compare two versions of the server by.
     """
-    from proc_cpu import tree_cpu_seconds
+    from proc_cpu import timed_phase
 
     proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", devices],
                             stdout=subprocess.PIPE)
@@ -135,17 +134,11 @@ def bench_http(devices: str, count: int, clients: int) -> tuple[float, float, li
     cpu_ms = []
     try:
         for method in ("PUT", "GET"):
-            threads = [threading.Thread(target=run, args=(method, c)) for c in range(clients)]
-            cpu_before = tree_cpu_seconds([proc.pid])
-            began = time.perf_counter()
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            rates.append(per_client * clients / (time.perf_counter() - began))
-            cpu_after = tree_cpu_seconds([proc.pid])
-            if cpu_before is not None and cpu_after is not None:
-                cpu_ms.append(1000.0 * (cpu_after - cpu_before) / (per_client * clients))
+            elapsed, cpu = timed_phase(
+                [lambda m=method, c=c: run(m, c) for c in range(clients)], [proc.pid])
+            rates.append(per_client * clients / elapsed)
+            if cpu is not None:
+                cpu_ms.append(1000.0 * cpu / (per_client * clients))
     finally:
         proc.terminate()
         proc.wait(5)
