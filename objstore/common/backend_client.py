@@ -23,7 +23,7 @@ from webob.headers import ResponseHeaders
 
 from objstore.common.concurrency import green_socket
 from objstore.common.http_body import ChunkedDecoder
-from objstore.common.http_text import wsgi_to_bytes
+from objstore.common.http_text import bytes_to_wsgi, wsgi_to_bytes
 from objstore.common.http_wire import (HeadLimits, HttpParseError, first_value,
                                        parse_content_length, read_field_lines, strip_line_end)
 from objstore.common.logs import TRANS_ID_HEADER, get_trans_id
@@ -80,7 +80,7 @@ class NodeResponse:
             if match is None:
                 raise BackendError("bad status line %r" % line[:80])
             self.status = int(match.group(1))
-            self.reason = (match.group(2) or b"").decode("latin-1")
+            self.reason = bytes_to_wsgi(match.group(2) or b"")
             self._status_read = True
         return self.status
 

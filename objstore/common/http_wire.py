@@ -14,6 +14,8 @@ import dataclasses
 import re
 from typing import Iterable, Optional
 
+from objstore.common.http_text import bytes_to_wsgi, wsgi_to_bytes
+
 # RFC 9110 §5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "."
 #                          / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
@@ -93,7 +95,7 @@ def parse_request_line(line: bytes) -> RequestLine:
 
 
 def parse_field_line(line: bytes) -> tuple[str, str]:
-    """One ``name: value`` line (without its line end) → (name, value) as latin-1 text."""
+    """One ``name: value`` line (without its line end) → (name, value) as WSGI strings."""
     if line[:1] in (b" ", b"\t"):
         raise HttpParseError(400, "Bad Request (obsolete line folding)")
     name, colon, value = line.partition(b":")
@@ -104,7 +106,7 @@ def parse_field_line(line: bytes) -> tuple[str, str]:
     value = value.strip(b" \t")
     if _BAD_VALUE_BYTE.search(value):
         raise HttpParseError(400, "Bad Request (invalid header value)")
-    return name.decode("ascii"), value.decode("latin-1")
+    return name.decode("ascii"), bytes_to_wsgi(value)
 
 
 def read_field_lines(readline, limits: HeadLimits) -> list[tuple[str, str]]:
@@ -145,7 +147,7 @@ def _values(fields: Iterable[tuple[str, str]], name: str) -> list[str]:
 
 
 def parse_content_length(value: str) -> int:
-    raw = value.encode("latin-1")
+    raw = wsgi_to_bytes(value)
     if not _DIGITS.match(raw) or len(raw) > MAX_CONTENT_LENGTH_DIGITS:
         raise HttpParseError(400, "Bad Request (invalid Content-Length)")
     return int(raw)
@@ -167,7 +169,7 @@ def request_body_framing(fields: list[tuple[str, str]], version: str) -> BodyFra
             raise HttpParseError(400, "Bad Request (Transfer-Encoding with Content-Length)")
         codings = [item.strip(" \t").lower()
                    for value in codings_raw for item in value.split(",")]
-        if any(not coding or not is_token(coding.encode("latin-1")) for coding in codings):
+        if any(not coding or not is_token(wsgi_to_bytes(coding)) for coding in codings):
             raise HttpParseError(400, "Bad Request (invalid Transfer-Encoding)")
         if codings[-1] != "chunked" or codings.count("chunked") != 1:
             raise HttpParseError(400, "Bad Request (chunked must be the one final "
