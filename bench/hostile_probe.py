@@ -211,8 +211,7 @@ BAD_HEADER_LINES = [
     (b"non-ascii-name", b"X-M\xc3\xa9ta: 1"), (b"paren-in-name", b"X-Object-Meta-A(b): 1"),
     (b"at-in-name", b"X-Object-Meta-A@c: 1"), (b"no-colon", b"X-No-Colon"),
     (b"folded", b"X-Object-Meta-A: 1\r\n  folded"), (b"empty-name", b": 1"),
-    (b"nul-in-value", b"X-Object-Meta-A: a\x00b"), (b"vt-in-value", b"X-Object-Meta-A: a\x0bb"),
-    (b"bare-cr", b"X-Object-Meta-A: a\rb"),
+    (b"nul-in-value", b"X-Object-Meta-A: a\x00b"), (b"bare-cr", b"X-Object-Meta-A: a\rb"),
 ]
 BAD_REQUEST_LINES = [
     (b"ice", b"GET /healthcheck ICE/1.0\r\n\r\n", 400),

@@ -19,9 +19,11 @@ from objstore.common.http_text import bytes_to_wsgi, wsgi_to_bytes
 # RFC 9110 §5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "."
 #                          / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
-# A field value: visible ASCII, obs-text (0x80-0xFF), SP and HTAB; no other
-# control byte (NUL, CR, LF, VT, DEL, ...).
-_BAD_VALUE_BYTE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+# A field value never holds NUL, CR or LF (RFC 9110 §5.5: reject them).  Other
+# control bytes are kept, as the RFC allows and Swift's clients expect (a
+# Content-Type with \x02 is stored); the headers that frame a message are
+# held to their own grammar (digits, tokens), so \v there is still refused.
+_BAD_VALUE_BYTE = re.compile(rb"[\x00\r\n]")
 # A request-target: anything but control bytes and space.  Raw bytes above
 # 0x7F are let through so UTF-8 names reach the app, which judges them.
 _BAD_TARGET_BYTE = re.compile(rb"[\x00-\x20\x7f]")

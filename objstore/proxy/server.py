@@ -101,7 +101,7 @@ class ProxyApp:
     def handle_request(self, req: Request) -> Response:
         raw_path = req.environ.get("PATH_INFO", "")
         if not wsgi_is_utf8(raw_path):
-            return plain_response(412, "Invalid UTF8 or contains NULL",
+            return plain_response(400, "Invalid UTF8 or contains NULL",
                                   request_method=req.method)
         path = wsgi_to_str(raw_path)
         if path.rstrip("/") == "/info":

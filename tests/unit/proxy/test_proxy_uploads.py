@@ -112,9 +112,9 @@ def test_bad_names_and_metadata_are_400(cluster):
     req = Request.blank("/v1/%s/c/x" % ACCOUNT, method="PUT", body=b"")
     req.environ["PATH_INFO"] = "/v1/%s/c/\xff\xfe" % ACCOUNT    # not UTF-8 on the wire
     resp = req.get_response(app)
-    assert resp.status_int == 412 and b"UTF8" in resp.body
+    assert resp.status_int == 400 and b"UTF8" in resp.body
     resp = Request.blank("/v1/%s/c/nul%%00x" % ACCOUNT, method="PUT", body=b"").get_response(app)
-    assert resp.status_int == 412
+    assert resp.status_int == 400
     resp = Request.blank("/v1/%s/c/m" % ACCOUNT, method="PUT", body=b"",
                          headers={"X-Object-Meta-K": "v" * 257}).get_response(app)
     assert resp.status_int == 400 and b"Metadata" in resp.body
