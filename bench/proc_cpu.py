@@ -10,6 +10,7 @@ Linux only (reads /proc); elsewhere it reports nothing.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from typing import Callable, Iterable, Optional
 
@@ -59,6 +60,28 @@ def tree_cpu_seconds(root_pids: Iterable[int]) -> Optional[float]:
         total_ticks += sum(int(value) for value in fields[11:15])
         pending.extend(children.get(pid, []))
     return total_ticks / _TICKS
+
+
+def timed_phase(workers: list[Callable[[], None]],
+                server_pids: Iterable[int]) -> tuple[float, Optional[float]]:
+    """Run every worker in its own thread at once.
+
+    Returns (wall seconds, CPU seconds the servers' process trees burned
+    meanwhile; None without /proc).
+    """
+    pids = list(server_pids)
+    threads = [threading.Thread(target=worker) for worker in workers]
+    cpu_before = tree_cpu_seconds(pids)
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    cpu_after = tree_cpu_seconds(pids)
+    if cpu_before is None or cpu_after is None:
+        return elapsed, None
+    return elapsed, cpu_after - cpu_before
 
 
 def machine_busy_seconds() -> float:

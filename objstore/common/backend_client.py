@@ -14,7 +14,7 @@ connection raises :class:`BackendError`, which callers treat as a failed node.
 """
 from __future__ import annotations
 
-import http.client
+import re
 import socket as std_socket
 import urllib.parse
 from typing import Any, Iterable, Mapping, Optional
@@ -22,10 +22,18 @@ from typing import Any, Iterable, Mapping, Optional
 from webob.headers import ResponseHeaders
 
 from objstore.common.concurrency import green_socket
+from objstore.common.http_body import ChunkedDecoder
+from objstore.common.http_text import bytes_to_wsgi, wsgi_to_bytes
+from objstore.common.http_wire import (HeadLimits, HttpParseError, first_value,
+                                       parse_content_length, read_field_lines, strip_line_end)
 from objstore.common.logs import TRANS_ID_HEADER, get_trans_id
 
 DEFAULT_CONN_TIMEOUT = 0.5
 DEFAULT_RESPONSE_TIMEOUT = 15.0
+# Our own nodes answer: room for every metadata item an object may carry.
+NODE_RESPONSE_LIMITS = HeadLimits(max_line=65536, max_header_count=1024,
+                                  max_head_bytes=1 << 20)
+_STATUS_LINE = re.compile(rb"HTTP/1\.[0-9] ([0-9]{3})(?: (.*))?\Z")
 
 
 class BackendError(OSError):
@@ -40,16 +48,106 @@ def quote_backend_path(device: str, partition: int | str, path: str) -> str:
                          urllib.parse.quote(path, safe="/"))
 
 
-class _Response(http.client.HTTPResponse):
-    """An HTTPResponse whose status line may already have been read (after Expect)."""
+class NodeResponse:
+    """A node's answer read off the connection: status, headers, then the body as framed.
 
-    _preread_status: Optional[tuple] = None
+    The status line can be read on its own first (:meth:`read_status`), which
+    is how a ``100 Continue`` is told from an early final answer.
+    """
 
-    def _read_status(self) -> tuple:  # type: ignore[override]
-        if self._preread_status is not None:
-            status, self._preread_status = self._preread_status, None
-            return status
-        return super()._read_status()
+    def __init__(self, sock: Any, method: str, limits: HeadLimits = NODE_RESPONSE_LIMITS):
+        self.rfile = sock.makefile("rb")
+        self.method = method
+        self.limits = limits
+        self.status = 0
+        self.reason = ""
+        self.headers: list[tuple[str, str]] = []
+        self._status_read = False
+        self._remaining: Optional[int] = None
+        self._decoder: Optional[ChunkedDecoder] = None
+        self._done = False
+
+    def read_status(self) -> int:
+        """Read the status line (once); returns the status code."""
+        if not self._status_read:
+            line = self.rfile.readline(self.limits.max_line + 1)
+            if not line:
+                raise BackendError("connection closed before a status line")
+            try:
+                match = _STATUS_LINE.match(strip_line_end(line))
+            except HttpParseError:
+                match = None
+            if match is None:
+                raise BackendError("bad status line %r" % line[:80])
+            self.status = int(match.group(1))
+            self.reason = bytes_to_wsgi(match.group(2) or b"")
+            self._status_read = True
+        return self.status
+
+    def skip_interim(self) -> None:
+        """Drop a 1xx answer's header section so the next status line can be read."""
+        self._read_fields()
+        self._status_read = False
+
+    def _read_fields(self) -> list[tuple[str, str]]:
+        try:
+            return read_field_lines(self.rfile.readline, self.limits)
+        except HttpParseError as err:
+            raise BackendError("bad response headers: %s" % err.reason) from None
+
+    def begin(self) -> None:
+        """Read the final status and headers, and learn how the body is framed."""
+        while self.read_status() < 200:
+            self.skip_interim()
+        self.headers = self._read_fields()
+        if self.method == "HEAD" or self.status in (204, 304):
+            self._done = True
+            return
+        coding = first_value(self.headers, "transfer-encoding")
+        length = first_value(self.headers, "content-length")
+        try:
+            if coding is not None:
+                if coding.strip().lower() != "chunked":
+                    raise BackendError("unsupported Transfer-Encoding %r" % coding)
+                self._decoder = ChunkedDecoder(self.rfile)
+            elif length is not None:
+                self._remaining = parse_content_length(length.strip())
+        except HttpParseError as err:
+            raise BackendError("bad response framing: %s" % err.reason) from None
+
+    def getheaders(self) -> list[tuple[str, str]]:
+        return list(self.headers)
+
+    def getheader(self, name: str, default: Optional[str] = None) -> Optional[str]:
+        value = first_value(self.headers, name.lower())
+        return default if value is None else value
+
+    def read(self, amt: Optional[int] = None) -> bytes:
+        """Up to ``amt`` body bytes (all of it when None); b"" once the body ended."""
+        if self._done:
+            return b""
+        try:
+            if self._decoder is not None:
+                data = self._decoder.read(amt)
+                self._done = self._decoder.done
+            elif self._remaining is not None:
+                want = self._remaining if amt is None else min(amt, self._remaining)
+                data = self.rfile.read(want)
+                if len(data) < want and (amt is None or not data):
+                    raise BackendError("body ended %d bytes early" % (self._remaining - len(data)))
+                self._remaining -= len(data)
+                self._done = self._remaining == 0
+            else:
+                # Neither length nor chunking: the body runs to the connection's end.
+                data = self.rfile.read() if amt is None else self.rfile.read1(amt)
+                self._done = not data or amt is None
+        except HttpParseError as err:
+            raise BackendError("bad response body: %s" % err.reason) from None
+        return data
+
+    def close(self) -> None:
+        self._done = True
+        self.rfile.close()
 
 
 class BackendConnection:
@@ -61,8 +159,8 @@ class BackendConnection:
         self.port = int(port)
         self.response_timeout = response_timeout
         self.chunked = False
-        self.final_response: Optional[_Response] = None
-        self._response: Optional[_Response] = None
+        self.final_response: Optional[NodeResponse] = None
+        self._response: Optional[NodeResponse] = None
         self._continued = False
         try:
             family = std_socket.AF_INET6 if ":" in ip else std_socket.AF_INET
@@ -95,9 +193,10 @@ class BackendConnection:
             lines.append("Transfer-Encoding: chunked")
         self.chunked = chunked
         self.method = method
-        payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "surrogateescape")
+        # Header values are WSGI strings: each character stands for one byte.
+        payload = wsgi_to_bytes("\r\n".join(lines) + "\r\n\r\n")
         self._sendall(payload)
-        self._response = _Response(self.sock, method=method)
+        self._response = NodeResponse(self.sock, method)
 
     def _sendall(self, data: bytes) -> None:
         try:
@@ -109,15 +208,13 @@ class BackendConnection:
         """Wait for ``100 Continue`` (returns 100) or an early final status (returns it)."""
         assert self._response is not None, "putrequest first"
         try:
-            status = self._response._read_status()
-        except (OSError, std_socket.timeout, http.client.HTTPException) as err:
+            status = self._response.read_status()
+            if status == 100:
+                self._response.skip_interim()
+                self._continued = True
+        except (OSError, std_socket.timeout) as err:
             raise BackendError("no answer from %s:%s: %s" % (self.host, self.port, err)) from None
-        if status[1] == 100:
-            http.client.parse_headers(self._response.fp)
-            self._continued = True
-            return 100
-        self._response._preread_status = status
-        return status[1]
+        return status
 
     def send(self, data: bytes) -> None:
         """Send body bytes (framed as a chunk when the request is chunked)."""
@@ -133,12 +230,12 @@ class BackendConnection:
         if self.chunked:
             self._sendall(b"0\r\n\r\n")
 
-    def getresponse(self) -> http.client.HTTPResponse:
+    def getresponse(self) -> NodeResponse:
         assert self._response is not None, "putrequest first"
         if self.final_response is None:
             try:
                 self._response.begin()
-            except (OSError, std_socket.timeout, http.client.HTTPException) as err:
+            except (OSError, std_socket.timeout) as err:
                 raise BackendError("bad answer from %s:%s: %s" % (
                     self.host, self.port, err)) from None
             self.final_response = self._response
@@ -168,7 +265,7 @@ class BackendResponse:
         return 200 <= self.status < 300
 
 
-def response_headers(resp: http.client.HTTPResponse) -> ResponseHeaders:
+def response_headers(resp: NodeResponse) -> ResponseHeaders:
     """Headers of a raw response as a case-insensitive multi-dict."""
     return ResponseHeaders(list(resp.getheaders()))
 
@@ -193,7 +290,7 @@ def backend_request(ip: str, port: int, device: str, partition: int | str, metho
         resp = conn.getresponse()
         try:
             data = resp.read()
-        except (OSError, std_socket.timeout, http.client.HTTPException) as err:
+        except (OSError, std_socket.timeout) as err:
             raise BackendError("reading from %s:%s failed: %s" % (ip, port, err)) from None
         return BackendResponse(resp.status, resp.reason, response_headers(resp), data)
     finally:

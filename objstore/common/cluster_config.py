@@ -6,11 +6,11 @@ for this process; a process that cannot load it refuses to start.
 from __future__ import annotations
 
 import dataclasses
-import http.client
 from typing import Mapping, Optional
 
 from objstore.common.config import ConfigError, ConfigSection, cluster_conf_path, read_ini
 from objstore.common.constraints import Constraints, set_constraints
+from objstore.common.http_wire import HeadLimits
 from objstore.common.path_hash import HashPathNotConfigured, configure_hash_path
 from objstore.common.storage_policy import PolicyCollection, StoragePolicy, set_policies
 
@@ -53,7 +53,6 @@ def load_cluster_config(path: Optional[str] = None,
         policy_list.append(StoragePolicy.from_section(raw, section_name=name))
     collection = PolicyCollection(policy_list or None)
     set_constraints(limits)
-    allow_header_count(limits)
     set_policies(collection)
     return ClusterConfig(path=path, hash=hash_settings, constraints=limits, policies=collection)
 
@@ -63,12 +62,14 @@ def load_cluster_config(path: Optional[str] = None,
 BACKEND_HEADER_ALLOWANCE = 64
 
 
-def allow_header_count(limits: Constraints) -> None:
-    """Let http.client parse messages with as many metadata headers as the constraints allow.
+def request_head_limits(limits: Constraints) -> HeadLimits:
+    """How many and how long request headers a server reads before answering 400.
 
-    The stdlib refuses a request (servers answer 431) or a response (the
-    backend client fails) with more than 100 headers; an object with
-    ``max_meta_count`` metadata items plus the backend's own headers has more.
+    Enough for ``max_meta_count`` metadata items plus the headers HTTP and the
+    backend protocol add, so a request with too many metadata items reaches
+    the metadata check (a 400 that says so) rather than failing in the parser.
     """
-    wanted = limits.max_meta_count + limits.extra_header_count + BACKEND_HEADER_ALLOWANCE
-    http.client._MAXHEADERS = max(http.client._MAXHEADERS, wanted)  # type: ignore[attr-defined]
+    return HeadLimits(
+        max_line=limits.max_header_size + 2,
+        max_header_count=limits.max_meta_count + max(limits.extra_header_count, 0)
+        + BACKEND_HEADER_ALLOWANCE)

@@ -111,19 +111,25 @@ class _NullLog:
     debug = error = warning = info
 
 
+# The base of objstore's own HTTP protocol class (objstore.common.http_protocol):
+# eventlet's handler owns the connection loop and the response writing, the
+# subclass owns everything it reads.
+HttpProtocolBase = eventlet.wsgi.HttpProtocol
+# What a connection is doing, as the server's graceful shutdown reads it.
+CONNECTION_BUSY = eventlet.wsgi.STATE_REQUEST
+
+
 def serve_wsgi(sock: Any, app: Callable, *, max_clients: int = 1024,
                client_timeout: Optional[float] = 60.0, log: Optional[logging.Logger] = None,
-               keepalive: bool = True) -> None:
-    """Serve ``app`` on ``sock`` until the socket is closed.
-
-    eventlet answers ``Expect: 100-continue`` when the app first reads the body,
-    which is what lets the proxy learn a node is ready before it streams.
-    """
+               keepalive: bool = True, protocol: type,
+               max_request_line: int = 8192) -> None:
+    """Serve ``app`` on ``sock`` with ``protocol`` (a HttpProtocolBase) until closed."""
     pool = eventlet.GreenPool(size=max_clients)
     eventlet.wsgi.server(
         sock, app, custom_pool=pool, log=log or _NullLog(), log_output=False,
         socket_timeout=client_timeout, keepalive=keepalive, minimum_chunk_size=4096,
-        debug=False, max_size=max_clients)
+        debug=False, max_size=max_clients, protocol=protocol,
+        url_length_limit=max_request_line)
 
 
 def get_hub_name() -> str:

@@ -10,6 +10,7 @@ import dataclasses
 from typing import Mapping, Optional
 
 from objstore.common.config import ConfigError, ConfigSection
+from objstore.common.http_text import wsgi_to_bytes
 
 MAX_META_OVERALL_SIZE = 4096
 
@@ -58,19 +59,6 @@ class MetadataError(ValueError):
     """Metadata that breaks a limit; the message is the client-facing reason."""
 
 
-def _byte_length(text: str) -> int:
-    """How many bytes the client sent for a header name or value.
-
-    Headers arrive as WSGI strings (each byte one latin-1 character), so the
-    latin-1 length is the byte count; text with characters above U+00FF
-    cannot be a WSGI string and is counted as UTF-8.
-    """
-    try:
-        return len(text.encode("latin-1"))
-    except UnicodeEncodeError:
-        return len(text.encode("utf-8", "surrogateescape"))
-
-
 def check_metadata(headers: Mapping[str, str], target_type: str,
                    limits: Optional[Constraints] = None) -> None:
     """Check ``X-<target_type>-Meta-*`` headers against the limits; raise MetadataError.
@@ -89,10 +77,10 @@ def check_metadata(headers: Mapping[str, str], target_type: str,
         name = key[len(prefix):]
         if not name:
             raise MetadataError("Metadata name cannot be empty")
-        name_bytes = _byte_length(name)
+        name_bytes = len(wsgi_to_bytes(name))
         if name_bytes > limits.max_meta_name_length:
             raise MetadataError("Metadata name too long: %s%s" % (prefix, name))
-        vbytes = _byte_length(str(value))
+        vbytes = len(wsgi_to_bytes(str(value)))
         if vbytes > limits.max_meta_value_length:
             raise MetadataError("Metadata value longer than %d: %s%s" % (
                 limits.max_meta_value_length, prefix, name))

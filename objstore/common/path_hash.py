@@ -11,6 +11,8 @@ import hashlib
 import hmac
 from typing import Optional
 
+from objstore.common.http_text import str_to_bytes
+
 
 class HashPathNotConfigured(RuntimeError):
     """Raised when a path is hashed before the cluster salt was set."""
@@ -34,7 +36,7 @@ def hash_path_configured() -> bool:
 
 
 def _to_bytes(part: str | bytes) -> bytes:
-    return part if isinstance(part, bytes) else part.encode("utf-8", "surrogateescape")
+    return part if isinstance(part, bytes) else str_to_bytes(part)
 
 
 def hash_path(account: str | bytes, container: str | bytes | None = None,

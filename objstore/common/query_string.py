@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import urllib.parse
 
+from objstore.common.http_text import wsgi_to_bytes
+
 
 class QueryStringError(ValueError):
     """A query string that is not UTF-8 text; the message is the client-facing reason."""
@@ -32,11 +34,7 @@ def parse_query_string(query_string: str) -> dict[str, str]:
     """
     if not query_string:
         return {}
-    try:
-        raw = query_string.encode("latin-1")
-    except UnicodeEncodeError:
-        # Built from text by a test or a sub-request, not read off the wire.
-        raw = query_string.encode("utf-8", "surrogateescape")
+    raw = wsgi_to_bytes(query_string)
     params: dict[str, str] = {}
     for field in raw.split(b"&"):
         if not field:

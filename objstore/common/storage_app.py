@@ -17,6 +17,7 @@ from webob.exc import HTTPException
 
 from objstore.common.constraints import MetadataError, check_metadata_update
 from objstore.common.db import DatabaseBusy, DatabaseNotFound, DatabaseQuarantined
+from objstore.common.http_text import wsgi_to_bytes
 from objstore.common.logs import TRANS_ID_HEADER, get_trans_id, new_trans_id, set_trans_id
 from objstore.common.storage_policy import POLICY_INDEX_HEADER
 from objstore.common.storage_request import http_error, text_response
@@ -29,7 +30,7 @@ def access_line(req: Request, status: int, content_length: object, began: float)
     object name holds.
     """
     path = req.environ.get("PATH_INFO", "")
-    raw_path = path.encode("latin-1", "surrogateescape") if isinstance(path, str) else path
+    raw_path = wsgi_to_bytes(path) if isinstance(path, str) else path
     query = req.environ.get("QUERY_STRING", "")
     quoted = urllib.parse.quote(raw_path, safe="/") + ("?" + query if query else "")
     return '%s - - [%s] "%s %s" %s %s "%s" "%s" "%s" %.4f "-" %d %s' % (

@@ -15,6 +15,7 @@ from webob.exc import HTTPBadRequest, HTTPException, HTTPNotAcceptable, HTTPPrec
 from webob.exc import status_map
 
 from objstore.common.config import to_bool
+from objstore.common.http_text import wsgi_is_utf8, wsgi_to_str
 from objstore.common.listing_format import choose_media_type
 from objstore.common.query_string import QueryStringError, parse_query_string
 from objstore.common.timestamp import InvalidTimestamp, Timestamp
@@ -55,12 +56,9 @@ def split_backend_path(req: Request, min_segments: int, max_segments: int) -> li
     Raises 400 for a path that is not UTF-8, too short, or has empty parts.
     """
     raw = req.environ.get("PATH_INFO", "")
-    try:
-        path = raw.encode("latin-1").decode("utf-8") if isinstance(raw, str) else raw.decode()
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        raise _bad("Invalid UTF8 or contains NULL") from None
-    if "\x00" in path:
+    if not wsgi_is_utf8(raw):
         raise _bad("Invalid UTF8 or contains NULL")
+    path = wsgi_to_str(raw)
     if not path.startswith("/"):
         raise _bad("Invalid path: %s" % path)
     segments: list[Optional[str]] = list(path[1:].split("/", max_segments - 1))
@@ -120,12 +118,7 @@ def query_params(req: Request) -> dict[str, str]:
 def header_text(req: Request, header: str) -> Optional[str]:
     """A header value as real text: WSGI hands UTF-8 bytes over as latin-1 characters."""
     value = req.headers.get(header)
-    if value is None:
-        return None
-    try:
-        return value.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return value
+    return None if value is None else wsgi_to_str(value)
 
 
 @dataclasses.dataclass

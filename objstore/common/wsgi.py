@@ -18,8 +18,10 @@ import time
 from typing import Callable, Optional
 
 from objstore.common import concurrency
-from objstore.common.cluster_config import load_cluster_config
+from objstore.common.cluster_config import load_cluster_config, request_head_limits
 from objstore.common.config import ConfigError, ConfigSection, read_ini
+from objstore.common.http_protocol import serve_http
+from objstore.common.http_wire import HeadLimits
 from objstore.common.logs import get_logger
 from objstore.common.pipeline import load_app
 
@@ -61,7 +63,8 @@ def bind_socket(settings: ServerSettings) -> socket.socket:
     return sock
 
 
-def _serve(sock: socket.socket, app: Callable, settings: ServerSettings, logger) -> None:
+def _serve(sock: socket.socket, app: Callable, settings: ServerSettings, logger,
+           head_limits: HeadLimits) -> None:
     """Serve until SIGTERM/SIGHUP, then finish in-flight requests and return.
 
     A signal only sets a flag: the handler runs inside the hub, where little is
@@ -90,8 +93,8 @@ def _serve(sock: socket.socket, app: Callable, settings: ServerSettings, logger)
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
     concurrency.spawn_n(_watch)
-    concurrency.serve_wsgi(green, app, max_clients=settings.max_clients,
-                           client_timeout=settings.client_timeout, log=None)
+    serve_http(green, app, head_limits=head_limits, max_clients=settings.max_clients,
+               client_timeout=settings.client_timeout)
 
 
 def run_wsgi(conf_path: str, app_name: str = "main", *,
@@ -102,7 +105,8 @@ def run_wsgi(conf_path: str, app_name: str = "main", *,
     defaults = sections.get("DEFAULT", {})
     settings = ServerSettings.from_section(defaults, section_name="DEFAULT")
     logger = get_logger(settings.log_name, defaults)
-    load_cluster_config(server_conf=defaults)
+    cluster = load_cluster_config(server_conf=defaults)
+    head_limits = request_head_limits(cluster.constraints)
     sock = bind_socket(settings)
     if ready_fd is not None:
         os.write(ready_fd, b"%d\n" % sock.getsockname()[1])
@@ -110,13 +114,13 @@ def run_wsgi(conf_path: str, app_name: str = "main", *,
     if settings.workers == 0:
         app = load_app(conf_path, app_name)
         logger.info("%s serving on %s:%s", settings.log_name, *sock.getsockname()[:2])
-        _serve(sock, app, settings, logger)
+        _serve(sock, app, settings, logger, head_limits)
         return 0
-    return _run_workers(sock, conf_path, app_name, settings, logger)
+    return _run_workers(sock, conf_path, app_name, settings, logger, head_limits)
 
 
 def _run_workers(sock: socket.socket, conf_path: str, app_name: str,
-                 settings: ServerSettings, logger) -> int:
+                 settings: ServerSettings, logger, head_limits: HeadLimits) -> int:
     children: dict[int, float] = {}
     state = {"running": True, "reload": False}
 
@@ -129,7 +133,7 @@ def _run_workers(sock: socket.socket, conf_path: str, app_name: str,
                 for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
                     signal.signal(signum, signal.SIG_DFL)
                 app = load_app(conf_path, app_name)
-                _serve(sock, app, settings, logger)
+                _serve(sock, app, settings, logger, head_limits)
             except BaseException:  # noqa: BLE001 - a child must exit, never return
                 logger.exception("worker failed")
                 os._exit(1)

@@ -12,10 +12,11 @@ from __future__ import annotations
 import collections
 import dataclasses
 from typing import Any, Callable, Iterator, Optional
-from urllib.parse import quote, unquote_to_bytes
+from urllib.parse import quote
 
 from objstore.common.concurrency import GreenPool
 from objstore.common.constraints import constraints
+from objstore.common.http_text import bytes_to_wsgi, wsgi_is_utf8, wsgi_to_str, wsgi_unquote
 from objstore.middleware.bulk_report import BulkReport, BulkRequestError, status_line
 from objstore.middleware.segments import close_response, subrequest, to_wsgi
 
@@ -45,7 +46,7 @@ def read_names(body: Any, max_names: int) -> list[str]:
                 continue
             if len(line) > longest:
                 raise BulkRequestError(400, "Invalid File Name")
-            names.append(line.decode("latin-1"))
+            names.append(bytes_to_wsgi(line))
             if len(names) > max_names:
                 raise BulkRequestError(413, "Maximum Bulk Deletes: %d per request"
                                        % max_names)
@@ -57,13 +58,10 @@ def read_names(body: Any, max_names: int) -> list[str]:
 
 def decode_name(raw: str) -> Optional[str]:
     """URL-decoded UTF-8 text without leading slashes (None: not valid UTF-8 or has NUL)."""
-    try:
-        text = unquote_to_bytes(raw).decode("utf-8")
-    except UnicodeDecodeError:
+    decoded = wsgi_unquote(raw)
+    if not wsgi_is_utf8(decoded):
         return None
-    if "\x00" in text:
-        return None
-    return text.lstrip("/")
+    return wsgi_to_str(decoded).lstrip("/")
 
 
 @dataclasses.dataclass

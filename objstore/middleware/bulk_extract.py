@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterator, Optional
 from urllib.parse import quote
 
 from objstore.common.constraints import constraints
+from objstore.common.http_text import str_to_bytes, str_to_wsgi
 from objstore.middleware.bulk_report import BulkReport, status_line
 from objstore.middleware.segments import close_response, from_wsgi, subrequest, to_wsgi
 
@@ -71,7 +72,7 @@ def pax_headers(member: tarfile.TarInfo) -> dict[str, str]:
     """Object headers (WSGI-encoded values) from the member's pax extended attributes."""
     headers = {}
     for key, value in member.pax_headers.items():
-        encoded = value.encode("utf-8", "surrogateescape").decode("latin-1")
+        encoded = str_to_wsgi(value)
         if key in PAX_CONTENT_TYPE_KEYS:
             headers["Content-Type"] = encoded
             continue
@@ -156,7 +157,7 @@ class Extraction:
 
     def _shown(self, target: str) -> str:
         text = "/%s/%s/%s" % (self.version, from_wsgi(self.account), target)
-        return quote(text.encode("utf-8", "surrogateescape"), safe="/")
+        return quote(str_to_bytes(text), safe="/")
 
     def _extract(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
         try:

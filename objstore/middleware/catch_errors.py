@@ -21,10 +21,11 @@ from __future__ import annotations
 import dataclasses
 import sys
 from typing import Any, Callable, Iterable, Iterator, Optional
-from urllib.parse import quote
 
 from objstore.common.config import ConfigSection
-from objstore.common.constraints import valid_utf8
+from objstore.common.http_response import reason_phrase
+from objstore.common.http_text import wsgi_is_utf8, wsgi_quote
+from objstore.common.http_wire import HttpParseError
 from objstore.common.logs import get_logger, new_trans_id, set_trans_id
 from objstore.common.query_string import QueryStringError, parse_query_string
 
@@ -44,16 +45,6 @@ class ResponseBodyAborted(Exception):
 @dataclasses.dataclass
 class CatchErrorsConfig(ConfigSection):
     log_name: str = "catch-errors"
-
-
-def _path_is_valid(path_info: str) -> bool:
-    """True when the (WSGI latin-1) path decodes as UTF-8 and holds no NUL."""
-    try:
-        raw = path_info.encode("latin-1")
-    except UnicodeEncodeError:
-        # Not a WSGI-native string (a test or a sub-request built it from text).
-        return valid_utf8(path_info)
-    return valid_utf8(raw)
 
 
 def _simple_response(start_response: Callable, status: str, body: bytes,
@@ -82,7 +73,7 @@ class CatchErrors:
         environ["swift.trans_id"] = trans_id
         set_trans_id(trans_id)
 
-        if not _path_is_valid(environ.get("PATH_INFO", "")):
+        if not wsgi_is_utf8(environ.get("PATH_INFO", "")):
             return _simple_response(start_response, "412 Precondition Failed",
                                     b"Invalid UTF8 or contains NULL", trans_id)
         try:
@@ -116,6 +107,12 @@ class CatchErrors:
 
         try:
             app_iter = self.app(environ, tagged_start_response)
+        except HttpParseError as err:
+            # A body that breaks its framing, met by whichever layer read it:
+            # the client's fault, and the server closes the connection.
+            return _simple_response(start_response, "%d %s" % (err.status, reason_phrase(
+                err.status)), err.reason.encode("utf-8"), trans_id,
+                exc_info=sys.exc_info() if state["started"] else None)
         except Exception:  # noqa: BLE001 - the whole point: nothing escapes
             self.logger.exception("unhandled error in pipeline for %s %s",
                                   environ.get("REQUEST_METHOD"), _loggable_path(environ))
@@ -218,11 +215,7 @@ class _ClosingBody:
 
 
 def _loggable_path(environ: dict) -> str:
-    path = environ.get("PATH_INFO", "")
-    try:
-        return quote(path.encode("latin-1"), safe="/")
-    except UnicodeEncodeError:
-        return quote(path, safe="/")
+    return wsgi_quote(environ.get("PATH_INFO", ""))
 
 
 def filter_factory(global_conf: dict, **local_conf: Any) -> Callable[[Callable], CatchErrors]:

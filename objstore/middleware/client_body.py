@@ -15,6 +15,8 @@ import json
 from typing import Any, Optional, Union
 from xml.etree import ElementTree
 
+from objstore.common.http_wire import HttpParseError
+
 # Deep enough for any document the API defines (an SLO manifest is 2 levels).
 DEFAULT_MAX_DEPTH = 32
 READ_CHUNK = 65536
@@ -49,6 +51,9 @@ def read_client_body(environ: dict, max_bytes: int, what: str = "Request body") 
         want = READ_CHUNK if length is None else min(READ_CHUNK, length - size)
         try:
             chunk = reader.read(want)
+        except HttpParseError as err:
+            # A chunked body that breaks its framing: the client's fault (400).
+            raise BodyError(err.status, err.reason) from None
         except (OSError, ValueError) as err:
             raise BodyError(499, "Client disconnect while sending the body (%s)" % err) \
                 from None

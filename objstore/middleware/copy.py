@@ -19,13 +19,14 @@ Conditional headers and ``Range`` apply to the source: a copy with
 from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Iterator, Optional
-from urllib.parse import quote, unquote_to_bytes
 
 from webob import Request, Response
 
 from objstore.common.capabilities import register_capability
 from objstore.common.config import to_bool
 from objstore.common.constraints import constraints
+from objstore.common.http_response import plain_response
+from objstore.common.http_text import wsgi_quote, wsgi_unquote
 from objstore.common.logs import get_logger
 
 # Headers of the copy request that apply to the source GET, not to the
@@ -49,9 +50,7 @@ class BadCopyRequest(Exception):
         self.reason = reason
 
     def response(self) -> Response:
-        resp = Response(status=self.status, content_type="text/plain", charset="utf-8")
-        resp.body = self.reason.encode("utf-8")
-        return resp
+        return plain_response(self.status, self.reason)
 
 
 class IterReader:
@@ -83,18 +82,9 @@ class IterReader:
             close()
 
 
-def wsgi_unquote(value: str) -> str:
-    """Percent-decode a header value, staying in WSGI's latin-1-of-UTF-8 form."""
-    return unquote_to_bytes((value or "").encode("latin-1")).decode("latin-1")
-
-
-def wsgi_quote(value: str) -> str:
-    return quote(value.encode("latin-1"))
-
-
 def split_object_path(value: str, header: str) -> tuple[str, str]:
     """``/container/object`` (quoted, leading slash optional) → (container, object)."""
-    text = wsgi_unquote(value)
+    text = wsgi_unquote(value or "")
     if not text.startswith("/"):
         text = "/" + text
     _empty, container, obj = (text.split("/", 2) + ["", ""])[:3]
@@ -105,7 +95,7 @@ def split_object_path(value: str, header: str) -> tuple[str, str]:
 
 
 def check_account(value: str, header: str) -> str:
-    account = wsgi_unquote(value).strip()
+    account = wsgi_unquote(value or "").strip()
     if not account or "/" in account:
         raise BadCopyRequest(412, "%s must be an account name" % header)
     return account

@@ -17,13 +17,15 @@ import dataclasses
 import hashlib
 import json
 from typing import Any, Callable, Iterable, Iterator, Optional
-from urllib.parse import parse_qs, quote, unquote
+from urllib.parse import parse_qs, quote
 
 from webob import Request, Response
 
 from objstore.common.capabilities import register_capability
 from objstore.common.config import ConfigError, ConfigSection
 from objstore.common.http_conditions import RangeNotSatisfiable, parse_range
+from objstore.common.http_response import plain_response
+from objstore.common.http_text import wsgi_is_utf8, wsgi_to_str, wsgi_unquote
 from objstore.common.logs import get_logger
 from objstore.middleware.segments import (
     SLO_READER_KEY,
@@ -63,12 +65,12 @@ def parse_manifest_value(value: str) -> tuple[str, str]:
     raw = value.strip()
     if "?" in raw or "&" in raw or raw.startswith("/") or "/" not in raw:
         raise ManifestValueError()
-    try:
-        text = unquote(raw.encode("latin-1").decode("utf-8"), errors="strict")
-    except (UnicodeDecodeError, UnicodeEncodeError):
-        raise ManifestValueError() from None
+    decoded = wsgi_unquote(raw)
+    if not wsgi_is_utf8(decoded):
+        raise ManifestValueError()
+    text = wsgi_to_str(decoded)
     container, _slash, prefix = text.partition("/")
-    if not container or "\x00" in text:
+    if not container:
         raise ManifestValueError()
     return container, prefix
 
@@ -82,9 +84,7 @@ def has_several_ranges(req: Request, total: int) -> bool:
 
 
 def plain(status: int, text: str) -> Response:
-    resp = Response(status=status, content_type="text/plain", charset="utf-8")
-    resp.body = (text + "\n").encode("utf-8")
-    return resp
+    return plain_response(status, text + "\n")
 
 
 class _ListingError(Exception):

@@ -29,6 +29,7 @@ from urllib.parse import quote, urljoin
 
 from objstore.common.capabilities import register_capability
 from objstore.common.config import ConfigError, ConfigSection
+from objstore.common.http_text import str_to_wsgi, wsgi_to_bytes
 from objstore.middleware.domain_remap import client_path
 from objstore.middleware.formpost_multipart import (FormPart, MultipartError, MultipartReader,
                                                     parse_header_params, read_field)
@@ -189,7 +190,7 @@ class FormUpload:
                    "CONTENT_TYPE", "CONTENT_LENGTH", "QUERY_STRING", "wsgi.input")}
         env.update({
             "REQUEST_METHOD": "PUT",
-            "PATH_INFO": path + filename.encode("utf-8").decode("latin-1"),
+            "PATH_INFO": path + str_to_wsgi(filename),
             "QUERY_STRING": "",
             "HTTP_TRANSFER_ENCODING": "chunked",
             "swift.source": "FP",
@@ -269,7 +270,7 @@ class FormPost:
     def _client_url(environ: dict) -> str:
         host = environ.get("HTTP_HOST") or "%s:%s" % (environ.get("SERVER_NAME", ""),
                                                       environ.get("SERVER_PORT", ""))
-        path = quote(client_path(environ).encode("latin-1"), safe="/:@!$&'()*+,;=")
+        path = quote(wsgi_to_bytes(client_path(environ)), safe="/:@!$&'()*+,;=")
         return "%s://%s%s" % (environ.get("wsgi.url_scheme", "http"), host, path)
 
 

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 from urllib.parse import quote, unquote
 
 from objstore.common.config import ConfigSection
+from objstore.common.http_text import wsgi_to_bytes
 from objstore.common.logs import get_logger
 from objstore.common.storage_policy import POLICY_INDEX_HEADER
 
@@ -34,6 +35,10 @@ LOG_MADE_KEY = "swift.proxy_access_log_made"
 # Characters left readable in a quoted field (everything else, space and
 # ``%`` included, is %XX-encoded so a field never contains a space).
 FIELD_SAFE_CHARS = "/:?=&@,;+!$*()~'"
+# A query string arrives percent-encoded already: it is logged as the client
+# sent it, only bytes that would break the line (space, controls, non-ASCII)
+# encoded, so ``%2F`` stays ``%2F`` rather than becoming ``%252F``.
+QUERY_SAFE_CHARS = FIELD_SAFE_CHARS + "%"
 
 
 @dataclasses.dataclass
@@ -46,22 +51,23 @@ class ProxyLoggingConfig(ConfigSection):
 def _quote_field(value: Any) -> str:
     if value is None or value == "":
         return "-"
-    if isinstance(value, bytes):
-        return quote(value, safe=FIELD_SAFE_CHARS)
     return quote(str(value), safe=FIELD_SAFE_CHARS)
 
 
-def _wsgi_to_bytes(text: str) -> bytes:
-    try:
-        return text.encode("latin-1")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogateescape")
+def _request_field(environ: dict) -> str:
+    """What the client asked for, before inner layers rewrite the environ: path and query."""
+    path = wsgi_to_bytes(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""))
+    field = quote(path, safe=FIELD_SAFE_CHARS)
+    if environ.get("QUERY_STRING"):
+        field += "?" + quote(wsgi_to_bytes(environ["QUERY_STRING"]), safe=QUERY_SAFE_CHARS)
+    return field
 
 
 def parse_access_line(line: str) -> dict[str, str]:
     """Split an access line (bare, or as the logger wrote it) into named, unquoted fields.
 
-    ``-`` fields come back as ``"-"``; ``path`` holds the path and ``?query``.
+    ``-`` fields come back as ``"-"``; ``path`` holds the decoded path and
+    ``?query`` as the client sent it (still percent-encoded).
     """
     tokens = line.strip().split(" ")
     count = len(ACCESS_LOG_FIELDS)
@@ -73,7 +79,10 @@ def parse_access_line(line: str) -> dict[str, str]:
         tokens = tokens[-count:]
     if len(tokens) != count:
         raise ValueError("not an access log line: %r" % line[:200])
-    return {name: unquote(token) for name, token in zip(ACCESS_LOG_FIELDS, tokens)}
+    fields = {name: unquote(token) for name, token in zip(ACCESS_LOG_FIELDS, tokens)}
+    path, question, query = tokens[ACCESS_LOG_FIELDS.index("path")].partition("?")
+    fields["path"] = unquote(path) + question + query
+    return fields
 
 
 class _CountingInput:
@@ -173,11 +182,7 @@ class ProxyLogging:
         counting_input = _CountingInput(environ.get("wsgi.input"))
         if counting_input.wrapped is not None:
             environ["wsgi.input"] = counting_input
-        # What the client asked for, before inner layers rewrite the environ.
-        path = _wsgi_to_bytes(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""))
-        if environ.get("QUERY_STRING"):
-            path += b"?" + _wsgi_to_bytes(environ["QUERY_STRING"])
-        response: dict[str, Any] = {"status": 0, "headers": [], "path": path,
+        response: dict[str, Any] = {"status": 0, "headers": [], "path": _request_field(environ),
                                     "method": environ.get("REQUEST_METHOD")}
 
         def logging_start_response(status: str, headers: list, exc_info: Any = None):
@@ -241,7 +246,9 @@ class ProxyLogging:
             resp_headers.get(POLICY_INDEX_HEADER.lower()),
             environ.get("REMOTE_USER"),
         )
-        self.access_logger.info(" ".join(_quote_field(field) for field in fields))
+        quoted = [_quote_field(field) for field in fields]
+        quoted[ACCESS_LOG_FIELDS.index("path")] = response["path"] or "-"
+        self.access_logger.info(" ".join(quoted))
 
 
 def _redact(token: Optional[str], reveal: int) -> Optional[str]:

@@ -12,6 +12,8 @@ from typing import Mapping, Optional
 
 from webob import Request, Response
 
+from objstore.common.http_response import plain_response
+
 OVER_QUOTA_BODY = "Upload exceeds quota."
 
 
@@ -35,6 +37,4 @@ def refuse_upload(req: Request, write_acl: Optional[str],
         denied = authorize(req)
         if denied is not None:
             return denied
-    resp = Response(status=413, content_type="text/plain", charset="utf-8")
-    resp.body = body.encode("utf-8")
-    return resp
+    return plain_response(413, body)

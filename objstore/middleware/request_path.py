@@ -8,14 +8,7 @@ from __future__ import annotations
 from typing import Optional
 
 from objstore.common.constraints import constraints
-
-
-def wsgi_to_text(value: str) -> str:
-    """WSGI strings are latin-1 stand-ins for bytes; decode them as UTF-8."""
-    try:
-        return value.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return value
+from objstore.common.http_text import wsgi_to_str
 
 
 def split_swift_path(path_info: str) -> tuple[str, Optional[str], Optional[str], Optional[str]]:
@@ -32,9 +25,9 @@ def split_swift_path(path_info: str) -> tuple[str, Optional[str], Optional[str],
     version, account, container, obj = parts
     if (account == "" and (container or obj)) or (container == "" and obj):
         raise ValueError("empty path segment")
-    return (version, wsgi_to_text(account) if account else None,
-            wsgi_to_text(container) if container else None,
-            wsgi_to_text(obj) if obj else None)
+    return (version, wsgi_to_str(account) if account else None,
+            wsgi_to_str(container) if container else None,
+            wsgi_to_str(obj) if obj else None)
 
 
 def api_target(environ: dict) -> Optional[tuple[str, Optional[str], Optional[str]]]:

@@ -22,6 +22,8 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, TypeVa
 
 from webob import Request, Response
 
+from objstore.common.http_text import str_to_wsgi as to_wsgi  # noqa: F401 (re-exported)
+from objstore.common.http_text import wsgi_to_str as from_wsgi  # noqa: F401 (re-exported)
 from objstore.common.http_conditions import (
     RangeNotSatisfiable,
     content_range,
@@ -66,15 +68,6 @@ class SegmentPiece:
     etag: Optional[str] = None
     size: Optional[int] = None
     data: Optional[bytes] = None
-
-
-def to_wsgi(text: str) -> str:
-    """Decoded text → the latin-1-of-UTF-8 form WSGI environs carry."""
-    return text.encode("utf-8").decode("latin-1")
-
-
-def from_wsgi(text: str) -> str:
-    return text.encode("latin-1").decode("utf-8", "surrogateescape")
 
 
 def subrequest(environ: dict, method: str, wsgi_path: str, query: str = "",

@@ -36,6 +36,7 @@ from webob import Request, Response
 from objstore.common.capabilities import register_capability
 from objstore.common.concurrency import GreenPile
 from objstore.common.config import TRUE_VALUES, ConfigError, ConfigSection, to_bool
+from objstore.common.http_response import plain_response
 from objstore.common.listing_format import strip_swift_bytes
 from objstore.common.logs import get_logger
 from objstore.middleware import slo_manifest as manifest
@@ -94,9 +95,7 @@ def is_slo(resp: Response) -> bool:
 
 
 def plain(status: int, text: str) -> Response:
-    resp = Response(status=status, content_type="text/plain", charset="utf-8")
-    resp.body = (text.rstrip("\n") + "\n").encode("utf-8")
-    return resp
+    return plain_response(status, text.rstrip("\n") + "\n")
 
 
 def wants_json(req: Request) -> bool:

@@ -32,6 +32,7 @@ from webob import Response
 
 from objstore.common.capabilities import register_capability
 from objstore.common.config import ConfigSection, to_bool
+from objstore.common.http_text import str_to_wsgi
 from objstore.middleware.domain_remap import client_path
 from objstore.middleware.segments import close_response, from_wsgi, read_body, subrequest
 from objstore.middleware.staticweb_listing import render_listing
@@ -167,7 +168,7 @@ class StaticWebRequest:
         if not self.settings.error:
             return failed.send(start_response)
         page_path = "%s/%d%s" % (self.container_path, failed.code, self.settings.error)
-        page = self.fetch(page_path.encode("utf-8").decode("latin-1"))
+        page = self.fetch(str_to_wsgi(page_path))
         if not 200 <= page.code < 300:
             page.discard()
             return failed.send(start_response)
@@ -187,8 +188,7 @@ class StaticWebRequest:
         query = "format=json&delimiter=/"
         if prefix:
             query += "&prefix=" + quote(prefix.encode("utf-8"))
-        sub = subrequest(self.environ, "GET", self.container_path.encode("utf-8").decode(
-            "latin-1"), query, source="SW")
+        sub = subrequest(self.environ, "GET", str_to_wsgi(self.container_path), query, source="SW")
         resp = sub.get_response(self.app)
         if not 200 <= resp.status_int < 300:
             return self.error(Captured(resp, dict(self.environ)), start_response)
@@ -208,7 +208,7 @@ class StaticWebRequest:
             return self.redirect_to_directory(start_response)
         if not self.settings.index:
             return self.listing("", start_response)
-        index = self.fetch(self.environ["PATH_INFO"] + self._wsgi(self.settings.index))
+        index = self.fetch(self.environ["PATH_INFO"] + str_to_wsgi(self.settings.index))
         if index.code == 404:
             index.discard()
             return self.listing("", start_response)
@@ -226,7 +226,7 @@ class StaticWebRequest:
         is_dir_path = self.environ["PATH_INFO"].endswith("/")
         if self.settings.index:
             index_path = self.environ["PATH_INFO"] + ("" if is_dir_path else "/")
-            index = self.fetch(index_path + self._wsgi(self.settings.index))
+            index = self.fetch(index_path + str_to_wsgi(self.settings.index))
             if 200 <= index.code < 400:
                 if not is_dir_path:
                     index.discard()
@@ -247,8 +247,7 @@ class StaticWebRequest:
             return False
         query = "format=json&limit=1&delimiter=/&prefix=" + quote(
             (self.obj + "/").encode("utf-8"))
-        sub = subrequest(self.environ, "GET", self.container_path.encode("utf-8").decode(
-            "latin-1"), query, source="SW")
+        sub = subrequest(self.environ, "GET", str_to_wsgi(self.container_path), query, source="SW")
         resp = sub.get_response(self.app)
         if not 200 <= resp.status_int < 300:
             close_response(resp)
@@ -261,9 +260,6 @@ class StaticWebRequest:
         return content_type == self.settings.directory_type and (
             length is None or int(length or 0) <= 1)
 
-    @staticmethod
-    def _wsgi(text: str) -> str:
-        return text.encode("utf-8").decode("latin-1")
 
 
 class StaticWeb:

@@ -37,11 +37,13 @@ import webob
 
 from objstore.common.capabilities import register_capability
 from objstore.common.config import ConfigError, ConfigSection
+from objstore.common.http_response import plain_response as _plain_response
+from objstore.common.http_text import str_to_bytes, str_to_wsgi, wsgi_to_str
 from objstore.common.logs import get_logger
 from objstore.common.path_hash import HashPathNotConfigured, derive_cluster_secret
 from objstore.middleware import acl
 from objstore.middleware.auth_token import TokenSigner, secret_from_config
-from objstore.middleware.request_path import split_swift_path, wsgi_to_text
+from objstore.middleware.request_path import split_swift_path
 from objstore.middleware.tempauth_users import (
     ADMIN_GROUP, RESELLER_ADMIN_GROUP, HOST_PLACEHOLDER, TempAuthUser, parse_users)
 
@@ -87,17 +89,11 @@ def _normalise_prefixes(raw: list[str]) -> list[str]:
     return prefixes or ["AUTH_"]
 
 
-def _plain_response(status: int, body: str = "", headers: Optional[dict] = None) -> webob.Response:
-    resp = webob.Response(status=status, content_type="text/plain", charset="utf-8")
-    resp.text = body
-    for name, value in (headers or {}).items():
-        resp.headers[name] = value
-    return resp
 
 
 def _unauthorized(realm: Optional[str], body: str = "Unauthorized") -> webob.Response:
     return _plain_response(401, body, {"Www-Authenticate": 'Swift realm="%s"' % quote(
-        (realm or "unknown").encode("utf-8"), safe="")})
+        str_to_bytes(realm or "unknown"), safe="")})
 
 
 class TempAuth:
@@ -243,7 +239,7 @@ class TempAuth:
             rest = path[len(self.auth_prefix):]
         else:
             rest = path.lstrip("/")
-        segments = [wsgi_to_text(part) for part in rest.split("/")]
+        segments = [wsgi_to_str(part) for part in rest.split("/")]
         while segments and segments[-1] == "":
             segments.pop()
         if segments in (["v1.0"], ["auth"], ["v1"]):
@@ -257,9 +253,9 @@ class TempAuth:
     def _credentials(self, req: webob.Request, account_in_path: Optional[str]
                      ) -> tuple[Optional[str], Optional[str], Optional[str]]:
         """(account, user, key) from the request; account None means malformed."""
-        auth_user = wsgi_to_text(req.headers.get("X-Auth-User", "")).strip()
-        storage_user = wsgi_to_text(req.headers.get("X-Storage-User", "")).strip()
-        key = wsgi_to_text(req.headers.get("X-Auth-Key") or
+        auth_user = wsgi_to_str(req.headers.get("X-Auth-User", "")).strip()
+        storage_user = wsgi_to_str(req.headers.get("X-Storage-User", "")).strip()
+        key = wsgi_to_str(req.headers.get("X-Auth-Key") or
                             req.headers.get("X-Storage-Pass") or "")
         if account_in_path is not None:
             if storage_user and ":" not in storage_user:
@@ -285,12 +281,12 @@ class TempAuth:
             return _unauthorized(account,
                                  "X-Auth-User must be <account>:<user> (and X-Auth-Key the key)")
         entry = self.users.get("%s:%s" % (account, user))
-        presented = (key or "").encode("utf-8")
-        expected = (entry.key if entry else _DUMMY_KEY).encode("utf-8")
+        presented = str_to_bytes(key or "")
+        expected = str_to_bytes(entry.key if entry else _DUMMY_KEY)
         key_ok = hmac.compare_digest(presented, expected)
         if entry is None or not key or not key_ok:
             self.logger.info("token denied for %s", quote(
-                ("%s:%s" % (account, user)).encode("utf-8"), safe=":"))
+                str_to_bytes("%s:%s" % (account, user)), safe=":"))
             return _unauthorized(account)
         now = self.clock()
         expires = int(now + self.settings.token_life)
@@ -373,7 +369,7 @@ class TempAuth:
 
     def _store_account_acl_header(self, req: webob.Request) -> Optional[str]:
         """Check ``X-Account-Access-Control`` and move it to sysmeta; the error or None."""
-        text = wsgi_to_text(req.headers[ACCOUNT_ACL_HEADER])
+        text = wsgi_to_str(req.headers[ACCOUNT_ACL_HEADER])
         try:
             grants = acl.parse_account_acl(text)
         except ValueError as err:
@@ -394,7 +390,7 @@ class TempAuth:
             grants = acl.parse_account_acl(stored)
         except ValueError as err:
             self.logger.warning("ignoring invalid stored account ACL of %s: %s",
-                                quote(account.encode("utf-8")), err)
+                                quote(str_to_bytes(account)), err)
             grants = acl.parse_account_acl(None)
         cache[account] = grants
         return grants
@@ -419,12 +415,12 @@ class TempAuth:
             "swift.proxy_access_log_made": True,
         })
         sub_req = webob.Request.blank("/", environ=sub_environ)
-        sub_req.environ["PATH_INFO"] = "/v1/" + account.encode("utf-8").decode("latin-1")
+        sub_req.environ["PATH_INFO"] = "/v1/" + str_to_wsgi(account)
         try:
             sub_resp = sub_req.get_response(self.app)
         except Exception:  # noqa: BLE001 - an ACL lookup failure must only deny
             self.logger.exception("account ACL lookup failed for %s",
-                                  quote(account.encode("utf-8")))
+                                  quote(str_to_bytes(account)))
             return None
         if sub_resp.status_int // 100 != 2:
             return None

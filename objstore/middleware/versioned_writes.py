@@ -31,12 +31,13 @@ import dataclasses
 import email.utils
 import json
 from typing import Any, Callable, Iterable, Iterator, Optional
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from webob import Request, Response
 
 from objstore.common.capabilities import register_capability
 from objstore.common.config import ConfigSection
+from objstore.common.http_text import wsgi_is_utf8, wsgi_to_str, wsgi_unquote
 from objstore.common.listing_format import strip_swift_bytes
 from objstore.common.logs import get_logger
 from objstore.common.timestamp import Timestamp
@@ -164,10 +165,10 @@ class VersionedWrites:
             req.headers[SYSMETA_MODE] = ""
             return None
         location = given[chosen]
-        try:
-            archive = unquote(location.encode("latin-1").decode("utf-8"), errors="strict")
-        except (UnicodeDecodeError, UnicodeEncodeError):
+        decoded = wsgi_unquote(location)
+        if not (wsgi_is_utf8(location) and wsgi_is_utf8(decoded, allow_nul=True)):
             return plain_response(400, "%s must be URL-encoded UTF-8" % chosen)
+        archive = wsgi_to_str(decoded)
         if "/" in archive or "\x00" in archive:
             return plain_response(412, "Container name cannot contain slashes")
         req.headers[SYSMETA_LOCATION] = location
@@ -193,7 +194,7 @@ class VersionedWrites:
         location = info.get("sysmeta", {}).get("versions-location")
         if not location or not 200 <= info.get("status", 0) < 300:
             return req.get_response(self.app)
-        archive = unquote(location.encode("latin-1").decode("utf-8"))
+        archive = wsgi_to_str(wsgi_unquote(location))
         mode = info["sysmeta"].get("versions-mode") or "stack"
         job = VersioningJob(self.app, req, version, account, from_wsgi(obj), archive)
         denied = job.authorize(info.get("write_acl"), req.environ["PATH_INFO"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Iterator, Optional
 
 from objstore.common.concurrency import Timeout
+from objstore.common.http_wire import HttpParseError
 
 
 class ClientTimeout(Exception):
@@ -23,6 +24,10 @@ class ClientDisconnect(Exception):
 
 class BodyTooLarge(Exception):
     """A chunked body grew past max_file_size (413)."""
+
+
+class MalformedBody(Exception):
+    """The body broke its framing (400); the server closes the connection."""
 
 
 def iter_body(wsgi_input: Any, content_length: Optional[int], chunk_size: int,
@@ -39,6 +44,8 @@ def iter_body(wsgi_input: Any, content_length: Optional[int], chunk_size: int,
             if fired is not deadline:
                 raise
             raise ClientTimeout() from None
+        except HttpParseError as err:
+            raise MalformedBody(err.reason) from None
         except (OSError, ValueError) as err:
             raise ClientDisconnect(str(err)) from None
         finally:

@@ -25,6 +25,9 @@ from webob.exc import HTTPException, status_map
 from objstore.common.cluster_config import load_cluster_config
 from objstore.common.config import ConfigSection
 from objstore.common.constraints import MetadataError, check_metadata, constraints
+from objstore.common.http_response import plain_response
+from objstore.common.http_text import str_to_wsgi as _wsgi
+from objstore.common.http_text import wsgi_to_str as _text
 from objstore.common.http_conditions import (RangeNotSatisfiable, content_range,
                                              evaluate_preconditions, multipart_byteranges,
                                              multipart_length, new_boundary, parse_range,
@@ -40,7 +43,7 @@ from objstore.obj import container_update
 from objstore.obj.diskfile import (AsyncUpdate, DiskFile, DiskFileDeviceUnavailable,
                                    DiskFileExpired, DiskFileNoSpace, DiskFileNotExist,
                                    DiskFileQuarantined, DiskFileRouter, fs_managers)
-from objstore.obj.request_body import (BodyTooLarge, ClientDisconnect, ClientTimeout,
+from objstore.obj.request_body import (BodyTooLarge, ClientDisconnect, ClientTimeout, MalformedBody,
                                        iter_body)
 
 # Headers a PUT stores besides metadata, and that a POST may replace (Swift's
@@ -67,28 +70,9 @@ class ObjectServerConfig(ConfigSection):
     log_name: str = "object-server"
 
 
-def _text(value: str) -> str:
-    """A WSGI (latin-1) header string as the UTF-8 text the client meant."""
-    try:
-        return value.encode("latin-1").decode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return value
-
-
-def _wsgi(value: str) -> str:
-    """Stored text back to a WSGI header string."""
-    return value.encode("utf-8", "surrogateescape").decode("latin-1")
-
-
-_EXTRA_REASONS = {499: "499 Client Disconnect"}
-
-
 def _plain(status: int, reason: str = "", headers: Optional[dict] = None) -> Response:
     """A short text answer; the body says why."""
-    resp = Response(status=_EXTRA_REASONS.get(status, status), body=reason.encode("utf-8"),
-                    content_type="text/plain", charset=None)
-    resp.headers.update(headers or {})
-    return resp
+    return plain_response(status, reason, headers)
 
 
 def _abort(status: int, reason: str) -> HTTPException:
@@ -249,6 +233,8 @@ class ObjectServer(StorageServerApp):
             return _plain(499, "Client Disconnect")
         except BodyTooLarge:
             return _plain(413, "Your request is too large.")
+        except MalformedBody as err:
+            return _plain(400, str(err))
         finally:
             writer.abort()
         self._update_containers(device, account, container, obj, index, nodes, "PUT",

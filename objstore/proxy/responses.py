@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping, Optional, Sequence
 
-from webob import Response
+from objstore.common.http_response import (  # noqa: F401 (re-exported)
+    ANSWER_CONTENT_TYPE, plain_response)
 
 # Headers a node sends that describe its own connection, not the resource.
 HOP_BY_HOP = frozenset((
@@ -20,30 +21,6 @@ REQUEST_HEADERS_NOT_FORWARDED = frozenset((
 def quorum_size(replicas: int) -> int:
     """A majority: the number of replicas that must agree for a write to count."""
     return replicas // 2 + 1
-
-
-# The Content-Type of every answer the proxy writes itself (errors, DELETE,
-# POST): Swift clients and tests compare it byte for byte, so it is Swift's,
-# even though the reasons in the body are plain sentences.
-ANSWER_CONTENT_TYPE = "text/html; charset=UTF-8"
-
-
-def plain_response(status: int, reason: str = "", headers: Optional[Mapping] = None,
-                   request_method: str = "GET") -> Response:
-    """A short answer written by the proxy; the reason tells the client what to fix."""
-    resp = Response(status=status)
-    resp.headers["Content-Type"] = ANSWER_CONTENT_TYPE
-    if headers:
-        for key, value in headers.items():
-            resp.headers[key] = str(value)
-    if reason and status not in (204, 304) and request_method != "HEAD":
-        resp.body = reason.encode("utf-8")
-    else:
-        resp.body = b""
-        if status in (204, 304):
-            resp.headers.pop("Content-Type", None)
-            resp.headers.pop("Content-Length", None)
-    return resp
 
 
 def best_status(statuses: Sequence[int], replicas: int) -> Optional[int]:

@@ -15,7 +15,8 @@ from webob import Request, Response
 
 from objstore.common.capabilities import capabilities, register_capability
 from objstore.common.cluster_config import load_cluster_config
-from objstore.common.constraints import constraints, valid_utf8
+from objstore.common.constraints import constraints
+from objstore.common.http_text import wsgi_is_utf8, wsgi_to_str
 from objstore.common.logs import get_logger, new_trans_id, set_trans_id
 from objstore.common.path_hash import hash_path_configured
 from objstore.common.storage_policy import PolicyCollection, policies
@@ -102,14 +103,10 @@ class ProxyApp:
 
     def handle_request(self, req: Request) -> Response:
         raw_path = req.environ.get("PATH_INFO", "")
-        try:
-            path = raw_path.encode("latin-1").decode("utf-8")
-        except (UnicodeEncodeError, UnicodeDecodeError):
+        if not wsgi_is_utf8(raw_path):
             return plain_response(400, "Invalid UTF8 or contains NULL",
                                   request_method=req.method)
-        if "\x00" in path or not valid_utf8(path):
-            return plain_response(400, "Invalid UTF8 or contains NULL",
-                                  request_method=req.method)
+        path = wsgi_to_str(raw_path)
         if path.rstrip("/") == "/info":
             return self.info(req)
         root, *segments = path.split("/", 4)

@@ -1,6 +1,7 @@
 import pytest
 
 from objstore.common import concurrency
+from objstore.common.http_protocol import serve_http
 from objstore.common.backend_client import (BackendConnection, BackendError, backend_request,
                                             quote_backend_path)
 from objstore.common.logs import set_trans_id
@@ -22,7 +23,7 @@ def echo_server():
         return [body]
 
     sock = concurrency.green_listen(("127.0.0.1", 0))
-    thread = concurrency.spawn(concurrency.serve_wsgi, sock, app)
+    thread = concurrency.spawn(serve_http, sock, app)
     yield sock.getsockname()[1], seen
     thread.kill()
     sock.close()

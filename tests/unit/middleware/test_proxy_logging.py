@@ -84,6 +84,7 @@ def test_streamed_request_and_response_counted_exactly(access_lines):
     assert fields["remote_addr"] == "10.0.0.1"
     assert fields["method"] == "PUT"
     assert fields["path"] == "/v1/AUTH_test/c/o name?multipart-manifest=put&x=%2F"
+    assert "?multipart-manifest=put&x=%2F " in line  # the query is encoded once, not twice
     assert fields["protocol"] == "HTTP/1.0"
     assert fields["status"] == "200"
     assert fields["referer"] == "http://x.example/"

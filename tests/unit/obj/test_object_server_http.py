@@ -27,8 +27,9 @@ SERVER_SCRIPT = textwrap.dedent("""
     configure_hash_path("test-prefix", "test-suffix")
     sock = concurrency.green_listen(("127.0.0.1", 0))
     print(sock.getsockname()[1], flush=True)
-    concurrency.serve_wsgi(sock, ObjectServer({"devices": sys.argv[1], "log_level": "CRITICAL",
-                                               "client_timeout": "5"}))
+    from objstore.common.http_protocol import serve_http
+    serve_http(sock, ObjectServer({"devices": sys.argv[1], "log_level": "CRITICAL",
+                                   "client_timeout": "5"}))
 """)
 
 
@@ -105,6 +106,19 @@ def test_chunked_put_over_http(server):
     status, headers, data = _request(port, "GET", "/sda/1/a/c/chunked")
     assert status == 200 and data == b"".join(chunks)
     assert headers["ETag"] == hashlib.md5(data).hexdigest()
+
+
+def test_malformed_chunked_put_is_400_and_stores_nothing(server):
+    port, _root, _proc = server
+    body = b"5\r\nhello\r\n0x5\r\nworld\r\n0\r\n\r\n"
+    sock = _raw_put(port, "/sda/1/a/c/badchunk", "Transfer-Encoding: chunked\r\n", [body])
+    reader = sock.makefile("rb")
+    answer = reader.read()
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert b"Connection: close" in answer
+    assert answer.count(b"HTTP/1.1") == 1
+    assert _request(port, "GET", "/sda/1/a/c/badchunk")[0] == 404
 
 
 def test_expect_100_continue(server):

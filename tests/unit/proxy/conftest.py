@@ -15,7 +15,8 @@ import tempfile
 import pytest
 
 from objstore.account.server import AccountServer, AccountServerConfig
-from objstore.common.concurrency import green_listen, kill, serve_wsgi, sleep, spawn
+from objstore.common.concurrency import green_listen, kill, sleep, spawn
+from objstore.common.http_protocol import serve_http
 from objstore.common.path_hash import configure_hash_path
 from objstore.container.server import ContainerServer, ContainerServerConfig
 from objstore.obj.server import ObjectServer
@@ -46,7 +47,7 @@ class ServerSlot:
         return self.app(environ, start_response)
 
     def _serve(self):
-        self.thread = spawn(serve_wsgi, self.sock, self._recording_app, client_timeout=5,
+        self.thread = spawn(serve_http, self.sock, self._recording_app, client_timeout=5,
                             keepalive=False)
 
     def stop(self):

@@ -5,7 +5,8 @@ import subprocess
 import pytest
 from webob import Request
 
-from objstore.common.concurrency import green_listen, kill, serve_wsgi, spawn, tpool_execute
+from objstore.common.http_protocol import serve_http
+from objstore.common.concurrency import green_listen, kill, spawn, tpool_execute
 from objstore.middleware.copy import filter_factory
 
 ACCOUNT = "AUTH_test"
@@ -45,7 +46,7 @@ def test_copy_through_the_proxy(cluster):
 def test_swift_cli_copy(cluster):
     app = make_pipeline(cluster)
     sock = green_listen(("127.0.0.1", 0))
-    server = spawn(serve_wsgi, sock, app)
+    server = spawn(serve_http, sock, app)
     url = "http://127.0.0.1:%d/v1/%s" % (sock.getsockname()[1], ACCOUNT)
     try:
         assert Request.blank("/v1/%s/photos" % ACCOUNT,

@@ -5,7 +5,8 @@ import subprocess
 
 import pytest
 
-from objstore.common.concurrency import green_listen, kill, serve_wsgi, spawn, tpool_execute
+from objstore.common.http_protocol import serve_http
+from objstore.common.concurrency import green_listen, kill, spawn, tpool_execute
 from objstore.middleware import catch_errors, copy, tempauth
 
 SWIFT = shutil.which("swift")
@@ -21,7 +22,7 @@ def endpoint(cluster):
                                   user_test_reader="reading")(app)
     app = catch_errors.filter_factory({})(app)
     sock = green_listen(("127.0.0.1", 0))
-    server = spawn(serve_wsgi, sock, app)
+    server = spawn(serve_http, sock, app)
     yield "http://127.0.0.1:%d/auth/v1.0" % sock.getsockname()[1]
     kill(server)
     sock.close()

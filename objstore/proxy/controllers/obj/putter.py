@@ -8,7 +8,6 @@ never blocks on it) and the upload carries on while a quorum is still live.
 """
 from __future__ import annotations
 
-import http.client
 import logging
 from typing import Any, Iterator, Mapping, Optional
 
@@ -120,7 +119,7 @@ class Putter:
             with Timeout(self.node_timeout):
                 resp = self.conn.getresponse()
                 body = resp.read()
-        except (BackendError, Timeout, OSError, http.client.HTTPException) as err:
+        except (BackendError, Timeout, OSError) as err:
             self.fail("response: %s" % (err or "timeout"))
             return
         self.final_status = resp.status

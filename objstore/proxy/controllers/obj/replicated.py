@@ -7,13 +7,13 @@ the replicas and, if its node fails mid-body, resumes from another replica
 """
 from __future__ import annotations
 
-import http.client
 from typing import Optional
 
 from webob import Request, Response
 
 from objstore.common.concurrency import Timeout
 from objstore.common.constraints import constraints
+from objstore.common.http_wire import HttpParseError
 from objstore.common.timestamp import Timestamp
 from objstore.proxy.controllers.obj.base import (CONSUMED_HEADERS, BaseObjectController,
                                                  ClientBodyError)
@@ -57,7 +57,7 @@ class ReplicatedObjectController(BaseObjectController):
                 try:
                     with Timeout(self.conf.node_timeout):
                         body = chosen.resp.read()
-                except (OSError, http.client.HTTPException, Timeout):
+                except (OSError, Timeout):
                     body = b""
                 headerlist = [(k, v) for k, v in headerlist if k.lower() != "content-length"]
                 if chosen.status != 304:
@@ -131,6 +131,8 @@ class ReplicatedObjectController(BaseObjectController):
             except Timeout:
                 raise ClientBodyError(408, "Request Timeout (client sent no data for %ss)"
                                       % self.conf.client_timeout) from None
+            except HttpParseError as err:
+                raise ClientBodyError(err.status, err.reason) from None
             except (OSError, ValueError) as err:
                 raise ClientBodyError(499, "Client Disconnect (%s)" % err) from None
             if not chunk:

@@ -13,7 +13,6 @@ the client), so the client sees one unbroken body.
 """
 from __future__ import annotations
 
-import http.client
 import itertools
 import re
 from typing import Any, Callable, Iterator, Mapping, Optional
@@ -211,7 +210,7 @@ class ResumingBody:
         try:
             with Timeout(self.read_timeout):
                 return self.source.resp.read(self.chunk_size)
-        except (OSError, http.client.HTTPException, Timeout) as err:
+        except (OSError, Timeout) as err:
             self.on_error(self.source.node, "GET body read: %s" % (err or "timeout"))
             return None
 

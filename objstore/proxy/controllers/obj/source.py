@@ -6,10 +6,10 @@ the strategy's business.
 """
 from __future__ import annotations
 
-import http.client
 from typing import Mapping, Optional
 
-from objstore.common.backend_client import BackendConnection, BackendError, quote_backend_path
+from objstore.common.backend_client import (BackendConnection, BackendError, NodeResponse,
+                                            quote_backend_path)
 from objstore.common.concurrency import Timeout
 from objstore.common.timestamp import InvalidTimestamp, Timestamp
 from objstore.proxy.node_health import NodeHealth
@@ -18,7 +18,7 @@ from objstore.proxy.node_health import NodeHealth
 class Source:
     """An open answer from one node (headers read, body not yet)."""
 
-    def __init__(self, node: dict, conn: BackendConnection, resp: http.client.HTTPResponse,
+    def __init__(self, node: dict, conn: BackendConnection, resp: NodeResponse,
                  method: str = "GET"):
         self.node = node
         self.method = method
@@ -111,6 +111,6 @@ def _drain(source: Source) -> None:
     try:
         with Timeout(2):
             source.body = source.resp.read(65536)
-    except (OSError, http.client.HTTPException, Timeout):
+    except (OSError, Timeout):
         source.body = b""
     source.close()
