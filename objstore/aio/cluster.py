@@ -13,8 +13,8 @@ import time
 from typing import Any, Callable, Optional
 
 from objstore.aio import supervisor as procs
-from objstore.aio.layout import (DAEMONS_BY_KIND, STORAGE_KINDS, Layout, LayoutError,
-                                 ProcessSpec, assign_ports, port_is_free)
+from objstore.aio.layout import (DAEMONS_BY_KIND, DAEMONS_LAST, STORAGE_KINDS, Layout,
+                                 LayoutError, ProcessSpec, assign_ports, port_is_free)
 from objstore.aio.state import locked_state, read_state
 from objstore.aio.templates import PROXY_PIPELINE
 from objstore.common.config import read_ini
@@ -211,7 +211,8 @@ class Cluster:
         """One pass of every daemon of every running node, object daemons first.
 
         Objects' async updates reach the containers before the containers
-        report to the accounts, so one call settles every count.
+        report to the accounts, so one call settles every count; the
+        expirers run last, once the accounts list the queue's buckets.
         """
         state = read_state(self.layout.state_path)
         up_nodes = {spec.node for spec in self.specs()
@@ -220,6 +221,7 @@ class Cluster:
         daemons = [spec for spec in self.specs() if spec.is_daemon and spec.node in up_nodes]
         ordered = [spec for kind in STORAGE_KINDS for spec in daemons
                    if spec.kind in DAEMONS_BY_KIND[kind]]
+        ordered.sort(key=lambda spec: spec.kind in DAEMONS_LAST)  # stable: keeps the rest
         if not ordered:
             return
         log_file = self.layout.log_file("run-daemons")

@@ -31,10 +31,13 @@ from objstore.ring.builder import RingBuilder
 STORAGE_KINDS = ("object", "container", "account")
 # The daemons each storage server's config file has a section for.
 DAEMONS_BY_KIND: dict[str, tuple[str, ...]] = {
-    "object": ("object-updater",),
+    "object": ("object-updater", "object-expirer"),
     "container": ("container-updater",),
     "account": (),
 }
+# Daemons a pass runs after all the others: the expirer lists the queue's
+# buckets, which the account learns of from the container updaters.
+DAEMONS_LAST = ("object-expirer",)
 PART_POWER = 10
 DAEMON_INTERVAL = 5
 # Storage policies of the aio, by index: gold (0, the default) has the
@@ -178,16 +181,20 @@ class Layout:
                 daemon_logs = {templates.log_file_key(daemon):
                                self.log_file("%s-%d" % (daemon, node))
                                for daemon in DAEMONS_BY_KIND[kind]}
+                expirer_share = self.expirer_share(node)
                 if os.path.exists(path):
                     _set_option(path, "DEFAULT", "bind_port", str(port))
                     for daemon in DAEMONS_BY_KIND[kind]:
-                        _ensure_section(path, daemon, {
-                            "interval": str(DAEMON_INTERVAL),
-                            "log_file": daemon_logs[templates.log_file_key(daemon)]})
+                        options = {"interval": str(DAEMON_INTERVAL),
+                                   "log_file": daemon_logs[templates.log_file_key(daemon)]}
+                        if daemon == "object-expirer":
+                            options.update(processes=expirer_share["expirer_processes"],
+                                           process=expirer_share["expirer_process"])
+                        _ensure_section(path, daemon, options)
                     continue
                 values = self._common_values(self.log_file("%s-server-%d" % (kind, node)))
                 values.update(daemon_logs, devices=self.node_devices_dir(node),
-                              bind_port=str(port))
+                              bind_port=str(port), **expirer_share)
                 name = "%s-server.conf" % kind
                 write_file_atomic(path, templates.render(name, values).encode("utf-8"))
         pipeline_text = " ".join(pipeline)
@@ -204,6 +211,10 @@ class Layout:
                 _ensure_section_text(self.proxy_conf, "filter:%s" % name, fresh_text)
             return
         write_file_atomic(self.proxy_conf, fresh_text.encode("utf-8"))
+
+    def expirer_share(self, node: int) -> dict[str, str]:
+        """Every node runs an expirer; each takes its share of the queue."""
+        return {"expirer_processes": str(self.nodes), "expirer_process": str(node - 1)}
 
     def _common_values(self, log_file: str) -> dict[str, str]:
         values = dict(templates.SAMPLE_VALUES)

@@ -133,6 +133,9 @@ use = egg:objstore#object
 # Objects larger than this many bytes are dropped from the page cache once
 # they are on disk (written once, rarely read back: keep the cache for others).
 # keep_cache_size = 5242880
+# Seconds per bucket container of the expiring-objects queue; must match the
+# proxy's (it finds the queue row of an object's previous X-Delete-At).
+# expiring_objects_container_divisor = 86400
 
 [object-updater]
 # Retries the container updates that failed while an object was written
@@ -143,6 +146,22 @@ log_file = {object_updater_log_file}
 # conn_timeout = 0.5
 # node_timeout = 10
 # log_name = object-updater
+
+[object-expirer]
+# Deletes objects whose X-Delete-At has passed, found through the queue in
+# the hidden .expiring_objects account.  Runs every `interval` seconds.
+interval = {daemon_interval}
+log_file = {object_expirer_log_file}
+# The expirers sharing the queue, and which one this is (0..processes-1);
+# processes = 0 makes this one expire every due object.
+processes = {expirer_processes}
+process = {expirer_process}
+# Objects deleted at once.
+# concurrency = 32
+# conn_timeout = 0.5
+# node_timeout = 10
+# listing_limit = 10000
+# log_name = object-expirer
 """
 
 CONTAINER_SERVER_CONF = """\
@@ -243,6 +262,9 @@ account_autocreate = true
 # object_chunk_size = 65536
 # client_chunk_size = 262144
 # put_queue_depth = 4
+# Seconds per bucket container of the expiring-objects queue (objects with
+# X-Delete-At); the object servers must use the same value.
+# expiring_objects_container_divisor = 86400
 # How long an account's / container's existence is cached (seconds).
 # recheck_account_existence = 60
 # recheck_container_existence = 10
@@ -434,6 +456,8 @@ SAMPLE_VALUES: dict[str, str] = {
     "bind_ip": "127.0.0.1",
     "log_file": "",
     "daemon_interval": "300",
+    "expirer_processes": "0",
+    "expirer_process": "0",
     "token_secret": "change-me-to-a-long-random-string",
     "storage_domain": "example.com",
     "pipeline": " ".join(PROXY_PIPELINE),

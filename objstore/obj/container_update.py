@@ -26,15 +26,18 @@ class BadContainerHeaders(ValueError):
     """X-Container-* headers that cannot be paired up (a 400)."""
 
 
-def parse_container_nodes(headers: Mapping[str, str]) -> list[ContainerNode]:
+def parse_container_nodes(headers: Mapping[str, str],
+                          prefix: str = "X-Container") -> list[ContainerNode]:
     """The container replicas named by the request; empty when none are named.
 
-    ``X-Container-Host`` and ``-Device`` list the replicas (comma-separated,
-    paired by position); ``-Partition`` is their one partition.
+    ``<prefix>-Host`` and ``-Device`` list the replicas (comma-separated,
+    paired by position); ``-Partition`` is their one partition.  The prefix
+    is ``X-Container`` for the object's own container and ``X-Delete-At``
+    for the expiring-objects queue container.
     """
-    hosts = _split(headers.get("X-Container-Host"))
-    devices = _split(headers.get("X-Container-Device"))
-    partitions = _split(headers.get("X-Container-Partition"))
+    hosts = _split(headers.get(prefix + "-Host"))
+    devices = _split(headers.get(prefix + "-Device"))
+    partitions = _split(headers.get(prefix + "-Partition"))
     if not hosts and not devices and not partitions:
         return []
     if len(partitions) == 1:
@@ -43,7 +46,7 @@ def parse_container_nodes(headers: Mapping[str, str]) -> list[ContainerNode]:
         partitions = partitions * len(hosts)
     if not (len(hosts) == len(devices) == len(partitions)):
         raise BadContainerHeaders(
-            "X-Container-Host, -Device and -Partition must list the same number of items")
+            "%s-Host, -Device and -Partition must list the same number of items" % prefix)
     nodes = []
     for host, device, partition in zip(hosts, devices, partitions):
         ip, sep, port = host.rpartition(":")
@@ -121,13 +124,14 @@ def update_containers(manager: DiskFileManager, device: str, update: AsyncUpdate
                       logger: logging.Logger) -> list[ContainerNode]:
     """Send ``update`` to its nodes; store the failed ones as an async pending.
 
-    Returns the nodes that failed.  Failing to store the async pending is
+    An update naming no nodes is stored whole: the object updater finds its
+    nodes in the container ring.  Returns the nodes that failed.  Failing to store the async pending is
     logged, not raised: the object is durable and the replicators will still
     bring listings in line eventually.
     """
     failed = [node for node in update.nodes
               if not send_update(node, update, conn_timeout, node_timeout, logger)]
-    if failed:
+    if failed or not update.nodes:
         pending = AsyncUpdate(op=update.op, account=update.account,
                               container=update.container, obj=update.obj,
                               headers=dict(update.headers), nodes=failed,

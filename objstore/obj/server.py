@@ -23,7 +23,7 @@ from webob import Request, Response
 from webob.exc import HTTPException, status_map
 
 from objstore.common.cluster_config import load_cluster_config
-from objstore.common.config import ConfigSection
+from objstore.common.config import ConfigError, ConfigSection
 from objstore.common.constraints import MetadataError, check_metadata, constraints
 from objstore.common.http_response import plain_response
 from objstore.common.http_text import str_to_wsgi as _wsgi
@@ -39,7 +39,8 @@ from objstore.common.storage_policy import POLICY_INDEX_HEADER, PolicyCollection
 from objstore.common.storage_app import StorageServerApp
 from objstore.common.storage_request import required_timestamp, split_backend_path
 from objstore.common.timestamp import TICKS_PER_SECOND, Timestamp
-from objstore.obj import container_update
+from objstore.common.expiring_queue import CLEAN_QUEUE_HEADER, DEFAULT_CONTAINER_DIVISOR
+from objstore.obj import container_update, expiring_update
 from objstore.obj.diskfile import (AsyncUpdate, DiskFile, DiskFileDeviceUnavailable,
                                    DiskFileExpired, DiskFileNoSpace, DiskFileNotExist,
                                    DiskFileQuarantined, DiskFileRouter, fs_managers)
@@ -67,7 +68,13 @@ class ObjectServerConfig(ConfigSection):
     disk_chunk_size: int = 65536
     fallocate_reserve: int = 0
     keep_cache_size: int = 5242880
+    # Must match the proxy's: it finds the queue row of an object's old X-Delete-At.
+    expiring_objects_container_divisor: int = DEFAULT_CONTAINER_DIVISOR
     log_name: str = "object-server"
+
+    def validate(self) -> None:
+        if self.expiring_objects_container_divisor < 1:
+            raise ConfigError("expiring_objects_container_divisor must be >= 1")
 
 
 def _plain(status: int, reason: str = "", headers: Optional[dict] = None) -> Response:
@@ -188,6 +195,7 @@ class ObjectServer(StorageServerApp):
         df, (device, _part, account, container, obj, index) = self._diskfile(req)
         timestamp = required_timestamp(req)
         nodes = self._container_nodes(req)
+        self._container_nodes(req, "X-Delete-At")  # refuse bad queue targets before writing
         limits = constraints()
         chunked = "chunked" in req.headers.get("Transfer-Encoding", "").lower()
         length_text = req.headers.get("Content-Length")
@@ -205,7 +213,7 @@ class ObjectServer(StorageServerApp):
         self._check_delete_at(req)
         metadata = self._collect_metadata(req, PUT_META_PREFIXES,
                                           ALLOWED_HEADERS + PUT_ONLY_HEADERS)
-        current, live, _meta = self._open_quietly(df)
+        current, live, old_meta = self._open_quietly(df)
         if current is not None and current >= timestamp:
             return _plain(409, "Timestamp not newer than existing object",
                           _timestamp_headers(current))
@@ -240,6 +248,8 @@ class ObjectServer(StorageServerApp):
         self._update_containers(device, account, container, obj, index, nodes, "PUT",
                                 timestamp, writer.bytes_written, metadata["Content-Type"],
                                 writer.etag, container_update.listing_overrides(metadata))
+        self._update_queue(req, device, account, container, obj, index, timestamp,
+                           old_meta, metadata.get("X-Delete-At"))
         resp = _plain(201, "", {"ETag": writer.etag,
                                 "X-Backend-Timestamp": timestamp.internal})
         return resp
@@ -358,6 +368,7 @@ class ObjectServer(StorageServerApp):
         timestamp = required_timestamp(req)
         nodes = self._container_nodes(req)
         self._check_delete_at(req)
+        self._container_nodes(req, "X-Delete-At")  # refuse bad queue targets before writing
         metadata = self._collect_metadata(req, POST_META_PREFIXES, ALLOWED_HEADERS)
         try:
             df.open()
@@ -373,12 +384,15 @@ class ObjectServer(StorageServerApp):
         if req.headers.get("Content-Type"):
             metadata["Content-Type"] = _text(req.headers["Content-Type"])
         content_type, overrides = self._listing_type_after_post(df, metadata)
+        old_meta = df.metadata
         df.write_metadata(metadata)
         # The listing row follows the POST: its content type may have changed
         # and its last_modified moves; size and ETag stay those of the body.
         self._update_containers(device, account, container, obj, index, nodes, "PUT",
                                 timestamp, int(df.data_metadata.get("Content-Length", 0)),
                                 content_type, df.data_metadata.get("ETag", ""), overrides)
+        self._update_queue(req, device, account, container, obj, index, timestamp,
+                           old_meta, metadata.get("X-Delete-At"))
         return _plain(202, "", {"X-Backend-Timestamp": timestamp.internal})
 
     @staticmethod
@@ -420,15 +434,18 @@ class ObjectServer(StorageServerApp):
         df.delete(timestamp)
         self._update_containers(device, account, container, obj, index, nodes, "DELETE",
                                 timestamp)
+        if req.headers.get(CLEAN_QUEUE_HEADER, "yes").lower() not in ("no", "false", "0"):
+            self._update_queue(req, device, account, container, obj, index, timestamp,
+                               meta, None)
         status = 204 if live else 404
         return _plain(status, "" if live else "Not Found",
                       {"X-Backend-Timestamp": timestamp.internal})
 
     # -- container updates -------------------------------------------------------
     @staticmethod
-    def _container_nodes(req: Request) -> list:
+    def _container_nodes(req: Request, prefix: str = "X-Container") -> list:
         try:
-            return container_update.parse_container_nodes(req.headers)
+            return container_update.parse_container_nodes(req.headers, prefix)
         except container_update.BadContainerHeaders as err:
             raise _abort(400, str(err)) from None
 
@@ -446,6 +463,27 @@ class ObjectServer(StorageServerApp):
         container_update.update_containers(self.managers[index], device, update,
                                            self.conf.conn_timeout, self.conf.node_timeout,
                                            self.logger)
+
+
+    def _update_queue(self, req: Request, device: str, account: str, container: str,
+                      obj: str, index: int, timestamp: Timestamp, old_meta: Optional[dict],
+                      new_delete_at: Optional[str]) -> None:
+        """Move the object's expiring-objects row from its old X-Delete-At to the new one."""
+        old_delete_at = (old_meta or {}).get("X-Delete-At")
+        try:
+            updates = expiring_update.queue_updates(
+                req.headers, account, container, obj, index, timestamp, get_trans_id(),
+                old_delete_at, new_delete_at, self.conf.expiring_objects_container_divisor)
+        except container_update.BadContainerHeaders as err:
+            # the object is already written; the expirer's X-If-Delete-At check
+            # keeps a stale row harmless
+            self.logger.error("expiring-objects queue not updated for /%s/%s/%s: %s",
+                              account, container, obj, err)
+            return
+        for update in updates:
+            container_update.update_containers(self.managers[index], device, update,
+                                               self.conf.conn_timeout, self.conf.node_timeout,
+                                               self.logger)
 
 
 def app_factory(global_conf: Mapping[str, Any], **local_conf: Any) -> ObjectServer:

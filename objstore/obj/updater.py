@@ -4,7 +4,9 @@ Each pass walks every policy's async pendings on every device (through that
 policy's DiskFile manager, the
 one owner of that format), keeps only the newest pending per object (an
 older update would be overruled by the newer one anyway), and sends it to the
-container replicas it still names.  Replicas that accept are dropped from the
+container replicas it still names (or, for a pending written without
+names, such as the removal of an expiring-objects row, the replicas the
+container ring names).  Replicas that accept are dropped from the
 pending; when none remain the pending is removed; the rest wait for the next
 pass.
 """
@@ -19,8 +21,10 @@ from objstore.common.daemon import Daemon, DaemonConfig
 from objstore.common.logs import new_trans_id, set_trans_id
 from objstore.obj.container_update import send_update
 from objstore.common.storage_policy import PolicyCollection, policies
-from objstore.obj.diskfile import AsyncUpdate, DiskFileManager, DiskFileRouter, fs_managers
+from objstore.obj.diskfile import (AsyncUpdate, ContainerNode, DiskFileManager, DiskFileRouter,
+                                   fs_managers)
 from objstore.obj.diskfile.interface import DiskFileError
+from objstore.ring.ring import load_ring
 
 
 @dataclasses.dataclass
@@ -50,11 +54,24 @@ class ObjectUpdater(Daemon):
 
     def __init__(self, conf: Optional[Mapping[str, Any]] = None, logger: Any = None,
                  managers: Optional[DiskFileRouter] = None,
-                 storage_policies: Optional[PolicyCollection] = None):
+                 storage_policies: Optional[PolicyCollection] = None,
+                 container_ring: Any = None):
         super().__init__(conf, logger)
+        self._container_ring = container_ring
         self.managers = managers or fs_managers(storage_policies or policies(),
                                                 self.conf.devices,
                                                 mount_check=self.conf.mount_check)
+
+    @property
+    def container_ring(self) -> Any:
+        if self._container_ring is None:
+            self._container_ring = load_ring(self.conf.swift_dir, "container")
+        return self._container_ring
+
+    def _ring_nodes(self, update: AsyncUpdate) -> list[ContainerNode]:
+        partition, nodes = self.container_ring.get_nodes(update.account, update.container)
+        return [ContainerNode(ip=node["ip"], port=int(node["port"]), device=node["device"],
+                              partition=str(partition)) for node in nodes]
 
     def run_once(self) -> UpdaterStats:
         """One pass over every policy's pendings on every device."""
@@ -87,9 +104,14 @@ class ObjectUpdater(Daemon):
         try:
             set_trans_id(update.headers.get("X-Trans-Id") or new_trans_id("-updater"))
             if not update.nodes:
-                # written without node names; a later ring-aware pass can route it
-                stats.unroutable += 1
-                return
+                # written without node names: the ring knows the container's replicas
+                try:
+                    update.nodes = self._ring_nodes(update)
+                except (OSError, ValueError) as err:
+                    stats.unroutable += 1
+                    self.logger.error("object updater: no container ring for %s: %s",
+                                      update.location, err)
+                    return
             remaining = [node for node in update.nodes
                          if not send_update(node, update, self.conf.conn_timeout,
                                             self.conf.node_timeout, self.logger)]

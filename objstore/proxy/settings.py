@@ -31,9 +31,13 @@ class ProxyConfig(ConfigSection):
     request_node_count: str = "2 * replicas"
     sorting_method: str = "shuffle"
     put_queue_depth: int = 4
+    # Seconds per bucket container of the expiring-objects queue.
+    expiring_objects_container_divisor: int = 86400
     log_name: str = "proxy-server"
 
     def validate(self) -> None:
+        if self.expiring_objects_container_divisor < 1:
+            raise ConfigError("expiring_objects_container_divisor must be >= 1")
         if self.recoverable_node_timeout < 0:
             self.recoverable_node_timeout = self.node_timeout
         if not _NODE_COUNT.match(self.request_node_count):

@@ -91,9 +91,33 @@ def test_error_status_counts_as_failure(tmp_path, managers, manager, recorder):
     assert len(list(manager.iter_async_updates("sda"))) == 1
 
 
-def test_pending_without_nodes_is_kept(tmp_path, managers, manager):
+class _FakeRing:
+    def __init__(self, port):
+        self.port = port
+        self.asked = []
+
+    def get_nodes(self, account, container=None, obj=None):
+        self.asked.append((account, container))
+        return 7, [{"ip": "127.0.0.1", "port": self.port, "device": "sdz"}]
+
+
+def test_pending_without_nodes_is_routed_by_the_container_ring(tmp_path, managers, manager,
+                                                                recorder):
     manager.save_async_update("sda", _update(1, []))
-    stats = _updater(tmp_path, managers).run_once()
+    ring = _FakeRing(recorder.port)
+    updater = ObjectUpdater({"devices": str(tmp_path)}, managers=managers, container_ring=ring)
+    stats = updater.run_once()
+    assert stats.successes == 1 and stats.unroutable == 0
+    assert ring.asked == [("AUTH_a", "c")]
+    assert [(r[0], r[1]) for r in recorder.requests] == [("PUT", "/sdz/7/AUTH_a/c/o")]
+    assert list(manager.iter_async_updates("sda")) == []
+
+
+def test_pending_without_nodes_and_without_ring_is_kept(tmp_path, managers, manager):
+    manager.save_async_update("sda", _update(1, []))
+    updater = ObjectUpdater({"devices": str(tmp_path), "swift_dir": str(tmp_path)},
+                            managers=managers)
+    stats = updater.run_once()
     assert stats.unroutable == 1
     assert len(list(manager.iter_async_updates("sda"))) == 1
 

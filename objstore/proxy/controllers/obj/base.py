@@ -16,14 +16,18 @@ from typing import Optional
 from webob import Request, Response
 
 from objstore.common.constraints import MetadataError, check_metadata, constraints
+from objstore.common.expiring_queue import EXPIRING_ACCOUNT, queue_container
 from objstore.common.storage_policy import StoragePolicy
 from objstore.common.timestamp import Timestamp
 from objstore.proxy.controllers.base import Controller, ProxyContext, delay_denial
 from objstore.proxy.responses import forwardable_request_headers, plain_response
 
-# Client headers the proxy consumes itself instead of forwarding.
+# Client headers the proxy consumes itself instead of forwarding; the
+# X-Delete-At-* targets are the proxy's to name, never the client's.
 CONSUMED_HEADERS = ("x-delete-after", "x-detect-content-type", "x-copy-from-account",
-                    "x-fresh-metadata", "destination", "destination-account", "x-newest")
+                    "x-fresh-metadata", "destination", "destination-account", "x-newest",
+                    "x-delete-at-container", "x-delete-at-host", "x-delete-at-device",
+                    "x-delete-at-partition")
 
 
 class ClientBodyError(Exception):
@@ -114,6 +118,22 @@ class BaseObjectController(Controller, abc.ABC):
             self.add_update_targets(headers_list, c_nodes, c_part, "X-Container")
         return headers_list
 
+    def _add_delete_at(self, headers_list: list[dict], delete_at: Optional[str]) -> None:
+        """Store ``delete_at`` and name the queue container replicas to record it in.
+
+        The object servers write the expiring-objects row the same way they
+        update the object's own container, so the expirer finds the object
+        without scanning disks.
+        """
+        if not delete_at:
+            return
+        bucket = queue_container(int(delete_at), self.conf.expiring_objects_container_divisor)
+        q_part, q_nodes = self.ctx.container_ring.get_nodes(EXPIRING_ACCOUNT, bucket)
+        for headers in headers_list:
+            headers["X-Delete-At"] = delete_at
+            headers["X-Delete-At-Container"] = bucket
+        self.add_update_targets(headers_list, q_nodes, q_part, "X-Delete-At")
+
     # -- GET / HEAD ------------------------------------------------------------
     @delay_denial
     def GETorHEAD(self, req: Request) -> Response:
@@ -188,9 +208,8 @@ class BaseObjectController(Controller, abc.ABC):
         self._set_content_type(req)
         timestamp = Timestamp.now()
         headers_list = self._write_headers(req, timestamp)
+        self._add_delete_at(headers_list, delete_at)
         for headers in headers_list:
-            if delete_at:
-                headers["X-Delete-At"] = delete_at
             if length is not None:
                 headers["Content-Length"] = str(length)
         return self.store_object(req, headers_list, length, timestamp)
@@ -218,9 +237,7 @@ class BaseObjectController(Controller, abc.ABC):
         if reason:
             return plain_response(400, reason)
         headers_list = self._write_headers(req, Timestamp.now())
-        for headers in headers_list:
-            if delete_at:
-                headers["X-Delete-At"] = delete_at
+        self._add_delete_at(headers_list, delete_at)
         answers, replicas = self.make_requests(self.ring, self.partition, "POST", self.path,
                                                headers_list)
         return self.best_response(req, answers, replicas, "object " + self.path)

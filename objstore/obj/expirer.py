@@ -1,0 +1,294 @@
+"""The object expirer: deletes objects whose ``X-Delete-At`` has passed.
+
+Objects that will expire are queued at write time (see
+:mod:`objstore.common.expiring_queue`): one row per object in a time-bucket
+container of the hidden ``.expiring_objects`` account.  Each pass lists the
+account's due buckets, and for every due row sends a DELETE carrying
+``X-If-Delete-At`` to each replica's object server: an object whose expiry
+changed since answers 412 and is left alone, the others become tombstones
+timestamped at their expiry and leave their container listing.  Only when a
+majority of replicas answered for good is the row removed; a row that fails
+stays for the next pass, so a restart loses nothing.  Several expirers share the queue by ``processes``/``process``
+(each takes the rows whose name hashes to its number).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import threading
+import time
+import urllib.parse
+from typing import Any, Callable, Iterator, Mapping, Optional
+
+from objstore.common.backend_client import BackendError, BackendResponse, backend_request
+from objstore.common.concurrency import GreenPool
+from objstore.common.config import ConfigError
+from objstore.common.daemon import Daemon, DaemonConfig
+from objstore.common.expiring_queue import (CLEAN_QUEUE_HEADER, EXPIRING_ACCOUNT, QueueRow,
+                                            bucket_is_due, parse_queue_row)
+from objstore.common.logs import new_trans_id, set_trans_id
+from objstore.common.storage_policy import POLICY_INDEX_HEADER, PolicyCollection, policies
+from objstore.common.timestamp import Timestamp
+from objstore.obj.expiring_update import QUEUE_POLICY_INDEX
+from objstore.ring.ring import load_ring
+
+# Object server answers that settle a row: deleted, already gone, expiry
+# changed (412), or a newer write than the expiry (409).
+SETTLED = (404, 409, 412)
+
+
+@dataclasses.dataclass
+class ObjectExpirerConfig(DaemonConfig):
+    interval: float = 300.0
+    concurrency: int = 32             # rows expired at once
+    conn_timeout: float = 0.5
+    node_timeout: float = 10.0
+    listing_limit: int = 10000        # rows asked for per listing page
+    # Expirers sharing the queue: each takes the rows that hash to ``process``.
+    processes: int = 0
+    process: int = 0
+    log_name: str = "object-expirer"
+
+    def validate(self) -> None:
+        if self.concurrency < 1:
+            raise ConfigError("[object-expirer] concurrency must be >= 1")
+        if not 1 <= self.listing_limit <= 10000:
+            raise ConfigError("[object-expirer] listing_limit must be 1..10000")
+        if self.processes < 0 or not (self.processes == 0 or 0 <= self.process < self.processes):
+            raise ConfigError("[object-expirer] process must be in 0..processes-1")
+
+
+@dataclasses.dataclass
+class ExpirerStats:
+    buckets: int = 0
+    due: int = 0
+    expired: int = 0          # rows whose object is gone and row removed
+    skipped: int = 0          # rows whose X-Delete-At changed (412): row removed, object kept
+    failures: int = 0         # rows left for the next pass
+    other_process: int = 0    # due rows another expirer process owns
+    seconds: float = 0.0
+
+
+class ListingError(Exception):
+    """No replica answered a listing; the pass cannot see that part of the queue."""
+
+
+class ObjectExpirer(Daemon):
+    name = "object-expirer"
+    config_class = ObjectExpirerConfig
+
+    def __init__(self, conf: Optional[Mapping[str, Any]] = None, logger: Any = None,
+                 storage_policies: Optional[PolicyCollection] = None,
+                 account_ring: Any = None, container_ring: Any = None,
+                 object_ring_for: Optional[Callable[[int], Any]] = None,
+                 clock: Callable[[], float] = time.time):
+        super().__init__(conf, logger)
+        self.conf: ObjectExpirerConfig
+        self.policies = storage_policies or policies()
+        self._account_ring = account_ring
+        self._container_ring = container_ring
+        self._object_rings: dict[int, Any] = {}
+        self._object_ring_for = object_ring_for
+        self.clock = clock
+        self._stats_lock = threading.Lock()
+
+    # -- rings -------------------------------------------------------------------
+    @property
+    def account_ring(self) -> Any:
+        if self._account_ring is None:
+            self._account_ring = load_ring(self.conf.swift_dir, "account")
+        return self._account_ring
+
+    @property
+    def container_ring(self) -> Any:
+        if self._container_ring is None:
+            self._container_ring = load_ring(self.conf.swift_dir, "container")
+        return self._container_ring
+
+    def object_ring(self, policy_index: int) -> Any:
+        if self._object_ring_for is not None:
+            return self._object_ring_for(policy_index)
+        if policy_index not in self._object_rings:
+            name = "object" if policy_index == 0 else "object-%d" % policy_index
+            self._object_rings[policy_index] = load_ring(self.conf.swift_dir, name)
+        return self._object_rings[policy_index]
+
+    # -- the pass ----------------------------------------------------------------
+    def run_once(self) -> ExpirerStats:
+        """Expire every row due now; log and return one summary."""
+        began = time.monotonic()
+        stats = ExpirerStats()
+        now = self.clock()
+        set_trans_id(new_trans_id("-expirer"))
+        policy_cache: dict[tuple[str, str], Optional[int]] = {}
+        try:
+            buckets = [name for name in self._listing(self.account_ring, EXPIRING_ACCOUNT)
+                       if bucket_is_due(name, now)]
+        except ListingError as err:
+            self.logger.error("object expirer: cannot list %s: %s", EXPIRING_ACCOUNT, err)
+            buckets = []
+        for bucket in buckets:
+            if self.stopping:
+                break
+            stats.buckets += 1
+            try:
+                self._expire_bucket(bucket, now, stats, policy_cache)
+            except ListingError as err:
+                self.logger.error("object expirer: bucket %s skipped: %s", bucket, err)
+        stats.seconds = round(time.monotonic() - began, 3)
+        self.logger.info(
+            "object expirer pass: %d due in %d buckets, %d expired, %d skipped (X-Delete-At "
+            "changed), %d failed (retried next pass), %d for other processes, %.3fs",
+            stats.due, stats.buckets, stats.expired, stats.skipped, stats.failures,
+            stats.other_process, stats.seconds)
+        return stats
+
+    def _expire_bucket(self, bucket: str, now: float, stats: ExpirerStats,
+                       policy_cache: dict) -> None:
+        pool = GreenPool(self.conf.concurrency)
+        try:
+            for name in self._listing(self.container_ring, EXPIRING_ACCOUNT, bucket):
+                if self.stopping:
+                    break
+                try:
+                    row = parse_queue_row(name)
+                except ValueError:
+                    self.logger.warning("object expirer: foreign row %r in %s", name, bucket)
+                    continue
+                if row.delete_at > now:
+                    break  # the bucket lists rows in expiry order
+                if not self._is_mine(name):
+                    stats.other_process += 1
+                    continue
+                stats.due += 1
+                pool.spawn_n(self._expire_row, bucket, name, row, stats, policy_cache)
+        finally:
+            pool.waitall()
+
+    def _is_mine(self, name: str) -> bool:
+        if self.conf.processes <= 1:
+            return True
+        digest = hashlib.md5(name.encode("utf-8", "surrogateescape"),
+                             usedforsecurity=False).digest()
+        return int.from_bytes(digest[:8], "big") % self.conf.processes == self.conf.process
+
+    def _count(self, stats: ExpirerStats, field: str) -> None:
+        with self._stats_lock:
+            setattr(stats, field, getattr(stats, field) + 1)
+
+    def _expire_row(self, bucket: str, name: str, row: QueueRow, stats: ExpirerStats,
+                    policy_cache: dict) -> None:
+        try:
+            outcome = self._delete_object(row, policy_cache)
+            if outcome is None or not self._delete_row(bucket, name):
+                self._count(stats, "failures")
+                return
+            self._count(stats, outcome)
+        except Exception:  # noqa: BLE001 - one bad row must not end the pass
+            self._count(stats, "failures")
+            self.logger.exception("object expirer: row %s/%s stays queued", bucket, name)
+
+    # -- the object --------------------------------------------------------------
+    def _policy_index(self, row: QueueRow, cache: dict) -> Optional[int]:
+        """The object's policy, from its container; the default when that is gone."""
+        key = (row.account, row.container)
+        if key not in cache:
+            part, nodes = self.container_ring.get_nodes(row.account, row.container)
+            answers = [self._request(node, part, "HEAD", "/%s/%s" % key, {})
+                       for node in nodes]
+            index: Optional[int] = None
+            for resp in answers:
+                if resp is not None and resp.is_success:
+                    index = int(resp.headers.get(POLICY_INDEX_HEADER, "0"))
+                    break
+            else:
+                if answers and all(r is not None and r.status == 404 for r in answers):
+                    index = self.policies.default.index
+            cache[key] = index
+        return cache[key]
+
+    def _delete_object(self, row: QueueRow, policy_cache: dict) -> Optional[str]:
+        """``"expired"``/``"skipped"`` once a majority of replicas settled; None to retry."""
+        index = self._policy_index(row, policy_cache)
+        if index is None:
+            return None
+        ring = self.object_ring(index)
+        part, nodes = ring.get_nodes(row.account, row.container, row.obj)
+        c_part, c_nodes = self.container_ring.get_nodes(row.account, row.container)
+        path = "/%s/%s/%s" % (row.account, row.container, row.obj)
+        statuses = []
+        for i, node in enumerate(nodes):
+            headers = {"X-Timestamp": Timestamp(row.delete_at).internal,
+                       "X-If-Delete-At": row.delete_at_header,
+                       POLICY_INDEX_HEADER: str(index), CLEAN_QUEUE_HEADER: "no"}
+            # each replica tells its share of the container replicas (paired by index)
+            mine = [c for j, c in enumerate(c_nodes) if j % len(nodes) == i]
+            if mine:
+                headers.update({
+                    "X-Container-Host": ",".join("%s:%s" % (c["ip"], c["port"]) for c in mine),
+                    "X-Container-Device": ",".join(c["device"] for c in mine),
+                    "X-Container-Partition": str(c_part)})
+            resp = self._request(node, part, "DELETE", path, headers)
+            statuses.append(None if resp is None else resp.status)
+        settled = [s for s in statuses if s is not None and (200 <= s < 300 or s in SETTLED)]
+        if len(settled) < len(nodes) // 2 + 1:
+            return None
+        deleted = sum(1 for s in settled if 200 <= s < 300 or s == 404)
+        return "expired" if deleted else "skipped"
+
+    # -- the queue ---------------------------------------------------------------
+    def _delete_row(self, bucket: str, name: str) -> bool:
+        part, nodes = self.container_ring.get_nodes(EXPIRING_ACCOUNT, bucket)
+        headers = {"X-Timestamp": Timestamp.now().internal,
+                   POLICY_INDEX_HEADER: str(QUEUE_POLICY_INDEX)}
+        path = "/%s/%s/%s" % (EXPIRING_ACCOUNT, bucket, name)
+        answers = [self._request(node, part, "DELETE", path, headers) for node in nodes]
+        done = sum(1 for r in answers if r is not None and (r.is_success or r.status == 404))
+        return done >= len(nodes) // 2 + 1
+
+    def _listing(self, ring: Any, account: str, container: Optional[str] = None
+                 ) -> Iterator[str]:
+        """Every name in an account or container listing, page by page."""
+        part, nodes = ring.get_nodes(account, container)
+        path = "/" + account + ("/" + container if container else "")
+        marker = ""
+        while True:
+            query = urllib.parse.urlencode({"format": "json", "marker": marker,
+                                            "limit": str(self.conf.listing_limit)})
+            page = self._listing_page(nodes, part, path, query)
+            if not page:
+                return
+            for entry in page:
+                yield entry["name"]
+            marker = page[-1]["name"]
+            if len(page) < self.conf.listing_limit:
+                return
+
+    def _listing_page(self, nodes: list, part: int, path: str, query: str) -> list:
+        missing = 0
+        for node in nodes:
+            resp = self._request(node, part, "GET", path, {}, query)
+            if resp is None:
+                continue
+            if resp.status == 404:
+                missing += 1
+                continue
+            if resp.is_success:
+                return json.loads(resp.body or b"[]") if resp.status != 204 else []
+        if missing:
+            return []
+        raise ListingError("no replica of %s answered" % path)
+
+    def _request(self, node: Mapping[str, Any], part: int, method: str, path: str,
+                 headers: Mapping[str, str], query_string: str = ""
+                 ) -> Optional[BackendResponse]:
+        try:
+            return backend_request(node["ip"], int(node["port"]), node["device"], part, method,
+                                   path, headers=headers, query_string=query_string,
+                                   conn_timeout=self.conf.conn_timeout,
+                                   response_timeout=self.conf.node_timeout)
+        except (BackendError, OSError) as err:
+            self.logger.warning("object expirer: %s %s to %s:%s/%s failed: %s", method, path,
+                                node["ip"], node["port"], node["device"], err)
+            return None
