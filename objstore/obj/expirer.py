@@ -195,16 +195,16 @@ class ObjectExpirer(Daemon):
         key = (row.account, row.container)
         if key not in cache:
             part, nodes = self.container_ring.get_nodes(row.account, row.container)
-            answers = [self._request(node, part, "HEAD", "/%s/%s" % key, {})
-                       for node in nodes]
             index: Optional[int] = None
-            for resp in answers:
+            missing = 0
+            for node in nodes:
+                resp = self._request(node, part, "HEAD", "/%s/%s" % key, {})
                 if resp is not None and resp.is_success:
                     index = int(resp.headers.get(POLICY_INDEX_HEADER, "0"))
                     break
-            else:
-                if answers and all(r is not None and r.status == 404 for r in answers):
-                    index = self.policies.default.index
+                missing += resp is not None and resp.status == 404
+            if index is None and nodes and missing == len(nodes):
+                index = self.policies.default.index
             cache[key] = index
         return cache[key]
 

@@ -1,0 +1,169 @@
+"""The object expirer's pass against fake account/container/object nodes."""
+import json
+import urllib.parse
+
+import pytest
+
+from objstore.common.backend_client import BackendResponse, ResponseHeaders
+from objstore.common.expiring_queue import queue_row
+from objstore.common.storage_policy import PolicyCollection, StoragePolicy
+from objstore.obj.expirer import ObjectExpirer
+
+NOW = 1700000000
+PAST_BUCKET, FUTURE_BUCKET = "1699920000", "1700006400"
+POLICIES = PolicyCollection([StoragePolicy(index=0, name="gold", default=True),
+                             StoragePolicy(index=1, name="silver")])
+
+
+class FakeNodes:
+    """Every node of the cluster, answering from ``routes`` in place of HTTP.
+
+    ``routes`` maps (method, "/<device>/<part><path>") to (status, a listing
+    or headers); every request is recorded with its query and headers.
+    """
+
+    port = 6000
+
+    def __init__(self):
+        self.requests = []
+        self.routes = {}
+        self.default_status = {"DELETE": 204, "HEAD": 204, "GET": 404}
+
+    def request(self, node, part, method, path, headers, query_string=""):
+        full = "/%s/%s%s" % (node["device"], part, path)
+        query = dict(urllib.parse.parse_qsl(query_string, keep_blank_values=True))
+        self.requests.append((method, full, query, dict(headers)))
+        status, extra = self.routes.get((method, full), (self.default_status[method], None))
+        if callable(extra):
+            extra = extra(query)
+        body = json.dumps(extra).encode() if isinstance(extra, list) else b""
+        answer = ResponseHeaders(list(extra.items()) if isinstance(extra, dict) else [])
+        return BackendResponse(status, "", answer, body)
+
+
+class FakeRing:
+    """Three replicas on devices <prefix>1..3 of the one fake server."""
+
+    def __init__(self, port, prefix, part):
+        self.port, self.prefix, self.part = port, prefix, part
+
+    def get_nodes(self, account, container=None, obj=None):
+        return self.part, [{"ip": "127.0.0.1", "port": self.port, "device": "%s%d" % (
+            self.prefix, i)} for i in (1, 2, 3)]
+
+
+@pytest.fixture
+def nodes():
+    return FakeNodes()
+
+
+def _expirer(nodes, **conf):
+    conf.setdefault("concurrency", "4")
+    conf.setdefault("node_timeout", "2")
+    expirer = ObjectExpirer(conf, storage_policies=POLICIES,
+                            account_ring=FakeRing(nodes.port, "a", 1),
+                            container_ring=FakeRing(nodes.port, "c", 2),
+                            object_ring_for=lambda index: FakeRing(nodes.port, "o%d-" % index,
+                                                                   3),
+                            clock=lambda: NOW)
+    expirer._request = nodes.request
+    return expirer
+
+
+def _queue(nodes, rows, bucket=PAST_BUCKET):
+    nodes.routes[("GET", "/a1/1/.expiring_objects")] = (
+        200, [{"name": PAST_BUCKET}, {"name": FUTURE_BUCKET}])
+    nodes.routes[("GET", "/c1/2/.expiring_objects/%s" % bucket)] = (
+        200, lambda query: [{"name": name} for name in rows if name > query.get("marker", "")
+                            ][:int(query["limit"])])
+
+
+def _sent(nodes, method, prefix):
+    return [r for r in nodes.requests if r[0] == method and r[1].startswith(prefix)]
+
+
+def test_pass_deletes_due_objects_and_their_rows(nodes):
+    due = queue_row(NOW - 5, "AUTH_a", "c", "o")
+    later = queue_row(NOW + 5, "AUTH_a", "c", "later")
+    _queue(nodes, [due, later])
+    stats = _expirer(nodes).run_once()
+    assert (stats.buckets, stats.due, stats.expired, stats.failures) == (1, 1, 1, 0)
+    object_deletes = _sent(nodes, "DELETE", "/o0-")
+    assert sorted(r[1] for r in object_deletes) == [
+        "/o0-%d/3/AUTH_a/c/o" % i for i in (1, 2, 3)]
+    for _m, _p, _q, headers in object_deletes:
+        assert headers["X-If-Delete-At"] == str(NOW - 5)
+        assert headers["X-Timestamp"] == "%d.00000" % (NOW - 5)
+        assert headers["X-Backend-Clean-Expiring-Object-Queue"] == "no"
+        assert headers["X-Container-Partition"] == "2"
+    # each container replica is named by exactly one object replica
+    assert sorted(h["X-Container-Device"] for *_x, h in object_deletes) == ["c1", "c2", "c3"]
+    row_deletes = _sent(nodes, "DELETE", "/c")
+    assert sorted(r[1] for r in row_deletes) == [
+        "/c%d/2/.expiring_objects/%s/%s" % (i, PAST_BUCKET, due) for i in (1, 2, 3)]
+    # the future bucket is never listed, the later row never touched
+    assert not [r for r in nodes.requests if FUTURE_BUCKET in r[1]]
+    assert not [r for r in nodes.requests if r[1].endswith("/later")]
+
+
+def test_changed_expiry_keeps_the_object_and_drops_the_row(nodes):
+    row = queue_row(NOW - 5, "AUTH_a", "c", "o")
+    _queue(nodes, [row])
+    for i in (1, 2, 3):
+        nodes.routes[("DELETE", "/o0-%d/3/AUTH_a/c/o" % i)] = (412, None)
+    stats = _expirer(nodes).run_once()
+    assert (stats.expired, stats.skipped, stats.failures) == (0, 1, 0)
+    assert len(_sent(nodes, "DELETE", "/c")) == 3
+
+
+def test_failed_replicas_keep_the_row_for_the_next_pass(nodes):
+    row = queue_row(NOW - 5, "AUTH_a", "c", "o")
+    _queue(nodes, [row])
+    for i in (1, 2):
+        nodes.routes[("DELETE", "/o0-%d/3/AUTH_a/c/o" % i)] = (503, None)
+    expirer = _expirer(nodes)
+    stats = expirer.run_once()
+    assert (stats.expired, stats.failures) == (0, 1)
+    assert _sent(nodes, "DELETE", "/c") == []
+    # the nodes recover: the next pass (or a restarted expirer) finishes the row
+    nodes.routes.clear()
+    _queue(nodes, [row])
+    stats = _expirer(nodes).run_once()
+    assert (stats.expired, stats.failures) == (1, 0)
+
+
+def test_object_policy_comes_from_its_container(nodes):
+    _queue(nodes, [queue_row(NOW - 5, "AUTH_a", "silver", "o"),
+                   queue_row(NOW - 4, "AUTH_a", "silver", "p")])
+    nodes.routes[("HEAD", "/c1/2/AUTH_a/silver")] = (
+        204, {"X-Backend-Storage-Policy-Index": "1"})
+    stats = _expirer(nodes).run_once()
+    assert stats.expired == 2
+    assert len(_sent(nodes, "DELETE", "/o1-")) == 6
+    assert all(r[3]["X-Backend-Storage-Policy-Index"] == "1"
+               for r in _sent(nodes, "DELETE", "/o1-"))
+    assert len(_sent(nodes, "HEAD", "/c")) == 1  # looked up once per pass
+
+
+def test_many_rows_are_paged_and_shared_between_processes(nodes):
+    rows = [queue_row(NOW - 100 + i, "AUTH_a", "c", "o%03d" % i) for i in range(25)]
+    _queue(nodes, rows)
+    first = _expirer(nodes, listing_limit="10", processes="2", process="0").run_once()
+    second = _expirer(nodes, listing_limit="10", processes="2", process="1").run_once()
+    assert first.due + second.due == 25 and first.due and second.due
+    assert first.other_process == second.due
+    assert first.expired + second.expired == 25
+    markers = [r[2]["marker"] for r in nodes.requests if r[0] == "GET" and "/c1/" in r[1]]
+    assert markers[:3] == ["", rows[9], rows[19]]
+
+
+def test_missing_queue_account_is_an_empty_pass(nodes):
+    stats = _expirer(nodes).run_once()
+    assert (stats.buckets, stats.due) == (0, 0)
+
+
+def test_bad_process_numbers_are_refused():
+    from objstore.common.config import ConfigError
+
+    with pytest.raises(ConfigError):
+        ObjectExpirer({"processes": "2", "process": "2"}, storage_policies=POLICIES)
