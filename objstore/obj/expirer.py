@@ -22,7 +22,7 @@ import urllib.parse
 from typing import Any, Callable, Iterator, Mapping, Optional
 
 from objstore.common.backend_client import BackendError, BackendResponse, backend_request
-from objstore.common.concurrency import GreenPool
+from objstore.common.concurrency import GreenPile, GreenPool
 from objstore.common.config import ConfigError
 from objstore.common.daemon import Daemon, DaemonConfig
 from objstore.common.expiring_queue import (CLEAN_QUEUE_HEADER, EXPIRING_ACCOUNT, QueueRow,
@@ -217,7 +217,7 @@ class ObjectExpirer(Daemon):
         part, nodes = ring.get_nodes(row.account, row.container, row.obj)
         c_part, c_nodes = self.container_ring.get_nodes(row.account, row.container)
         path = "/%s/%s/%s" % (row.account, row.container, row.obj)
-        statuses = []
+        pile = GreenPile(len(nodes) or 1)
         for i, node in enumerate(nodes):
             headers = {"X-Timestamp": Timestamp(row.delete_at).internal,
                        "X-If-Delete-At": row.delete_at_header,
@@ -229,8 +229,8 @@ class ObjectExpirer(Daemon):
                     "X-Container-Host": ",".join("%s:%s" % (c["ip"], c["port"]) for c in mine),
                     "X-Container-Device": ",".join(c["device"] for c in mine),
                     "X-Container-Partition": str(c_part)})
-            resp = self._request(node, part, "DELETE", path, headers)
-            statuses.append(None if resp is None else resp.status)
+            pile.spawn(self._request, node, part, "DELETE", path, headers)
+        statuses = [None if resp is None else resp.status for resp in pile]
         settled = [s for s in statuses if s is not None and (200 <= s < 300 or s in SETTLED)]
         if len(settled) < len(nodes) // 2 + 1:
             return None
@@ -243,7 +243,10 @@ class ObjectExpirer(Daemon):
         headers = {"X-Timestamp": Timestamp.now().internal,
                    POLICY_INDEX_HEADER: str(QUEUE_POLICY_INDEX)}
         path = "/%s/%s/%s" % (EXPIRING_ACCOUNT, bucket, name)
-        answers = [self._request(node, part, "DELETE", path, headers) for node in nodes]
+        pile = GreenPile(len(nodes) or 1)
+        for node in nodes:
+            pile.spawn(self._request, node, part, "DELETE", path, headers)
+        answers = list(pile)
         done = sum(1 for r in answers if r is not None and (r.is_success or r.status == 404))
         return done >= len(nodes) // 2 + 1
 
