@@ -184,8 +184,8 @@ class ContainerController(Controller):
         error = self._clean_request(req)
         if error is not None:
             return error
-        if req.headers.get("X-Storage-Policy") is not None:
-            return plain_response(400, "Cannot change a container's storage policy")
+        # A policy named on POST changes nothing (a container keeps the policy
+        # it was created in) and is not an error: clients resend it harmlessly.
         missing = self._account_missing(req)
         if missing is not None:
             return missing
