@@ -28,10 +28,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from objstore.common.path_hash import configure_hash_path  # noqa: E402
+from objstore.common.cluster_config import ClusterConfig  # noqa: E402
 from objstore.common.timestamp import Timestamp  # noqa: E402
 
 BODY = os.urandom(4096)
+CLUSTER = ClusterConfig.build("bench-prefix", "bench-suffix")
 
 
 def _environ(method: str, path: str, headers: dict, body: bytes = b"") -> dict:
@@ -53,7 +54,7 @@ def _environ(method: str, path: str, headers: dict, body: bytes = b"") -> dict:
 def bench_wsgi(devices: str, count: int) -> tuple[float, float]:
     from objstore.obj.server import ObjectServer
 
-    app = ObjectServer({"devices": devices})
+    app = ObjectServer(CLUSTER, {"devices": devices})
     statuses = []
 
     def start_response(status, headers, exc_info=None):
@@ -88,7 +89,7 @@ def serve(devices: str) -> None:
     sock = concurrency.green_listen(("127.0.0.1", 0))
     print(sock.getsockname()[1], flush=True)
     from objstore.common.http_protocol import serve_http
-    serve_http(sock, ObjectServer({"devices": devices, "log_level": "ERROR"}))
+    serve_http(sock, ObjectServer(CLUSTER, {"devices": devices, "log_level": "ERROR"}))
 
 
 def bench_http(devices: str, count: int, clients: int) -> tuple[float, float, list]:
@@ -155,7 +156,6 @@ def main() -> None:
     parser.add_argument("--dir", default=None, help="devices dir (default: a temp dir)")
     parser.add_argument("--serve", metavar="DEVICES", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    configure_hash_path("bench-prefix", "bench-suffix")
     if args.serve:
         serve(args.serve)
         return

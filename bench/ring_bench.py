@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from objstore.common.path_hash import configure_hash_path  # noqa: E402
+from objstore.common.path_hash import PathHasher  # noqa: E402
 from objstore.ring.builder import RingBuilder  # noqa: E402
 from objstore.ring.ring import Ring  # noqa: E402
 
@@ -51,7 +51,7 @@ def main() -> int:
     parser.add_argument("--zones", type=int, default=4)
     parser.add_argument("--per-zone", type=int, default=8)
     opts = parser.parse_args()
-    configure_hash_path("bench-prefix", "bench-suffix")
+    hasher = PathHasher.from_salt("bench-prefix", "bench-suffix")
 
     builder = build(opts.part_power, opts.zones, opts.per_zone)
     devices = opts.zones * opts.per_zone
@@ -72,10 +72,10 @@ def main() -> int:
         path = os.path.join(tmp, "object.ring.gz")
         seconds, _ = timed(lambda: builder.write_ring(path))
         print("write_ring: %.3f s CPU, %d bytes on disk" % (seconds, os.path.getsize(path)))
-        loads = [timed(lambda: Ring(path))[0] for _ in range(5)]
+        loads = [timed(lambda: Ring(path, hasher))[0] for _ in range(5)]
         print("load 2^%d-partition ring: median %.1f ms CPU (min %.1f ms)"
               % (opts.part_power, statistics.median(loads) * 1000, min(loads) * 1000))
-        ring = Ring(path)
+        ring = Ring(path, hasher)
         names = ["object-%d" % i for i in range(opts.lookups)]
         get_nodes = ring.get_nodes
         def lookup_all() -> None:

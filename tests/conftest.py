@@ -1,13 +1,17 @@
-"""Shared test setup: every test process hashes paths with a known test salt."""
+"""Shared test setup: a cluster config with a known test salt, built per test.
+
+Nothing is configured process-wide: a test that needs other limits or
+policies builds its own ``ClusterConfig``.
+"""
 import pytest
 
-from objstore.common.path_hash import configure_hash_path
+from objstore.common.cluster_config import ClusterConfig
 
 TEST_HASH_PREFIX = "test-prefix"
 TEST_HASH_SUFFIX = "test-suffix"
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _hash_path_salt():
-    configure_hash_path(TEST_HASH_PREFIX, TEST_HASH_SUFFIX)
-    yield
+@pytest.fixture
+def cluster_config():
+    """A fresh cluster (own /info registry) with the test salt and default settings."""
+    return ClusterConfig.build(TEST_HASH_PREFIX, TEST_HASH_SUFFIX)

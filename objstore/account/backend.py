@@ -16,7 +16,7 @@ from typing import Any, Mapping, Optional
 
 from objstore.common.db import _INFO_COMMON_COLUMNS, DatabaseBroker, db_path, new_db_id, ts_text
 from objstore.common.listing_format import ContainerEntry
-from objstore.common.path_hash import hash_path
+from objstore.common.path_hash import PathHasher
 from objstore.common.timestamp import Timestamp
 
 DATADIR = "accounts"
@@ -70,8 +70,9 @@ _ROW_COLUMNS = ("name", "put_timestamp", "delete_timestamp", "object_count", "by
                 "deleted", "storage_policy_index")
 
 
-def account_db_path(device_path: str, partition: int | str, account: str) -> str:
-    return db_path(device_path, DATADIR, partition, str(hash_path(account)))
+def account_db_path(hasher: PathHasher, device_path: str, partition: int | str,
+                    account: str) -> str:
+    return db_path(device_path, DATADIR, partition, str(hasher.hash_path(account)))
 
 
 def _merge_container_rows(old: Optional[tuple], new: tuple) -> tuple:
@@ -102,9 +103,9 @@ class AccountBroker(DatabaseBroker):
     info_table = "account_info"
 
     @classmethod
-    def for_account(cls, device_path: str, partition: int | str, account: str,
-                    timeout: float = 25.0) -> "AccountBroker":
-        return cls(account_db_path(device_path, partition, account), timeout=timeout,
+    def for_account(cls, hasher: PathHasher, device_path: str, partition: int | str,
+                    account: str, timeout: float = 25.0) -> "AccountBroker":
+        return cls(account_db_path(hasher, device_path, partition, account), timeout=timeout,
                    account=account)
 
     def _create_tables(self) -> str:

@@ -14,13 +14,14 @@ from typing import Any, Mapping, Optional
 from webob import Request, Response
 
 from objstore.common.config import ConfigSection, to_bool
-from objstore.common.constraints import MetadataError, check_metadata, constraints
+from objstore.common.constraints import MetadataError, check_metadata
 from objstore.common.db import (DatabaseAlreadyExists)
 from objstore.common.durable_fs import check_device
 from objstore.common.listing_format import (ContainerEntry, ListingEntry, content_type_header,
                                             render_listing)
 from objstore.common.logs import get_logger
-from objstore.common.storage_policy import POLICY_INDEX_HEADER, PolicyCollection, policies
+from objstore.common.pipeline import typed_factory
+from objstore.common.storage_policy import POLICY_INDEX_HEADER, PolicyCollection
 from objstore.common.storage_app import DatabaseServerApp
 from objstore.common.storage_request import (header_int, http_error, listing_params,
                                              required_timestamp, split_backend_path)
@@ -62,13 +63,8 @@ def policy_stat_headers(policy_stats: Mapping[int, Mapping[str, int]],
 
 class AccountServer(DatabaseServerApp):
     server_type = "account"
-
-    def __init__(self, conf: AccountServerConfig, raw_conf: Optional[Mapping[str, Any]] = None,
-                 storage_policies: Optional[PolicyCollection] = None):
-        self.conf = conf
-        self.logger = get_logger(conf.log_name, raw_conf)
-        # names for the per-policy usage headers and the listing's storage_policy
-        self.policies = storage_policies or policies()
+    config_class = AccountServerConfig
+    conf: AccountServerConfig
 
     # -- helpers -------------------------------------------------------
     def _broker(self, req: Request) -> tuple[AccountBroker, list]:
@@ -77,13 +73,13 @@ class AccountServer(DatabaseServerApp):
         device_path = check_device(self.conf.devices, device, self.conf.mount_check)
         if device_path is None:
             raise http_error(507, "%s is not mounted" % device)
-        return AccountBroker.for_account(device_path, partition, account,
+        return AccountBroker.for_account(self.cluster.hasher, device_path, partition, account,
                                          timeout=self.conf.db_timeout), parts
 
-    @staticmethod
-    def _metadata_updates(req: Request, timestamp: Timestamp) -> dict[str, tuple[str, str]]:
+    def _metadata_updates(self, req: Request,
+                          timestamp: Timestamp) -> dict[str, tuple[str, str]]:
         try:
-            check_metadata(req.headers, "account")
+            check_metadata(req.headers, "account", self.cluster.constraints)
         except MetadataError as err:
             raise http_error(400, str(err)) from None
         return {key: (value, timestamp.internal) for key, value in req.headers.items()
@@ -112,7 +108,7 @@ class AccountServer(DatabaseServerApp):
             "X-Backend-Delete-Timestamp": Timestamp(info["delete_timestamp"]).internal,
             "X-Backend-Status-Changed-At": Timestamp(info["status_changed_at"]).internal,
         }
-        headers.update(policy_stat_headers(broker.get_policy_stats(), self.policies))
+        headers.update(policy_stat_headers(broker.get_policy_stats(), self.cluster.policies))
         for key, (value, _ts) in broker.metadata.items():
             headers[key] = value
         return headers
@@ -197,7 +193,7 @@ class AccountServer(DatabaseServerApp):
         broker, (_dev, _part, _account, container) = self._broker(req)
         if container is not None:
             return text_response(400, "HEAD of a container row is not supported")
-        params = listing_params(req, constraints().account_listing_limit)
+        params = listing_params(req, self.cluster.constraints.account_listing_limit)
         info = self._live_info(broker)
         if info is None:
             return text_response(404) if not broker.exists() else self._deleted_404()
@@ -209,7 +205,7 @@ class AccountServer(DatabaseServerApp):
         broker, (_dev, _part, account, container) = self._broker(req)
         if container is not None:
             return text_response(400, "GET of a container row is not supported")
-        params = listing_params(req, constraints().account_listing_limit)
+        params = listing_params(req, self.cluster.constraints.account_listing_limit)
         info = self._live_info(broker)
         if info is None:
             return text_response(404) if not broker.exists() else self._deleted_404()
@@ -228,12 +224,12 @@ class AccountServer(DatabaseServerApp):
     def _with_policy_name(self, entry: ListingEntry) -> ListingEntry:
         if not isinstance(entry, ContainerEntry):
             return entry
-        policy = self.policies.get_by_index(entry.storage_policy_index)
+        policy = self.cluster.policies.get_by_index(entry.storage_policy_index)
         return entry._replace(storage_policy=policy.name) if policy is not None else entry
 
 
-def app_factory(global_conf: Mapping[str, Any], **local_conf: Any) -> AccountServer:
-    """Paste-style entry point: build the app from ``[DEFAULT]`` + ``[app:account-server]``."""
-    raw = dict(global_conf or {})
-    raw.update(local_conf)
-    return AccountServer(AccountServerConfig.from_section(raw, section_name="account-server"), raw)
+@typed_factory(AccountServerConfig)
+def app_factory(cluster: ClusterConfig, conf: AccountServerConfig,
+                raw: Mapping[str, Any]) -> AccountServer:
+    """Pipeline entry point (``use = egg:objstore#account``)."""
+    return AccountServer(cluster, conf, logger=get_logger(conf.log_name, raw))

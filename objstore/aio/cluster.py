@@ -10,27 +10,30 @@ import http.client
 import os
 import socket
 import time
-from typing import Any, Callable, Optional
+from types import MappingProxyType
+from typing import Any, Callable, Mapping, Optional
 
 from objstore.aio import supervisor as procs
 from objstore.aio.layout import (DAEMONS_BY_KIND, DAEMONS_LAST, STORAGE_KINDS, Layout,
                                  LayoutError, ProcessSpec, assign_ports, port_is_free)
 from objstore.aio.state import locked_state, read_state
 from objstore.aio.templates import PROXY_PIPELINE
-from objstore.common.config import read_ini
+from objstore.common.cluster_config import load_cluster_config
+from objstore.common.config import ConfigError, read_ini
+from objstore.common.config_check import check_server_config
 from objstore.common.pipeline import APP_GROUP, DAEMON_GROUP, FILTER_GROUP, entry_point
 
 # The tempauth users every aio has (the same as Swift's all-in-one).
-USERS: dict[str, str] = {
+USERS: Mapping[str, str] = MappingProxyType({
     "test:tester": "testing",
     "test:tester2": "testing2",
     "test:tester3": "testing3",
     "test2:tester2": "testing2",
     "test5:tester5": "testing5",
     "admin:admin": "admin",
-}
-APP_ENTRY_POINTS = {"proxy": "proxy", "object": "object", "container": "container",
-                    "account": "account"}
+})
+APP_ENTRY_POINTS = MappingProxyType({"proxy": "proxy", "object": "object",
+                                     "container": "container", "account": "account"})
 
 
 class ClusterError(RuntimeError):
@@ -298,10 +301,28 @@ class Cluster:
             layout.write_rings(self.ports, self.replicas)
         except LayoutError as err:
             raise ClusterError(str(err)) from None
+        self._check_configs()
         with locked_state(layout.state_path) as state:
             state.update(nodes=layout.nodes, replicas=self.replicas, bind_ip=layout.bind_ip,
                          ports=self.ports, skipped_daemons=self.skipped_daemons,
                          dropped_filters=self.dropped_filters)
+
+    def config_files(self) -> list[str]:
+        """objstore.conf and every server's config file, as the servers read them."""
+        layout = self.layout
+        return [layout.cluster_conf, layout.proxy_conf] + [
+            layout.server_conf(kind, node)
+            for kind in STORAGE_KINDS for node in range(1, layout.nodes + 1)]
+
+    def _check_configs(self) -> None:
+        """Refuse to start a cluster whose generated config would not load."""
+        cluster_conf, *server_confs = self.config_files()
+        try:
+            load_cluster_config(cluster_conf)
+            for path in server_confs:
+                check_server_config(path)
+        except ConfigError as err:
+            raise ClusterError("refusing to start: %s" % err) from None
 
     def _wait_ready(self, specs: list[ProcessSpec], timeout: float) -> None:
         """Until every server accepts connections and the proxy's /healthcheck says OK."""

@@ -19,19 +19,16 @@ from typing import Optional
 
 def run_passes(triples: list[tuple[str, str, str]]) -> int:
     from objstore.common import concurrency
-    from objstore.common.cluster_config import load_cluster_config
     from objstore.common.config import read_ini
+    from objstore.common.daemon import build_daemon
     from objstore.common.logs import get_logger
-    from objstore.common.pipeline import DAEMON_GROUP, entry_point
 
     concurrency.monkey_patch()
     failures = 0
     for name, kind, conf_path in triples:
         try:
-            section = read_ini(conf_path)[kind]
-            load_cluster_config(server_conf=section)
-            daemon_class = entry_point(DAEMON_GROUP, kind)
-            daemon = daemon_class(section, logger=get_logger(name, section))
+            logger = get_logger(name, read_ini(conf_path)[kind])
+            daemon = build_daemon(kind, conf_path, logger=logger)
             summary = daemon.run_once()
             print("%s: %s" % (name, summary), flush=True)
         except Exception:  # noqa: BLE001 - report every failed pass, then go on

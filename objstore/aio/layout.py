@@ -22,7 +22,8 @@ import os
 import re
 import secrets
 import socket
-from typing import Iterable, Optional
+from types import MappingProxyType
+from typing import Iterable, Mapping, Optional
 
 from objstore.aio import templates
 from objstore.common.durable_fs import mkdirs, write_file_atomic
@@ -30,11 +31,11 @@ from objstore.ring.builder import RingBuilder
 
 STORAGE_KINDS = ("object", "container", "account")
 # The daemons each storage server's config file has a section for.
-DAEMONS_BY_KIND: dict[str, tuple[str, ...]] = {
+DAEMONS_BY_KIND: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "object": ("object-updater", "object-expirer"),
     "container": ("container-updater",),
     "account": (),
-}
+})
 # Daemons a pass runs after all the others: the expirer lists the queue's
 # buckets, which the account learns of from the container updaters.
 DAEMONS_LAST = ("object-expirer",)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import string
 import sys
+from types import MappingProxyType
 from typing import Mapping, Optional
 
 OBJSTORE_CONF = """\
@@ -71,7 +72,7 @@ default = yes
 
 # The all-in-one cluster's: gold (the default, the full replica count) and
 # silver (two replicas), so both placements can be tried on one machine.
-AIO_POLICY_SECTIONS = {
+AIO_POLICY_SECTIONS = MappingProxyType({
     0: """\
 [storage-policy:0]
 name = gold
@@ -87,14 +88,22 @@ policy_type = replication
 # aliases =
 # deprecated = no
 """,
-}
+})
 
-_SERVER_DEFAULT = """\
+_CLUSTER_CONF = """\
 [DEFAULT]
 # Where objstore.conf (hash salt, constraints, policies) is.
 objstore_conf = {objstore_conf}
-# Where the ring files ({kind}.ring.gz, ...) are.
+"""
+
+# Only servers whose daemons read a ring name the ring directory: every option
+# a file sets must be one something reads.
+_RING_DIR = """\
+# Where the ring files (account.ring.gz, ...) are.
 swift_dir = {swift_dir}
+"""
+
+_NODE_DEFAULT = """\
 # The directory holding this node's devices (one sub-directory per device).
 devices = {devices}
 # Refuse to use a device directory that is not a mount point (set it on real
@@ -114,7 +123,7 @@ log_file = {log_file}
 OBJECT_SERVER_CONF = """\
 # object-server.conf: one object server (and its daemons) on a storage node.
 
-""" + _SERVER_DEFAULT + """
+""" + _CLUSTER_CONF + _RING_DIR + _NODE_DEFAULT + """
 [pipeline:main]
 pipeline = object-server
 
@@ -167,7 +176,7 @@ process = {expirer_process}
 CONTAINER_SERVER_CONF = """\
 # container-server.conf: one container server (and its daemons) on a storage node.
 
-""" + _SERVER_DEFAULT + """
+""" + _CLUSTER_CONF + _RING_DIR + _NODE_DEFAULT + """
 [pipeline:main]
 pipeline = container-server
 
@@ -198,7 +207,7 @@ log_file = {container_updater_log_file}
 ACCOUNT_SERVER_CONF = """\
 # account-server.conf: one account server on a storage node.
 
-""" + _SERVER_DEFAULT + """
+""" + _CLUSTER_CONF + _NODE_DEFAULT + """
 [pipeline:main]
 pipeline = account-server
 
@@ -435,18 +444,19 @@ use = egg:objstore#versioned_writes
 allow_versioned_writes = true
 """
 
-TEMPLATES: dict[str, str] = {
+TEMPLATES: Mapping[str, str] = MappingProxyType({
     "objstore.conf": OBJSTORE_CONF,
     "proxy-server.conf": PROXY_SERVER_CONF,
     "object-server.conf": OBJECT_SERVER_CONF,
     "container-server.conf": CONTAINER_SERVER_CONF,
     "account-server.conf": ACCOUNT_SERVER_CONF,
-}
+})
 
 # Ports of a production node, as Swift uses them.
-DEFAULT_PORTS = {"proxy": 8080, "object": 6200, "container": 6201, "account": 6202}
+DEFAULT_PORTS = MappingProxyType({"proxy": 8080, "object": 6200, "container": 6201,
+                                  "account": 6202})
 
-SAMPLE_VALUES: dict[str, str] = {
+SAMPLE_VALUES: Mapping[str, str] = MappingProxyType({
     "hash_path_prefix": "",
     "hash_path_suffix": "changeme",
     "objstore_conf": "/etc/objstore/objstore.conf",
@@ -462,7 +472,7 @@ SAMPLE_VALUES: dict[str, str] = {
     "storage_domain": "example.com",
     "pipeline": " ".join(PROXY_PIPELINE),
     "storage_policies": SAMPLE_POLICIES,
-}
+})
 
 
 def render(name: str, values: Mapping[str, str]) -> str:

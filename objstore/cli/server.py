@@ -31,18 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_daemon(kind: str, conf_path: str, once: bool) -> int:
     from objstore.common import concurrency
-    from objstore.common.cluster_config import load_cluster_config
-    from objstore.common.config import read_ini
-    from objstore.common.pipeline import DAEMON_GROUP, entry_point
+    from objstore.common.daemon import build_daemon
 
     concurrency.monkey_patch()
-    sections = read_ini(conf_path)
-    section = sections.get(kind)
-    if section is None:
-        raise ConfigError("%s has no [%s] section" % (conf_path, kind))
-    load_cluster_config(server_conf=section)
-    daemon_class = entry_point(DAEMON_GROUP, kind)
-    daemon = daemon_class(section)
+    daemon = build_daemon(kind, conf_path)
     if once:
         daemon.run_once()
     else:

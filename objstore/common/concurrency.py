@@ -66,19 +66,14 @@ sleep = eventlet.sleep
 kill = eventlet.kill
 getcurrent = eventlet.getcurrent
 
-_patched = False
-
-
 def monkey_patch() -> None:
     """Make the stdlib cooperative (sockets, time, threads).  Idempotent."""
-    global _patched
-    if _patched:
+    if eventlet.patcher.is_monkey_patched("socket"):
         return
     eventlet.monkey_patch(all=False, socket=True, select=True, thread=True, time=True,
                           os=False)
     # Swift's lesson: hub exceptions printed to stderr hide nothing useful.
     eventlet.debug.hub_exceptions(False)
-    _patched = True
 
 
 def tpool_execute(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

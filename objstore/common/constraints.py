@@ -2,12 +2,13 @@
 
 The proxy enforces them (and /info publishes them); the storage servers check
 the few that protect their own storage.  Values come from objstore.conf
-``[constraints]`` so operators can change them in one place.
+``[constraints]`` so operators can change them in one place; every process
+gets them through its :class:`~objstore.common.cluster_config.ClusterConfig`.
 """
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping, Optional
+from typing import Mapping
 
 from objstore.common.config import ConfigError, ConfigSection
 from objstore.common.http_text import wsgi_to_bytes
@@ -15,7 +16,7 @@ from objstore.common.http_text import wsgi_to_bytes
 MAX_META_OVERALL_SIZE = 4096
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class Constraints(ConfigSection):
     max_file_size: int = 5368709122          # 5 GiB + 2 bytes, as Swift
     max_meta_name_length: int = 128
@@ -29,30 +30,19 @@ class Constraints(ConfigSection):
     max_account_name_length: int = 256
     max_container_name_length: int = 256
     extra_header_count: int = 0
-    valid_api_versions: list = dataclasses.field(default_factory=lambda: ["v1", "v1.0"])
+    valid_api_versions: tuple = ("v1", "v1.0")
 
     def validate(self) -> None:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if isinstance(value, int) and value <= 0 and field.name != "extra_header_count":
-                raise ConfigError("[constraints] %s must be positive" % field.name)
+                raise ConfigError("option %r must be positive" % field.name)
 
     def as_info(self) -> dict:
         """The values as /info publishes them under ``swift``."""
-        return dataclasses.asdict(self)
-
-
-_active = Constraints()
-
-
-def set_constraints(constraints: Constraints) -> None:
-    global _active
-    _active = constraints
-
-
-def constraints() -> Constraints:
-    """The constraints in force in this process (defaults until the cluster config loads)."""
-    return _active
+        info = dataclasses.asdict(self)
+        info["valid_api_versions"] = list(self.valid_api_versions)
+        return info
 
 
 class MetadataError(ValueError):
@@ -60,13 +50,12 @@ class MetadataError(ValueError):
 
 
 def check_metadata(headers: Mapping[str, str], target_type: str,
-                   limits: Optional[Constraints] = None) -> None:
+                   limits: Constraints) -> None:
     """Check ``X-<target_type>-Meta-*`` headers against the limits; raise MetadataError.
 
     ``target_type`` is ``object``, ``container`` or ``account``; ``headers``
     are WSGI strings, as a request carries them.
     """
-    limits = limits or _active
     prefix = "x-%s-meta-" % target_type.lower()
     count = 0
     size = 0
@@ -93,7 +82,7 @@ def check_metadata(headers: Mapping[str, str], target_type: str,
 
 
 def check_metadata_update(stored: Mapping[str, str], headers: Mapping[str, str],
-                          target_type: str, limits: Optional[Constraints] = None) -> None:
+                          target_type: str, limits: Constraints) -> None:
     """Check the metadata an account or container would hold after this request.
 
     The count and total-size limits apply to what is stored, not to one

@@ -13,9 +13,12 @@ import random
 import time
 from typing import Any, Mapping, Optional
 
+from objstore.common.cluster_config import ClusterConfig, load_cluster_config
 from objstore.common.concurrency import sleep
-from objstore.common.config import ConfigSection
+from objstore.common.config import ConfigSection, merge_conf, read_config_file
+from objstore.common.config_check import check_server_config
 from objstore.common.logs import get_logger
+from objstore.common.pipeline import DAEMON_GROUP, entry_point
 
 
 @dataclasses.dataclass
@@ -28,14 +31,21 @@ class DaemonConfig(ConfigSection):
 
 
 class Daemon(abc.ABC):
-    """Subclasses set ``name`` and ``config_class`` and implement :meth:`run_once`."""
+    """Subclasses set ``name`` and ``config_class`` and implement :meth:`run_once`.
+
+    ``conf`` is the daemon's own section (every option checked), ``inherited``
+    the file's ``[DEFAULT]``; ``cluster`` the cluster's settings.
+    """
 
     name = "daemon"
     config_class: type[DaemonConfig] = DaemonConfig
 
-    def __init__(self, conf: Optional[Mapping[str, Any]] = None, logger: Any = None):
-        self.raw_conf = dict(conf or {})
-        self.conf = self.config_class.from_section(self.raw_conf, section_name=self.name)
+    def __init__(self, cluster: ClusterConfig, conf: Optional[Mapping[str, Any]] = None, *,
+                 inherited: Optional[Mapping[str, Any]] = None, logger: Any = None):
+        self.cluster = cluster
+        self.raw_conf = merge_conf(inherited, conf)
+        self.conf = self.config_class.from_section(conf, section_name=self.name,
+                                                   inherited=inherited)
         self.logger = logger or get_logger(self.conf.log_name or self.name, self.raw_conf)
         self._stopping = False
 
@@ -71,3 +81,13 @@ class Daemon(abc.ABC):
         deadline = time.time() + seconds
         while not self._stopping and time.time() < deadline:
             sleep(min(0.5, max(0.0, deadline - time.time())))
+
+
+def build_daemon(kind: str, conf_path: str, logger: Any = None) -> Daemon:
+    """The daemon ``kind`` as configured in ``conf_path``, after the whole file is checked."""
+    conf_file = read_config_file(conf_path)
+    own = conf_file.own(kind)
+    cluster = load_cluster_config(server_conf=merge_conf(conf_file.defaults, own))
+    check_server_config(conf_path)
+    daemon_class = entry_point(DAEMON_GROUP, kind)
+    return daemon_class(cluster, own, inherited=conf_file.global_conf(), logger=logger)

@@ -9,6 +9,7 @@ above it uses :func:`plain_response`.
 from __future__ import annotations
 
 from http import HTTPStatus
+from types import MappingProxyType
 from typing import Mapping, Optional
 
 from webob import Response
@@ -16,7 +17,7 @@ from webob import Response
 PLAIN_TEXT = "text/plain; charset=UTF-8"
 ANSWER_CONTENT_TYPE = "text/html; charset=UTF-8"
 # Status codes HTTPStatus lacks that objstore answers.
-EXTRA_REASON_PHRASES = {499: "Client Disconnect"}
+EXTRA_REASON_PHRASES = MappingProxyType({499: "Client Disconnect"})
 
 
 def reason_phrase(status: int) -> str:

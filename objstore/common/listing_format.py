@@ -15,6 +15,7 @@ import json
 from json.encoder import encode_basestring_ascii
 import re
 import time
+from types import MappingProxyType
 from typing import Iterable, NamedTuple, Optional, Sequence, Union
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
@@ -26,9 +27,9 @@ XML_TYPE = "application/xml"
 TEXT_XML_TYPE = "text/xml"
 PLAIN_TYPE = "text/plain"
 
-FORMAT_TO_MEDIA_TYPE = {"plain": PLAIN_TYPE, "json": JSON_TYPE, "xml": XML_TYPE}
+FORMAT_TO_MEDIA_TYPE = MappingProxyType({"plain": PLAIN_TYPE, "json": JSON_TYPE, "xml": XML_TYPE})
 # Order matters: with no Accept header (or */*) a listing is plain text, as in Swift.
-LISTING_MEDIA_TYPES = [PLAIN_TYPE, JSON_TYPE, XML_TYPE, TEXT_XML_TYPE]
+LISTING_MEDIA_TYPES = (PLAIN_TYPE, JSON_TYPE, XML_TYPE, TEXT_XML_TYPE)
 
 
 class ObjectEntry(NamedTuple):

@@ -75,19 +75,16 @@ class _TransIdFilter(logging.Filter):
         return True
 
 
-_configured: set[str] = set()
-
-
 def get_logger(name: str, conf: Optional[Mapping[str, Any]] = None) -> logging.Logger:
     """A logger for one server/daemon/middleware, configured once per name.
 
     ``conf`` may carry ``log_level`` (INFO), ``log_file`` (stderr when unset).
     """
-    settings = LogSettings.from_section(conf or {})
+    # ``conf`` is a whole section: take the log options, leave the rest to its owner.
+    settings = LogSettings.from_section(inherited=conf)
     logger = logging.getLogger("objstore." + name if not name.startswith("objstore") else name)
-    if logger.name in _configured:
-        return logger
-    _configured.add(logger.name)
+    if any(isinstance(f, _TransIdFilter) for h in logger.handlers for f in h.filters):
+        return logger  # configured already (by this process's first caller)
     logger.setLevel(getattr(logging, settings.log_level, logging.INFO))
     handler: logging.Handler
     if settings.log_file:

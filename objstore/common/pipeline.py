@@ -15,21 +15,58 @@ The file shape is paste.deploy's, which Swift operators already know::
 ``egg:objstore#NAME`` names an entry point in the ``objstore.app_factory`` or
 ``objstore.filter_factory`` group (declared in setup.cfg), so this module
 never imports the servers or middleware it assembles.  ``call:module:attr``
-names a factory directly (handy in tests).  Factories take paste's signature:
-``app_factory(global_conf, **local_conf)`` and
-``filter_factory(global_conf, **local_conf) -> (app -> app)``.
+names a factory directly (handy in tests).
+
+Factories take paste's signature with the cluster in front:
+``app_factory(cluster, global_conf, **local_conf)`` and
+``filter_factory(cluster, global_conf, **local_conf) -> (app -> app)``, where
+``cluster`` is the process's :class:`~objstore.common.cluster_config.ClusterConfig`.
+Each is written with :func:`typed_factory`, which merges ``[DEFAULT]`` with
+the section, parses it by the factory's typed class and refuses unknown options.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, TypeVar
 
-from objstore.common.config import ConfigError, read_ini
+from objstore.common.config import (ConfigError, ConfigSection, merge_conf,
+                                    read_config_file)
+
+if TYPE_CHECKING:
+    from objstore.common.cluster_config import ClusterConfig
 
 APP_GROUP = "objstore.app_factory"
 FILTER_GROUP = "objstore.filter_factory"
 DAEMON_GROUP = "objstore.daemon"
+
+C = TypeVar("C", bound=ConfigSection)
+# The attribute typed_factory sets: the config check reads a section by it.
+CONFIG_CLASS_ATTR = "config_class"
+
+
+def typed_factory(config_class: type[C]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Make ``build(cluster, conf, raw)`` a pipeline factory that gets typed options.
+
+    The one place where ``global_conf`` ([DEFAULT]) and ``local_conf`` (the
+    section) meet: ``conf`` is ``config_class`` parsed strictly from them,
+    ``raw`` the merged strings (for the logger's options).
+    """
+    def decorate(build: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(build)
+        def factory(cluster: "ClusterConfig", global_conf: Optional[Mapping[str, Any]] = None,
+                    **local_conf: Any) -> Any:
+            conf = config_class.from_section(local_conf, inherited=global_conf)
+            return build(cluster, conf, merge_conf(global_conf, local_conf))
+        setattr(factory, CONFIG_CLASS_ATTR, config_class)
+        return factory
+    return decorate
+
+
+def config_class_of(factory: Any) -> Optional[type[ConfigSection]]:
+    """The typed class a factory reads its section with (None if it declares none)."""
+    return getattr(factory, CONFIG_CLASS_ATTR, None)
 
 
 def resolve(spec: str, group: str) -> Any:
@@ -60,40 +97,33 @@ def entry_point_names(group: str) -> list[str]:
     return sorted(ep.name for ep in importlib.metadata.entry_points(group=group))
 
 
-def load_app(conf_path: str, name: str = "main") -> Callable:
-    """The WSGI app (with its filters) that ``conf_path`` describes."""
-    sections = read_ini(conf_path)
-    global_conf = dict(sections.get("DEFAULT", {}))
-    global_conf["__file__"] = conf_path
-    pipeline_section = sections.get("pipeline:%s" % name)
+def load_app(conf_path: str, cluster: "ClusterConfig", name: str = "main") -> Callable:
+    """The WSGI app (with its filters) that ``conf_path`` describes, for ``cluster``."""
+    conf_file = read_config_file(conf_path)
+    global_conf = conf_file.global_conf()
+    pipeline_section = conf_file.sections.get("pipeline:%s" % name)
     if pipeline_section is None:
-        app_section = "app:%s" % name
-        if app_section not in sections:
+        if "app:%s" % name not in conf_file.sections:
             raise ConfigError("%s has no [pipeline:%s] or [app:%s]" % (conf_path, name, name))
-        return _build_app(sections, app_section, global_conf)
+        return _build(conf_file, "app:%s" % name, APP_GROUP, cluster, global_conf)
     names = pipeline_section.get("pipeline", "").split()
     if not names:
         raise ConfigError("%s: [pipeline:%s] lists nothing" % (conf_path, name))
-    app = _build_app(sections, "app:%s" % names[-1], global_conf)
+    app = _build(conf_file, "app:%s" % names[-1], APP_GROUP, cluster, global_conf)
     for filter_name in reversed(names[:-1]):
-        section = sections.get("filter:%s" % filter_name)
-        if section is None:
+        if "filter:%s" % filter_name not in conf_file.sections:
             raise ConfigError("%s: pipeline names %r but there is no [filter:%s]"
                               % (conf_path, filter_name, filter_name))
-        local = _local_conf(section, global_conf)
-        factory = resolve(section.get("use", ""), FILTER_GROUP)
-        app = factory(global_conf, **local)(app)
+        make_filter = _build(conf_file, "filter:%s" % filter_name, FILTER_GROUP, cluster,
+                             global_conf)
+        app = make_filter(app)
     return app
 
 
-def _build_app(sections: dict, section_name: str, global_conf: dict) -> Callable:
-    section = sections.get(section_name)
-    if section is None:
-        raise ConfigError("missing [%s]" % section_name)
-    factory = resolve(section.get("use", ""), APP_GROUP)
-    return factory(global_conf, **_local_conf(section, global_conf))
-
-
-def _local_conf(section: dict, global_conf: dict) -> dict:
-    """Section values (including inherited [DEFAULT] ones), minus ``use``."""
-    return {k: v for k, v in section.items() if k not in ("use",)}
+def _build(conf_file: Any, section_name: str, group: str, cluster: "ClusterConfig",
+           global_conf: dict) -> Any:
+    if section_name not in conf_file.sections:
+        raise ConfigError("%s: missing [%s]" % (conf_file.path, section_name))
+    local_conf = conf_file.own(section_name)
+    factory = resolve(local_conf.pop("use", ""), group)
+    return factory(cluster, global_conf, **local_conf)

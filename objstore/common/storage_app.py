@@ -10,15 +10,18 @@ from __future__ import annotations
 import os
 import time
 import urllib.parse
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 from webob import Request, Response
 from webob.exc import HTTPException
 
+from objstore.common.cluster_config import ClusterConfig
+from objstore.common.config import ConfigSection
 from objstore.common.constraints import MetadataError, check_metadata_update
 from objstore.common.db import DatabaseBusy, DatabaseNotFound, DatabaseQuarantined
 from objstore.common.http_text import wsgi_to_bytes
-from objstore.common.logs import TRANS_ID_HEADER, get_trans_id, new_trans_id, set_trans_id
+from objstore.common.logs import (TRANS_ID_HEADER, get_logger, get_trans_id, new_trans_id,
+                                  set_trans_id)
 from objstore.common.storage_policy import POLICY_INDEX_HEADER
 from objstore.common.storage_request import http_error, text_response
 
@@ -46,11 +49,23 @@ def access_line(req: Request, status: int, content_length: object, began: float)
 
 
 class StorageServerApp:
-    """Base class; subclasses set ``server_type``, ``logger`` and the verb handlers."""
+    """Base class; subclasses set ``server_type``, ``config_class`` and the verb handlers.
+
+    ``conf`` is the typed section (the pipeline's factory parsed it) or, in
+    tests, a mapping of option strings parsed here.
+    """
 
     server_type = "storage"
+    config_class: type[ConfigSection] = ConfigSection
     methods: tuple[str, ...] = ("PUT", "GET", "HEAD", "POST", "DELETE")
     log_requests = True
+
+    def __init__(self, cluster: ClusterConfig, conf: Any = None,
+                 logger: Optional[Any] = None) -> None:
+        self.cluster = cluster
+        self.conf: Any = self.config_class.of(conf)
+        self.logger = logger or get_logger(getattr(self.conf, "log_name", self.server_type),
+                                           conf if isinstance(conf, Mapping) else None)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         began = time.time()
@@ -85,7 +100,7 @@ class DatabaseServerApp(StorageServerApp):
         stored = {key: value for key, (value, _ts) in broker.metadata.items()}
         try:
             check_metadata_update(stored, {key: value for key, (value, _ts) in updates.items()},
-                                  self.server_type)
+                                  self.server_type, self.cluster.constraints)
         except MetadataError as err:
             raise http_error(400, str(err)) from None
 

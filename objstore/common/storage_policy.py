@@ -9,7 +9,8 @@ later moves no data.
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterator, Optional
+import types
+from typing import Iterable, Iterator, Optional
 
 from objstore.common.config import ConfigError, ConfigSection
 
@@ -20,14 +21,14 @@ REPLICATION = "replication"
 ERASURE_CODING = "erasure_coding"
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class StoragePolicy(ConfigSection):
     index: int = 0
     name: str = "Policy-0"
     policy_type: str = REPLICATION
     default: bool = False
     deprecated: bool = False
-    aliases: list = dataclasses.field(default_factory=list)
+    aliases: tuple = ()
     # erasure coding (later): pyeclib backend and fragment layout
     ec_type: str = ""
     ec_num_data_fragments: int = 0
@@ -36,8 +37,8 @@ class StoragePolicy(ConfigSection):
 
     def validate(self) -> None:
         if self.policy_type not in (REPLICATION, ERASURE_CODING):
-            raise ConfigError("storage policy %d: unknown policy_type %r" % (
-                self.index, self.policy_type))
+            raise ConfigError("option 'policy_type': unknown type %r (want %s or %s)" % (
+                self.policy_type, REPLICATION, ERASURE_CODING))
         if self.index < 0:
             raise ConfigError("storage policy index must be >= 0")
 
@@ -62,8 +63,10 @@ class StoragePolicy(ConfigSection):
 
 
 class PolicyCollection:
-    def __init__(self, policies: Optional[list[StoragePolicy]] = None):
-        policies = list(policies or [StoragePolicy(index=0, name="Policy-0", default=True)])
+    """A cluster's policies by index; read-only once built (it is part of the ClusterConfig)."""
+
+    def __init__(self, policies: Optional[Iterable[StoragePolicy]] = None):
+        policies = list(policies or ()) or [StoragePolicy(index=0, name="Policy-0", default=True)]
         seen_idx: set[int] = set()
         seen_names: set[str] = set()
         for pol in policies:
@@ -82,8 +85,11 @@ class PolicyCollection:
         if not defaults:
             # Swift: with one policy it is the default; otherwise policy 0.
             zero = [p for p in policies if p.index == 0]
-            (zero or policies)[0].default = True
-        self._by_index = {p.index: p for p in sorted(policies, key=lambda p: p.index)}
+            chosen = (zero or policies)[0]
+            policies = [dataclasses.replace(p, default=True) if p is chosen else p
+                        for p in policies]
+        self._by_index = types.MappingProxyType(
+            {p.index: p for p in sorted(policies, key=lambda p: p.index)})
 
     def __iter__(self) -> Iterator[StoragePolicy]:
         return iter(self._by_index.values())
@@ -114,15 +120,3 @@ class PolicyCollection:
             if pol.name.lower() == lowered or lowered in (a.lower() for a in pol.aliases):
                 return pol
         return None
-
-
-_active = PolicyCollection()
-
-
-def set_policies(policies: PolicyCollection) -> None:
-    global _active
-    _active = policies
-
-
-def policies() -> PolicyCollection:
-    return _active

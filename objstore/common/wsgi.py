@@ -9,7 +9,6 @@ in the parent replaces the workers one by one after a config change.
 """
 from __future__ import annotations
 
-import dataclasses
 import errno
 import os
 import signal
@@ -18,30 +17,15 @@ import time
 from typing import Callable, Optional
 
 from objstore.common import concurrency
-from objstore.common.cluster_config import load_cluster_config, request_head_limits
-from objstore.common.config import ConfigError, ConfigSection, read_ini
+from objstore.common.cluster_config import (ClusterConfig, load_cluster_config,
+                                            request_head_limits)
+from objstore.common.config import ConfigError, read_config_file
+from objstore.common.config_check import check_server_config
 from objstore.common.http_protocol import serve_http
 from objstore.common.http_wire import HeadLimits
 from objstore.common.logs import get_logger
 from objstore.common.pipeline import load_app
-
-
-@dataclasses.dataclass
-class ServerSettings(ConfigSection):
-    bind_ip: str = "127.0.0.1"
-    bind_port: int = 8080
-    workers: int = 0
-    backlog: int = 4096
-    max_clients: int = 1024
-    client_timeout: float = 60.0
-    graceful_shutdown_timeout: float = 30.0
-    log_name: str = "server"
-
-    def validate(self) -> None:
-        if not 0 <= self.bind_port <= 65535:
-            raise ConfigError("bind_port must be 0..65535")
-        if self.workers < 0:
-            raise ConfigError("workers must be >= 0")
+from objstore.common.server_settings import ServerSettings
 
 
 def bind_socket(settings: ServerSettings) -> socket.socket:
@@ -101,26 +85,27 @@ def run_wsgi(conf_path: str, app_name: str = "main", *,
              ready_fd: Optional[int] = None) -> int:
     """Serve the app that ``conf_path`` describes until SIGTERM.  Returns an exit code."""
     concurrency.monkey_patch()
-    sections = read_ini(conf_path)
-    defaults = sections.get("DEFAULT", {})
-    settings = ServerSettings.from_section(defaults, section_name="DEFAULT")
-    logger = get_logger(settings.log_name, defaults)
+    # objstore.conf and every section of this file are checked before anything
+    # binds or logs, so a mistake is one line on stderr.
+    defaults = read_config_file(conf_path).global_conf()
     cluster = load_cluster_config(server_conf=defaults)
-    head_limits = request_head_limits(cluster.constraints)
+    check_server_config(conf_path)
+    settings = ServerSettings.from_section(inherited=defaults)
+    logger = get_logger(settings.log_name, defaults)
     sock = bind_socket(settings)
     if ready_fd is not None:
         os.write(ready_fd, b"%d\n" % sock.getsockname()[1])
         os.close(ready_fd)
     if settings.workers == 0:
-        app = load_app(conf_path, app_name)
+        app = load_app(conf_path, cluster, app_name)
         logger.info("%s serving on %s:%s", settings.log_name, *sock.getsockname()[:2])
-        _serve(sock, app, settings, logger, head_limits)
+        _serve(sock, app, settings, logger, request_head_limits(cluster.constraints))
         return 0
-    return _run_workers(sock, conf_path, app_name, settings, logger, head_limits)
+    return _run_workers(sock, conf_path, app_name, settings, logger, cluster)
 
 
 def _run_workers(sock: socket.socket, conf_path: str, app_name: str,
-                 settings: ServerSettings, logger, head_limits: HeadLimits) -> int:
+                 settings: ServerSettings, logger, cluster: ClusterConfig) -> int:
     children: dict[int, float] = {}
     state = {"running": True, "reload": False}
 
@@ -132,8 +117,8 @@ def _run_workers(sock: socket.socket, conf_path: str, app_name: str,
                 # simply end this child, not run the parent's handlers.
                 for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
                     signal.signal(signum, signal.SIG_DFL)
-                app = load_app(conf_path, app_name)
-                _serve(sock, app, settings, logger, head_limits)
+                app = load_app(conf_path, cluster, app_name)
+                _serve(sock, app, settings, logger, request_head_limits(cluster.constraints))
             except BaseException:  # noqa: BLE001 - a child must exit, never return
                 logger.exception("worker failed")
                 os._exit(1)

@@ -18,7 +18,7 @@ from typing import Any, Mapping, Optional
 from objstore.common.db import (_INFO_COMMON_COLUMNS, DatabaseBroker, db_path, new_db_id,
                                 ts_text)
 from objstore.common.listing_format import ObjectEntry
-from objstore.common.path_hash import hash_path
+from objstore.common.path_hash import PathHasher
 from objstore.common.timestamp import Timestamp
 
 DATADIR = "containers"
@@ -76,10 +76,10 @@ _ROW_COLUMNS = ("name", "created_at", "size", "content_type", "etag", "deleted",
                 "storage_policy_index")
 
 
-def container_db_path(device_path: str, partition: int | str, account: str,
-                      container: str) -> str:
+def container_db_path(hasher: PathHasher, device_path: str, partition: int | str,
+                      account: str, container: str) -> str:
     """Where the container's database lives on a device."""
-    return db_path(device_path, DATADIR, partition, str(hash_path(account, container)))
+    return db_path(device_path, DATADIR, partition, str(hasher.hash_path(account, container)))
 
 
 def _row_key(row: tuple) -> tuple:
@@ -98,9 +98,10 @@ class ContainerBroker(DatabaseBroker):
     info_table = "container_info"
 
     @classmethod
-    def for_container(cls, device_path: str, partition: int | str, account: str,
-                      container: str, timeout: float = 25.0) -> "ContainerBroker":
-        return cls(container_db_path(device_path, partition, account, container),
+    def for_container(cls, hasher: PathHasher, device_path: str, partition: int | str,
+                      account: str, container: str,
+                      timeout: float = 25.0) -> "ContainerBroker":
+        return cls(container_db_path(hasher, device_path, partition, account, container),
                    timeout=timeout, account=account, container=container)
 
     # -- creation ------------------------------------------------------
@@ -232,14 +233,3 @@ class ContainerBroker(DatabaseBroker):
 
 def _object_entry(row: tuple) -> ObjectEntry:
     return ObjectEntry(*row)
-
-
-def bulk_insert_for_bench(broker: ContainerBroker, rows: list[tuple]) -> None:
-    """Load ``(name, created_at, size, content_type, etag)`` rows fast (bench only).
-
-    Bypasses the merge logic (the names must be new) but not the triggers,
-    so the stats stay exact.
-    """
-    with broker.transaction() as conn:
-        conn.executemany("INSERT INTO object (name, created_at, size, content_type, etag, "
-                         "deleted, storage_policy_index) VALUES (?, ?, ?, ?, ?, 0, 0)", rows)

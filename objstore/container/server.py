@@ -12,14 +12,15 @@ from typing import Any, Mapping, Optional
 
 from webob import Request, Response
 
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigSection
-from objstore.common.constraints import MetadataError, check_metadata, constraints
+from objstore.common.constraints import MetadataError, check_metadata
 from objstore.common.db import (DatabaseAlreadyExists)
 from objstore.common.durable_fs import check_device
 from objstore.common.listing_format import content_type_header, render_listing
 from objstore.common.logs import get_logger
-from objstore.common.storage_policy import (POLICY_DEFAULT_HEADER, POLICY_INDEX_HEADER,
-                                            PolicyCollection, policies)
+from objstore.common.pipeline import typed_factory
+from objstore.common.storage_policy import POLICY_DEFAULT_HEADER, POLICY_INDEX_HEADER
 from objstore.common.storage_app import DatabaseServerApp
 from objstore.common.storage_request import (header_int, header_text, http_error,
                                              listing_params, required_timestamp,
@@ -56,13 +57,8 @@ class ContainerServer(DatabaseServerApp):
     """WSGI app; one broker per request (its SQLite connection lives as long as the request)."""
 
     server_type = "container"
-
-    def __init__(self, conf: ContainerServerConfig, raw_conf: Optional[Mapping[str, Any]] = None,
-                 storage_policies: Optional[PolicyCollection] = None):
-        self.conf = conf
-        self.logger = get_logger(conf.log_name, raw_conf)
-        # the policies a container (and its object rows) may name
-        self.policies = storage_policies or policies()
+    config_class = ContainerServerConfig
+    conf: ContainerServerConfig
 
     # -- helpers -------------------------------------------------------
     def _broker(self, req: Request) -> tuple[ContainerBroker, list]:
@@ -71,9 +67,11 @@ class ContainerServer(DatabaseServerApp):
         device_path = check_device(self.conf.devices, device, self.conf.mount_check)
         if device_path is None:
             raise http_error(507, "%s is not mounted" % device)
-        broker = ContainerBroker.for_container(device_path, partition, account, container,
+        broker = ContainerBroker.for_container(self.cluster.hasher, device_path, partition,
+                                               account, container,
                                                timeout=self.conf.db_timeout)
-        if obj is not None and len(obj.encode("utf-8")) > constraints().max_object_name_length:
+        limit = self.cluster.constraints.max_object_name_length
+        if obj is not None and len(obj.encode("utf-8")) > limit:
             raise http_error(400, "Object name too long")
         return broker, parts
 
@@ -81,7 +79,7 @@ class ContainerServer(DatabaseServerApp):
         value = req.headers.get(header)
         if value is None or value == "":
             return None
-        policy = self.policies.get_by_index(value)
+        policy = self.cluster.policies.get_by_index(value)
         if policy is None:
             raise http_error(400, "Invalid %s %r" % (header, value))
         return policy.index
@@ -96,12 +94,12 @@ class ContainerServer(DatabaseServerApp):
             index = self._policy_index(req, header)
             if index is not None:
                 return index
-        return self.policies.default.index
+        return self.cluster.policies.default.index
 
-    @staticmethod
-    def _metadata_updates(req: Request, timestamp: Timestamp) -> dict[str, tuple[str, str]]:
+    def _metadata_updates(self, req: Request,
+                          timestamp: Timestamp) -> dict[str, tuple[str, str]]:
         try:
-            check_metadata(req.headers, "container")
+            check_metadata(req.headers, "container", self.cluster.constraints)
         except MetadataError as err:
             raise http_error(400, str(err)) from None
         return {key: (value, timestamp.internal) for key, value in req.headers.items()
@@ -297,7 +295,7 @@ class ContainerServer(DatabaseServerApp):
         broker, (_dev, _part, _account, container, obj) = self._broker(req)
         if obj is not None:
             return text_response(400, "%s of an object row is not supported" % req.method)
-        params = listing_params(req, constraints().container_listing_limit)
+        params = listing_params(req, self.cluster.constraints.container_listing_limit)
         if not broker.exists():
             return text_response(404)
         info = broker.get_info()
@@ -329,9 +327,8 @@ class ContainerServer(DatabaseServerApp):
         return resp
 
 
-def app_factory(global_conf: Mapping[str, Any], **local_conf: Any) -> ContainerServer:
-    """Paste-style entry point: build the app from ``[DEFAULT]`` + ``[app:container-server]``."""
-    raw = dict(global_conf or {})
-    raw.update(local_conf)
-    conf = ContainerServerConfig.from_section(raw, section_name="container-server")
-    return ContainerServer(conf, raw)
+@typed_factory(ContainerServerConfig)
+def app_factory(cluster: ClusterConfig, conf: ContainerServerConfig,
+                raw: Mapping[str, Any]) -> ContainerServer:
+    """Pipeline entry point (``use = egg:objstore#container``)."""
+    return ContainerServer(cluster, conf, logger=get_logger(conf.log_name, raw))

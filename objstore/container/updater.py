@@ -14,6 +14,7 @@ import dataclasses
 import os
 from typing import Any, Iterator, Mapping, Optional
 
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.concurrency import GreenPool
 from objstore.common.daemon import Daemon, DaemonConfig
 from objstore.common.db import DatabaseError
@@ -71,16 +72,17 @@ class ContainerUpdater(Daemon):
     name = "container-updater"
     config_class = ContainerUpdaterConfig
 
-    def __init__(self, conf: Optional[Mapping[str, Any]] = None, logger: Any = None,
+    def __init__(self, cluster: ClusterConfig, conf: Optional[Mapping[str, Any]] = None, *,
+                 inherited: Optional[Mapping[str, Any]] = None, logger: Any = None,
                  account_ring: Any = None):
-        super().__init__(conf, logger)
+        super().__init__(cluster, conf, inherited=inherited, logger=logger)
         self.conf: ContainerUpdaterConfig
         self._account_ring = account_ring
 
     @property
     def account_ring(self) -> Any:
         if self._account_ring is None:
-            self._account_ring = load_ring(self.conf.swift_dir, "account")
+            self._account_ring = load_ring(self.conf.swift_dir, "account", self.cluster.hasher)
         return self._account_ring
 
     def run_once(self) -> dict[str, int]:

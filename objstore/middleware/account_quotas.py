@@ -21,12 +21,15 @@ and the cached account info by up to ``recheck_account_existence``.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Optional
+import dataclasses
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 from webob import Request, Response
 
-from objstore.common.capabilities import register_capability
-from objstore.common.storage_policy import policies
+from objstore.common.cluster_config import ClusterConfig
+from objstore.common.config import ConfigSection
+from objstore.common.pipeline import typed_factory
+from objstore.common.storage_policy import PolicyCollection
 from objstore.middleware.quota import quota_value, refuse_upload, upload_size
 from objstore.middleware.request_path import api_target
 from objstore.proxy import info_cache
@@ -44,20 +47,20 @@ class QuotaHeaderError(Exception):
         self.reason = reason
 
 
-def quota_names() -> list[tuple[str, str]]:
+def quota_names(policies: PolicyCollection) -> list[tuple[str, str]]:
     """(client header tail, sysmeta tail) of every quota: overall, then per policy.
 
     Per-policy quotas are named by the policy's name and kept by its index,
     so renaming a policy keeps its quotas.
     """
     names = [(kind, kind) for kind in QUOTA_KINDS]
-    for policy in policies():
+    for policy in policies:
         names.extend(("%s-Policy-%s" % (kind, policy.name), "%s-Policy-%d" % (kind, policy.index))
                      for kind in QUOTA_KINDS)
     return names
 
 
-def translate_quota_headers(req: Request) -> None:
+def translate_quota_headers(req: Request, policies: PolicyCollection) -> None:
     """Move a reseller's quota headers to system metadata; refuse anyone else's.
 
     Raises QuotaHeaderError (403 for a non-reseller, 400 for a bad number).
@@ -66,7 +69,7 @@ def translate_quota_headers(req: Request) -> None:
         if req.headers.get(legacy) is not None and not req.headers.get(current):
             req.headers[current] = req.headers[legacy]
     requested: dict[str, str] = {}
-    for tail, stored in quota_names():
+    for tail, stored in quota_names(policies):
         value = req.headers.pop("X-Account-%s" % tail, None)
         if req.headers.pop("X-Remove-Account-%s" % tail, None):
             value = ""  # removal wins over a value sent alongside
@@ -83,14 +86,20 @@ def translate_quota_headers(req: Request) -> None:
         req.headers["X-Account-Sysmeta-%s" % stored] = value
 
 
+@dataclasses.dataclass(frozen=True)
+class AccountQuotasConfig(ConfigSection):
+    """No options: the quotas are account metadata.  A stray option is refused."""
+
+
 class AccountQuotas:
     """WSGI filter; see the module docstring."""
 
-    def __init__(self, app: Callable):
+    def __init__(self, app: Callable, cluster: ClusterConfig):
         self.app = app
+        self.cluster = cluster
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        target = api_target(environ)
+        target = api_target(environ, self.cluster.constraints.valid_api_versions)
         if target is None:
             return self.app(environ, start_response)
         account, container, obj = target
@@ -107,11 +116,11 @@ class AccountQuotas:
     def account_request(self, req: Request) -> Response:
         if req.method in ("PUT", "POST"):
             try:
-                translate_quota_headers(req)
+                translate_quota_headers(req, self.cluster.policies)
             except QuotaHeaderError as err:
                 return plain_response(err.status, err.reason)
         resp = req.get_response(self.app)
-        for tail, stored in quota_names():
+        for tail, stored in quota_names(self.cluster.policies):
             value = resp.headers.get("X-Account-Sysmeta-%s" % stored)
             if value:
                 resp.headers["X-Account-%s" % tail] = value
@@ -137,10 +146,9 @@ class AccountQuotas:
             return None
         return refuse_upload(req, container_info.get("write_acl"))
 
-    @staticmethod
-    def over_policy_quota(req: Request, info: dict, policy_index: Optional[str]) -> bool:
+    def over_policy_quota(self, req: Request, info: dict, policy_index: Optional[str]) -> bool:
         """Whether the upload takes the container's policy past the account's quota for it."""
-        policy = policies().get_by_index(policy_index)
+        policy = self.cluster.policies.get_by_index(policy_index)
         if policy is None:
             return False
         sysmeta = info.get("sysmeta") or {}
@@ -152,6 +160,11 @@ class AccountQuotas:
         return max_count is not None and used.get("object_count", 0) + 1 > max_count
 
 
-def filter_factory(global_conf: dict, **local_conf: Any) -> Callable[[Callable], AccountQuotas]:
-    register_capability("account_quotas")
-    return AccountQuotas
+@typed_factory(AccountQuotasConfig)
+def filter_factory(cluster: ClusterConfig, conf: AccountQuotasConfig,
+                   raw: Mapping[str, Any]) -> Callable[[Callable], AccountQuotas]:
+    cluster.capabilities.register("account_quotas")
+
+    def make_filter(app: Callable) -> AccountQuotas:
+        return AccountQuotas(app, cluster)
+    return make_filter

@@ -32,14 +32,16 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import parse_qs
 
 from webob import Request, Response
 
-from objstore.common.capabilities import register_capability
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigError, ConfigSection
+from objstore.common.constraints import Constraints
 from objstore.common.logs import get_logger
+from objstore.common.pipeline import typed_factory
 from objstore.middleware.bulk_delete import (NUMBER_DELETED, NUMBER_NOT_FOUND, DeleteLimits,
                                              delete_all, read_names)
 from objstore.middleware.bulk_extract import (COPIED_HEADER_NAMES, NUMBER_FILES_CREATED,
@@ -70,11 +72,11 @@ class BulkConfig(ConfigSection):
         for name in ("max_containers_per_extraction", "max_failed_extractions",
                      "max_deletes_per_request", "max_failed_deletes"):
             if getattr(self, name) < 1:
-                raise ConfigError("[bulk] %s must be at least 1" % name)
+                raise ConfigError("option %r must be at least 1" % name)
         if not 1 <= self.delete_concurrency <= 1000:
-            raise ConfigError("[bulk] delete_concurrency must be between 1 and 1000")
+            raise ConfigError("option 'delete_concurrency' must be between 1 and 1000")
         if self.yield_frequency <= 0:
-            raise ConfigError("[bulk] yield_frequency must be positive")
+            raise ConfigError("option 'yield_frequency' must be positive")
 
 
 
@@ -88,9 +90,10 @@ def require_body_length(req: Request) -> None:
 class Bulk:
     """WSGI filter; see the module docstring."""
 
-    def __init__(self, app: Callable, conf: BulkConfig):
+    def __init__(self, app: Callable, conf: BulkConfig, constraints: Constraints):
         self.app = app
         self.conf = conf
+        self.constraints = constraints
         self.logger = get_logger(conf.log_name)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -124,7 +127,8 @@ class Bulk:
         content_type = self._format(req)
         report = BulkReport("extract", (NUMBER_FILES_CREATED,), status_line(201))
         limits = ExtractLimits(self.conf.max_containers_per_extraction,
-                               self.conf.max_failed_extractions)
+                               self.conf.max_failed_extractions,
+                               self.constraints.max_file_size)
         copied = {k: v for k, v in req.headers.items()
                   if k.lower() in COPIED_HEADER_NAMES or k.lower().startswith("x-object-meta-")}
         base = from_wsgi(rest).strip("/")
@@ -149,7 +153,8 @@ class Bulk:
             if incoming and not incoming.lower().startswith("text/plain"):
                 raise BulkRequestError(406, "Bulk delete takes a text/plain list of names")
             require_body_length(req)
-            names = read_names(req.environ["wsgi.input"], self.conf.max_deletes_per_request)
+            names = read_names(req.environ["wsgi.input"], self.conf.max_deletes_per_request,
+                               self.constraints)
             yield from delete_all(self.app, req.environ, version, account, names, report,
                                   limits)
 
@@ -203,17 +208,17 @@ class Bulk:
         yield report.render(content_type, declaration=False)
 
 
-def filter_factory(global_conf: dict, **local_conf: Any) -> Callable[[Callable], Bulk]:
-    raw = dict(global_conf)
-    raw.update(local_conf)
-    conf = BulkConfig.from_section(raw, section_name="filter:bulk")
-    register_capability("bulk_upload",
-                        max_containers_per_extraction=conf.max_containers_per_extraction,
-                        max_failed_extractions=conf.max_failed_extractions)
-    register_capability("bulk_delete", max_deletes_per_request=conf.max_deletes_per_request,
-                        max_failed_deletes=conf.max_failed_deletes)
+@typed_factory(BulkConfig)
+def filter_factory(cluster: ClusterConfig, conf: BulkConfig,
+                   raw: Mapping[str, Any]) -> Callable[[Callable], Bulk]:
+    cluster.capabilities.register(
+        "bulk_upload", max_containers_per_extraction=conf.max_containers_per_extraction,
+        max_failed_extractions=conf.max_failed_extractions)
+    cluster.capabilities.register(
+        "bulk_delete", max_deletes_per_request=conf.max_deletes_per_request,
+        max_failed_deletes=conf.max_failed_deletes)
 
     def make_filter(app: Callable) -> Bulk:
-        return Bulk(app, conf)
+        return Bulk(app, conf, cluster.constraints)
 
     return make_filter

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator, Optional
 from urllib.parse import quote
 
 from objstore.common.concurrency import GreenPool
-from objstore.common.constraints import constraints
+from objstore.common.constraints import Constraints
 from objstore.common.http_text import bytes_to_wsgi, wsgi_is_utf8, wsgi_to_str, wsgi_unquote
 from objstore.middleware.bulk_report import BulkReport, BulkRequestError, status_line
 from objstore.middleware.segments import close_response, subrequest, to_wsgi
@@ -25,17 +25,16 @@ NUMBER_NOT_FOUND = "Number Not Found"
 READ_CHUNK = 65536
 
 
-def max_name_bytes() -> int:
+def max_name_bytes(limits: Constraints) -> int:
     """The longest line a name may take: a container, a slash and an object, encoded."""
-    limits = constraints()
     return 3 * (limits.max_container_name_length + limits.max_object_name_length + 2)
 
 
-def read_names(body: Any, max_names: int) -> list[str]:
+def read_names(body: Any, max_names: int, limits: Constraints) -> list[str]:
     """The raw (still URL-encoded) names in ``body``, one per non-empty line."""
     names: list[str] = []
     pending = b""
-    longest = max_name_bytes()
+    longest = max_name_bytes(limits)
     while True:
         chunk = body.read(READ_CHUNK)
         lines = (pending + chunk).split(b"\n")

@@ -24,17 +24,17 @@ from __future__ import annotations
 import dataclasses
 import tarfile
 import zlib
+from types import MappingProxyType
 from typing import Any, Callable, Iterator, Optional
 from urllib.parse import quote
 
-from objstore.common.constraints import constraints
 from objstore.common.http_text import str_to_bytes, str_to_wsgi
 from objstore.middleware.bulk_report import BulkReport, status_line
 from objstore.middleware.segments import close_response, from_wsgi, subrequest, to_wsgi
 
 NUMBER_FILES_CREATED = "Number Files Created"
 # ?extract-archive=<value> -> tarfile's compression suffix
-ARCHIVE_TYPES = {"tar": "", "tar.gz": "gz", "tar.bz2": "bz2"}
+ARCHIVE_TYPES = MappingProxyType({"tar": "", "tar.gz": "gz", "tar.bz2": "bz2"})
 PAX_META_PREFIXES = ("SCHILY.xattr.user.meta.", "LIBARCHIVE.xattr.user.meta.")
 PAX_CONTENT_TYPE_KEYS = ("SCHILY.xattr.user.mime_type", "LIBARCHIVE.xattr.user.mime_type")
 # What a damaged, truncated or mislabelled archive raises while being read.
@@ -107,6 +107,7 @@ class MemberReader:
 class ExtractLimits:
     max_containers: int
     max_failures: int
+    max_file_size: int          # the cluster's constraint: larger members fail with 413
 
 
 class _Abort(Exception):
@@ -174,7 +175,7 @@ class Extraction:
         except UnicodeEncodeError:
             self.report.fail(shown, status_line(412))
             return
-        if member.size > constraints().max_file_size:
+        if member.size > self.limits.max_file_size:
             self.report.fail(shown, status_line(413))
             return
         container = target.split("/", 1)[0]

@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigSection
 from objstore.common.http_response import reason_phrase
 from objstore.common.http_text import wsgi_is_utf8, wsgi_quote
 from objstore.common.http_wire import HttpParseError
 from objstore.common.logs import get_logger, new_trans_id, set_trans_id
+from objstore.common.pipeline import typed_factory
 from objstore.common.query_string import QueryStringError, parse_query_string
 
 TRANS_ID_HEADERS = ("X-Trans-Id", "X-Openstack-Request-Id")
@@ -62,10 +64,11 @@ def _simple_response(start_response: Callable, status: str, body: bytes,
 class CatchErrors:
     """WSGI filter; see the module docstring."""
 
-    def __init__(self, app: Callable, conf: Optional[dict] = None):
+    def __init__(self, app: Callable, conf: CatchErrorsConfig | Mapping[str, Any] | None = None,
+                 logger: Any = None):
         self.app = app
-        self.settings = CatchErrorsConfig.from_section(conf or {}, section_name="catch_errors")
-        self.logger = get_logger(self.settings.log_name, conf)
+        self.settings = CatchErrorsConfig.of(conf)
+        self.logger = logger or get_logger(self.settings.log_name)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         extra = environ.get("HTTP_X_TRANS_ID_EXTRA", "")
@@ -218,10 +221,11 @@ def _loggable_path(environ: dict) -> str:
     return wsgi_quote(environ.get("PATH_INFO", ""))
 
 
-def filter_factory(global_conf: dict, **local_conf: Any) -> Callable[[Callable], CatchErrors]:
-    conf = dict(global_conf)
-    conf.update(local_conf)
+@typed_factory(CatchErrorsConfig)
+def filter_factory(cluster: ClusterConfig, conf: CatchErrorsConfig,
+                   raw: Mapping[str, Any]) -> Callable[[Callable], CatchErrors]:
+    logger = get_logger(conf.log_name, raw)
 
     def catch_errors_filter(app: Callable) -> CatchErrors:
-        return CatchErrors(app, conf)
+        return CatchErrors(app, conf, logger)
     return catch_errors_filter

@@ -18,11 +18,14 @@ A quota that is not a whole number is refused with 400 when it is set.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+import dataclasses
+from typing import Any, Callable, Iterable, Mapping
 
 from webob import Request
 
-from objstore.common.capabilities import register_capability
+from objstore.common.cluster_config import ClusterConfig
+from objstore.common.config import ConfigSection
+from objstore.common.pipeline import typed_factory
 from objstore.middleware.quota import quota_value, refuse_upload, upload_size
 from objstore.middleware.request_path import api_target
 from objstore.proxy import info_cache
@@ -32,14 +35,20 @@ QUOTA_HEADERS = (("X-Container-Meta-Quota-Bytes", "Invalid bytes quota."),
                  ("X-Container-Meta-Quota-Count", "Invalid count quota."))
 
 
+@dataclasses.dataclass(frozen=True)
+class ContainerQuotasConfig(ConfigSection):
+    """No options: the quotas are container metadata.  A stray option is refused."""
+
+
 class ContainerQuotas:
     """WSGI filter; see the module docstring."""
 
-    def __init__(self, app: Callable):
+    def __init__(self, app: Callable, cluster: ClusterConfig):
         self.app = app
+        self.api_versions = cluster.constraints.valid_api_versions
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        target = api_target(environ)
+        target = api_target(environ, self.api_versions)
         if target is None or target[1] is None:
             return self.app(environ, start_response)
         account, container, obj = target
@@ -66,7 +75,11 @@ class ContainerQuotas:
         return max_count is not None and info.get("object_count", 0) + 1 > max_count
 
 
-def filter_factory(global_conf: dict, **local_conf: Any
-                   ) -> Callable[[Callable], ContainerQuotas]:
-    register_capability("container_quotas")
-    return ContainerQuotas
+@typed_factory(ContainerQuotasConfig)
+def filter_factory(cluster: ClusterConfig, conf: ContainerQuotasConfig,
+                   raw: Mapping[str, Any]) -> Callable[[Callable], ContainerQuotas]:
+    cluster.capabilities.register("container_quotas")
+
+    def make_filter(app: Callable) -> ContainerQuotas:
+        return ContainerQuotas(app, cluster)
+    return make_filter

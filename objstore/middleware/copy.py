@@ -18,16 +18,18 @@ Conditional headers and ``Range`` apply to the source: a copy with
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Iterator, Optional
+import dataclasses
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
 from webob import Request, Response
 
-from objstore.common.capabilities import register_capability
-from objstore.common.config import to_bool
-from objstore.common.constraints import constraints
+from objstore.common.cluster_config import ClusterConfig
+from objstore.common.config import ConfigSection, to_bool
+from objstore.common.constraints import Constraints
 from objstore.common.http_response import plain_response
 from objstore.common.http_text import wsgi_quote, wsgi_unquote
 from objstore.common.logs import get_logger
+from objstore.common.pipeline import typed_factory
 
 # Headers of the copy request that apply to the source GET, not to the
 # destination PUT: a ``Range`` makes a partial copy holding just those bytes.
@@ -101,12 +103,20 @@ def check_account(value: str, header: str) -> str:
     return account
 
 
+@dataclasses.dataclass(frozen=True)
+class CopyConfig(ConfigSection):
+    log_name: str = "copy"
+
+
 class ServerSideCopy:
     """WSGI filter; see the module docstring."""
 
-    def __init__(self, app: Callable, conf: Optional[dict] = None):
+    def __init__(self, app: Callable, constraints: Constraints,
+                 conf: CopyConfig | Mapping[str, Any] | None = None, logger: Any = None):
         self.app = app
-        self.logger = get_logger("copy", conf)
+        self.constraints = constraints
+        self.settings = CopyConfig.of(conf)
+        self.logger = logger or get_logger(self.settings.log_name)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD")
@@ -189,12 +199,12 @@ class ServerSideCopy:
         if source.status_int >= 300:
             return source
         if source.content_length is None or \
-                source.content_length > constraints().max_file_size:
+                source.content_length > self.constraints.max_file_size:
             close = getattr(source.app_iter, "close", None)
             if close is not None:
                 close()
             return BadCopyRequest(413, "Source object is too large to copy (max_file_size "
-                                       "%d)" % constraints().max_file_size).response()
+                                       "%d)" % self.constraints.max_file_size).response()
         return source
 
     def _put_destination(self, req: Request, version: str, src: tuple, dest: tuple,
@@ -243,12 +253,13 @@ class ServerSideCopy:
         return resp
 
 
-def filter_factory(global_conf: dict, **local_conf: Any) -> Callable[[Callable], ServerSideCopy]:
-    conf = dict(global_conf)
-    conf.update(local_conf)
-    register_capability("copy")
+@typed_factory(CopyConfig)
+def filter_factory(cluster: ClusterConfig, conf: CopyConfig,
+                   raw: Mapping[str, Any]) -> Callable[[Callable], ServerSideCopy]:
+    cluster.capabilities.register("copy")
+    logger = get_logger(conf.log_name, raw)
 
     def make_filter(app: Callable) -> ServerSideCopy:
-        return ServerSideCopy(app, conf)
+        return ServerSideCopy(app, cluster.constraints, conf, logger)
 
     return make_filter

@@ -30,12 +30,13 @@ filters below (a copy, a large object assembled from segments, a quota's
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 from webob import Request, Response
 
-from objstore.common.capabilities import capabilities, register_capability
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigSection
+from objstore.common.pipeline import typed_factory
 from objstore.middleware.request_path import api_target
 from objstore.proxy import info_cache
 
@@ -97,12 +98,13 @@ def _header_list(value: Optional[str]) -> list[str]:
 class Cors:
     """WSGI filter; see the module docstring."""
 
-    def __init__(self, app: Callable, settings: CorsConfig):
+    def __init__(self, app: Callable, settings: CorsConfig, cluster: ClusterConfig):
         self.app = app
         self.settings = settings
+        self.cluster = cluster
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        target = api_target(environ)
+        target = api_target(environ, self.cluster.constraints.valid_api_versions)
         if target is None:
             return self.app(environ, start_response)
         req = Request(environ)
@@ -164,10 +166,9 @@ class Cors:
             _add_vary(resp.headers, "Access-Control-Request-Headers")
         return resp
 
-    @staticmethod
-    def allowed_methods(container: Optional[str], obj: Optional[str]) -> tuple[str, ...]:
+    def allowed_methods(self, container: Optional[str], obj: Optional[str]) -> tuple[str, ...]:
         """The verbs this cluster serves on the resource, as /info describes the pipeline."""
-        installed = capabilities(only=["swift", "copy"])
+        installed = self.cluster.capabilities.as_info(only=["swift", "copy"])
         if obj is not None:
             # COPY exists only when the copy filter is installed
             return CONTAINER_METHODS + (("COPY",) if "copy" in installed else ())
@@ -200,12 +201,11 @@ class Cors:
                 _add_vary(resp.headers, "Origin")
 
 
-def filter_factory(global_conf: dict, **local_conf: Any) -> Callable[[Callable], Cors]:
-    conf = dict(global_conf)
-    conf.update(local_conf)
-    settings = CorsConfig.from_section(conf, section_name="filter:cors")
-    register_capability("swift", strict_cors_mode=settings.strict_cors_mode)
+@typed_factory(CorsConfig)
+def filter_factory(cluster: ClusterConfig, settings: CorsConfig,
+                   raw: Mapping[str, Any]) -> Callable[[Callable], Cors]:
+    cluster.capabilities.register("swift", strict_cors_mode=settings.strict_cors_mode)
 
     def cors_filter(app: Callable) -> Cors:
-        return Cors(app, settings)
+        return Cors(app, settings, cluster)
     return cors_filter

@@ -16,17 +16,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 from urllib.parse import parse_qs, quote
 
 from webob import Request, Response
 
-from objstore.common.capabilities import register_capability
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigError, ConfigSection
 from objstore.common.http_conditions import RangeNotSatisfiable, parse_range
 from objstore.common.http_response import plain_response
 from objstore.common.http_text import wsgi_is_utf8, wsgi_to_str, wsgi_unquote
 from objstore.common.logs import get_logger
+from objstore.common.pipeline import typed_factory
 from objstore.middleware.segments import (
     SLO_READER_KEY,
     SegmentPiece,
@@ -53,7 +54,7 @@ class DloConfig(ConfigSection):
 
     def validate(self) -> None:
         if self.max_segments < 1:
-            raise ConfigError("[dlo] max_segments must be at least 1")
+            raise ConfigError("option 'max_segments' must be at least 1")
 
 
 class ManifestValueError(ValueError):
@@ -214,12 +215,10 @@ class DynamicLargeObject:
             marker = page[-1]["name"]
 
 
-def filter_factory(global_conf: dict,
-                   **local_conf: Any) -> Callable[[Callable], DynamicLargeObject]:
-    raw = dict(global_conf)
-    raw.update(local_conf)
-    conf = DloConfig.from_section(raw, section_name="filter:dlo")
-    register_capability("dlo", max_segments=conf.max_segments)
+@typed_factory(DloConfig)
+def filter_factory(cluster: ClusterConfig, conf: DloConfig,
+                   raw: Mapping[str, Any]) -> Callable[[Callable], DynamicLargeObject]:
+    cluster.capabilities.register("dlo", max_segments=conf.max_segments)
 
     def make_filter(app: Callable) -> DynamicLargeObject:
         return DynamicLargeObject(app, conf)

@@ -15,10 +15,11 @@ address the visitor used.  Hosts outside the storage domains pass untouched.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional
 
-from objstore.common.capabilities import register_capability
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigError, ConfigSection
+from objstore.common.pipeline import typed_factory
 from objstore.proxy.responses import plain_response
 
 # Where the path added in front of the client's path is recorded.
@@ -46,10 +47,10 @@ class DomainRemapConfig(ConfigSection):
         self.storage_domain = ["." + domain.strip(".").lower()
                                for domain in self.storage_domain if domain.strip(".")]
         if not self.storage_domain:
-            raise ConfigError("[domain_remap] storage_domain must name at least one domain")
+            raise ConfigError("option 'storage_domain' must name at least one domain")
         self.path_root = self.path_root.strip("/")
         if not self.path_root:
-            raise ConfigError("[domain_remap] path_root must not be empty")
+            raise ConfigError("option 'path_root' must not be empty")
 
 
 def host_without_port(host: str) -> str:
@@ -98,11 +99,11 @@ class DomainRemap:
         return self.app(environ, start_response)
 
 
-def filter_factory(global_conf: dict, **local_conf: Any) -> Callable[[Callable], DomainRemap]:
-    raw = dict(global_conf)
-    raw.update(local_conf)
-    conf = DomainRemapConfig.from_section(raw, section_name="filter:domain_remap")
-    register_capability("domain_remap", default_reseller_prefix=conf.default_reseller_prefix)
+@typed_factory(DomainRemapConfig)
+def filter_factory(cluster: ClusterConfig, conf: DomainRemapConfig,
+                   raw: Mapping[str, Any]) -> Callable[[Callable], DomainRemap]:
+    cluster.capabilities.register("domain_remap",
+                                  default_reseller_prefix=conf.default_reseller_prefix)
 
     def make_filter(app: Callable) -> DomainRemap:
         return DomainRemap(app, conf)

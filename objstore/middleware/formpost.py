@@ -24,12 +24,13 @@ import dataclasses
 import html
 import time
 from http import HTTPStatus
-from typing import IO, Any, Callable, Iterable, Optional
+from typing import Any, Callable, IO, Iterable, Mapping, Optional
 from urllib.parse import quote, urljoin
 
-from objstore.common.capabilities import register_capability
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigError, ConfigSection
 from objstore.common.http_text import str_to_wsgi, wsgi_to_bytes
+from objstore.common.pipeline import typed_factory
 from objstore.middleware.domain_remap import client_path
 from objstore.middleware.formpost_multipart import (FormPart, MultipartError, MultipartReader,
                                                     parse_header_params, read_field)
@@ -84,7 +85,7 @@ class FormPostConfig(ConfigSection):
         self.allowed_digests = sorted({digest.lower() for digest in self.allowed_digests})
         unknown = set(self.allowed_digests) - set(SUPPORTED_DIGESTS)
         if unknown or not self.allowed_digests:
-            raise ConfigError("[formpost] allowed_digests must name some of: %s"
+            raise ConfigError("option 'allowed_digests' must name some of: %s"
                               % ", ".join(SUPPORTED_DIGESTS))
 
 
@@ -274,11 +275,10 @@ class FormPost:
         return "%s://%s%s" % (environ.get("wsgi.url_scheme", "http"), host, path)
 
 
-def filter_factory(global_conf: dict, **local_conf: Any) -> Callable[[Callable], FormPost]:
-    raw = dict(global_conf)
-    raw.update(local_conf)
-    conf = FormPostConfig.from_section(raw, section_name="filter:formpost")
-    register_capability("formpost", allowed_digests=list(conf.allowed_digests))
+@typed_factory(FormPostConfig)
+def filter_factory(cluster: ClusterConfig, conf: FormPostConfig,
+                   raw: Mapping[str, Any]) -> Callable[[Callable], FormPost]:
+    cluster.capabilities.register("formpost", allowed_digests=list(conf.allowed_digests))
 
     def make_filter(app: Callable) -> FormPost:
         return FormPost(app, conf)

@@ -15,11 +15,15 @@ object's size; from a client it would make listings report any size it likes.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any, Callable, Iterable, Mapping
 
-from objstore.common.capabilities import register_capability
+from objstore.common.cluster_config import ClusterConfig
+from objstore.common.config import ConfigSection
 from objstore.common.listing_format import strip_swift_bytes
+from objstore.common.pipeline import typed_factory
+
 
 # Header names as the WSGI environ spells them (HTTP_X_..._SYSMETA_...).
 _REQUEST_PRIVATE = re.compile(
@@ -43,6 +47,11 @@ def is_private_response_header(name: str) -> bool:
     return bool(_RESPONSE_PRIVATE.match(name))
 
 
+@dataclasses.dataclass(frozen=True)
+class GatekeeperConfig(ConfigSection):
+    """No options yet: the section exists so a stray option is refused."""
+
+
 class GatekeeperMiddleware:
     def __init__(self, app: Callable):
         self.app = app
@@ -59,8 +68,10 @@ class GatekeeperMiddleware:
         return self.app(environ, guarded_start)
 
 
-def filter_factory(global_conf: Mapping[str, Any], **local_conf: Any) -> Callable:
-    register_capability("gatekeeper")
+@typed_factory(GatekeeperConfig)
+def filter_factory(cluster: ClusterConfig, conf: GatekeeperConfig,
+                   raw: Mapping[str, Any]) -> Callable:
+    cluster.capabilities.register("gatekeeper")
 
     def make(app: Callable) -> GatekeeperMiddleware:
         return GatekeeperMiddleware(app)

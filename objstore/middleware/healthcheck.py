@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigSection
+from objstore.common.pipeline import typed_factory
 
 HEALTHCHECK_PATH = "/healthcheck"
 
@@ -24,9 +26,9 @@ class HealthcheckConfig(ConfigSection):
 class Healthcheck:
     """WSGI filter answering ``/healthcheck`` itself and passing everything else on."""
 
-    def __init__(self, app: Callable, conf: dict | None = None):
+    def __init__(self, app: Callable, conf: HealthcheckConfig | Mapping[str, Any] | None = None):
         self.app = app
-        self.settings = HealthcheckConfig.from_section(conf or {}, section_name="healthcheck")
+        self.settings = HealthcheckConfig.of(conf)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != HEALTHCHECK_PATH:
@@ -42,10 +44,9 @@ class Healthcheck:
         return [body]
 
 
-def filter_factory(global_conf: dict, **local_conf: Any) -> Callable[[Callable], Healthcheck]:
-    conf = dict(global_conf)
-    conf.update(local_conf)
-
+@typed_factory(HealthcheckConfig)
+def filter_factory(cluster: ClusterConfig, conf: HealthcheckConfig,
+                   raw: Mapping[str, Any]) -> Callable[[Callable], Healthcheck]:
     def healthcheck_filter(app: Callable) -> Healthcheck:
         return Healthcheck(app, conf)
     return healthcheck_filter

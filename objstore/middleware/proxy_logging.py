@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 from urllib.parse import quote, unquote
 
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigSection
 from objstore.common.http_text import wsgi_to_bytes
 from objstore.common.logs import get_logger
+from objstore.common.pipeline import typed_factory
 from objstore.common.storage_policy import POLICY_INDEX_HEADER
 
 ACCESS_LOG_FIELDS = (
@@ -166,12 +168,11 @@ class _LoggedBody:
 class ProxyLogging:
     """WSGI filter that writes the access line for each request it sees."""
 
-    def __init__(self, app: Callable, conf: Optional[dict] = None,
-                 clock: Callable[[], float] = time.time):
+    def __init__(self, app: Callable, conf: ProxyLoggingConfig | Mapping[str, Any] | None = None,
+                 clock: Callable[[], float] = time.time, logger: Any = None):
         self.app = app
-        conf = conf or {}
-        self.settings = ProxyLoggingConfig.from_section(conf, section_name="proxy_logging")
-        self.access_logger = get_logger(self.settings.access_log_name, conf)
+        self.settings = ProxyLoggingConfig.of(conf)
+        self.access_logger = logger or get_logger(self.settings.access_log_name)
         self.clock = clock
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -276,10 +277,11 @@ def _client_ip(environ: dict) -> Optional[str]:
     return environ.get("REMOTE_ADDR")
 
 
-def filter_factory(global_conf: dict, **local_conf: Any) -> Callable[[Callable], ProxyLogging]:
-    conf = dict(global_conf)
-    conf.update(local_conf)
+@typed_factory(ProxyLoggingConfig)
+def filter_factory(cluster: ClusterConfig, conf: ProxyLoggingConfig,
+                   raw: Mapping[str, Any]) -> Callable[[Callable], ProxyLogging]:
+    logger = get_logger(conf.access_log_name, raw)
 
     def proxy_logging_filter(app: Callable) -> ProxyLogging:
-        return ProxyLogging(app, conf)
+        return ProxyLogging(app, conf, logger=logger)
     return proxy_logging_filter

@@ -5,9 +5,8 @@ share this one reading of the path, in text form.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Collection, Optional
 
-from objstore.common.constraints import constraints
 from objstore.common.http_text import wsgi_to_str
 
 
@@ -30,12 +29,16 @@ def split_swift_path(path_info: str) -> tuple[str, Optional[str], Optional[str],
             wsgi_to_str(obj) if obj else None)
 
 
-def api_target(environ: dict) -> Optional[tuple[str, Optional[str], Optional[str]]]:
-    """(account, container, object) of a ``/v1/...`` request; None for /info, /auth and the like."""
+def api_target(environ: dict, api_versions: Collection[str]
+               ) -> Optional[tuple[str, Optional[str], Optional[str]]]:
+    """(account, container, object) of a ``/v1/...`` request; None for /info, /auth and the like.
+
+    ``api_versions`` are the cluster's (its constraints' ``valid_api_versions``).
+    """
     try:
         version, account, container, obj = split_swift_path(environ.get("PATH_INFO", ""))
     except ValueError:
         return None
-    if account is None or version not in constraints().valid_api_versions:
+    if account is None or version not in api_versions:
         return None
     return account, container, obj

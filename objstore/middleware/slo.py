@@ -28,17 +28,18 @@ import hashlib
 import io
 import json
 import mimetypes
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 from urllib.parse import parse_qs, quote
 
 from webob import Request, Response
 
-from objstore.common.capabilities import register_capability
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.concurrency import GreenPile
 from objstore.common.config import TRUE_VALUES, ConfigError, ConfigSection, to_bool
 from objstore.common.http_response import plain_response
 from objstore.common.listing_format import strip_swift_bytes
 from objstore.common.logs import get_logger
+from objstore.common.pipeline import typed_factory
 from objstore.middleware import slo_manifest as manifest
 from objstore.middleware.client_body import BodyError, read_client_body
 from objstore.middleware.slo_heartbeat import heartbeat_put
@@ -84,7 +85,7 @@ class SloConfig(ConfigSection):
         for name in ("max_manifest_segments", "max_manifest_size", "concurrency",
                      "delete_concurrency"):
             if getattr(self, name) < 1:
-                raise ConfigError("[slo] %s must be at least 1" % name)
+                raise ConfigError("option %r must be at least 1" % name)
 
 
 def is_slo(resp: Response) -> bool:
@@ -512,15 +513,13 @@ class _SegmentListError(Exception):
         self.reason = reason
 
 
-def filter_factory(global_conf: dict,
-                   **local_conf: Any) -> Callable[[Callable], StaticLargeObject]:
-    raw = dict(global_conf)
-    raw.update(local_conf)
-    conf = SloConfig.from_section(raw, section_name="filter:slo")
-    register_capability("slo", max_manifest_segments=conf.max_manifest_segments,
-                        max_manifest_size=conf.max_manifest_size,
-                        min_segment_size=manifest.MIN_SEGMENT_SIZE,
-                        yield_frequency=conf.yield_frequency)
+@typed_factory(SloConfig)
+def filter_factory(cluster: ClusterConfig, conf: SloConfig,
+                   raw: Mapping[str, Any]) -> Callable[[Callable], StaticLargeObject]:
+    cluster.capabilities.register("slo", max_manifest_segments=conf.max_manifest_segments,
+                                  max_manifest_size=conf.max_manifest_size,
+                                  min_segment_size=manifest.MIN_SEGMENT_SIZE,
+                                  yield_frequency=conf.yield_frequency)
 
     def make_filter(app: Callable) -> StaticLargeObject:
         return StaticLargeObject(app, conf)

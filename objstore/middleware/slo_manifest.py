@@ -21,7 +21,7 @@ from objstore.common.constraints import valid_utf8
 from objstore.common.http_conditions import RangeNotSatisfiable, parse_range
 from objstore.middleware.client_body import BodyError, load_json
 
-ALLOWED_KEYS = {"path", "etag", "size_bytes", "range"}
+ALLOWED_KEYS = frozenset(("path", "etag", "size_bytes", "range"))
 MIN_SEGMENT_SIZE = 1
 # A manifest is a list of objects holding strings and numbers: 2 levels.
 MAX_MANIFEST_DEPTH = 2

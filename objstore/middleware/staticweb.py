@@ -25,14 +25,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 from urllib.parse import quote
 
 from webob import Response
 
-from objstore.common.capabilities import register_capability
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigSection, to_bool
 from objstore.common.http_text import str_to_wsgi
+from objstore.common.pipeline import typed_factory
 from objstore.middleware.domain_remap import client_path
 from objstore.middleware.segments import close_response, from_wsgi, read_body, subrequest
 from objstore.middleware.staticweb_listing import render_listing
@@ -294,11 +295,10 @@ class StaticWeb:
         return web.serve_object(start_response)
 
 
-def filter_factory(global_conf: dict, **local_conf: Any) -> Callable[[Callable], StaticWeb]:
-    raw = dict(global_conf)
-    raw.update(local_conf)
-    conf = StaticWebConfig.from_section(raw, section_name="filter:staticweb")
-    register_capability("staticweb")
+@typed_factory(StaticWebConfig)
+def filter_factory(cluster: ClusterConfig, conf: StaticWebConfig,
+                   raw: Mapping[str, Any]) -> Callable[[Callable], StaticWeb]:
+    cluster.capabilities.register("staticweb")
 
     def make_filter(app: Callable) -> StaticWeb:
         return StaticWeb(app, conf)

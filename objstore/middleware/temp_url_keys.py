@@ -17,13 +17,14 @@ import calendar
 import hashlib
 import hmac
 import time
+from types import MappingProxyType
 from typing import Callable, NamedTuple, Optional
 
 from objstore.proxy.info_cache import get_account_info, get_container_info
 
 SUPPORTED_DIGESTS = ("sha1", "sha256", "sha512")
 # A hex signature's length tells its digest.
-HEX_LENGTHS = {40: "sha1", 64: "sha256", 128: "sha512"}
+HEX_LENGTHS = MappingProxyType({40: "sha1", 64: "sha256", 128: "sha512"})
 ACCOUNT_SCOPE = "account"
 CONTAINER_SCOPE = "container"
 KEY_META_NAMES = ("temp-url-key", "temp-url-key-2")

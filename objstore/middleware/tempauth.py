@@ -30,17 +30,18 @@ from __future__ import annotations
 import dataclasses
 import hmac
 import time
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, ClassVar, Iterable, Mapping, Optional
 from urllib.parse import quote, unquote
 
 import webob
 
-from objstore.common.capabilities import register_capability
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigError, ConfigSection
 from objstore.common.http_response import plain_response as _plain_response
 from objstore.common.http_text import str_to_bytes, str_to_wsgi, wsgi_to_str
 from objstore.common.logs import get_logger
-from objstore.common.path_hash import HashPathNotConfigured, derive_cluster_secret
+from objstore.common.path_hash import PathHasher
+from objstore.common.pipeline import typed_factory
 from objstore.middleware import acl
 from objstore.middleware.auth_token import TokenSigner, secret_from_config
 from objstore.middleware.request_path import split_swift_path
@@ -59,6 +60,10 @@ _DUMMY_KEY = "objstore-no-such-user-" + "x" * 16
 
 @dataclasses.dataclass
 class TempAuthConfig(ConfigSection):
+    # The user table (user_<account>_<user>, user64_...) and per-prefix
+    # <PREFIX>_require_group lines: option names that carry data, kept in ``named``.
+    named_options: ClassVar[tuple[str, ...]] = (r"user_.+", r"user64_.+", r".+_require_group")
+
     reseller_prefix: list = dataclasses.field(default_factory=lambda: ["AUTH"])
     auth_prefix: str = "/auth/"
     token_life: int = 86400
@@ -67,12 +72,25 @@ class TempAuthConfig(ConfigSection):
     token_secret: str = ""
     require_group: str = ""
     log_name: str = "tempauth"
+    named: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def validate(self) -> None:
         if self.token_life <= 0:
-            raise ConfigError("[tempauth] token_life must be positive")
+            raise ConfigError("option 'token_life' must be positive")
         if self.storage_url_scheme not in ("default", "http", "https"):
-            raise ConfigError("[tempauth] storage_url_scheme must be default, http or https")
+            raise ConfigError("option 'storage_url_scheme' must be default, http or https")
+        prefixes = _normalise_prefixes(self.reseller_prefix)
+        for option in self.named:
+            if option.endswith("_require_group") and \
+                    option[:-len("require_group")] not in prefixes:
+                raise ConfigError("option %r names no reseller prefix (reseller_prefix = %s)"
+                                  % (option, ", ".join(prefixes)))
+        parse_users(self.named, prefixes[0])  # a bad user line stops the start
+
+    @property
+    def users(self) -> dict[str, TempAuthUser]:
+        """``{"account:user": TempAuthUser}`` from the ``user_*`` lines."""
+        return parse_users(self.named, _normalise_prefixes(self.reseller_prefix)[0])
 
 
 def _normalise_prefixes(raw: list[str]) -> list[str]:
@@ -99,31 +117,32 @@ def _unauthorized(realm: Optional[str], body: str = "Unauthorized") -> webob.Res
 class TempAuth:
     """WSGI filter; see the module docstring."""
 
-    def __init__(self, app: Callable, conf: Optional[dict] = None,
-                 clock: Callable[[], float] = time.time):
+    def __init__(self, app: Callable, conf: TempAuthConfig | Mapping[str, Any] | None = None,
+                 clock: Callable[[], float] = time.time, *,
+                 hasher: Optional[PathHasher] = None, logger: Any = None):
         self.app = app
-        conf = dict(conf or {})
-        self.settings = TempAuthConfig.from_section(conf, section_name="tempauth")
-        self.logger = get_logger(self.settings.log_name, conf)
+        self.settings = TempAuthConfig.of(conf)
+        self.logger = logger or get_logger(self.settings.log_name)
+        self.hasher = hasher
         self.clock = clock
         self.reseller_prefixes = _normalise_prefixes(self.settings.reseller_prefix)
         self.reseller_prefix = self.reseller_prefixes[0]
         auth_prefix = "/" + self.settings.auth_prefix.strip("/") + "/"
         self.auth_prefix = auth_prefix if auth_prefix != "//" else "/auth/"
         self.require_groups = {
-            prefix: str(conf.get("%srequire_group" % prefix, self.settings.require_group)).strip()
+            prefix: self.settings.named.get("%srequire_group" % prefix,
+                                            self.settings.require_group).strip()
             for prefix in self.reseller_prefixes}
-        self.users: dict[str, TempAuthUser] = parse_users(conf, self.reseller_prefix)
+        self.users: dict[str, TempAuthUser] = self.settings.users
         self.signer = TokenSigner(self._token_secret(), self.reseller_prefix + "tk")
 
     def _token_secret(self) -> bytes:
         if self.settings.token_secret:
             return secret_from_config(self.settings.token_secret)
-        try:
-            return derive_cluster_secret("tempauth-token")
-        except HashPathNotConfigured:
+        if self.hasher is None:
             raise ConfigError("[tempauth] needs token_secret, or the cluster hash salt "
-                              "(objstore.conf [hash]) to derive one") from None
+                              "(objstore.conf [hash]) to derive one")
+        return self.hasher.derive_secret("tempauth-token")
 
     # -- request entry -------------------------------------------------
 
@@ -427,11 +446,12 @@ class TempAuth:
         return sub_resp.headers.get(ACCOUNT_ACL_SYSMETA)
 
 
-def filter_factory(global_conf: dict, **local_conf: Any) -> Callable[[Callable], TempAuth]:
-    conf = dict(global_conf)
-    conf.update(local_conf)
-    register_capability("tempauth", account_acls=True)
+@typed_factory(TempAuthConfig)
+def filter_factory(cluster: ClusterConfig, conf: TempAuthConfig,
+                   raw: Mapping[str, Any]) -> Callable[[Callable], TempAuth]:
+    cluster.capabilities.register("tempauth", account_acls=True)
+    logger = get_logger(conf.log_name, raw)
 
     def tempauth_filter(app: Callable) -> TempAuth:
-        return TempAuth(app, conf)
+        return TempAuth(app, conf, hasher=cluster.hasher, logger=logger)
     return tempauth_filter

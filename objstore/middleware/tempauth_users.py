@@ -55,7 +55,7 @@ def _decode_b64_name(text: str, option: str) -> str:
         return base64.b64decode(text + "=" * (-len(text) % 4),
                                 validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ConfigError("[tempauth] %s: cannot decode %r as base64 UTF-8" % (option, text)) \
+        raise ConfigError("option %r: cannot decode %r as base64 UTF-8" % (option, text)) \
             from None
 
 
@@ -71,7 +71,7 @@ def parse_users(conf: Mapping[str, object], default_prefix: str) -> dict[str, Te
             continue
         parts = option.split("_", 1)[1].split("_")
         if len(parts) != 2 or not all(parts):
-            raise ConfigError("[tempauth] %s: expected user_<account>_<user> (use user64_ "
+            raise ConfigError("option %r: expected user_<account>_<user> (use user64_ "
                               "for names holding '_')" % option)
         account, user = parts
         if encoded:
@@ -79,7 +79,7 @@ def parse_users(conf: Mapping[str, object], default_prefix: str) -> dict[str, Te
             user = _decode_b64_name(user, option)
         values = str(raw_value).split()
         if not values:
-            raise ConfigError("[tempauth] %s has no key set" % option)
+            raise ConfigError("option %r has no key set" % option)
         key = values.pop(0)
         if values and ("://" in values[-1] or HOST_PLACEHOLDER in values[-1]):
             url = values.pop()

@@ -30,11 +30,12 @@ import dataclasses
 import ipaddress
 import time
 from email.utils import formatdate
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional
 from urllib.parse import parse_qs, quote, urlencode
 
-from objstore.common.capabilities import register_capability
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigError, ConfigSection
+from objstore.common.pipeline import typed_factory
 from objstore.middleware.segments import from_wsgi
 from objstore.middleware.temp_url_keys import (ACCOUNT_SCOPE, SUPPORTED_DIGESTS, keys_for,
                                                matching_scope, parse_expires, parse_signature)
@@ -70,12 +71,12 @@ class TempURLConfig(ConfigSection):
         self.allowed_digests = sorted({digest.lower() for digest in self.allowed_digests})
         unknown = set(self.allowed_digests) - set(SUPPORTED_DIGESTS)
         if unknown:
-            raise ConfigError("[tempurl] allowed_digests: unsupported %s (supported: %s)" % (
+            raise ConfigError("option 'allowed_digests': unsupported %s (supported: %s)" % (
                 ", ".join(sorted(unknown)), ", ".join(SUPPORTED_DIGESTS)))
         if not self.allowed_digests:
-            raise ConfigError("[tempurl] allowed_digests must name at least one digest")
+            raise ConfigError("option 'allowed_digests' must name at least one digest")
         if not self.methods:
-            raise ConfigError("[tempurl] methods must name at least one method")
+            raise ConfigError("option 'methods' must name at least one method")
 
 
 class HeaderRule:
@@ -240,16 +241,15 @@ class TempURL:
         return resp(environ, start_response)
 
 
-def filter_factory(global_conf: dict, **local_conf: Any) -> Callable[[Callable], TempURL]:
-    raw = dict(global_conf)
-    raw.update(local_conf)
-    conf = TempURLConfig.from_section(raw, section_name="filter:tempurl")
-    register_capability("tempurl", methods=list(conf.methods),
-                        allowed_digests=list(conf.allowed_digests),
-                        incoming_remove_headers=list(conf.incoming_remove_headers),
-                        incoming_allow_headers=list(conf.incoming_allow_headers),
-                        outgoing_remove_headers=list(conf.outgoing_remove_headers),
-                        outgoing_allow_headers=list(conf.outgoing_allow_headers))
+@typed_factory(TempURLConfig)
+def filter_factory(cluster: ClusterConfig, conf: TempURLConfig,
+                   raw: Mapping[str, Any]) -> Callable[[Callable], TempURL]:
+    cluster.capabilities.register("tempurl", methods=list(conf.methods),
+                                  allowed_digests=list(conf.allowed_digests),
+                                  incoming_remove_headers=list(conf.incoming_remove_headers),
+                                  incoming_allow_headers=list(conf.incoming_allow_headers),
+                                  outgoing_remove_headers=list(conf.outgoing_remove_headers),
+                                  outgoing_allow_headers=list(conf.outgoing_allow_headers))
 
     def make_filter(app: Callable) -> TempURL:
         return TempURL(app, conf)

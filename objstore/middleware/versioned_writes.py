@@ -30,16 +30,18 @@ from __future__ import annotations
 import dataclasses
 import email.utils
 import json
-from typing import Any, Callable, Iterable, Iterator, Optional
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 from urllib.parse import quote
 
 from webob import Request, Response
 
-from objstore.common.capabilities import register_capability
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigSection
 from objstore.common.http_text import wsgi_is_utf8, wsgi_to_str, wsgi_unquote
 from objstore.common.listing_format import strip_swift_bytes
 from objstore.common.logs import get_logger
+from objstore.common.pipeline import typed_factory
 from objstore.common.timestamp import Timestamp
 from objstore.middleware.copy import IterReader
 from objstore.middleware.segments import (
@@ -57,7 +59,7 @@ CLIENT_VERSIONS_LOC = "X-Versions-Location"
 CLIENT_HISTORY_LOC = "X-History-Location"
 SYSMETA_LOCATION = "X-Container-Sysmeta-Versions-Location"
 SYSMETA_MODE = "X-Container-Sysmeta-Versions-Mode"
-MODES = {CLIENT_VERSIONS_LOC: "stack", CLIENT_HISTORY_LOC: "history"}
+MODES = MappingProxyType({CLIENT_VERSIONS_LOC: "stack", CLIENT_HISTORY_LOC: "history"})
 DELETE_MARKER_CONTENT_TYPE = "application/x-deleted;swift_versions_deleted=1"
 # What an archived copy keeps of the object (besides its body).
 KEPT_HEADERS = ("content-type", "content-encoding", "content-disposition", "x-delete-at",
@@ -383,14 +385,12 @@ class VersioningJob:
             raise failed(resp, "remove the restored version from the archive")
 
 
-def filter_factory(global_conf: dict,
-                   **local_conf: Any) -> Callable[[Callable], VersionedWrites]:
-    raw = dict(global_conf)
-    raw.update(local_conf)
-    conf = VersionedWritesConfig.from_section(raw, section_name="filter:versioned_writes")
+@typed_factory(VersionedWritesConfig)
+def filter_factory(cluster: ClusterConfig, conf: VersionedWritesConfig,
+                   raw: Mapping[str, Any]) -> Callable[[Callable], VersionedWrites]:
     if conf.allow_versioned_writes:
-        register_capability("versioned_writes",
-                            allowed_flags=[CLIENT_VERSIONS_LOC, CLIENT_HISTORY_LOC])
+        cluster.capabilities.register("versioned_writes",
+                                      allowed_flags=[CLIENT_VERSIONS_LOC, CLIENT_HISTORY_LOC])
 
     def make_filter(app: Callable) -> VersionedWrites:
         return VersionedWrites(app, conf)

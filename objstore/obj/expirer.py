@@ -22,13 +22,14 @@ import urllib.parse
 from typing import Any, Callable, Iterator, Mapping, Optional
 
 from objstore.common.backend_client import BackendError, BackendResponse, backend_request
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.concurrency import GreenPile, GreenPool
 from objstore.common.config import ConfigError
 from objstore.common.daemon import Daemon, DaemonConfig
 from objstore.common.expiring_queue import (CLEAN_QUEUE_HEADER, EXPIRING_ACCOUNT, QueueRow,
                                             bucket_is_due, parse_queue_row)
 from objstore.common.logs import new_trans_id, set_trans_id
-from objstore.common.storage_policy import POLICY_INDEX_HEADER, PolicyCollection, policies
+from objstore.common.storage_policy import POLICY_INDEX_HEADER
 from objstore.common.timestamp import Timestamp
 from objstore.obj.expiring_update import QUEUE_POLICY_INDEX
 from objstore.ring.ring import load_ring
@@ -52,11 +53,11 @@ class ObjectExpirerConfig(DaemonConfig):
 
     def validate(self) -> None:
         if self.concurrency < 1:
-            raise ConfigError("[object-expirer] concurrency must be >= 1")
+            raise ConfigError("option 'concurrency' must be >= 1")
         if not 1 <= self.listing_limit <= 10000:
-            raise ConfigError("[object-expirer] listing_limit must be 1..10000")
+            raise ConfigError("option 'listing_limit' must be 1..10000")
         if self.processes < 0 or not (self.processes == 0 or 0 <= self.process < self.processes):
-            raise ConfigError("[object-expirer] process must be in 0..processes-1")
+            raise ConfigError("option 'process' must be in 0..processes-1")
 
 
 @dataclasses.dataclass
@@ -78,14 +79,13 @@ class ObjectExpirer(Daemon):
     name = "object-expirer"
     config_class = ObjectExpirerConfig
 
-    def __init__(self, conf: Optional[Mapping[str, Any]] = None, logger: Any = None,
-                 storage_policies: Optional[PolicyCollection] = None,
+    def __init__(self, cluster: ClusterConfig, conf: Optional[Mapping[str, Any]] = None, *,
+                 inherited: Optional[Mapping[str, Any]] = None, logger: Any = None,
                  account_ring: Any = None, container_ring: Any = None,
                  object_ring_for: Optional[Callable[[int], Any]] = None,
                  clock: Callable[[], float] = time.time):
-        super().__init__(conf, logger)
+        super().__init__(cluster, conf, inherited=inherited, logger=logger)
         self.conf: ObjectExpirerConfig
-        self.policies = storage_policies or policies()
         self._account_ring = account_ring
         self._container_ring = container_ring
         self._object_rings: dict[int, Any] = {}
@@ -97,13 +97,14 @@ class ObjectExpirer(Daemon):
     @property
     def account_ring(self) -> Any:
         if self._account_ring is None:
-            self._account_ring = load_ring(self.conf.swift_dir, "account")
+            self._account_ring = load_ring(self.conf.swift_dir, "account", self.cluster.hasher)
         return self._account_ring
 
     @property
     def container_ring(self) -> Any:
         if self._container_ring is None:
-            self._container_ring = load_ring(self.conf.swift_dir, "container")
+            self._container_ring = load_ring(self.conf.swift_dir, "container",
+                                             self.cluster.hasher)
         return self._container_ring
 
     def object_ring(self, policy_index: int) -> Any:
@@ -111,7 +112,8 @@ class ObjectExpirer(Daemon):
             return self._object_ring_for(policy_index)
         if policy_index not in self._object_rings:
             name = "object" if policy_index == 0 else "object-%d" % policy_index
-            self._object_rings[policy_index] = load_ring(self.conf.swift_dir, name)
+            self._object_rings[policy_index] = load_ring(self.conf.swift_dir, name,
+                                                         self.cluster.hasher)
         return self._object_rings[policy_index]
 
     # -- the pass ----------------------------------------------------------------
@@ -204,7 +206,7 @@ class ObjectExpirer(Daemon):
                     break
                 missing += resp is not None and resp.status == 404
             if index is None and nodes and missing == len(nodes):
-                index = self.policies.default.index
+                index = self.cluster.policies.default.index
             cache[key] = index
         return cache[key]
 

@@ -22,9 +22,9 @@ from typing import Any, Iterable, Iterator, Mapping, Optional
 from webob import Request, Response
 from webob.exc import HTTPException, status_map
 
-from objstore.common.cluster_config import load_cluster_config
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigError, ConfigSection
-from objstore.common.constraints import MetadataError, check_metadata, constraints
+from objstore.common.constraints import MetadataError, check_metadata
 from objstore.common.http_response import plain_response
 from objstore.common.http_text import str_to_wsgi as _wsgi
 from objstore.common.http_text import wsgi_to_str as _text
@@ -34,8 +34,8 @@ from objstore.common.http_conditions import (RangeNotSatisfiable, content_range,
                                              unsatisfiable_range)
 from objstore.common.listing_format import swift_bytes_param
 from objstore.common.logs import get_logger, get_trans_id
-from objstore.common.path_hash import hash_path_configured
-from objstore.common.storage_policy import POLICY_INDEX_HEADER, PolicyCollection, policies
+from objstore.common.pipeline import typed_factory
+from objstore.common.storage_policy import POLICY_INDEX_HEADER
 from objstore.common.storage_app import StorageServerApp
 from objstore.common.storage_request import required_timestamp, split_backend_path
 from objstore.common.timestamp import TICKS_PER_SECOND, Timestamp
@@ -109,16 +109,16 @@ class ObjectServer(StorageServerApp):
     """WSGI app; one instance per worker process."""
 
     server_type = "object"
+    config_class = ObjectServerConfig
+    conf: ObjectServerConfig
 
-    def __init__(self, conf: Optional[Mapping[str, Any]] = None,
-                 managers: Optional[DiskFileRouter] = None, logger: Any = None,
-                 storage_policies: Optional[PolicyCollection] = None):
-        raw = dict(conf or {})
-        self.conf = ObjectServerConfig.from_section(raw, section_name="app:object-server")
-        self.logger = logger or get_logger(self.conf.log_name, raw)
+    def __init__(self, cluster: ClusterConfig,
+                 conf: ObjectServerConfig | Mapping[str, Any] | None = None,
+                 managers: Optional[DiskFileRouter] = None, logger: Any = None):
+        super().__init__(cluster, conf, logger)
         # one DiskFile manager per policy; a request's policy index picks it
         self.managers = managers or fs_managers(
-            storage_policies or policies(), self.conf.devices,
+            cluster.policies, self.conf.devices, cluster.hasher,
             mount_check=self.conf.mount_check, fallocate_reserve=self.conf.fallocate_reserve,
             keep_cache_size=self.conf.keep_cache_size)
 
@@ -133,7 +133,7 @@ class ObjectServer(StorageServerApp):
             raise _abort(400, "Invalid device: %s" % device)
         if not _is_digits(partition):
             raise _abort(400, "Invalid partition: %s" % partition)
-        if len(obj.encode("utf-8")) > constraints().max_object_name_length:
+        if len(obj.encode("utf-8")) > self.cluster.constraints.max_object_name_length:
             raise _abort(400, "Object name too long")
         raw_index = req.headers.get(POLICY_INDEX_HEADER, "0")
         try:
@@ -160,11 +160,11 @@ class ObjectServer(StorageServerApp):
         if int(value) < time.time():
             raise _abort(400, "X-Delete-At in past")
 
-    @staticmethod
-    def _collect_metadata(req: Request, prefixes: tuple, names: tuple) -> dict[str, str]:
+    def _collect_metadata(self, req: Request, prefixes: tuple,
+                          names: tuple) -> dict[str, str]:
         try:
             # checked as sent (WSGI strings), so lengths are the client's bytes
-            check_metadata(req.headers, "object")
+            check_metadata(req.headers, "object", self.cluster.constraints)
         except MetadataError as err:
             raise _abort(400, str(err)) from None
         meta: dict[str, str] = {}
@@ -196,7 +196,7 @@ class ObjectServer(StorageServerApp):
         timestamp = required_timestamp(req)
         nodes = self._container_nodes(req)
         self._container_nodes(req, "X-Delete-At")  # refuse bad queue targets before writing
-        limits = constraints()
+        limits = self.cluster.constraints
         chunked = "chunked" in req.headers.get("Transfer-Encoding", "").lower()
         length_text = req.headers.get("Content-Length")
         length: Optional[int] = None
@@ -486,10 +486,8 @@ class ObjectServer(StorageServerApp):
                                                self.logger)
 
 
-def app_factory(global_conf: Mapping[str, Any], **local_conf: Any) -> ObjectServer:
-    """Paste-style entry point used by objstore.common.wsgi."""
-    conf = dict(global_conf or {})
-    conf.update(local_conf)
-    if not hash_path_configured():
-        load_cluster_config(server_conf=conf)
-    return ObjectServer(conf)
+@typed_factory(ObjectServerConfig)
+def app_factory(cluster: ClusterConfig, conf: ObjectServerConfig,
+                raw: Mapping[str, Any]) -> ObjectServer:
+    """Pipeline entry point (``use = egg:objstore#object``)."""
+    return ObjectServer(cluster, conf, logger=get_logger(conf.log_name, raw))

@@ -15,12 +15,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping, Optional
 
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.concurrency import GreenPool
 from objstore.common.config import ConfigError
 from objstore.common.daemon import Daemon, DaemonConfig
 from objstore.common.logs import new_trans_id, set_trans_id
 from objstore.obj.container_update import send_update
-from objstore.common.storage_policy import PolicyCollection, policies
 from objstore.obj.diskfile import (AsyncUpdate, ContainerNode, DiskFileManager, DiskFileRouter,
                                    fs_managers)
 from objstore.obj.diskfile.interface import DiskFileError
@@ -37,7 +37,7 @@ class ObjectUpdaterConfig(DaemonConfig):
 
     def validate(self) -> None:
         if self.concurrency < 1:
-            raise ConfigError("[object-updater] concurrency must be >= 1")
+            raise ConfigError("option 'concurrency' must be >= 1")
 
 
 @dataclasses.dataclass
@@ -52,20 +52,20 @@ class ObjectUpdater(Daemon):
     name = "object-updater"
     config_class = ObjectUpdaterConfig
 
-    def __init__(self, conf: Optional[Mapping[str, Any]] = None, logger: Any = None,
-                 managers: Optional[DiskFileRouter] = None,
-                 storage_policies: Optional[PolicyCollection] = None,
-                 container_ring: Any = None):
-        super().__init__(conf, logger)
+    def __init__(self, cluster: ClusterConfig, conf: Optional[Mapping[str, Any]] = None, *,
+                 inherited: Optional[Mapping[str, Any]] = None, logger: Any = None,
+                 managers: Optional[DiskFileRouter] = None, container_ring: Any = None):
+        super().__init__(cluster, conf, inherited=inherited, logger=logger)
         self._container_ring = container_ring
-        self.managers = managers or fs_managers(storage_policies or policies(),
-                                                self.conf.devices,
+        self.managers = managers or fs_managers(cluster.policies, self.conf.devices,
+                                                cluster.hasher,
                                                 mount_check=self.conf.mount_check)
 
     @property
     def container_ring(self) -> Any:
         if self._container_ring is None:
-            self._container_ring = load_ring(self.conf.swift_dir, "container")
+            self._container_ring = load_ring(self.conf.swift_dir, "container",
+                                             self.cluster.hasher)
         return self._container_ring
 
     def _ring_nodes(self, update: AsyncUpdate) -> list[ContainerNode]:

@@ -6,12 +6,16 @@ So answers to container/account HEADs are kept twice:
 
 - per request in ``environ['objstore.infocache']`` (sub-requests made by
   middlewares share it, so one client request asks at most once), and
-- per process in a dict with an expiry (``recheck_*_existence`` seconds),
-  which this proxy clears when it changes the container or account itself.
+- per proxy app in an :class:`InfoCache` with an expiry
+  (``recheck_*_existence`` seconds), which the proxy clears when it changes the
+  container or account itself.  The proxy puts its cache in every environ it
+  serves (``objstore.info_cache``); nothing is kept per process, so two
+  proxies in one process never share answers.
 
 Middlewares (tempauth ACLs, quotas, staticweb) call :func:`get_container_info`
 / :func:`get_account_info` with only the WSGI environ and the next app: on a
-miss, a HEAD sub-request goes through ``app`` and the proxy fills the cache.
+miss, a HEAD sub-request goes through ``app``; the proxy answers it from its
+cache when it can (:func:`answer_from_cache`) and fills the cache otherwise.
 Names are decoded text (what webob's ``req.path_info`` gives), not the
 latin-1 WSGI form of ``environ['PATH_INFO']``.
 """
@@ -25,15 +29,39 @@ from urllib.parse import quote
 from webob import Request
 
 INFOCACHE_KEY = "objstore.infocache"
+# The proxy's InfoCache, in every environ the proxy serves.
+PROXY_CACHE_KEY = "objstore.info_cache"
+# On an info sub-request: the cache key the caller wants answered.
+LOOKUP_KEY = "objstore.info_lookup"
 
-_cache: dict[str, tuple[float, dict]] = {}
-_ttl = {"container": 10.0, "account": 60.0}
 
+class InfoCache:
+    """One proxy's answers to account/container HEADs, each kept for its TTL."""
 
-def configure(container_ttl: float, account_ttl: float) -> None:
-    """The proxy sets how long an answer may be reused in this process."""
-    _ttl["container"] = float(container_ttl)
-    _ttl["account"] = float(account_ttl)
+    def __init__(self, container_ttl: float = 10.0, account_ttl: float = 60.0) -> None:
+        self._ttl = {"container": float(container_ttl), "account": float(account_ttl)}
+        self._entries: dict[str, tuple[float, dict]] = {}
+
+    def get(self, key: str) -> Optional[dict]:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        expires, info = entry
+        if time.monotonic() >= expires:
+            self._entries.pop(key, None)
+            return None
+        return info
+
+    def put(self, key: str, info: dict) -> None:
+        kind = "container" if key.startswith("container/") else "account"
+        self._entries[key] = (time.monotonic() + self._ttl[kind], info)
+
+    def pop(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        """Forget everything (config reloads, tests)."""
+        self._entries.clear()
 
 
 def cache_key(account: str, container: Optional[str] = None) -> str:
@@ -42,43 +70,44 @@ def cache_key(account: str, container: Optional[str] = None) -> str:
     return "container/%s/%s" % (account, container)
 
 
-def clear_cache() -> None:
-    """Forget everything this process learned (tests, config reloads)."""
-    _cache.clear()
-
-
-def invalidate(environ: Optional[dict], account: str, container: Optional[str] = None) -> None:
+def invalidate(environ: dict, account: str, container: Optional[str] = None) -> None:
     """Drop what is known about an account or container (after changing it)."""
     key = cache_key(account, container)
-    _cache.pop(key, None)
-    if environ is not None:
-        environ.get(INFOCACHE_KEY, {}).pop(key, None)
+    proxy_cache = environ.get(PROXY_CACHE_KEY)
+    if proxy_cache is not None:
+        proxy_cache.pop(key)
+    environ.get(INFOCACHE_KEY, {}).pop(key, None)
 
 
-def store(environ: Optional[dict], account: str, container: Optional[str], info: dict) -> None:
+def store(environ: dict, account: str, container: Optional[str], info: dict) -> None:
     """Remember ``info``; only definite answers (2xx, 404) are kept across requests."""
     key = cache_key(account, container)
-    if environ is not None:
-        environ.setdefault(INFOCACHE_KEY, {})[key] = info
+    environ.setdefault(INFOCACHE_KEY, {})[key] = info
     status = info.get("status", 0)
-    if 200 <= status < 300 or status == 404:
-        kind = "account" if container is None else "container"
-        _cache[key] = (time.monotonic() + _ttl[kind], info)
+    proxy_cache = environ.get(PROXY_CACHE_KEY)
+    if proxy_cache is not None and (200 <= status < 300 or status == 404):
+        proxy_cache.put(key, info)
 
 
 def _lookup(environ: dict, key: str) -> Optional[dict]:
     found = environ.get(INFOCACHE_KEY, {}).get(key)
     if found is not None:
         return found
-    entry = _cache.get(key)
-    if entry is None:
-        return None
-    expires, info = entry
-    if time.monotonic() >= expires:
-        _cache.pop(key, None)
-        return None
-    environ.setdefault(INFOCACHE_KEY, {})[key] = info
+    proxy_cache = environ.get(PROXY_CACHE_KEY)
+    info = proxy_cache.get(key) if proxy_cache is not None else None
+    if info is not None:
+        environ.setdefault(INFOCACHE_KEY, {})[key] = info
     return info
+
+
+def answer_from_cache(environ: dict) -> bool:
+    """For the proxy: True when an info sub-request's answer is already known.
+
+    The caller's per-request cache (shared with the sub-request) then holds
+    it, and the sub-request needs no backend HEAD.
+    """
+    key = environ.get(LOOKUP_KEY)
+    return bool(key) and _lookup(environ, key) is not None
 
 
 def _meta(headers: Mapping[str, str], prefix: str) -> dict[str, str]:
@@ -149,7 +178,8 @@ def _policy_stats(headers: Mapping[str, str]) -> dict[str, dict[str, int]]:
     return stats
 
 
-def _head_subrequest(environ: dict, app: Callable, path: str) -> tuple[int, Mapping[str, str]]:
+def _head_subrequest(environ: dict, app: Callable, path: str,
+                     key: str) -> tuple[int, Mapping[str, str]]:
     """HEAD ``path`` (percent-quoted) through ``app`` as an already-authorized request."""
     sub_env = {
         "REQUEST_METHOD": "HEAD",
@@ -157,6 +187,7 @@ def _head_subrequest(environ: dict, app: Callable, path: str) -> tuple[int, Mapp
         "swift.authorize": lambda req: None,
         "swift.authorize_override": True,
         INFOCACHE_KEY: environ.setdefault(INFOCACHE_KEY, {}),
+        LOOKUP_KEY: key,
     }
     for key in ("swift.trans_id", "HTTP_X_TRANS_ID_EXTRA", "SERVER_NAME", "SERVER_PORT",
                 "HTTP_HOST", "wsgi.url_scheme", "SERVER_PROTOCOL"):
@@ -167,6 +198,9 @@ def _head_subrequest(environ: dict, app: Callable, path: str) -> tuple[int, Mapp
     close = getattr(resp.app_iter, "close", None)
     if close is not None:
         close()
+    if PROXY_CACHE_KEY in sub_env:
+        # later lookups of this request may use the proxy's cache directly
+        environ.setdefault(PROXY_CACHE_KEY, sub_env[PROXY_CACHE_KEY])
     return resp.status_int, resp.headers
 
 
@@ -182,7 +216,7 @@ def get_container_info(environ: dict, app: Callable, account: str, container: st
         environ.setdefault(INFOCACHE_KEY, {})[key] = info
         return info
     status, headers = _head_subrequest(
-        environ, app, "/v1/%s/%s" % (quote(account), quote(container)))
+        environ, app, "/v1/%s/%s" % (quote(account), quote(container)), key)
     info = _lookup(environ, key)
     if info is None:
         info = container_info_from_headers(status, headers)
@@ -196,7 +230,7 @@ def get_account_info(environ: dict, app: Callable, account: str) -> dict:
     info = _lookup(environ, key)
     if info is not None:
         return info
-    status, headers = _head_subrequest(environ, app, "/v1/%s" % quote(account))
+    status, headers = _head_subrequest(environ, app, "/v1/%s" % quote(account), key)
     info = _lookup(environ, key)
     if info is None:
         info = account_info_from_headers(status, headers)

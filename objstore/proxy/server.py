@@ -13,13 +13,11 @@ from typing import Any, Callable, Iterable, Optional
 
 from webob import Request, Response
 
-from objstore.common.capabilities import capabilities, register_capability
-from objstore.common.cluster_config import load_cluster_config
-from objstore.common.constraints import constraints
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.http_text import wsgi_is_utf8, wsgi_to_str
 from objstore.common.logs import get_logger, new_trans_id, set_trans_id
-from objstore.common.path_hash import hash_path_configured
-from objstore.common.storage_policy import PolicyCollection, policies
+from objstore.common.path_hash import PathHasher
+from objstore.common.pipeline import typed_factory
 from objstore.proxy import info_cache
 from objstore.proxy.controllers.account import AccountController
 from objstore.proxy.controllers.base import Controller, ProxyContext
@@ -35,49 +33,52 @@ VERSION = "0.1.0"
 HANDLED_VERBS = ("GET", "HEAD", "PUT", "POST", "DELETE")
 
 
-def _load_ring(swift_dir: str, name: str) -> RingReader:
+def _load_ring(swift_dir: str, name: str, hasher: PathHasher) -> RingReader:
     from objstore.ring.ring import load_ring  # the ring lands beside the proxy
-    return load_ring(swift_dir, name)
+    return load_ring(swift_dir, name, hasher)
 
 
 class ProxyApp:
     """The WSGI app at the end of the proxy pipeline."""
 
-    def __init__(self, conf: ProxyConfig, *, account_ring: Optional[RingReader] = None,
+    def __init__(self, cluster: ClusterConfig, conf: ProxyConfig, *,
+                 account_ring: Optional[RingReader] = None,
                  container_ring: Optional[RingReader] = None,
                  object_rings: Optional[dict[int, RingReader]] = None,
-                 storage_policies: Optional[PolicyCollection] = None,
                  logger: Any = None):
+        self.cluster = cluster
         self.conf = conf
         self.logger = logger or get_logger(conf.log_name)
-        self.policies = storage_policies or policies()
-        self.object_controllers = ObjectControllerRouter(self.policies)
-        self.account_ring = account_ring or _load_ring(conf.swift_dir, "account")
-        self.container_ring = container_ring or _load_ring(conf.swift_dir, "container")
+        self.object_controllers = ObjectControllerRouter(cluster.policies)
+        hasher = cluster.hasher
+        self.account_ring = account_ring or _load_ring(conf.swift_dir, "account", hasher)
+        self.container_ring = container_ring or _load_ring(conf.swift_dir, "container", hasher)
         self._object_rings: dict[int, RingReader] = dict(object_rings or {})
-        for policy in self.policies:
+        for policy in cluster.policies:
             # a missing ring should stop the proxy at start-up, not fail requests later
             self.object_ring(policy.index)
         self.health = NodeHealth(conf.error_suppression_interval,
                                  conf.error_suppression_limit, self.logger)
-        info_cache.configure(conf.recheck_container_existence, conf.recheck_account_existence)
-        self.ctx = ProxyContext(conf=conf, account_ring=self.account_ring,
+        self.info_cache = info_cache.InfoCache(conf.recheck_container_existence,
+                                               conf.recheck_account_existence)
+        self.ctx = ProxyContext(conf=conf, cluster=cluster, account_ring=self.account_ring,
                                 container_ring=self.container_ring,
                                 object_ring_for=self.object_ring, health=self.health,
-                                logger=self.logger, wsgi_app=self, policies=self.policies)
+                                logger=self.logger, wsgi_app=self)
         # Only what this proxy does: CORS settings appear when the cors
         # middleware is installed and registers them.
-        register_capability(
+        cluster.capabilities.register(
             "swift", version=VERSION, allow_account_management=conf.allow_account_management,
             account_autocreate=conf.account_autocreate,
-            policies=self.policies.info(), **constraints().as_info())
+            policies=cluster.policies.info(), **cluster.constraints.as_info())
 
     def object_ring(self, policy_index: int) -> RingReader:
         ring = self._object_rings.get(policy_index)
         if ring is None:
-            policy = self.policies.get_by_index(policy_index)
+            policy = self.cluster.policies.get_by_index(policy_index)
             name = policy.ring_name if policy is not None else "object"
-            ring = self._object_rings[policy_index] = _load_ring(self.conf.swift_dir, name)
+            ring = self._object_rings[policy_index] = _load_ring(
+                self.conf.swift_dir, name, self.cluster.hasher)
         return ring
 
     # -- WSGI ----------------------------------------------------------------------
@@ -87,6 +88,10 @@ class ProxyApp:
             trans_id = new_trans_id(environ.get("HTTP_X_TRANS_ID_EXTRA", ""))
             environ["swift.trans_id"] = trans_id
         set_trans_id(trans_id)
+        environ[info_cache.PROXY_CACHE_KEY] = self.info_cache
+        if info_cache.answer_from_cache(environ):
+            # an info sub-request whose answer the cache already gave the caller
+            return Response(status=204)(environ, start_response)
         if not environ.get("swift.source"):
             for key in [k for k in environ if k.startswith("HTTP_X_BACKEND_")]:
                 del environ[key]
@@ -117,7 +122,7 @@ class ProxyApp:
         if not account:
             # ``/v1``, ``/info asdf``, ``/anything``: no resource is named at all.
             return plain_response(412, "Bad URL", request_method=req.method)
-        if version not in constraints().valid_api_versions:
+        if version not in self.cluster.constraints.valid_api_versions:
             return plain_response(400, "Invalid API version %r" % version,
                                   request_method=req.method)
         controller_class: type[Controller] = (
@@ -168,20 +173,16 @@ class ProxyApp:
         if req.method not in ("GET", "HEAD"):
             return plain_response(405, "Method Not Allowed", {"Allow": "GET, HEAD"},
                                   request_method=req.method)
-        body = json.dumps(capabilities(), sort_keys=True).encode("utf-8")
+        body = json.dumps(self.cluster.capabilities.as_info(), sort_keys=True).encode("utf-8")
         resp = Response(status=200, content_type="application/json", charset=None)
         resp.body = body
         return resp
 
 
-def app_factory(global_conf: dict, **local_conf: str) -> ProxyApp:
-    """Paste-style factory named by ``use = egg:objstore#proxy``."""
-    raw = dict(global_conf)
-    raw.update(local_conf)
-    if not hash_path_configured():
-        load_cluster_config(server_conf=raw)
-    conf = ProxyConfig.from_section(raw, section_name="app:proxy-server")
+@typed_factory(ProxyConfig)
+def app_factory(cluster: ClusterConfig, conf: ProxyConfig, raw: dict) -> ProxyApp:
+    """Pipeline entry point (``use = egg:objstore#proxy``)."""
     logger = get_logger(conf.log_name, raw)
     if not os.path.isdir(conf.swift_dir):
         logger.warning("swift_dir %s does not exist", conf.swift_dir)
-    return ProxyApp(conf, logger=logger)
+    return ProxyApp(cluster, conf, logger=logger)

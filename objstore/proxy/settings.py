@@ -41,13 +41,13 @@ class ProxyConfig(ConfigSection):
         if self.recoverable_node_timeout < 0:
             self.recoverable_node_timeout = self.node_timeout
         if not _NODE_COUNT.match(self.request_node_count):
-            raise ConfigError("request_node_count must be N or 'N * replicas', got %r"
+            raise ConfigError("option 'request_node_count' must be N or 'N * replicas', got %r"
                               % self.request_node_count)
         if self.sorting_method not in ("shuffle", "none"):
-            raise ConfigError("sorting_method must be shuffle or none")
+            raise ConfigError("option 'sorting_method' must be shuffle or none")
         for name in ("object_chunk_size", "client_chunk_size", "put_queue_depth"):
             if getattr(self, name) <= 0:
-                raise ConfigError("%s must be positive" % name)
+                raise ConfigError("option %r must be positive" % name)
 
     def node_count(self, replicas: int) -> int:
         """How many nodes (primaries + handoffs) a request may try."""

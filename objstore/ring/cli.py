@@ -15,6 +15,7 @@ import argparse
 import os
 import signal
 import sys
+from types import MappingProxyType
 from typing import Optional
 
 from objstore.ring.builder import RingBuilder
@@ -225,7 +226,7 @@ def cmd_list(path: str, args: list[str]) -> int:
     return EXIT_OK
 
 
-COMMANDS = {
+COMMANDS = MappingProxyType({
     "create": cmd_create,
     "add": cmd_add,
     "remove": cmd_remove,
@@ -234,7 +235,7 @@ COMMANDS = {
     "rebalance": cmd_rebalance,
     "write_ring": cmd_write_ring,
     "list": cmd_list,
-}
+})
 
 
 def main(argv: Optional[list[str]] = None) -> int:

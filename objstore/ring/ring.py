@@ -14,7 +14,7 @@ import struct
 import time
 from typing import Iterator, NamedTuple, Optional
 
-from objstore.common.path_hash import hash_path
+from objstore.common.path_hash import HashPathNotConfigured, PathHasher
 from objstore.ring.ring_data import RingData, read_ring_file
 
 RING_NAME_RE = re.compile(r"^(account|container|object(-[0-9]+)?)$")
@@ -34,8 +34,11 @@ class _Snapshot(NamedTuple):
 class Ring:
     """Partition -> devices for one ring file (``account``, ``container``, ``object[-N]``)."""
 
-    def __init__(self, path: str, reload_time: float = 15.0) -> None:
+    def __init__(self, path: str, hasher: Optional[PathHasher] = None,
+                 reload_time: float = 15.0) -> None:
         self.path = path
+        # Lookups by name need the cluster's salt; a ring read for its layout alone does not.
+        self._hash_path = hasher.hash_path if hasher is not None else _no_hasher
         self.reload_time = reload_time
         self._file_id: tuple = ()
         self._next_check = 0.0
@@ -94,7 +97,7 @@ class Ring:
                  obj: Optional[str] = None) -> int:
         """The partition of a name: the top ``part_power`` bits of its salted md5."""
         ring = self._ring if _monotonic() < self._next_check else self._current()
-        digest = hash_path(account, container, obj, raw_digest=True)
+        digest = self._hash_path(account, container, obj, raw_digest=True)
         return _top_32_bits(digest)[0] >> ring.part_shift
 
     def get_part_nodes(self, part: int) -> list[dict]:
@@ -107,7 +110,7 @@ class Ring:
                   obj: Optional[str] = None) -> tuple[int, list[dict]]:
         """(partition, primary devices) for a name."""
         ring = self._ring if _monotonic() < self._next_check else self._current()
-        digest = hash_path(account, container, obj, raw_digest=True)
+        digest = self._hash_path(account, container, obj, raw_digest=True)
         part = _top_32_bits(digest)[0] >> ring.part_shift
         devs = ring.devs
         return part, [dict(devs[row[part]], index=index) for index, row in ring.rows]
@@ -154,9 +157,16 @@ class Ring:
                 handoff_index += 1
 
 
-def load_ring(swift_dir: str, ring_name: str, reload_time: float = 15.0) -> Ring:
+def _no_hasher(*_args: object, **_kwargs: object) -> bytes:
+    raise HashPathNotConfigured("this ring was loaded without the cluster's PathHasher, "
+                                "so it cannot look names up")
+
+
+def load_ring(swift_dir: str, ring_name: str, hasher: Optional[PathHasher] = None,
+              reload_time: float = 15.0) -> Ring:
     """Load ``<swift_dir>/<ring_name>.ring.gz`` for ``account``, ``container``, ``object[-N]``."""
     if not RING_NAME_RE.match(ring_name or ""):
         raise ValueError("unknown ring name %r (want account, container, object "
                          "or object-<policy index>)" % (ring_name,))
-    return Ring(os.path.join(swift_dir, ring_name + ".ring.gz"), reload_time=reload_time)
+    return Ring(os.path.join(swift_dir, ring_name + ".ring.gz"), hasher,
+                reload_time=reload_time)

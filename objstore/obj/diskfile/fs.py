@@ -23,7 +23,7 @@ import uuid
 from typing import Iterator, Optional
 
 from objstore.common import durable_fs
-from objstore.common.path_hash import hash_path, hash_suffix
+from objstore.common.path_hash import PathHasher, hash_suffix
 from objstore.common.storage_policy import StoragePolicy
 from objstore.common.timestamp import InvalidTimestamp, Timestamp
 from objstore.obj.diskfile import metadata as mdcodec
@@ -186,7 +186,7 @@ class FsDiskFile(DiskFile):
         self.manager = manager
         self.device_path = device_path
         self.name = "/%s/%s/%s" % (account, container, obj)
-        self.name_hash = str(hash_path(account, container, obj))
+        self.name_hash = str(manager.hasher.hash_path(account, container, obj))
         self.hash_dir = os.path.join(device_path, manager.policy.data_dir,
                                      str(partition), hash_suffix(self.name_hash),
                                      self.name_hash)
@@ -352,10 +352,12 @@ def _raise_if_expired(metadata: dict[str, str], timestamp: Timestamp,
 # -- the manager -----------------------------------------------------------
 
 class FsDiskFileManager(DiskFileManager):
-    def __init__(self, devices: str, mount_check: bool = False, fallocate_reserve: int = 0,
-                 keep_cache_size: int = 5242880, policy: Optional[StoragePolicy] = None):
+    def __init__(self, devices: str, hasher: PathHasher, mount_check: bool = False,
+                 fallocate_reserve: int = 0, keep_cache_size: int = 5242880,
+                 policy: Optional[StoragePolicy] = None):
         super().__init__(policy)
         self.devices = devices
+        self.hasher = hasher
         self.mount_check = mount_check
         self.fallocate_reserve = fallocate_reserve
         # Files larger than this leave the page cache once they are durable.
@@ -386,7 +388,7 @@ class FsDiskFileManager(DiskFileManager):
 
     def async_path(self, device: str, update: AsyncUpdate) -> str:
         self.check_policy(update)
-        name_hash = str(hash_path(update.account, update.container, update.obj))
+        name_hash = str(self.hasher.hash_path(update.account, update.container, update.obj))
         return os.path.join(self._async_root(device),
                             hash_suffix(name_hash),
                             "%s-%s" % (name_hash, update.timestamp.internal))

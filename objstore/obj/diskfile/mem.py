@@ -10,7 +10,7 @@ import threading
 import time
 from typing import Iterator, Optional
 
-from objstore.common.path_hash import hash_path
+from objstore.common.path_hash import PathHasher
 from objstore.common.storage_policy import StoragePolicy
 from objstore.common.timestamp import Timestamp
 from objstore.obj.diskfile import rules
@@ -123,9 +123,10 @@ class MemDiskFileManager(DiskFileManager):
     pendings: two managers never see each other's.
     """
 
-    def __init__(self, devices: Optional[list[str]] = None, capacity: Optional[int] = None,
-                 policy: Optional[StoragePolicy] = None):
+    def __init__(self, hasher: PathHasher, devices: Optional[list[str]] = None,
+                 capacity: Optional[int] = None, policy: Optional[StoragePolicy] = None):
         super().__init__(policy)
+        self.hasher = hasher
         self.devices = devices
         self.capacity = capacity
         self.lock = threading.Lock()
@@ -145,13 +146,13 @@ class MemDiskFileManager(DiskFileManager):
     def get_diskfile(self, device: str, partition: str, account: str, container: str,
                      obj: str) -> MemDiskFile:
         self._check_device(device)
-        key = (device, str(hash_path(account, container, obj)))
+        key = (device, str(self.hasher.hash_path(account, container, obj)))
         return MemDiskFile(self, key, "/%s/%s/%s" % (account, container, obj))
 
     def save_async_update(self, device: str, update: AsyncUpdate) -> None:
         self._check_device(device)
         self.check_policy(update)
-        name_hash = str(hash_path(update.account, update.container, update.obj))
+        name_hash = str(self.hasher.hash_path(update.account, update.container, update.obj))
         key = (device, "%s-%s" % (name_hash, update.timestamp.internal))
         with self.lock:
             self.asyncs[key] = encode_async(update)  # round-trip the real encoding

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Callable, Iterator, Mapping, Optional
 
 from objstore.common.config import ConfigError
+from objstore.common.path_hash import PathHasher
 from objstore.common.storage_policy import REPLICATION, PolicyCollection, StoragePolicy
 from objstore.obj.diskfile.fs import FsDiskFileManager
 from objstore.obj.diskfile.interface import DiskFileManager
@@ -39,12 +40,13 @@ class DiskFileRouter:
         return iter(self._managers.values())
 
 
-def fs_managers(known: PolicyCollection, devices: str, *, mount_check: bool = False,
-                fallocate_reserve: int = 0, keep_cache_size: int = 5242880) -> DiskFileRouter:
+def fs_managers(known: PolicyCollection, devices: str, hasher: PathHasher, *,
+                mount_check: bool = False, fallocate_reserve: int = 0,
+                keep_cache_size: int = 5242880) -> DiskFileRouter:
     """The managers of a node's real devices, by policy type."""
     by_type: Mapping[str, ManagerFactory] = {
         REPLICATION: lambda policy: FsDiskFileManager(
-            devices, mount_check=mount_check, fallocate_reserve=fallocate_reserve,
+            devices, hasher, mount_check=mount_check, fallocate_reserve=fallocate_reserve,
             keep_cache_size=keep_cache_size, policy=policy),
     }
     for policy in known:

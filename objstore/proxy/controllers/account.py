@@ -5,7 +5,7 @@ from typing import Optional
 
 from webob import Request, Response
 
-from objstore.common.constraints import MetadataError, check_metadata, constraints
+from objstore.common.constraints import MetadataError, check_metadata
 from objstore.common.listing_format import (choose_media_type, content_type_header,
                                             listing_is_empty_plain, render_listing)
 from objstore.common.timestamp import Timestamp
@@ -65,7 +65,7 @@ class AccountController(Controller):
     server_type = "Account"
 
     def _name_error(self, req: Request) -> Optional[Response]:
-        limit = constraints().max_account_name_length
+        limit = self.cluster.constraints.max_account_name_length
         if len(self.account.encode("utf-8")) > limit:
             return plain_response(400, "Account name length of %d longer than %d" % (
                 len(self.account.encode("utf-8")), limit), request_method=req.method)
@@ -74,7 +74,7 @@ class AccountController(Controller):
     def GETorHEAD(self, req: Request) -> Response:
         error = self._name_error(req)
         if error is None and req.method == "GET":
-            error = check_listing_limit(req, constraints().account_listing_limit)
+            error = check_listing_limit(req, self.cluster.constraints.account_listing_limit)
         if error is not None:
             return error
         ring = self.ctx.account_ring
@@ -163,7 +163,7 @@ class AccountController(Controller):
             return error
         strip_owner_only_headers(req, OWNER_ONLY_ACCOUNT_HEADERS)
         try:
-            check_metadata(req.headers, "account")
+            check_metadata(req.headers, "account", self.cluster.constraints)
         except MetadataError as err:
             return plain_response(400, str(err))
         return None

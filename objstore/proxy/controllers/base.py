@@ -12,9 +12,10 @@ from typing import Callable, Iterator, Mapping, Optional
 from webob import Request, Response
 
 from objstore.common.backend_client import BackendError, BackendResponse, backend_request
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.concurrency import GreenPile, Timeout
 from objstore.common.logs import TRANS_ID_HEADER, get_trans_id
-from objstore.common.storage_policy import POLICY_INDEX_HEADER, PolicyCollection
+from objstore.common.storage_policy import POLICY_INDEX_HEADER
 from objstore.common.timestamp import Timestamp
 from objstore.proxy import info_cache
 from objstore.proxy.node_health import NodeHealth
@@ -29,13 +30,13 @@ from objstore.ring.protocol import RingReader
 class ProxyContext:
     """The few things a controller needs from the proxy."""
     conf: ProxyConfig
+    cluster: ClusterConfig        # constraints, policies
     account_ring: RingReader
     container_ring: RingReader
     object_ring_for: Callable[[int], RingReader]
     health: NodeHealth
     logger: logging.Logger
     wsgi_app: Callable            # the proxy's own WSGI entry, for info sub-requests
-    policies: PolicyCollection
 
 
 def delay_denial(handler: Callable) -> Callable:
@@ -51,6 +52,7 @@ class Controller:
                  obj: Optional[str] = None):
         self.ctx = ctx
         self.conf = ctx.conf
+        self.cluster = ctx.cluster
         self.logger = ctx.logger
         self.account = account
         self.container = container

@@ -5,7 +5,7 @@ from typing import Optional
 
 from webob import Request, Response
 
-from objstore.common.constraints import MetadataError, check_metadata, constraints
+from objstore.common.constraints import MetadataError, check_metadata
 from objstore.common.storage_policy import POLICY_DEFAULT_HEADER, POLICY_INDEX_HEADER
 from objstore.common.timestamp import Timestamp
 from objstore.proxy import info_cache
@@ -43,7 +43,7 @@ class ContainerController(Controller):
     @delay_denial
     def GETorHEAD(self, req: Request) -> Response:
         if req.method == "GET":
-            error = check_listing_limit(req, constraints().container_listing_limit)
+            error = check_listing_limit(req, self.cluster.constraints.container_listing_limit)
             if error is not None:
                 return error
         ring = self.ctx.container_ring
@@ -67,7 +67,7 @@ class ContainerController(Controller):
         resp.headers.clear()
         for key, value in client_visible_headers(found.headers.items()):
             resp.headers[key] = value
-        policy = self.ctx.policies.get_by_index(found.headers.get(POLICY_INDEX_HEADER))
+        policy = self.cluster.policies.get_by_index(found.headers.get(POLICY_INDEX_HEADER))
         if policy is not None and 200 <= found.status < 300:
             resp.headers["X-Storage-Policy"] = policy.name
         if not req.environ.get("swift_owner"):
@@ -95,7 +95,7 @@ class ContainerController(Controller):
                 except ValueError as err:
                     return plain_response(400, "Invalid %s: %s" % (header, err))
         try:
-            check_metadata(req.headers, "container")
+            check_metadata(req.headers, "container", self.cluster.constraints)
         except MetadataError as err:
             return plain_response(400, str(err))
         return None
@@ -148,7 +148,7 @@ class ContainerController(Controller):
             return plain_response(400, "Container name %r is not allowed: clients and proxies "
                                   "that normalise paths cannot address it" % self.container)
         name_bytes = len(self.container.encode("utf-8"))
-        limit = constraints().max_container_name_length
+        limit = self.cluster.constraints.max_container_name_length
         if name_bytes > limit:
             return plain_response(400, "Container name length of %d longer than %d"
                                   % (name_bytes, limit))
@@ -159,14 +159,14 @@ class ContainerController(Controller):
         # An empty X-Storage-Policy asks for the default, like no header at all.
         policy_name = req.headers.get("X-Storage-Policy", "").strip()
         if policy_name:
-            policy = self.ctx.policies.get_by_name(policy_name)
+            policy = self.cluster.policies.get_by_name(policy_name)
             if policy is None:
                 return plain_response(400, "Invalid X-Storage-Policy %r" % policy_name)
             if policy.deprecated:
                 return plain_response(400, "Storage Policy %r is deprecated" % policy.name)
             extra[POLICY_INDEX_HEADER] = str(policy.index)
         else:
-            extra[POLICY_DEFAULT_HEADER] = str(self.ctx.policies.default.index)
+            extra[POLICY_DEFAULT_HEADER] = str(self.cluster.policies.default.index)
         missing = self._account_missing(req)
         if missing is not None:
             return missing

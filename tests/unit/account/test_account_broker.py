@@ -3,13 +3,16 @@ import random
 
 from objstore.account.backend import AccountBroker
 from objstore.common.listing_format import ContainerEntry, SubdirEntry
+from objstore.common.path_hash import PathHasher
 from objstore.common.timestamp import Timestamp
+
+HASHER = PathHasher.from_salt("test-prefix", "test-suffix")
 
 
 def make_broker(tmp_path, account="AUTH_test") -> AccountBroker:
     device = tmp_path / "sda"
     device.mkdir(exist_ok=True)
-    broker = AccountBroker.for_account(str(device), 3, account)
+    broker = AccountBroker.for_account(HASHER, str(device), 3, account)
     broker.initialize(1000, account=account)
     return broker
 

@@ -5,17 +5,19 @@ from xml.dom import minidom
 import pytest
 from webob import Request
 
-from objstore.account.server import AccountServer, AccountServerConfig, app_factory
-from objstore.common import storage_policy
+from objstore.account.server import app_factory
+from objstore.common.cluster_config import ClusterConfig
+from objstore.common.storage_policy import PolicyCollection, StoragePolicy
 from objstore.common.timestamp import Timestamp
 
 BASE = "/sda/2/AUTH_test"
+CLUSTER = ClusterConfig.build("test-prefix", "test-suffix")
 
 
 @pytest.fixture
 def app(tmp_path):
     (tmp_path / "sda").mkdir()
-    return app_factory({"devices": str(tmp_path)}, mount_check="false")
+    return app_factory(CLUSTER, {"devices": str(tmp_path)}, mount_check="false")
 
 
 def call(app, path, method="GET", headers=None):
@@ -49,10 +51,9 @@ def test_put_head_get(app):
 
 def _two_policy_app(tmp_path):
     (tmp_path / "sda").mkdir(exist_ok=True)
-    known = storage_policy.PolicyCollection([
-        storage_policy.StoragePolicy(index=0, name="gold", default=True),
-        storage_policy.StoragePolicy(index=1, name="ec")])
-    return AccountServer(AccountServerConfig(devices=str(tmp_path)), storage_policies=known)
+    two_policies = ClusterConfig.build("test-prefix", "test-suffix", policies=PolicyCollection([
+        StoragePolicy(index=0, name="gold", default=True), StoragePolicy(index=1, name="ec")]))
+    return app_factory(two_policies, {"devices": str(tmp_path)}, mount_check="false")
 
 
 def test_container_reports_and_totals(tmp_path):

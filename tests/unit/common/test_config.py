@@ -1,11 +1,12 @@
 import dataclasses
+import hashlib
 
 import pytest
 
 from objstore.common.cluster_config import load_cluster_config
-from objstore.common.config import ConfigError, ConfigSection, read_ini, to_bool, to_list
+from objstore.common.config import (ConfigError, ConfigSection, merge_conf, read_config_file,
+                                    read_ini, to_bool, to_list)
 from objstore.common.constraints import Constraints, MetadataError, check_metadata, valid_utf8
-from objstore.common.path_hash import hash_path
 
 
 @dataclasses.dataclass
@@ -18,14 +19,49 @@ class Sample(ConfigSection):
 
 
 def test_typed_conversion_and_defaults():
-    conf = Sample.from_section({"port": "8080", "enabled": "yes", "names": "a, b c",
-                                "unknown": "1"})
+    conf = Sample.from_section({"port": "8080", "enabled": "yes", "names": "a, b c"})
     assert conf == Sample(port=8080, ratio=0.5, enabled=True, names=["a", "b", "c"], label="x")
 
 
-def test_bad_value_names_the_option():
-    with pytest.raises(ConfigError, match=r"\[srv\] option port"):
-        Sample.from_section({"port": "eighty"}, section_name="srv")
+def test_bad_value_names_file_section_and_option():
+    raw = {"port": "eighty", "__file__": "/etc/x.conf", "__section__": "app:srv"}
+    with pytest.raises(ConfigError) as err:
+        Sample.from_section(raw)
+    assert str(err.value) == ("/etc/x.conf [app:srv]: option 'port': expected an integer, "
+                              "got 'eighty'")
+
+
+def test_unknown_option_names_the_closest_valid_one():
+    raw = {"enabeld": "yes", "__file__": "/etc/x.conf", "__section__": "filter:s"}
+    with pytest.raises(ConfigError) as err:
+        Sample.from_section(raw)
+    assert str(err.value) == ("/etc/x.conf [filter:s]: unknown option 'enabeld' "
+                              "(did you mean 'enabled'?)")
+    assert "\n" not in str(err.value)
+
+
+def test_inherited_defaults_are_taken_when_known_and_left_otherwise():
+    conf = Sample.from_section({"label": "own"}, inherited={"port": "81", "bind_ip": "::1",
+                                                            "label": "default"})
+    assert (conf.port, conf.label) == (81, "own")
+    with pytest.raises(ConfigError, match="option 'port'"):
+        Sample.from_section({}, inherited={"port": "x"})
+
+
+def test_merge_conf_section_wins():
+    assert merge_conf({"a": "1", "b": "1"}, {"b": "2"}) == {"a": "1", "b": "2"}
+    assert merge_conf(None, None) == {}
+
+
+def test_read_config_file_keeps_default_apart(tmp_path):
+    path = tmp_path / "x.conf"
+    path.write_text("[DEFAULT]\nlog_level = DEBUG\n[app:a]\nuse = egg:objstore#x\n")
+    conf_file = read_config_file(str(path))
+    assert conf_file.defaults == {"log_level": "DEBUG"}
+    assert conf_file.own("app:a") == {"use": "egg:objstore#x", "__file__": str(path),
+                                      "__section__": "app:a"}
+    with pytest.raises(ConfigError, match=r"no \[app:b\] section"):
+        conf_file.own("app:b")
 
 
 def test_bool_and_list_helpers():
@@ -58,18 +94,27 @@ def test_cluster_config_sets_salt_constraints_and_policies(tmp_path):
                     "[constraints]\nmax_meta_count = 10\n"
                     "[storage-policy:0]\nname = gold\n[storage-policy:1]\nname = silver\n"
                     "default = yes\n")
-    try:
-        loaded = load_cluster_config(str(conf))
-        assert loaded.constraints.max_meta_count == 10
-        assert loaded.policies.default.name == "silver"
-        assert loaded.policies.get_by_index(1).data_dir == "objects-1"
-        assert loaded.policies.get_by_name("GOLD").index == 0
-        assert hash_path("a") == hash_path("a")
-    finally:
-        from objstore.common.constraints import set_constraints
-        from objstore.common.storage_policy import PolicyCollection, set_policies
-        set_constraints(Constraints())
-        set_policies(PolicyCollection())
+    loaded = load_cluster_config(str(conf))
+    assert loaded.constraints.max_meta_count == 10
+    assert loaded.policies.default.name == "silver"
+    assert loaded.policies.get_by_index(1).data_dir == "objects-1"
+    assert loaded.policies.get_by_name("GOLD").index == 0
+    assert loaded.hasher.hash_path("a") == hashlib.md5(b"test-prefix/atest-suffix").hexdigest()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        loaded.constraints.max_meta_count = 11
+
+
+def test_cluster_config_refuses_unknown_sections_and_options(tmp_path):
+    conf = tmp_path / "objstore.conf"
+    conf.write_text("[hash]\nhash_path_suffix = s\n[constraint]\n")
+    with pytest.raises(ConfigError, match=r"unknown section \[constraint\] "
+                                          r"\(did you mean \[constraints\]\?\)"):
+        load_cluster_config(str(conf))
+    conf.write_text("[hash]\nhash_path_suffix = s\n[constraints]\nmax_file_sise = 5\n")
+    with pytest.raises(ConfigError) as err:
+        load_cluster_config(str(conf))
+    assert str(err.value) == ("%s [constraints]: unknown option 'max_file_sise' "
+                              "(did you mean 'max_file_size'?)" % conf)
 
 
 def test_policy_collection_rules():

@@ -1,7 +1,10 @@
 import dataclasses
 
 from objstore.common import concurrency
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.daemon import Daemon, DaemonConfig
+
+CLUSTER = ClusterConfig.build("test-prefix", "test-suffix")
 
 
 @dataclasses.dataclass
@@ -14,7 +17,7 @@ class CountingDaemon(Daemon):
     config_class = CountingConfig
 
     def __init__(self, conf=None):
-        super().__init__(conf)
+        super().__init__(CLUSTER, conf)
         self.passes = 0
 
     def run_once(self):

@@ -1,27 +1,30 @@
 """DatabaseBroker base: placement, durable creation, quarantine, busy, schema."""
 import os
+import sqlite3
 import threading
 
 import pytest
-import sqlite_utils
 
 from objstore.common.db import DatabaseBusy, DatabaseNotFound, DatabaseQuarantined, db_path
 from objstore.common.db_listing import _next_prefix
-from objstore.common.path_hash import hash_path
+from objstore.common.path_hash import PathHasher
 from objstore.container.backend import ContainerBroker
+
+HASHER = PathHasher.from_salt("test-prefix", "test-suffix")
 
 
 def make(tmp_path, timeout=25.0):
     device = tmp_path / "sdb"
     device.mkdir(exist_ok=True)
-    broker = ContainerBroker.for_container(str(device), 12, "AUTH_x", "cont", timeout=timeout)
+    broker = ContainerBroker.for_container(HASHER, str(device), 12, "AUTH_x", "cont",
+                                           timeout=timeout)
     broker.initialize(1000, account="AUTH_x", container="cont")
     return broker
 
 
 def test_path_layout(tmp_path):
     broker = make(tmp_path)
-    name_hash = hash_path("AUTH_x", "cont")
+    name_hash = HASHER.hash_path("AUTH_x", "cont")
     assert broker.db_file == str(tmp_path / "sdb" / "containers" / "12" / name_hash[-3:] /
                                  name_hash / (name_hash + ".db"))
     assert db_path("/d", "accounts", 3, "abcdef") == "/d/accounts/3/def/abcdef/abcdef.db"
@@ -30,13 +33,14 @@ def test_path_layout(tmp_path):
 
 def test_schema_and_journal_mode(tmp_path):
     broker = make(tmp_path)
-    db = sqlite_utils.Database(broker.db_file)
+    conn = sqlite3.connect(broker.db_file)
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"object", "policy_stat", "container_info", "incoming_sync",
-            "outgoing_sync"} <= set(db.table_names())
-    index_columns = {idx.name: idx.columns for idx in db["object"].indexes}
-    assert index_columns["ix_object_deleted_name"] == ["deleted", "name"]
-    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    db.conn.close()
+            "outgoing_sync"} <= tables
+    columns = [row[2] for row in conn.execute("PRAGMA index_info(ix_object_deleted_name)")]
+    assert columns == ["deleted", "name"]
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
 
 
 def test_checkpoint_folds_log_into_db_file(tmp_path):

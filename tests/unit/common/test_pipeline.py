@@ -1,28 +1,48 @@
+import dataclasses
+
 import pytest
 import webob
 
-from objstore.common.config import ConfigError
-from objstore.common.pipeline import load_app
+from objstore.common.cluster_config import ClusterConfig
+from objstore.common.config import ConfigError, ConfigSection
+from objstore.common.pipeline import config_class_of, load_app, typed_factory
+
+CLUSTER = ClusterConfig.build("test-prefix", "test-suffix")
 
 
-def app_factory(global_conf, **local_conf):
+@dataclasses.dataclass
+class GreetingConfig(ConfigSection):
+    greeting: str = ""
+
+
+@dataclasses.dataclass
+class MarkConfig(ConfigSection):
+    mark: str = ""
+
+
+@typed_factory(GreetingConfig)
+def app_factory(cluster, conf, raw):
     def app(env, start):
-        body = ("%s|%s" % (local_conf.get("greeting"), env.get("trail", ""))).encode()
+        body = ("%s|%s|%s" % (conf.greeting, env.get("trail", ""),
+                              cluster.hasher is CLUSTER.hasher)).encode()
         start("200 OK", [("Content-Length", str(len(body)))])
         return [body]
     return app
 
 
-def filter_factory(global_conf, **local_conf):
+@typed_factory(MarkConfig)
+def filter_factory(cluster, conf, raw):
+    cluster.capabilities.register("mark" + conf.mark)
+
     def make(app):
         def wrapped(env, start):
-            env["trail"] = env.get("trail", "") + local_conf["mark"]
+            env["trail"] = env.get("trail", "") + conf.mark
             return app(env, start)
         return wrapped
     return make
 
 
-def test_pipeline_order_and_defaults(tmp_path):
+def test_pipeline_order_defaults_and_cluster(tmp_path):
     conf = tmp_path / "p.conf"
     conf.write_text(
         "[DEFAULT]\ngreeting = hi\n"
@@ -30,8 +50,22 @@ def test_pipeline_order_and_defaults(tmp_path):
         "[filter:first]\nuse = call:%s:filter_factory\nmark = 1\n"
         "[filter:second]\nuse = call:%s:filter_factory\nmark = 2\n"
         "[app:app]\nuse = call:%s:app_factory\n" % ((__name__,) * 3))
-    app = load_app(str(conf))
-    assert webob.Request.blank("/").get_response(app).body == b"hi|12"
+    cluster = ClusterConfig(hasher=CLUSTER.hasher)
+    app = load_app(str(conf), cluster)
+    assert webob.Request.blank("/").get_response(app).body == b"hi|12|True"
+    assert sorted(cluster.capabilities.as_info()) == ["mark1", "mark2"]
+    assert config_class_of(filter_factory) is MarkConfig
+
+
+def test_misspelled_option_in_a_section_is_one_line_naming_everything(tmp_path):
+    conf = tmp_path / "p.conf"
+    conf.write_text("[pipeline:main]\npipeline = first app\n"
+                    "[filter:first]\nuse = call:%s:filter_factory\nmakr = 1\n"
+                    "[app:app]\nuse = call:%s:app_factory\n" % ((__name__,) * 2))
+    with pytest.raises(ConfigError) as err:
+        load_app(str(conf), CLUSTER)
+    assert str(err.value) == "%s [filter:first]: unknown option 'makr' (did you mean 'mark'?)" \
+        % conf
 
 
 def test_missing_filter_section_is_config_error(tmp_path):
@@ -39,11 +73,11 @@ def test_missing_filter_section_is_config_error(tmp_path):
     conf.write_text("[pipeline:main]\npipeline = nothere app\n"
                     "[app:app]\nuse = call:%s:app_factory\n" % __name__)
     with pytest.raises(ConfigError, match="nothere"):
-        load_app(str(conf))
+        load_app(str(conf), CLUSTER)
 
 
 def test_unknown_entry_point_is_config_error(tmp_path):
     conf = tmp_path / "p.conf"
     conf.write_text("[app:main]\nuse = egg:objstore#no-such-app\n")
     with pytest.raises(ConfigError, match="no-such-app"):
-        load_app(str(conf))
+        load_app(str(conf), CLUSTER)

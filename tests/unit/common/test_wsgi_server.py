@@ -9,8 +9,12 @@ import time
 
 import pytest
 
+from objstore.common.config import ConfigSection
+from objstore.common.pipeline import typed_factory
 
-def hello_app_factory(global_conf, **local_conf):
+
+@typed_factory(ConfigSection)
+def hello_app_factory(cluster, conf, raw):
     def app(env, start):
         body = ("pid=%d" % os.getpid()).encode()
         start("200 OK", [("Content-Length", str(len(body)))])
@@ -64,13 +68,46 @@ def test_server_serves_and_stops_on_sigterm(tmp_path, workers):
             proc.wait()
 
 
+def _run_to_exit(kind, conf):
+    """``objstore-server kind conf`` expected to stop at start; its exit and output."""
+    return subprocess.run([sys.executable, "-m", "objstore.cli.server", kind, str(conf)],
+                          capture_output=True, text=True, timeout=30,
+                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+
+
 def test_missing_cluster_conf_is_a_clear_error(tmp_path):
     conf = tmp_path / "hello.conf"
     conf.write_text("[DEFAULT]\nbind_port = 0\nobjstore_conf = %s\n[app:main]\nuse = call:x:y\n"
                     % (tmp_path / "nope.conf"))
-    result = subprocess.run([sys.executable, "-m", "objstore.cli.server", "proxy", str(conf)],
-                            capture_output=True, text=True, timeout=30,
-                            env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    result = _run_to_exit("proxy", conf)
     assert result.returncode == 2
     assert "nope.conf does not exist" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_misspelled_option_stops_the_server_with_one_line(tmp_path):
+    """An operator's typo in any section: exit 2, one line naming file, section, option."""
+    (tmp_path / "objstore.conf").write_text(
+        "[hash]\nhash_path_prefix = p\nhash_path_suffix = s\n")
+    conf = tmp_path / "object-server.conf"
+    conf.write_text("[DEFAULT]\nbind_port = 0\nobjstore_conf = %s\ndevices = %s\n"
+                    "[pipeline:main]\npipeline = object-server\n"
+                    "[app:object-server]\nuse = egg:objstore#object\nmount_chek = false\n"
+                    % (tmp_path / "objstore.conf", tmp_path))
+    result = _run_to_exit("object", conf)
+    assert result.returncode == 2
+    assert result.stderr == ("objstore-server: %s [app:object-server]: unknown option "
+                             "'mount_chek' (did you mean 'mount_check'?)\n" % conf)
+
+
+def test_wrong_type_in_a_daemon_section_stops_the_server_too(tmp_path):
+    (tmp_path / "objstore.conf").write_text("[hash]\nhash_path_suffix = s\n")
+    conf = tmp_path / "object-server.conf"
+    conf.write_text("[DEFAULT]\nbind_port = 0\nobjstore_conf = %s\n"
+                    "[pipeline:main]\npipeline = object-server\n"
+                    "[app:object-server]\nuse = egg:objstore#object\n"
+                    "[object-updater]\nconcurrency = many\n" % (tmp_path / "objstore.conf"))
+    result = _run_to_exit("object", conf)
+    assert result.returncode == 2
+    assert result.stderr == ("objstore-server: %s [object-updater]: option 'concurrency': "
+                             "expected an integer, got 'many'\n" % conf)

@@ -5,14 +5,17 @@ import pytest
 
 from objstore.common.db import DatabaseAlreadyExists
 from objstore.common.listing_format import ObjectEntry, SubdirEntry
+from objstore.common.path_hash import PathHasher
 from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker
+
+HASHER = PathHasher.from_salt("test-prefix", "test-suffix")
 
 
 def make_broker(tmp_path, name="c", policy=0, put_ts=1000) -> ContainerBroker:
     device = tmp_path / "sda"
     device.mkdir(exist_ok=True)
-    broker = ContainerBroker.for_container(str(device), 7, "AUTH_test", name)
+    broker = ContainerBroker.for_container(HASHER, str(device), 7, "AUTH_test", name)
     broker.initialize(put_ts, account="AUTH_test", container=name,
                       storage_policy_index=policy)
     return broker

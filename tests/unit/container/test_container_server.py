@@ -7,19 +7,22 @@ from xml.dom import minidom
 import pytest
 from webob import Request
 
+from objstore.common.cluster_config import ClusterConfig
+from objstore.common.storage_policy import PolicyCollection, StoragePolicy
 from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker
-from objstore.common.storage_policy import PolicyCollection, StoragePolicy
-from objstore.container.server import ContainerServer, ContainerServerConfig, app_factory
+from objstore.container.server import app_factory
 
 ACCOUNT, CONTAINER = "AUTH_test", "c"
 BASE = "/sda/1/%s/%s" % (ACCOUNT, CONTAINER)
+CLUSTER = ClusterConfig.build("test-prefix", "test-suffix")
 
 
 @pytest.fixture
 def app(tmp_path):
     (tmp_path / "sda").mkdir()
-    return app_factory({"devices": str(tmp_path)}, mount_check="false", node_timeout="1")
+    return app_factory(CLUSTER, {"devices": str(tmp_path)}, mount_check="false",
+                       node_timeout="1")
 
 
 def call(app, path, method="GET", headers=None, **kwargs):
@@ -229,10 +232,10 @@ def test_metadata_put_post_and_per_key_timestamps(app):
 
 
 def _gold_and_silver_app(tmp_path):
-    pols = PolicyCollection([StoragePolicy(index=0, name="gold", default=True),
-                             StoragePolicy(index=1, name="silver")])
+    two_policies = ClusterConfig.build("test-prefix", "test-suffix", policies=PolicyCollection([
+        StoragePolicy(index=0, name="gold", default=True), StoragePolicy(index=1, name="silver")]))
     (tmp_path / "sda").mkdir(exist_ok=True)
-    return ContainerServer(ContainerServerConfig(devices=str(tmp_path)), storage_policies=pols)
+    return app_factory(two_policies, {"devices": str(tmp_path)}, mount_check="false")
 
 
 def test_storage_policy_conflict(tmp_path):
@@ -307,7 +310,8 @@ def test_container_put_and_delete_reported_to_account(app, account_server, tmp_p
     assert headers["X-Object-Count"] == "0"
     assert headers["X-Bytes-Used"] == "0"
     assert headers["X-Backend-Storage-Policy-Index"] == "0"
-    broker = ContainerBroker.for_container(str(tmp_path / "sda"), 1, ACCOUNT, CONTAINER)
+    broker = ContainerBroker.for_container(CLUSTER.hasher, str(tmp_path / "sda"), 1, ACCOUNT,
+                                           CONTAINER)
     assert broker.get_info()["reported_put_timestamp"] == ts(1000)
     resp = call(app, BASE, "DELETE", dict(_account_headers(port), **{"X-Timestamp": ts(1001)}))
     assert resp.status_int == 204
@@ -327,7 +331,8 @@ def test_dead_account_server_leaves_work_for_updater(app, tmp_path):
     dead_port = sock.getsockname()[1]
     sock.close()
     assert put_container(app, headers=_account_headers(dead_port)).status_int == 201
-    broker = ContainerBroker.for_container(str(tmp_path / "sda"), 1, ACCOUNT, CONTAINER)
+    broker = ContainerBroker.for_container(CLUSTER.hasher, str(tmp_path / "sda"), 1, ACCOUNT,
+                                           CONTAINER)
     assert broker.get_info()["reported_put_timestamp"] == "0"
     bad = dict(_account_headers(dead_port), **{"X-Account-Device": "a,b"})
     assert put_container(app, 1001, headers=bad).status_int == 400
@@ -341,7 +346,8 @@ def test_auto_create_internal_account_container(app):
 
 def test_corrupt_db_is_quarantined(app, tmp_path):
     put_container(app)
-    broker = ContainerBroker.for_container(str(tmp_path / "sda"), 1, ACCOUNT, CONTAINER)
+    broker = ContainerBroker.for_container(CLUSTER.hasher, str(tmp_path / "sda"), 1, ACCOUNT,
+                                           CONTAINER)
     with open(broker.db_file, "r+b") as handle:
         handle.seek(0)
         handle.write(b"garbage" * 200)

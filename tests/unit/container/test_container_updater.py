@@ -5,10 +5,13 @@ import wsgiref.simple_server
 
 import pytest
 
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker
 from objstore.container.updater import ContainerUpdater, needs_report
 from objstore.ring.builder import RingBuilder
+
+CLUSTER = ClusterConfig.build("test-prefix", "test-suffix")
 
 
 class Recorder:
@@ -66,7 +69,7 @@ class FakeRing:
 def make_container(tmp_path, name, objects=()):
     device = tmp_path / "sda"
     device.mkdir(exist_ok=True)
-    broker = ContainerBroker.for_container(str(device), 4, "AUTH_u", name)
+    broker = ContainerBroker.for_container(CLUSTER.hasher, str(device), 4, "AUTH_u", name)
     broker.initialize(1000, account="AUTH_u", container=name)
     for i, (obj, size) in enumerate(objects):
         broker.put_object(obj, 1001 + i, size, "t", "e")
@@ -74,8 +77,8 @@ def make_container(tmp_path, name, objects=()):
 
 
 def updater(tmp_path, ports):
-    return ContainerUpdater({"devices": str(tmp_path), "mount_check": "false",
-                             "node_timeout": "2", "concurrency": "2"},
+    return ContainerUpdater(CLUSTER, {"devices": str(tmp_path), "mount_check": "false",
+                                      "node_timeout": "2", "concurrency": "2"},
                             account_ring=FakeRing(ports))
 
 
@@ -134,6 +137,6 @@ def test_uses_account_ring_file(tmp_path, account_servers):
     swift_dir.mkdir()
     builder.write_ring(str(swift_dir / "account.ring.gz"))
     make_container(tmp_path, "c1", [("a", 1)])
-    daemon = ContainerUpdater({"devices": str(tmp_path), "swift_dir": str(swift_dir)})
+    daemon = ContainerUpdater(CLUSTER, {"devices": str(tmp_path), "swift_dir": str(swift_dir)})
     assert daemon.run_once()["reported"] == 1
     assert len(rec1.requests) == 1 and len(rec2.requests) == 1

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 import pytest
 from webob import Request, Response
 
-from objstore.common.capabilities import reset_capabilities
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.http_conditions import (
     RangeNotSatisfiable,
     content_range,
@@ -21,7 +21,6 @@ from objstore.common.http_conditions import (
     parse_range,
 )
 from objstore.common.listing_format import strip_swift_bytes
-from objstore.proxy import info_cache
 
 KEPT_PREFIXES = ("x-object-meta-", "x-object-sysmeta-")
 KEPT_HEADERS = ("content-type", "x-static-large-object", "x-object-manifest")
@@ -284,10 +283,6 @@ def memory_swift():
 
 
 @pytest.fixture
-def fresh_proxy_state():
-    """No container/account info or /info capabilities left over from other tests."""
-    info_cache.clear_cache()
-    reset_capabilities()
-    yield
-    info_cache.clear_cache()
-    reset_capabilities()
+def cluster():
+    """A fresh cluster config (own /info registry) with the test salt and one policy."""
+    return ClusterConfig.build("test-prefix", "test-suffix")

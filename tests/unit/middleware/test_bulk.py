@@ -8,19 +8,25 @@ import xml.etree.ElementTree as ElementTree
 import pytest
 from webob import Request
 
-from objstore.common.capabilities import capabilities, reset_capabilities
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.concurrency import sleep
 from objstore.common.config import ConfigError
 from objstore.middleware import bulk
 from objstore.middleware.bulk_extract import UnsafeMemberName, member_target
 
 A = "/v1/AUTH_a"
+CLUSTER = ClusterConfig.build("test-prefix", "test-suffix")
 
 
 @pytest.fixture
-def app(memory_swift):
-    reset_capabilities()
-    return bulk.filter_factory({}, max_deletes_per_request="6", max_failed_deletes="3",
+def cluster():
+    return ClusterConfig.build("test-prefix", "test-suffix")
+
+
+@pytest.fixture
+def app(memory_swift, cluster):
+    return bulk.filter_factory(cluster, {}, max_deletes_per_request="6",
+                               max_failed_deletes="3",
                                max_containers_per_extraction="4")(memory_swift)
 
 
@@ -257,9 +263,8 @@ def test_report_formats(app):
     assert extract(app, A + "/c", archive, accept="image/png").status_int == 406
 
 
-def test_keepalive_spaces_come_before_the_report(memory_swift):
-    reset_capabilities()
-    app = bulk.filter_factory({}, yield_frequency="0.000001")(memory_swift)
+def test_keepalive_spaces_come_before_the_report(memory_swift, cluster):
+    app = bulk.filter_factory(cluster, {}, yield_frequency="0.000001")(memory_swift)
     resp = extract(app, A + "/c", make_tar([("a", b"1", {}), ("b", b"2", {})]))
     head, sep, report = resp.body.partition(b"\r\n\r\n")
     assert head and head.strip() == b"" and sep
@@ -332,7 +337,7 @@ def test_bulk_delete_stops_after_max_failures_and_5xx_is_502(app, memory_swift):
     seed(memory_swift)
     for name in ("a", "b", "c2", "d"):
         memory_swift.refuse[("DELETE", A + "/x/" + name)] = 503
-    one_at_a_time = bulk.filter_factory({}, max_failed_deletes="3",
+    one_at_a_time = bulk.filter_factory(CLUSTER, {}, max_failed_deletes="3",
                                         delete_concurrency="1")(memory_swift)
     report = json.loads(bulk_delete(one_at_a_time, ["x/a", "x/b", "x/c2", "x/d"]).body)
     assert len(report["Errors"]) == 3
@@ -360,8 +365,8 @@ def test_other_requests_pass_through(app, memory_swift):
     assert resp.status_int == 200
 
 
-def test_info_lists_both_with_limits(app):
-    info = capabilities()
+def test_info_lists_both_with_limits(app, cluster):
+    info = cluster.capabilities.as_info()
     assert info["bulk_delete"] == {"max_deletes_per_request": 6, "max_failed_deletes": 3}
     assert info["bulk_upload"] == {"max_containers_per_extraction": 4,
                                    "max_failed_extractions": 1000}
@@ -378,13 +383,11 @@ def test_bulk_delete_runs_delete_concurrency_sub_requests_at_once(memory_swift):
         in_flight[0] -= 1
         return memory_swift(environ, start_response)
 
-    reset_capabilities()
-    app = bulk.filter_factory({}, delete_concurrency="3")(slow)
+    app = bulk.filter_factory(CLUSTER, {}, delete_concurrency="3")(slow)
     report = json.loads(bulk_delete(app, ["c/o1", "c/sp%20ace", "c/%C3%A9", "full/keep"]).body)
     assert report["Number Deleted"] == 4
     assert most[0] == 3
-    reset_capabilities()
-    app = bulk.filter_factory({})(slow)
+    app = bulk.filter_factory(CLUSTER, {})(slow)
     most[0] = 0
     assert b"Number Not Found\": 3" in bulk_delete(app, ["c/a", "c/b", "c/c"]).body
     assert most[0] == 2
@@ -401,8 +404,7 @@ def test_bulk_delete_takes_objects_before_containers(app, memory_swift):
 
 
 def test_xml_declaration_leads_even_with_keepalive_spaces(memory_swift):
-    reset_capabilities()
-    app = bulk.filter_factory({}, yield_frequency="0.000001")(memory_swift)
+    app = bulk.filter_factory(CLUSTER, {}, yield_frequency="0.000001")(memory_swift)
     seed(memory_swift)
     body = bulk_delete(app, ["c/o1", "empty"], accept="text/xml").body
     assert body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n')
@@ -413,4 +415,4 @@ def test_xml_declaration_leads_even_with_keepalive_spaces(memory_swift):
 
 def test_delete_concurrency_is_checked(memory_swift):
     with pytest.raises(ConfigError):
-        bulk.filter_factory({}, delete_concurrency="0")
+        bulk.filter_factory(CLUSTER, {}, delete_concurrency="0")

@@ -5,6 +5,7 @@ import re
 import pytest
 import webob
 
+from objstore.common.cluster_config import ClusterConfig
 from objstore.middleware import catch_errors
 from objstore.middleware.catch_errors import CatchErrors, ResponseBodyAborted
 
@@ -173,7 +174,8 @@ def test_invalid_utf8_or_nul_path_is_412():
 
 
 def test_filter_factory():
-    app = catch_errors.filter_factory({}, log_name="catch-errors")(ok_app)
+    cluster = ClusterConfig.build("p", "s")
+    app = catch_errors.filter_factory(cluster, {}, log_name="catch-errors")(ok_app)
     assert isinstance(app, CatchErrors)
     assert run_wsgi(app)[0] == "200 OK"
 

@@ -4,8 +4,11 @@ import hashlib
 import pytest
 from webob import Request, Response
 
-from objstore.common.constraints import Constraints, constraints, set_constraints
+from objstore.common.cluster_config import ClusterConfig
+from objstore.common.constraints import Constraints
 from objstore.middleware.copy import IterReader, filter_factory
+
+CLUSTER = ClusterConfig.build("test-prefix", "test-suffix")
 
 
 class MemoryStore:
@@ -65,8 +68,8 @@ def store():
     return store
 
 
-def make(store):
-    return filter_factory({})(store)
+def make(store, cluster=None):
+    return filter_factory(cluster or CLUSTER, {})(store)
 
 
 def test_copy_verb_with_destination(store):
@@ -139,14 +142,11 @@ def test_copy_from_errors(store):
                          headers={"X-Copy-From": "/c/src", "If-Match": "nope"}
                          ).get_response(app)
     assert resp.status_int == 412
-    saved = constraints()
-    set_constraints(Constraints(max_file_size=5))
-    try:
-        resp = Request.blank("/v1/AUTH_a/c/x", method="PUT",
-                             headers={"X-Copy-From": "/c/src"}).get_response(app)
-        assert resp.status_int == 413
-    finally:
-        set_constraints(saved)
+    small = ClusterConfig.build("test-prefix", "test-suffix",
+                                constraints=Constraints(max_file_size=5))
+    resp = Request.blank("/v1/AUTH_a/c/x", method="PUT",
+                         headers={"X-Copy-From": "/c/src"}).get_response(make(store, small))
+    assert resp.status_int == 413
     assert "/v1/AUTH_a/c/x" not in store.objects
 
 

@@ -2,15 +2,12 @@
 import pytest
 from webob import Request, Response
 
-from objstore.common.capabilities import capabilities, register_capability, reset_capabilities
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigError
 from objstore.middleware.cors import filter_factory
-from objstore.proxy import info_cache
 
 CONTAINER = "/v1/AUTH_a/c"
 OBJECT = CONTAINER + "/o"
-
-pytestmark = pytest.mark.usefixtures("fresh_proxy_state")
 
 
 class FakeProxy:
@@ -43,8 +40,8 @@ def proxy():
     return FakeProxy()
 
 
-def make(proxy, **conf):
-    return filter_factory({}, **conf)(proxy)
+def make(proxy, cluster, **conf):
+    return filter_factory(cluster, {}, **conf)(proxy)
 
 
 def call(app, path, method="GET", **headers):
@@ -56,8 +53,8 @@ def preflight(app, path, origin="http://page.example", method="GET", **headers):
     return call(app, path, "OPTIONS", **{k.replace("_", "-"): v for k, v in headers.items()})
 
 
-def test_options_without_origin_lists_the_methods(proxy):
-    app = make(proxy)
+def test_options_without_origin_lists_the_methods(proxy, cluster):
+    app = make(proxy, cluster)
     resp = call(app, OBJECT, "OPTIONS")
     assert resp.status_int == 200
     assert set(resp.headers["Allow"].split(", ")) == {"GET", "HEAD", "PUT", "POST", "DELETE",
@@ -66,10 +63,10 @@ def test_options_without_origin_lists_the_methods(proxy):
     assert resp.body == b""
 
 
-def test_preflight_allowed_by_container_metadata(proxy):
+def test_preflight_allowed_by_container_metadata(proxy, cluster):
     proxy.container_meta = {"Access-Control-Allow-Origin": "http://other http://page.example",
                             "Access-Control-Max-Age": "600"}
-    app = make(proxy)
+    app = make(proxy, cluster)
     for path in (CONTAINER, OBJECT):
         resp = preflight(app, path, method="PUT",
                          Access_Control_Request_Headers="X-Auth-Token, Content-Type")
@@ -82,18 +79,18 @@ def test_preflight_allowed_by_container_metadata(proxy):
         assert "Access-Control-Expose-Headers" not in resp.headers
 
 
-def test_preflight_with_star_names_star(proxy):
+def test_preflight_with_star_names_star(proxy, cluster):
     proxy.container_meta = {"Access-Control-Allow-Origin": "*"}
-    resp = preflight(make(proxy), OBJECT)
+    resp = preflight(make(proxy, cluster), OBJECT)
     assert resp.status_int == 200
     assert resp.headers["Access-Control-Allow-Origin"] == "*"
     assert "Vary" not in resp.headers
     assert "Access-Control-Max-Age" not in resp.headers
 
 
-def test_preflight_refused_for_unknown_origin_or_method(proxy):
+def test_preflight_refused_for_unknown_origin_or_method(proxy, cluster):
     proxy.container_meta = {"Access-Control-Allow-Origin": "http://page.example"}
-    app = make(proxy)
+    app = make(proxy, cluster)
     assert preflight(app, OBJECT, origin="http://evil.example").status_int == 401
     assert preflight(app, OBJECT, method="BREW").status_int == 401
     assert preflight(app, OBJECT, method="COPY").status_int == 401  # no copy filter
@@ -102,8 +99,8 @@ def test_preflight_refused_for_unknown_origin_or_method(proxy):
     assert "Access-Control-Allow-Origin" not in missing_method.headers
 
 
-def test_proxy_wide_origins_open_every_container_and_accounts(proxy):
-    app = make(proxy, cors_allow_origin="http://a.example, http://b.example")
+def test_proxy_wide_origins_open_every_container_and_accounts(proxy, cluster):
+    app = make(proxy, cluster, cors_allow_origin="http://a.example, http://b.example")
     assert preflight(app, OBJECT, origin="http://b.example").status_int == 200
     account = preflight(app, "/v1/AUTH_a", origin="http://a.example")
     assert account.status_int == 200
@@ -112,16 +109,17 @@ def test_proxy_wide_origins_open_every_container_and_accounts(proxy):
     # account PUT/DELETE only exist when the proxy allows account management
     assert preflight(app, "/v1/AUTH_a", origin="http://a.example",
                      method="DELETE").status_int == 401
-    register_capability("swift", allow_account_management=True)
+    cluster.capabilities.register("swift", allow_account_management=True)
     assert preflight(app, "/v1/AUTH_a", origin="http://a.example",
                      method="DELETE").status_int == 200
-    assert preflight(make(proxy), "/v1/AUTH_a", origin="http://a.example").status_int == 401
+    other = make(proxy, cluster)
+    assert preflight(other, "/v1/AUTH_a", origin="http://a.example").status_int == 401
 
 
-def test_copy_is_offered_on_objects_when_the_copy_filter_is_installed(proxy):
+def test_copy_is_offered_on_objects_when_the_copy_filter_is_installed(proxy, cluster):
     proxy.container_meta = {"Access-Control-Allow-Origin": "http://page.example"}
-    app = make(proxy)
-    register_capability("copy")
+    app = make(proxy, cluster)
+    cluster.capabilities.register("copy")
     assert "COPY" in call(app, OBJECT, "OPTIONS").headers["Allow"].split(", ")
     assert "COPY" not in call(app, CONTAINER, "OPTIONS").headers["Allow"].split(", ")
     resp = preflight(app, OBJECT, method="COPY")
@@ -129,8 +127,8 @@ def test_copy_is_offered_on_objects_when_the_copy_filter_is_installed(proxy):
     assert "COPY" in resp.headers["Access-Control-Allow-Methods"].split(", ")
 
 
-def test_preflight_asks_the_auth_middleware(proxy):
-    app = make(proxy)
+def test_preflight_asks_the_auth_middleware(proxy, cluster):
+    app = make(proxy, cluster)
     denied = Response(status=403)
     req = Request.blank(OBJECT, method="OPTIONS",
                         environ={"swift.authorize": lambda r: denied})
@@ -140,10 +138,10 @@ def test_preflight_asks_the_auth_middleware(proxy):
     assert req.get_response(app).status_int == 200
 
 
-def test_actual_request_from_allowed_origin(proxy):
+def test_actual_request_from_allowed_origin(proxy, cluster):
     proxy.container_meta = {"Access-Control-Allow-Origin": "http://page.example",
                             "Access-Control-Expose-Headers": "X-Custom  Content-Length"}
-    app = make(proxy, cors_expose_headers="X-Operator")
+    app = make(proxy, cluster, cors_expose_headers="X-Operator")
     resp = call(app, OBJECT, Origin="http://page.example")
     assert resp.status_int == 200 and resp.body == b"data"
     assert resp.headers["Access-Control-Allow-Origin"] == "http://page.example"
@@ -158,25 +156,26 @@ def test_actual_request_from_allowed_origin(proxy):
     assert "x-container-meta-color" in container.headers["Access-Control-Expose-Headers"]
 
 
-def test_actual_request_strict_and_lenient(proxy):
+def test_actual_request_strict_and_lenient(proxy, cluster):
     proxy.container_meta = {"Access-Control-Allow-Origin": "http://page.example"}
-    strict = call(make(proxy), OBJECT, Origin="http://evil.example")
+    strict = call(make(proxy, cluster), OBJECT, Origin="http://evil.example")
     assert strict.status_int == 200
     assert "Access-Control-Allow-Origin" not in strict.headers
     assert "Access-Control-Expose-Headers" not in strict.headers
-    lenient = call(make(proxy, strict_cors_mode="false"), OBJECT, Origin="http://evil.example")
+    lenient = call(make(proxy, cluster, strict_cors_mode="false"), OBJECT,
+                   Origin="http://evil.example")
     assert lenient.headers["Access-Control-Allow-Origin"] == "http://evil.example"
 
 
-def test_actual_request_with_star(proxy):
+def test_actual_request_with_star(proxy, cluster):
     proxy.container_meta = {"Access-Control-Allow-Origin": "*"}
-    resp = call(make(proxy), OBJECT, Origin="http://any.example")
+    resp = call(make(proxy, cluster), OBJECT, Origin="http://any.example")
     assert resp.headers["Access-Control-Allow-Origin"] == "*"
 
 
-def test_requests_without_origin_and_non_api_paths_pass_untouched(proxy):
+def test_requests_without_origin_and_non_api_paths_pass_untouched(proxy, cluster):
     proxy.container_meta = {"Access-Control-Allow-Origin": "*"}
-    app = make(proxy)
+    app = make(proxy, cluster)
     resp = call(app, OBJECT)
     assert "Access-Control-Allow-Origin" not in resp.headers
     assert [c[0] for c in proxy.calls] == ["GET"]  # no container lookup either
@@ -185,22 +184,22 @@ def test_requests_without_origin_and_non_api_paths_pass_untouched(proxy):
     assert proxy.calls == [("OPTIONS", "/info", "http://x")]
 
 
-def test_container_lookup_is_not_a_cors_request(proxy):
+def test_container_lookup_is_not_a_cors_request(proxy, cluster):
     proxy.container_meta = {"Access-Control-Allow-Origin": "*"}
-    call(make(proxy), OBJECT, Origin="http://page.example")
+    call(make(proxy, cluster), OBJECT, Origin="http://page.example")
     lookups = [c for c in proxy.calls if c[0] == "HEAD"]
     assert lookups and all(origin is None for _m, _p, origin in lookups)
 
 
-def test_info_shows_strict_mode_only_with_cors():
-    reset_capabilities()
-    assert "strict_cors_mode" not in capabilities().get("swift", {})
-    filter_factory({}, strict_cors_mode="no")
-    assert capabilities()["swift"]["strict_cors_mode"] is False
-    filter_factory({})
-    assert capabilities()["swift"]["strict_cors_mode"] is True
+def test_info_shows_strict_mode_only_with_cors(cluster):
+    assert "strict_cors_mode" not in cluster.capabilities.as_info().get("swift", {})
+    filter_factory(cluster, {}, strict_cors_mode="no")
+    assert cluster.capabilities.as_info()["swift"]["strict_cors_mode"] is False
+    filter_factory(cluster, {})
+    assert cluster.capabilities.as_info()["swift"]["strict_cors_mode"] is True
 
 
 def test_bad_option_stops_start_up():
     with pytest.raises(ConfigError):
-        filter_factory({}, strict_cors_mode="perhaps")
+        filter_factory(ClusterConfig.build("test-prefix", "test-suffix"), {},
+                       strict_cors_mode="perhaps")

@@ -4,7 +4,7 @@ import hashlib
 import pytest
 from webob import Request
 
-from objstore.common.capabilities import capabilities, reset_capabilities
+from objstore.common.cluster_config import ClusterConfig
 from objstore.middleware import dlo
 from objstore.middleware.catch_errors import ResponseBodyAborted
 
@@ -26,9 +26,13 @@ def store(fake_store):
 
 
 @pytest.fixture
-def app(store):
-    reset_capabilities()
-    return dlo.filter_factory({}, max_segments="8")(store)
+def cluster():
+    return ClusterConfig.build("test-prefix", "test-suffix")
+
+
+@pytest.fixture
+def app(store, cluster):
+    return dlo.filter_factory(cluster, {}, max_segments="8")(store)
 
 
 def get(app, path=A + "/c/big", method="GET", **headers):
@@ -86,13 +90,13 @@ def test_no_segments_is_an_empty_object(app, store):
     assert resp.headers["Etag"] == '"%s"' % md5(b"")
 
 
-def test_too_many_segments(app, store):
+def test_too_many_segments(app, store, cluster):
     for index in range(10):
         store.put(A + "/segs/many/%02d" % index, b"x")
     store.put(A + "/c/many", b"", X_Object_Manifest="segs/many/")
     resp = get(app, A + "/c/many")
     assert resp.status_int == 409
-    assert capabilities()["dlo"]["max_segments"] == 8
+    assert cluster.capabilities.as_info()["dlo"]["max_segments"] == 8
 
 
 def test_segment_shorter_than_listed_truncates(app, store):

@@ -2,8 +2,11 @@
 import pytest
 from webob import Request, Response
 
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigError
 from objstore.middleware import domain_remap
+
+CLUSTER = ClusterConfig.build("test-prefix", "test-suffix")
 
 
 def echo(environ, start_response):
@@ -12,7 +15,7 @@ def echo(environ, start_response):
 
 def remap(host, path="/", **conf):
     conf.setdefault("storage_domain", "example.com")
-    app = domain_remap.filter_factory({}, **conf)(echo)
+    app = domain_remap.filter_factory(CLUSTER, {}, **conf)(echo)
     return Request.blank(path, headers={"Host": host}).get_response(app)
 
 
@@ -47,11 +50,11 @@ def test_client_prefix_recorded_for_redirects():
     def app(environ, start_response):
         seen.update(environ)
         return Response()(environ, start_response)
-    filt = domain_remap.filter_factory({}, storage_domain="localhost")(app)
+    filt = domain_remap.filter_factory(CLUSTER, {}, storage_domain="localhost")(app)
     Request.blank("/docs", headers={"Host": "site.auth-test.localhost:8080"}).get_response(filt)
     assert seen[domain_remap.CLIENT_PREFIX_KEY] == "/v1/AUTH_test/site"
 
 
 def test_empty_storage_domain_refused():
     with pytest.raises(ConfigError):
-        domain_remap.filter_factory({}, storage_domain="")
+        domain_remap.filter_factory(CLUSTER, {}, storage_domain="")

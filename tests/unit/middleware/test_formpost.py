@@ -8,7 +8,6 @@ from webob import Request, Response
 
 from objstore.middleware import formpost
 from objstore.middleware.formpost_multipart import MultipartError, MultipartReader, read_field
-from objstore.proxy import info_cache
 
 NOW = 1_900_000_000
 PATH = "/v1/AUTH_a/c/up/"
@@ -100,9 +99,7 @@ class StoreProxy:
 
 @pytest.fixture
 def proxy():
-    info_cache.clear_cache()
-    yield StoreProxy()
-    info_cache.clear_cache()
+    return StoreProxy()
 
 
 def sign(key="akey", path=PATH, redirect="", size="100", count="2", expires=str(NOW + 60),

@@ -1,7 +1,10 @@
 import pytest
 import webob
 
+from objstore.common.cluster_config import ClusterConfig
 from objstore.middleware.gatekeeper import filter_factory
+
+CLUSTER = ClusterConfig.build("test-prefix", "test-suffix")
 
 
 def _recording_app(seen):
@@ -20,7 +23,7 @@ def _recording_app(seen):
 
 def test_client_cannot_send_private_headers():
     seen = {}
-    app = filter_factory({})(_recording_app(seen))
+    app = filter_factory(CLUSTER, {})(_recording_app(seen))
     req = webob.Request.blank("/v1/AUTH_a/c/o", headers={
         "X-Account-Sysmeta-Core-Access-Control": '{"admin":["evil"]}',
         "X-Container-Sysmeta-Foo": "x",
@@ -35,7 +38,7 @@ def test_client_cannot_send_private_headers():
 
 
 def test_client_never_sees_private_headers():
-    app = filter_factory({})(_recording_app({}))
+    app = filter_factory(CLUSTER, {})(_recording_app({}))
     resp = webob.Request.blank("/v1/AUTH_a/c/o").get_response(app)
     names = {k.lower() for k in resp.headers}
     assert "x-object-meta-color" in names and "x-timestamp" in names
@@ -57,5 +60,5 @@ def test_client_cannot_send_swift_bytes(sent, forwarded):
         return [b""]
 
     req = webob.Request.blank("/v1/AUTH_a/c/o", method="PUT", headers={"Content-Type": sent})
-    assert req.get_response(filter_factory({})(app)).status_int == 200
+    assert req.get_response(filter_factory(CLUSTER, {})(app)).status_int == 200
     assert seen["type"] == forwarded

@@ -1,7 +1,10 @@
 """healthcheck: answers load balancers, can be switched off by a file."""
 import webob
 
+from objstore.common.cluster_config import ClusterConfig
 from objstore.middleware import healthcheck
+
+CLUSTER = ClusterConfig.build("test-prefix", "test-suffix")
 
 
 def inner_app(environ, start_response):
@@ -10,7 +13,7 @@ def inner_app(environ, start_response):
 
 
 def test_healthcheck_ok():
-    app = healthcheck.filter_factory({})(inner_app)
+    app = healthcheck.filter_factory(CLUSTER, {})(inner_app)
     resp = webob.Request.blank("/healthcheck").get_response(app)
     assert resp.status == "200 OK"
     assert resp.body == b"OK"
@@ -19,7 +22,7 @@ def test_healthcheck_ok():
 
 
 def test_other_paths_pass_through():
-    app = healthcheck.filter_factory({})(inner_app)
+    app = healthcheck.filter_factory(CLUSTER, {})(inner_app)
     for path in ("/", "/healthcheck/x", "/v1/AUTH_test", "/healthchecks"):
         resp = webob.Request.blank(path).get_response(app)
         assert resp.status_int == 201 and resp.body == b"inner", path
@@ -27,7 +30,7 @@ def test_other_paths_pass_through():
 
 def test_disable_path(tmp_path):
     flag = tmp_path / "disabled"
-    app = healthcheck.filter_factory({}, disable_path=str(flag))(inner_app)
+    app = healthcheck.filter_factory(CLUSTER, {}, disable_path=str(flag))(inner_app)
     assert webob.Request.blank("/healthcheck").get_response(app).body == b"OK"
     flag.write_text("")
     resp = webob.Request.blank("/healthcheck").get_response(app)

@@ -10,6 +10,9 @@ import time
 
 import webob
 
+from objstore.common.cluster_config import ClusterConfig
+from objstore.common.config import ConfigSection
+from objstore.common.pipeline import typed_factory
 from objstore.middleware import catch_errors, healthcheck, proxy_logging, tempauth
 from objstore.middleware.proxy_logging import parse_access_line
 
@@ -37,14 +40,16 @@ def fake_proxy(environ, start_response):
     return [payload]
 
 
-def fake_proxy_factory(global_conf, **local_conf):
+@typed_factory(ConfigSection)
+def fake_proxy_factory(cluster, conf, raw):
     return fake_proxy
 
 
-def build_pipeline(conf):
-    app = fake_proxy
-    for module in (tempauth, proxy_logging, healthcheck, catch_errors):
-        app = module.filter_factory({}, **conf)(app)
+def build_pipeline(users):
+    cluster = ClusterConfig.build("test-prefix", "test-suffix")
+    app = tempauth.filter_factory(cluster, {}, **users)(fake_proxy)
+    for module in (proxy_logging, healthcheck, catch_errors):
+        app = module.filter_factory(cluster, {})(app)
     return app
 
 

@@ -5,9 +5,12 @@ import logging
 import pytest
 import webob
 
+from objstore.common.cluster_config import ClusterConfig
 from objstore.middleware import proxy_logging
 from objstore.middleware.proxy_logging import (ACCESS_LOG_FIELDS, ProxyLogging,
                                                parse_access_line)
+
+CLUSTER = ClusterConfig.build("test-prefix", "test-suffix")
 
 
 class Lines(logging.Handler):
@@ -184,7 +187,7 @@ def test_subrequest_logged_once_and_log_headers_option(access_lines):
 def test_parse_full_logger_line(tmp_path):
     log_file = tmp_path / "access.log"
     conf = {"log_file": str(log_file), "access_log_name": "proxy-access-filetest"}
-    app = proxy_logging.filter_factory({}, **conf)(streaming_app([b"abc"]))
+    app = proxy_logging.filter_factory(CLUSTER, {}, **conf)(streaming_app([b"abc"]))
     run(app, webob.Request.blank("/v1/AUTH_test/c"))
     written = log_file.read_text().strip()
     fields = parse_access_line(written)

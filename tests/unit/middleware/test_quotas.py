@@ -2,12 +2,11 @@
 import pytest
 from webob import Request, Response
 
-from objstore.common import storage_policy
-from objstore.common.capabilities import capabilities, reset_capabilities
+from objstore.common.cluster_config import ClusterConfig
+from objstore.common.storage_policy import PolicyCollection, StoragePolicy
 from objstore.middleware import account_quotas, container_quotas
-from objstore.proxy import info_cache
 
-pytestmark = pytest.mark.usefixtures("fresh_proxy_state")
+CLUSTER = ClusterConfig.build("test-prefix", "test-suffix")
 
 
 class FakeProxy:
@@ -53,8 +52,8 @@ def post(app, path, environ=None, **headers):
 # -- container quotas ----------------------------------------------------------------
 
 @pytest.fixture
-def cq(proxy):
-    return container_quotas.filter_factory({})(proxy)
+def cq(proxy, cluster):
+    return container_quotas.filter_factory(cluster, {})(proxy)
 
 
 def test_container_bytes_quota(proxy, cq):
@@ -70,7 +69,6 @@ def test_container_count_quota(proxy, cq):
     proxy.container["X-Container-Meta-Quota-Count"] = "3"
     assert put(cq, "/v1/AUTH_a/c/o", b"x").status_int == 201
     proxy.container["X-Container-Object-Count"] = "3"
-    info_cache.clear_cache()
     assert put(cq, "/v1/AUTH_a/c/o2", b"").status_int == 413
 
 
@@ -78,7 +76,6 @@ def test_container_quota_ignores_non_numbers_stored_and_other_verbs(proxy, cq):
     proxy.container["X-Container-Meta-Quota-Bytes"] = "lots"
     assert put(cq, "/v1/AUTH_a/c/o", b"x" * 1000).status_int == 201
     proxy.container["X-Container-Meta-Quota-Bytes"] = "0"
-    info_cache.clear_cache()
     assert post(cq, "/v1/AUTH_a/c/o").status_int == 204
 
 
@@ -113,14 +110,13 @@ def test_container_quota_missing_container_is_left_to_the_proxy(proxy, cq):
         if environ["REQUEST_METHOD"] == "HEAD" and environ["PATH_INFO"].count("/") == 3:
             return Response(status=404)(environ, start_response)
         return proxy(environ, start_response)
-    app = container_quotas.filter_factory({})(missing)
+    app = container_quotas.filter_factory(CLUSTER, {})(missing)
     assert put(app, "/v1/AUTH_a/nope/o", b"x").status_int == 201
 
 
-def test_container_quotas_registers_in_info():
-    reset_capabilities()
-    container_quotas.filter_factory({})
-    assert "container_quotas" in capabilities()
+def test_container_quotas_registers_in_info(cluster):
+    container_quotas.filter_factory(cluster, {})
+    assert "container_quotas" in cluster.capabilities.as_info()
 
 
 # -- account quotas ----------------------------------------------------------------
@@ -129,8 +125,8 @@ RESELLER = {"reseller_request": True}
 
 
 @pytest.fixture
-def aq(proxy):
-    return account_quotas.filter_factory({})(proxy)
+def aq(proxy, cluster):
+    return account_quotas.filter_factory(cluster, {})(proxy)
 
 
 def test_only_a_reseller_sets_account_quotas(proxy, aq):
@@ -191,23 +187,21 @@ def test_account_quota_says_403_to_who_could_not_write(proxy, aq):
     assert resp.status_int == 403
 
 
-def test_account_quotas_registers_in_info():
-    reset_capabilities()
-    account_quotas.filter_factory({})
-    assert "account_quotas" in capabilities()
+def test_account_quotas_registers_in_info(cluster):
+    account_quotas.filter_factory(cluster, {})
+    assert "account_quotas" in cluster.capabilities.as_info()
 
 
 @pytest.fixture
-def gold_and_silver():
-    before = storage_policy.policies()
-    storage_policy.set_policies(storage_policy.PolicyCollection([
-        storage_policy.StoragePolicy(index=0, name="gold", default=True),
-        storage_policy.StoragePolicy(index=1, name="silver")]))
-    yield
-    storage_policy.set_policies(before)
+def gold_and_silver(proxy):
+    """The account quotas filter of a cluster with two policies."""
+    two_policies = ClusterConfig.build("test-prefix", "test-suffix", policies=PolicyCollection([
+        StoragePolicy(index=0, name="gold", default=True), StoragePolicy(index=1, name="silver")]))
+    return account_quotas.filter_factory(two_policies, {})(proxy)
 
 
-def test_per_policy_quotas_are_set_by_name_and_kept_by_index(proxy, aq, gold_and_silver):
+def test_per_policy_quotas_are_set_by_name_and_kept_by_index(proxy, gold_and_silver):
+    aq = gold_and_silver
     assert post(aq, "/v1/AUTH_a", X_Account_Quota_Bytes_Policy_silver="5").status_int == 403
     resp = post(aq, "/v1/AUTH_a", environ=RESELLER, X_Account_Quota_Bytes_Policy_Silver="5",
                 X_Account_Quota_Count_Policy_gold="2")
@@ -218,7 +212,8 @@ def test_per_policy_quotas_are_set_by_name_and_kept_by_index(proxy, aq, gold_and
     assert resp.headers["X-Account-Quota-Bytes-Policy-silver"] == "5"
 
 
-def test_per_policy_bytes_quota_counts_only_that_policy(proxy, aq, gold_and_silver):
+def test_per_policy_bytes_quota_counts_only_that_policy(proxy, gold_and_silver):
+    aq = gold_and_silver
     proxy.account.update({"X-Account-Sysmeta-Quota-Bytes-Policy-1": "60",
                           "X-Account-Storage-Policy-silver-Bytes-Used": "50",
                           "X-Account-Storage-Policy-gold-Bytes-Used": "950"})
@@ -227,11 +222,11 @@ def test_per_policy_bytes_quota_counts_only_that_policy(proxy, aq, gold_and_silv
     refused = put(aq, "/v1/AUTH_a/c/o", b"x" * 11)
     assert refused.status_int == 413
     proxy.container["X-Backend-Storage-Policy-Index"] = "0"
-    info_cache.clear_cache()
     assert put(aq, "/v1/AUTH_a/c/o", b"x" * 11).status_int == 201  # gold has no quota
 
 
-def test_per_policy_count_quota(proxy, aq, gold_and_silver):
+def test_per_policy_count_quota(proxy, gold_and_silver):
+    aq = gold_and_silver
     proxy.account.update({"X-Account-Sysmeta-Quota-Count-Policy-0": "3",
                           "X-Account-Storage-Policy-gold-Object-Count": "3"})
     assert put(aq, "/v1/AUTH_a/c/o", b"").status_int == 413

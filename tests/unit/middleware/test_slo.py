@@ -6,7 +6,7 @@ import json
 import pytest
 from webob import Request
 
-from objstore.common.capabilities import capabilities, reset_capabilities
+from objstore.common.cluster_config import ClusterConfig
 from objstore.middleware import copy, dlo, slo
 from objstore.middleware.catch_errors import ResponseBodyAborted
 
@@ -24,9 +24,14 @@ def store(fake_store):
 
 
 @pytest.fixture
-def app(store):
-    reset_capabilities()
-    return slo.filter_factory({}, max_manifest_segments="5")(dlo.filter_factory({})(store))
+def cluster():
+    return ClusterConfig.build("test-prefix", "test-suffix")
+
+
+@pytest.fixture
+def app(store, cluster):
+    return slo.filter_factory(cluster, {}, max_manifest_segments="5")(
+        dlo.filter_factory(cluster, {})(store))
 
 
 def md5(data):
@@ -88,9 +93,9 @@ def test_content_type_kept_and_guessed(app, store):
     assert store.objects[A + "/c/movie.mp4"][0]["Content-Type"] == "video/mp4;swift_bytes=25"
 
 
-def test_copy_of_an_slo_copies_bytes_or_manifest(store):
-    reset_capabilities()
-    app = copy.filter_factory({})(slo.filter_factory({})(dlo.filter_factory({})(store)))
+def test_copy_of_an_slo_copies_bytes_or_manifest(store, cluster):
+    app = copy.filter_factory(cluster, {})(slo.filter_factory(cluster, {})(
+        dlo.filter_factory(cluster, {})(store)))
     assert put_manifest(app, three(store)).status_int == 201
     resp = Request.blank(A + "/c/big", method="COPY",
                          headers={"Destination": "/c/flat"}).get_response(app)
@@ -223,13 +228,12 @@ def test_malformed_manifests(app, body, status, text):
     assert text in resp.body
 
 
-def test_manifest_size_limit(store):
-    reset_capabilities()
-    app = slo.filter_factory({}, max_manifest_size="100")(store)
+def test_manifest_size_limit(store, cluster):
+    app = slo.filter_factory(cluster, {}, max_manifest_size="100")(store)
     resp = put_manifest(app, [{"path": "/segs/one"}] * 5)
     assert resp.status_int == 413
     assert b"Manifest File > 100 bytes" in resp.body
-    assert capabilities()["slo"]["max_manifest_size"] == 100
+    assert cluster.capabilities.as_info()["slo"]["max_manifest_size"] == 100
 
 
 def test_client_etag_checked(app, store):
@@ -317,22 +321,21 @@ def test_plain_objects_pass_through(app, store):
     assert get(app, A + "/segs/one", **{"If-Match": '"x"'}).status_int == 412
 
 
-def test_capabilities(app):
-    info = capabilities()
+def test_capabilities(app, cluster):
+    info = cluster.capabilities.as_info()
     assert info["slo"]["max_manifest_segments"] == 5
     assert info["slo"]["min_segment_size"] == 1
     assert "max_segments" in info["dlo"]
 
 
-def test_unauthorized_requests_answer_401(store):
+def test_unauthorized_requests_answer_401(store, cluster):
     """Sub-requests carry the client's auth; a denied client gets the denial back."""
     def deny_marked(environ, start_response):
         if environ.get("test.denied"):
             start_response("401 Unauthorized", [("Content-Length", "0")])
             return [b""]
         return store(environ, start_response)
-    reset_capabilities()
-    app = slo.filter_factory({})(deny_marked)
+    app = slo.filter_factory(cluster, {})(deny_marked)
     assert put_manifest(app, three(store)).status_int == 201
     req = Request.blank(A + "/c/big2?multipart-manifest=put", method="PUT",
                         body=json.dumps(three(store)).encode(), environ={"test.denied": True})
@@ -463,15 +466,14 @@ def test_manifest_put_asks_for_the_slo_etag_in_listings(app, store):
     assert override == "%s; slo_etag=%s" % (md5(stored), headers["X-Object-Sysmeta-Slo-Etag"])
 
 
-def test_unreadable_segments_are_listed_not_refused(store):
+def test_unreadable_segments_are_listed_not_refused(store, cluster):
     def forbid_two(environ, start_response):
         if environ["PATH_INFO"] == A + "/segs/two":
             start_response("403 Forbidden", [("Content-Length", "0")])
             return [b""]
         return store(environ, start_response)
 
-    reset_capabilities()
-    guarded = slo.filter_factory({})(forbid_two)
+    guarded = slo.filter_factory(cluster, {})(forbid_two)
     resp = put_manifest(guarded, three(store), headers={"Accept": "application/json"})
     assert resp.status_int == 400
     assert json.loads(resp.body)["Errors"] == [["/segs/two", "403 Forbidden"]]

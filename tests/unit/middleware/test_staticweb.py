@@ -6,7 +6,6 @@ from webob import Request, Response
 
 from objstore.middleware import staticweb
 from objstore.middleware.staticweb_listing import human_size, render_listing, stylesheet_href
-from objstore.proxy import info_cache
 
 C = "/v1/AUTH_a/site"
 
@@ -65,16 +64,12 @@ SITE = {"index.html": (b"root", "text/html"), "docs/index.html": (b"docs", "text
 
 
 @pytest.fixture
-def make():
-    info_cache.clear_cache()
-
+def make(cluster):
     def _make(meta=None, objects=None, public=True):
-        info_cache.clear_cache()
         meta = {"Web-Index": "index.html", "Web-Listings": "true",
                 "Web-Error": "error.html"} if meta is None else meta
-        return staticweb.filter_factory({})(WebsiteProxy(meta, objects or SITE, public))
-    yield _make
-    info_cache.clear_cache()
+        return staticweb.filter_factory(cluster, {})(WebsiteProxy(meta, objects or SITE, public))
+    return _make
 
 
 def get(app, path, method="GET", **headers):

@@ -4,9 +4,9 @@ import logging
 import pytest
 import webob
 
-from objstore.common import capabilities
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigError
-from objstore.common.path_hash import configure_hash_path
+from objstore.common.path_hash import PathHasher
 from objstore.middleware import tempauth
 from objstore.middleware.acl import clean_acl
 
@@ -76,10 +76,13 @@ class Clock:
         return self.now
 
 
-def make_auth(conf=None, proxy=None, clock=None):
+HASHER = PathHasher.from_salt("test-prefix", "test-suffix")
+
+
+def make_auth(conf=None, proxy=None, clock=None, hasher=HASHER):
     proxy = proxy or FakeProxy()
     return tempauth.TempAuth(proxy, dict(AIO_CONF if conf is None else conf),
-                             clock=clock or Clock()), proxy
+                             clock=clock or Clock(), hasher=hasher), proxy
 
 
 def get_token(auth, account_user, key, path="/auth/v1.0", host="proxy.example.com:8080",
@@ -216,11 +219,10 @@ def test_explicit_token_secret_is_shared_and_checked():
     assert call(make_auth(other)[0], "/v1/AUTH_test", token).status_int == 401
     # Without token_secret the key derives from the cluster salt.
     derived = token_for(make_auth()[0], "test:tester")
-    try:
-        configure_hash_path("other-prefix", "other-suffix")
-        assert call(make_auth()[0], "/v1/AUTH_test", derived).status_int == 401
-    finally:
-        configure_hash_path("test-prefix", "test-suffix")
+    other_cluster = PathHasher.from_salt("other-prefix", "other-suffix")
+    assert call(make_auth(hasher=other_cluster)[0], "/v1/AUTH_test", derived).status_int == 401
+    with pytest.raises(ConfigError, match="token_secret"):
+        make_auth(hasher=None)
 
 
 def test_removed_user_or_changed_key_invalidates_token():
@@ -461,11 +463,24 @@ def test_user64_and_bad_user_lines():
 
 
 def test_filter_factory_registers_capability():
-    capabilities.reset_capabilities()
-    factory = tempauth.filter_factory({}, **AIO_CONF)
+    cluster = ClusterConfig.build("test-prefix", "test-suffix")
+    factory = tempauth.filter_factory(cluster, {}, **AIO_CONF)
     auth = factory(FakeProxy())
     assert isinstance(auth, tempauth.TempAuth)
-    assert capabilities.capabilities()["tempauth"] == {"account_acls": True}
+    assert cluster.capabilities.as_info()["tempauth"] == {"account_acls": True}
+    assert auth.signer is not None and auth.hasher is cluster.hasher
+
+
+def test_user_lines_are_typed_options():
+    """A misspelled option is refused; user and require_group lines are checked at start."""
+    with pytest.raises(ConfigError, match=r"unknown option 'token_lief' \(did you mean "
+                                          r"'token_life'\?\)"):
+        make_auth(dict(AIO_CONF, token_lief="5"))
+    with pytest.raises(ConfigError, match="names no reseller prefix"):
+        make_auth(dict(AIO_CONF, OTHER_require_group="g"))
+    conf = tempauth.TempAuthConfig.from_section(AIO_CONF)
+    assert set(conf.users) == set(KEYS)
+    assert conf.named["SERVICE_require_group"] == "service"
 
 
 def test_keys_and_tokens_never_logged():

@@ -7,10 +7,8 @@ import time
 import pytest
 from webob import Request, Response
 
-from objstore.common.capabilities import capabilities, reset_capabilities
 from objstore.common.config import ConfigError
 from objstore.middleware import tempurl
-from objstore.proxy import info_cache
 
 NOW = 1_900_000_000
 OBJ = "/v1/AUTH_a/c/o.txt"
@@ -46,13 +44,10 @@ class KeyedProxy:
 
 @pytest.fixture
 def proxy():
-    info_cache.clear_cache()
-    yield KeyedProxy()
-    info_cache.clear_cache()
+    return KeyedProxy()
 
 
 def make(proxy, **conf):
-    reset_capabilities()
     conf_obj = tempurl.TempURLConfig.from_section(conf)
     return tempurl.TempURL(proxy, conf_obj, clock=lambda: NOW)
 
@@ -230,12 +225,11 @@ def test_requests_without_temp_url_pass_untouched(proxy):
     assert resp.status_int == 200 and "REMOTE_USER" not in proxy.seen[-1]
 
 
-def test_capabilities_and_config():
-    reset_capabilities()
-    tempurl.filter_factory({}, methods="GET PUT", allowed_digests="sha512 sha256")
-    info = capabilities()["tempurl"]
+def test_capabilities_and_config(cluster):
+    tempurl.filter_factory(cluster, {}, methods="GET PUT", allowed_digests="sha512 sha256")
+    info = cluster.capabilities.as_info()["tempurl"]
     assert info["methods"] == ["GET", "PUT"]
     assert info["allowed_digests"] == ["sha256", "sha512"]
     assert info["outgoing_allow_headers"] == ["x-object-meta-public-*"]
     with pytest.raises(ConfigError):
-        tempurl.filter_factory({}, allowed_digests="md5")
+        tempurl.filter_factory(cluster, {}, allowed_digests="md5")

@@ -4,20 +4,23 @@ import json
 import pytest
 from webob import Request, Response
 
-from objstore.common.capabilities import capabilities, reset_capabilities
+from objstore.common.cluster_config import ClusterConfig
 from objstore.middleware import versioned_writes
 from objstore.middleware.versioned_writes import (DELETE_MARKER_CONTENT_TYPE, SYSMETA_LOCATION,
                                                   SYSMETA_MODE, version_name_prefix)
-from objstore.proxy import info_cache
 
 A = "/v1/AUTH_a"
 
 
 @pytest.fixture
-def app(memory_swift):
-    reset_capabilities()
-    info_cache.clear_cache()
-    return versioned_writes.filter_factory({}, allow_versioned_writes="true")(memory_swift)
+def cluster():
+    return ClusterConfig.build("test-prefix", "test-suffix")
+
+
+@pytest.fixture
+def app(memory_swift, cluster):
+    return versioned_writes.filter_factory(cluster, {},
+                                           allow_versioned_writes="true")(memory_swift)
 
 
 def call(app, path, method="GET", body=None, environ=None, **headers):
@@ -78,11 +81,9 @@ def test_location_with_a_slash_is_refused(app, memory_swift):
     assert A + "/c" not in memory_swift.containers
 
 
-def test_disabled_filter_refuses_and_versions_nothing(memory_swift):
-    reset_capabilities()
-    info_cache.clear_cache()
-    app = versioned_writes.filter_factory({})(memory_swift)
-    assert "versioned_writes" not in capabilities()
+def test_disabled_filter_refuses_and_versions_nothing(memory_swift, cluster):
+    app = versioned_writes.filter_factory(cluster, {})(memory_swift)
+    assert "versioned_writes" not in cluster.capabilities.as_info()
     resp = call(app, A + "/c", "PUT", **{"X-Versions-Location": "archive"})
     assert resp.status_int == 412
     versioned(memory_swift)
@@ -91,8 +92,8 @@ def test_disabled_filter_refuses_and_versions_nothing(memory_swift):
     assert archived(memory_swift) == []
 
 
-def test_info(app):
-    assert capabilities()["versioned_writes"] == {
+def test_info(app, cluster):
+    assert cluster.capabilities.as_info()["versioned_writes"] == {
         "allowed_flags": ["X-Versions-Location", "X-History-Location"]}
 
 
@@ -141,7 +142,6 @@ def test_stack_delete_under_a_delete_marker_restores_what_came_before(app, memor
     call(app, obj, "PUT", body=b"2")
     call(app, obj, "DELETE")          # archive: 1, 2, marker; current: gone
     memory_swift.containers[A + "/current"][SYSMETA_MODE] = "stack"
-    info_cache.clear_cache()
     assert call(app, obj, "DELETE").status_int == 204
     assert call(app, obj).body == b"2"
     assert [entry[2] for entry in archived(memory_swift)] == [b"1"]
@@ -219,7 +219,6 @@ def test_archive_needs_the_users_write_access(app, memory_swift):
     assert call(app, obj).body == b"1"
     assert archived(memory_swift) == []
     memory_swift.containers[A + "/archive"]["X-Container-Write"] = "writer"
-    info_cache.clear_cache()
     assert call(app, obj, "PUT", body=b"2", environ=dict(env)).status_int == 201
     assert len(archived(memory_swift)) == 1
 

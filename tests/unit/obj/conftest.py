@@ -1,14 +1,6 @@
 """Fixtures shared by the object-side unit tests."""
 import pytest
 
-from objstore.common.path_hash import configure_hash_path
-
-
-@pytest.fixture(autouse=True)
-def _hash_salt():
-    configure_hash_path("test-prefix", "test-suffix")
-    yield
-
 
 class _Recorder:
     """A tiny real HTTP server that records requests and answers ``status``."""

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from objstore.common.path_hash import PathHasher
 from objstore.common.storage_policy import PolicyCollection, StoragePolicy
 from objstore.common.timestamp import Timestamp
 from objstore.obj.diskfile import (AsyncUpdate, ContainerNode, DiskFileDeleted,
@@ -17,7 +18,7 @@ from objstore.obj.diskfile import (AsyncUpdate, ContainerNode, DiskFileDeleted,
                                    FsDiskFileManager, MemDiskFileManager)
 from objstore.obj.diskfile import metadata as mdcodec
 
-
+HASHER = PathHasher.from_salt("test-prefix", "test-suffix")
 POLICIES = PolicyCollection([StoragePolicy(index=0, name="gold", default=True),
                              StoragePolicy(index=1, name="silver")])
 
@@ -27,10 +28,10 @@ def managers(request, tmp_path):
     """One manager per policy, as an object server has them."""
     if request.param == "fs":
         (tmp_path / "sda").mkdir()
-        return DiskFileRouter(POLICIES, lambda policy: FsDiskFileManager(str(tmp_path),
-                                                                         policy=policy))
-    return DiskFileRouter(POLICIES, lambda policy: MemDiskFileManager(devices=["sda"],
-                                                                      policy=policy))
+        return DiskFileRouter(POLICIES, lambda policy: FsDiskFileManager(
+            str(tmp_path), HASHER, policy=policy))
+    return DiskFileRouter(POLICIES, lambda policy: MemDiskFileManager(
+        HASHER, devices=["sda"], policy=policy))
 
 
 @pytest.fixture
@@ -237,7 +238,7 @@ def test_async_pending_round_trip_newest_wins(manager):
 @pytest.fixture
 def fs_manager(tmp_path):
     (tmp_path / "sda").mkdir()
-    return FsDiskFileManager(str(tmp_path))
+    return FsDiskFileManager(str(tmp_path), HASHER)
 
 
 def _hash_dir(fs_manager):
@@ -254,7 +255,7 @@ def test_on_disk_layout(fs_manager, tmp_path):
                       "user.objstore.metadata")
     assert mdcodec.decode_inline(raw)["Content-Length"] == "3"
     assert os.listdir(tmp_path / "sda" / "tmp") == []
-    _put(FsDiskFileManager(str(tmp_path), policy=StoragePolicy(index=2, name="two")),
+    _put(FsDiskFileManager(str(tmp_path), HASHER, policy=StoragePolicy(index=2, name="two")),
          b"abc", 1)
     assert os.path.isdir(tmp_path / "sda" / "objects-2" / "7")
 
@@ -367,10 +368,9 @@ def test_async_pending_path(fs_manager, tmp_path):
     update = AsyncUpdate(op="PUT", account="a", container="c", obj="o",
                          headers={"X-Timestamp": Timestamp(5).internal},
                          nodes=[], policy_index=1)
-    FsDiskFileManager(str(tmp_path), policy=POLICIES.get_by_index(1)).save_async_update(
-        "sda", update)
-    from objstore.common.path_hash import hash_path
-    name_hash = hash_path("a", "c", "o")
+    two = FsDiskFileManager(str(tmp_path), HASHER, policy=POLICIES.get_by_index(1))
+    two.save_async_update("sda", update)
+    name_hash = HASHER.hash_path("a", "c", "o")
     expected = tmp_path / "sda" / "async_pending-1" / name_hash[-3:] / (
         "%s-0000000005.00000" % name_hash)
     assert update.location == str(expected) and expected.exists()
@@ -388,10 +388,10 @@ def test_corrupt_async_pending_is_quarantined(fs_manager, tmp_path):
 
 WRITER_SCRIPT = textwrap.dedent("""
     import sys, time
-    from objstore.common.path_hash import configure_hash_path
+    from objstore.common.path_hash import PathHasher
     from objstore.obj.diskfile import FsDiskFileManager
-    configure_hash_path("test-prefix", "test-suffix")
-    df = FsDiskFileManager(sys.argv[1]).get_diskfile("sda", "7", "AUTH_a", "c", "o")
+    hasher = PathHasher.from_salt("test-prefix", "test-suffix")
+    df = FsDiskFileManager(sys.argv[1], hasher).get_diskfile("sda", "7", "AUTH_a", "c", "o")
     writer = df.writer(10 * 65536)
     for i in range(3):
         writer.write(b"x" * 65536)

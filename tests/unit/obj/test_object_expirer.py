@@ -5,6 +5,7 @@ import urllib.parse
 import pytest
 
 from objstore.common.backend_client import BackendResponse, ResponseHeaders
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.expiring_queue import queue_row
 from objstore.common.storage_policy import PolicyCollection, StoragePolicy
 from objstore.obj.expirer import ObjectExpirer
@@ -13,6 +14,7 @@ NOW = 1700000000
 PAST_BUCKET, FUTURE_BUCKET = "1699920000", "1700006400"
 POLICIES = PolicyCollection([StoragePolicy(index=0, name="gold", default=True),
                              StoragePolicy(index=1, name="silver")])
+CLUSTER = ClusterConfig.build("test-prefix", "test-suffix", policies=POLICIES)
 
 
 class FakeNodes:
@@ -60,7 +62,7 @@ def nodes():
 def _expirer(nodes, **conf):
     conf.setdefault("concurrency", "4")
     conf.setdefault("node_timeout", "2")
-    expirer = ObjectExpirer(conf, storage_policies=POLICIES,
+    expirer = ObjectExpirer(CLUSTER, conf,
                             account_ring=FakeRing(nodes.port, "a", 1),
                             container_ring=FakeRing(nodes.port, "c", 2),
                             object_ring_for=lambda index: FakeRing(nodes.port, "o%d-" % index,
@@ -166,4 +168,4 @@ def test_bad_process_numbers_are_refused():
     from objstore.common.config import ConfigError
 
     with pytest.raises(ConfigError):
-        ObjectExpirer({"processes": "2", "process": "2"}, storage_policies=POLICIES)
+        ObjectExpirer(CLUSTER, {"processes": "2", "process": "2"})

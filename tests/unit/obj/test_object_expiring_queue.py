@@ -16,10 +16,10 @@ D1, D2, D3 = BASE + 10, BASE + 20, BASE + DAY + 5
 
 
 @pytest.fixture
-def app(tmp_path):
+def app(tmp_path, cluster_config):
     (tmp_path / "sda").mkdir()
-    return server_mod.ObjectServer({"devices": str(tmp_path), "node_timeout": "1",
-                                    "conn_timeout": "0.5"})
+    return server_mod.ObjectServer(cluster_config, {"devices": str(tmp_path), "node_timeout": "1",
+                                                    "conn_timeout": "0.5"})
 
 
 def _queue_headers(delete_at, port):

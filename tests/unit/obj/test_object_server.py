@@ -7,15 +7,17 @@ import time
 import pytest
 from webob import Request
 
-from objstore.common import constraints as constraints_mod
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.concurrency import sleep
+from objstore.common.constraints import Constraints
 from objstore.common.timestamp import Timestamp
-from objstore.obj import server as server_mod
 from objstore.common.storage_policy import PolicyCollection, StoragePolicy
+from objstore.obj import server as server_mod
 from objstore.obj.diskfile import fs_managers
 from objstore.obj.updater import ObjectUpdater
 
 PATH = "/sda/3/AUTH_a/c/o"
+CLUSTER = ClusterConfig.build("test-prefix", "test-suffix")
 
 
 @pytest.fixture
@@ -26,8 +28,8 @@ def devices(tmp_path):
 
 @pytest.fixture
 def app(devices):
-    return server_mod.ObjectServer({"devices": str(devices), "client_timeout": "0.2",
-                                    "node_timeout": "1", "conn_timeout": "0.5"})
+    return server_mod.ObjectServer(CLUSTER, {"devices": str(devices), "client_timeout": "0.2",
+                                             "node_timeout": "1", "conn_timeout": "0.5"})
 
 
 def ts(value):
@@ -130,9 +132,10 @@ def test_put_without_length_is_411(app):
     assert request.get_response(app).status_int == 411
 
 
-def test_put_too_large_is_413(app, monkeypatch):
-    small = constraints_mod.Constraints(max_file_size=10)
-    monkeypatch.setattr(constraints_mod, "_active", small)
+def test_put_too_large_is_413(devices):
+    small = ClusterConfig.build("test-prefix", "test-suffix",
+                                constraints=Constraints(max_file_size=10))
+    app = server_mod.ObjectServer(small, {"devices": str(devices), "client_timeout": "0.2"})
     assert put(app, b"x" * 11).status_int == 413
     request = Request.blank(PATH, method="PUT", headers={
         "X-Timestamp": ts(1), "Content-Type": "a/b", "Transfer-Encoding": "chunked"})
@@ -179,12 +182,13 @@ def test_missing_device_is_507(app):
 
 
 def test_unmounted_device_with_mount_check_is_507(devices):
-    app = server_mod.ObjectServer({"devices": str(devices), "mount_check": "true"})
+    app = server_mod.ObjectServer(CLUSTER, {"devices": str(devices), "mount_check": "true"})
     assert put(app).status_int == 507
 
 
 def test_full_device_is_507(devices, app):
-    app.managers = fs_managers(PolicyCollection(), str(devices), fallocate_reserve=1 << 62)
+    app.managers = fs_managers(PolicyCollection(), str(devices), CLUSTER.hasher,
+                               fallocate_reserve=1 << 62)
     assert put(app).status_int == 507
     assert get(app).status_int == 404
 
@@ -457,7 +461,7 @@ def test_failed_update_writes_async_pending_then_updater_delivers(app, devices, 
     assert [n.port for n in pendings[0].nodes] == [dead_port.port]
     assert os.path.dirname(pendings[0].location).startswith(
         str(devices / "sda" / "async_pending"))
-    updater = ObjectUpdater({"devices": str(devices), "node_timeout": "1"})
+    updater = ObjectUpdater(CLUSTER, {"devices": str(devices), "node_timeout": "1"})
     stats = updater.run_once()
     assert (stats.found, stats.failures, stats.successes) == (1, 1, 0)
     assert len(list(app.managers[0].iter_async_updates("sda"))) == 1
@@ -470,10 +474,9 @@ def test_failed_update_writes_async_pending_then_updater_delivers(app, devices, 
 
 
 def test_each_policy_has_its_own_objects_and_pendings(devices, recorder, dead_port):
-    known = PolicyCollection([StoragePolicy(index=0, name="gold", default=True),
-                              StoragePolicy(index=1, name="silver")])
-    app = server_mod.ObjectServer({"devices": str(devices), "node_timeout": "1"},
-                                  storage_policies=known)
+    known = ClusterConfig.build("test-prefix", "test-suffix", policies=PolicyCollection([
+        StoragePolicy(index=0, name="gold", default=True), StoragePolicy(index=1, name="silver")]))
+    app = server_mod.ObjectServer(known, {"devices": str(devices), "node_timeout": "1"})
     silver = {"X-Backend-Storage-Policy-Index": "1"}
     resp = put(app, b"silver", 1, **dict(_container_headers(dead_port.port), **silver))
     assert resp.status_int == 201
@@ -485,8 +488,7 @@ def test_each_policy_has_its_own_objects_and_pendings(devices, recorder, dead_po
     assert list(app.managers[0].iter_async_updates("sda")) == []
     assert os.listdir(devices / "sda" / "async_pending-1") == hashes
     dead_port.start_recorder()
-    updater = ObjectUpdater({"devices": str(devices), "node_timeout": "1"},
-                            storage_policies=known)
+    updater = ObjectUpdater(known, {"devices": str(devices), "node_timeout": "1"})
     assert updater.run_once().successes == 1
     assert list(app.managers[1].iter_async_updates("sda")) == []
 
@@ -498,8 +500,9 @@ def test_container_error_status_writes_async_pending(app, recorder):
 
 
 def test_app_factory(devices):
-    app = server_mod.app_factory({"devices": str(devices)}, node_timeout="7")
+    app = server_mod.app_factory(CLUSTER, {"devices": str(devices)}, node_timeout="7")
     assert app.conf.node_timeout == 7.0 and app.conf.devices == str(devices)
+    assert app.cluster is CLUSTER
     assert put(app).status_int == 201
 
 
@@ -529,8 +532,9 @@ def test_put_if_none_match_star(app):
 def test_server_runs_on_the_memory_diskfile(devices):
     from objstore.obj.diskfile import DiskFileRouter, MemDiskFileManager
 
-    app = server_mod.ObjectServer({"devices": str(devices)}, managers=DiskFileRouter(
-        PolicyCollection(), lambda policy: MemDiskFileManager(devices=["sda"], policy=policy)))
+    app = server_mod.ObjectServer(CLUSTER, {"devices": str(devices)}, managers=DiskFileRouter(
+        PolicyCollection(), lambda policy: MemDiskFileManager(CLUSTER.hasher, devices=["sda"],
+                                                              policy=policy)))
     assert put(app, b"in memory", 1, **{"X-Object-Meta-M": "1"}).status_int == 201
     assert get(app, Range="bytes=3-").body == b"memory"
     assert req("POST", **{"X-Timestamp": ts(2), "X-Object-Meta-N": "2"}

@@ -22,14 +22,14 @@ SERVER_SCRIPT = textwrap.dedent("""
     import sys
     from objstore.common import concurrency
     concurrency.monkey_patch()
-    from objstore.common.path_hash import configure_hash_path
+    from objstore.common.cluster_config import ClusterConfig
     from objstore.obj.server import ObjectServer
-    configure_hash_path("test-prefix", "test-suffix")
+    cluster = ClusterConfig.build("test-prefix", "test-suffix")
     sock = concurrency.green_listen(("127.0.0.1", 0))
     print(sock.getsockname()[1], flush=True)
     from objstore.common.http_protocol import serve_http
-    serve_http(sock, ObjectServer({"devices": sys.argv[1], "log_level": "CRITICAL",
-                                   "client_timeout": "5"}))
+    serve_http(sock, ObjectServer(cluster, {"devices": sys.argv[1], "log_level": "CRITICAL",
+                                            "client_timeout": "5"}))
 """)
 
 

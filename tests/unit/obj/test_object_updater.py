@@ -1,11 +1,15 @@
 """The object updater delivers async pendings, newest first, keeping failures."""
 import pytest
 
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.timestamp import Timestamp
 from objstore.common.storage_policy import PolicyCollection, StoragePolicy
 from objstore.obj.diskfile import (AsyncUpdate, ContainerNode, DiskFileRouter,
                                    FsDiskFileManager, MemDiskFileManager)
 from objstore.obj.updater import ObjectUpdater
+
+CLUSTER = ClusterConfig.build("test-prefix", "test-suffix")
+HASHER = CLUSTER.hasher
 
 
 POLICIES = PolicyCollection([StoragePolicy(index=0, name="gold", default=True),
@@ -17,10 +21,10 @@ def managers(request, tmp_path):
     if request.param == "fs":
         (tmp_path / "sda").mkdir()
         (tmp_path / "sdb").mkdir()
-        return DiskFileRouter(POLICIES, lambda policy: FsDiskFileManager(str(tmp_path),
-                                                                         policy=policy))
-    return DiskFileRouter(POLICIES, lambda policy: MemDiskFileManager(devices=["sda", "sdb"],
-                                                                      policy=policy))
+        return DiskFileRouter(POLICIES, lambda policy: FsDiskFileManager(
+            str(tmp_path), HASHER, policy=policy))
+    return DiskFileRouter(POLICIES, lambda policy: MemDiskFileManager(
+        HASHER, devices=["sda", "sdb"], policy=policy))
 
 
 @pytest.fixture
@@ -39,8 +43,8 @@ def _update(when, ports, op="PUT", obj="o", policy=0):
 
 
 def _updater(tmp_path, managers):
-    return ObjectUpdater({"devices": str(tmp_path), "node_timeout": "1",
-                          "conn_timeout": "0.5"}, managers=managers)
+    return ObjectUpdater(CLUSTER, {"devices": str(tmp_path), "node_timeout": "1",
+                                   "conn_timeout": "0.5"}, managers=managers)
 
 
 def test_delivers_and_removes(tmp_path, managers, recorder):
@@ -105,7 +109,8 @@ def test_pending_without_nodes_is_routed_by_the_container_ring(tmp_path, manager
                                                                 recorder):
     manager.save_async_update("sda", _update(1, []))
     ring = _FakeRing(recorder.port)
-    updater = ObjectUpdater({"devices": str(tmp_path)}, managers=managers, container_ring=ring)
+    updater = ObjectUpdater(CLUSTER, {"devices": str(tmp_path)}, managers=managers,
+                            container_ring=ring)
     stats = updater.run_once()
     assert stats.successes == 1 and stats.unroutable == 0
     assert ring.asked == [("AUTH_a", "c")]
@@ -115,7 +120,7 @@ def test_pending_without_nodes_is_routed_by_the_container_ring(tmp_path, manager
 
 def test_pending_without_nodes_and_without_ring_is_kept(tmp_path, managers, manager):
     manager.save_async_update("sda", _update(1, []))
-    updater = ObjectUpdater({"devices": str(tmp_path), "swift_dir": str(tmp_path)},
+    updater = ObjectUpdater(CLUSTER, {"devices": str(tmp_path), "swift_dir": str(tmp_path)},
                             managers=managers)
     stats = updater.run_once()
     assert stats.unroutable == 1
@@ -124,6 +129,6 @@ def test_pending_without_nodes_and_without_ring_is_kept(tmp_path, managers, mana
 
 def test_default_manager_reads_devices_dir(tmp_path, recorder):
     (tmp_path / "sda").mkdir()
-    FsDiskFileManager(str(tmp_path)).save_async_update("sda", _update(1, [recorder.port]))
-    stats = ObjectUpdater({"devices": str(tmp_path)}).run_once()
+    FsDiskFileManager(str(tmp_path), HASHER).save_async_update("sda", _update(1, [recorder.port]))
+    stats = ObjectUpdater(CLUSTER, {"devices": str(tmp_path)}).run_once()
     assert stats.successes == 1

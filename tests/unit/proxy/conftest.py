@@ -14,13 +14,12 @@ import tempfile
 
 import pytest
 
-from objstore.account.server import AccountServer, AccountServerConfig
+from objstore.account.server import app_factory as account_factory
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.concurrency import green_listen, kill, sleep, spawn
 from objstore.common.http_protocol import serve_http
-from objstore.common.path_hash import configure_hash_path
-from objstore.container.server import ContainerServer, ContainerServerConfig
+from objstore.container.server import app_factory as container_factory
 from objstore.obj.server import ObjectServer
-from objstore.proxy import info_cache
 from objstore.proxy.server import ProxyApp
 from objstore.proxy.settings import ProxyConfig
 from objstore.ring.builder import RingBuilder
@@ -66,17 +65,15 @@ class ServerSlot:
 
 
 class Node:
-    def __init__(self, root, index, storage_policies=None):
+    def __init__(self, root, index, cluster_config):
         self.index = index
         self.device = "sd%d" % index
         self.devices = os.path.join(root, "node%d" % index)
         os.makedirs(os.path.join(self.devices, self.device))
         conf = {"devices": self.devices, "mount_check": "false"}
-        self.object = ServerSlot(ObjectServer(conf, storage_policies=storage_policies))
-        self.container = ServerSlot(ContainerServer(
-            ContainerServerConfig.from_section(conf), storage_policies=storage_policies))
-        self.account = ServerSlot(AccountServer(
-            AccountServerConfig.from_section(conf), storage_policies=storage_policies))
+        self.object = ServerSlot(ObjectServer(cluster_config, conf))
+        self.container = ServerSlot(container_factory(cluster_config, {}, **conf))
+        self.account = ServerSlot(account_factory(cluster_config, {}, **conf))
 
     def slots(self):
         return (self.object, self.container, self.account)
@@ -109,18 +106,19 @@ class LogCapture(logging.Handler):
 
 
 class Cluster:
-    """``storage_policies`` (optional) go to every server and the proxy; each policy's
-    object ring gets ``policy_replicas[index]`` replicas (3 by default)."""
+    """``cluster_config`` (optional, the test salt and one policy by default) goes to every
+    server and the proxy; each policy's object ring gets ``policy_replicas[index]``
+    replicas (3 by default)."""
 
-    def __init__(self, root, storage_policies=None, policy_replicas=None, **proxy_options):
+    def __init__(self, root, cluster_config=None, policy_replicas=None, **proxy_options):
         self.root = root
-        self.storage_policies = storage_policies
-        self.nodes = [Node(root, i, storage_policies) for i in range(4)]
+        self.config = cluster_config or ClusterConfig.build("test-prefix", "test-suffix")
+        self.nodes = [Node(root, i, self.config) for i in range(4)]
         self.swift_dir = os.path.join(root, "rings")
         os.makedirs(self.swift_dir)
         rings = [("object", "object", 3), ("container", "container", 3),
                  ("account", "account", 3)]
-        for policy in storage_policies or ():
+        for policy in self.config.policies:
             if policy.index:
                 rings.append((policy.ring_name, "object",
                               (policy_replicas or {}).get(policy.index, 3)))
@@ -139,12 +137,13 @@ class Cluster:
         self.logger.addHandler(self.log)
         self.proxy = self.make_proxy(**proxy_options)
 
-    def make_proxy(self, **options):
+    def make_proxy(self, cluster_config=None, **options):
+        """A proxy on these nodes; ``cluster_config`` gives it other limits or policies."""
         raw = {"swift_dir": self.swift_dir, "node_timeout": "5", "conn_timeout": "0.5",
                "client_timeout": "2", "sorting_method": "none"}
         raw.update({k: str(v) for k, v in options.items()})
-        return ProxyApp(ProxyConfig.from_section(raw), logger=self.logger,
-                        storage_policies=self.storage_policies)
+        return ProxyApp(cluster_config or self.config, ProxyConfig.from_section(raw),
+                        logger=self.logger)
 
     def node_for(self, node_dict):
         for node in self.nodes:
@@ -157,20 +156,13 @@ class Cluster:
             node.stop()
 
 
-@pytest.fixture(autouse=True)
-def _salt_and_cache():
-    configure_hash_path("test-prefix", "test-suffix")
-    info_cache.clear_cache()
-    yield
-    info_cache.clear_cache()
-
-
 def _fast_root(tmp_path) -> str:
     """Cluster data on tmpfs when there is one: the tests measure the proxy, not fsync."""
     shm = "/dev/shm"
     if os.path.isdir(shm) and os.access(shm, os.W_OK):
         return tempfile.mkdtemp(prefix="objstore-proxy-test-", dir=shm)
-    return str(tmp_path)
+    os.makedirs(tmp_path, exist_ok=True)
+    return tempfile.mkdtemp(dir=tmp_path)
 
 
 @pytest.fixture
@@ -185,12 +177,12 @@ def cluster(tmp_path):
 
 @pytest.fixture
 def make_cluster(tmp_path):
-    """make_cluster(storage_policies=..., policy_replicas=..., **proxy_options) -> Cluster."""
+    """make_cluster(cluster_config=..., policy_replicas=..., **proxy_options) -> Cluster."""
     built = []
 
-    def _make(**kwargs):
+    def _make(cluster_config=None, **kwargs):
         root = _fast_root(tmp_path)
-        built.append((Cluster(root, **kwargs), root))
+        built.append((Cluster(root, cluster_config, **kwargs), root))
         return built[-1][0]
     yield _make
     for cluster, root in built:

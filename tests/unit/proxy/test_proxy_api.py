@@ -3,7 +3,6 @@ import json
 
 from webob import Request
 
-from objstore.common.capabilities import reset_capabilities
 from objstore.proxy import info_cache
 
 ACCOUNT = "AUTH_test"
@@ -28,9 +27,7 @@ def test_every_response_carries_the_trans_id(cluster):
 
 
 def test_info(cluster):
-    reset_capabilities()
-    proxy = cluster.make_proxy()
-    resp = req("/info").get_response(proxy)
+    resp = req("/info").get_response(cluster.proxy)
     assert resp.status_int == 200
     info = json.loads(resp.body)
     assert info["swift"]["max_file_size"] > 0
@@ -267,7 +264,7 @@ def test_versioning_headers_are_not_stored_without_versioned_writes(cluster):
     assert resp.status_int == 201
     resp = req(path, "POST", headers={"X-History-Location": "archive"}).get_response(app)
     assert resp.status_int == 204
-    info_cache.clear_cache()
+    app.info_cache.clear()
     resp = req(path, "HEAD").get_response(app)
     assert resp.status_int == 204
     assert "X-Versions-Location" not in resp.headers

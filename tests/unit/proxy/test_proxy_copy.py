@@ -13,7 +13,7 @@ ACCOUNT = "AUTH_test"
 
 
 def make_pipeline(cluster):
-    return filter_factory({})(cluster.proxy)
+    return filter_factory(cluster.config, {})(cluster.proxy)
 
 
 def test_copy_through_the_proxy(cluster):

@@ -16,11 +16,11 @@ pytestmark = pytest.mark.skipif(SWIFT is None, reason="python-swiftclient CLI mi
 @pytest.fixture
 def endpoint(cluster):
     app = cluster.proxy
-    app = copy.filter_factory({})(app)
-    app = tempauth.filter_factory({}, token_secret="s" * 32,
+    app = copy.filter_factory(cluster.config, {})(app)
+    app = tempauth.filter_factory(cluster.config, {}, token_secret="s" * 32,
                                   user_test_tester="testing .admin",
                                   user_test_reader="reading")(app)
-    app = catch_errors.filter_factory({})(app)
+    app = catch_errors.filter_factory(cluster.config, {})(app)
     sock = green_listen(("127.0.0.1", 0))
     server = spawn(serve_http, sock, app)
     yield "http://127.0.0.1:%d/auth/v1.0" % sock.getsockname()[1]
@@ -70,7 +70,7 @@ def test_app_factory_from_a_config_file(cluster, tmp_path):
         "[filter:copy]\nuse = call:objstore.middleware.copy:filter_factory\n\n"
         "[app:proxy]\nuse = call:objstore.proxy.server:app_factory\nnode_timeout = 3\n"
         "account_autocreate = true\n" % cluster.swift_dir)
-    app = load_app(str(conf))
+    app = load_app(str(conf), cluster.config)
     resp = Request.blank("/v1/AUTH_conf/c", method="PUT").get_response(app)
     assert resp.status_int == 201
     resp = Request.blank("/v1/AUTH_conf/c/o", method="PUT", body=b"1").get_response(app)

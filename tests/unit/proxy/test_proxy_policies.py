@@ -4,6 +4,7 @@ import json
 import pytest
 from webob import Request
 
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigError
 from objstore.common.storage_policy import (ERASURE_CODING, PolicyCollection,
                                             StoragePolicy)
@@ -19,13 +20,17 @@ ACCOUNT = "AUTH_test"
 def _policies():
     return PolicyCollection([
         StoragePolicy(index=0, name="gold", default=True),
-        StoragePolicy(index=1, name="silver", aliases=["cheap"]),
+        StoragePolicy(index=1, name="silver", aliases=("cheap",)),
         StoragePolicy(index=2, name="bronze", deprecated=True)])
+
+
+def _cluster(policies):
+    return ClusterConfig.build("test-prefix", "test-suffix", policies=policies)
 
 
 @pytest.fixture
 def policy_cluster(make_cluster):
-    return make_cluster(storage_policies=_policies(), policy_replicas={1: 2, 2: 1})
+    return make_cluster(_cluster(_policies()), policy_replicas={1: 2, 2: 1})
 
 
 def call(app, path, method="GET", body=None, headers=None):
@@ -72,7 +77,7 @@ def test_proxy_refuses_to_start_with_an_unsupported_policy_type(policy_cluster):
                                 StoragePolicy(index=1, name="ec", policy_type=ERASURE_CODING)])
     conf = ProxyConfig.from_section({"swift_dir": policy_cluster.swift_dir})
     with pytest.raises(ConfigError):
-        ProxyApp(conf, storage_policies=with_ec)
+        ProxyApp(_cluster(with_ec), conf)
 
 
 # -- through the proxy, against real storage servers --------------------------
@@ -125,7 +130,8 @@ def test_a_container_naming_an_unknown_policy_is_503(policy_cluster):
                 headers={"X-Storage-Policy": "silver"}).status_int == 201
     # A proxy whose objstore.conf lacks silver (a config mismatch between hosts).
     conf = ProxyConfig.from_section({"swift_dir": policy_cluster.swift_dir})
-    narrow = ProxyApp(conf, storage_policies=PolicyCollection(
-        [StoragePolicy(index=0, name="gold", default=True)]), logger=policy_cluster.logger)
+    narrow = ProxyApp(_cluster(PolicyCollection([StoragePolicy(index=0, name="gold",
+                                                               default=True)])),
+                      conf, logger=policy_cluster.logger)
     assert call(narrow, "/v1/%s/s/o" % ACCOUNT).status_int == 503
     assert "unknown storage policy index 1" in policy_cluster.log.text()

@@ -15,7 +15,7 @@ def put(app, path, body=b"", headers=None):
 
 
 def primaries_of(cluster, obj, container="c"):
-    ring = load_ring(cluster.swift_dir, "object")
+    ring = load_ring(cluster.swift_dir, "object", cluster.config.hasher)
     return ring.get_nodes(ACCOUNT, container, obj)[1]
 
 

@@ -5,7 +5,8 @@ import io
 from webob import Request
 
 from objstore.common.concurrency import sleep
-from objstore.common.constraints import Constraints, constraints, set_constraints
+from objstore.common.cluster_config import ClusterConfig
+from objstore.common.constraints import Constraints
 
 ACCOUNT = "AUTH_test"
 
@@ -73,21 +74,17 @@ def test_missing_length_is_411_and_bad_length_400(cluster):
 
 
 def test_too_large_is_413(cluster):
-    app = cluster.proxy
+    app = cluster.make_proxy(ClusterConfig.build("test-prefix", "test-suffix",
+                                                 constraints=Constraints(max_file_size=100)))
     make_container(app)
-    saved = constraints()
-    set_constraints(Constraints(max_file_size=100))
-    try:
-        resp = Request.blank("/v1/%s/c/big" % ACCOUNT, method="PUT", body=b"x" * 101,
-                             headers={"Content-Type": "a/b"}).get_response(app)
-        assert resp.status_int == 413
-        req = Request.blank("/v1/%s/c/big" % ACCOUNT, method="PUT",
-                            headers={"Transfer-Encoding": "chunked", "Content-Type": "a/b"})
-        req.environ["wsgi.input"] = SlowChunks([b"x" * 60, b"y" * 60])
-        req.environ.pop("CONTENT_LENGTH", None)
-        assert req.get_response(app).status_int == 413
-    finally:
-        set_constraints(saved)
+    resp = Request.blank("/v1/%s/c/big" % ACCOUNT, method="PUT", body=b"x" * 101,
+                         headers={"Content-Type": "a/b"}).get_response(app)
+    assert resp.status_int == 413
+    req = Request.blank("/v1/%s/c/big" % ACCOUNT, method="PUT",
+                        headers={"Transfer-Encoding": "chunked", "Content-Type": "a/b"})
+    req.environ["wsgi.input"] = SlowChunks([b"x" * 60, b"y" * 60])
+    req.environ.pop("CONTENT_LENGTH", None)
+    assert req.get_response(app).status_int == 413
     assert Request.blank("/v1/%s/c/big" % ACCOUNT).get_response(app).status_int == 404
 
 

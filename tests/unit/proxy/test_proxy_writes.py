@@ -14,7 +14,7 @@ def put(app, path, body=None, headers=None):
 
 
 def object_nodes(cluster, obj, container="c"):
-    ring = load_ring(cluster.swift_dir, "object")
+    ring = load_ring(cluster.swift_dir, "object", cluster.config.hasher)
     part, primaries = ring.get_nodes(ACCOUNT, container, obj)
     return part, primaries, list(ring.get_more_nodes(part))
 
@@ -60,7 +60,7 @@ def test_three_nodes_down_is_503(cluster):
 
 def test_container_put_quorum(cluster):
     app = cluster.proxy
-    ring = load_ring(cluster.swift_dir, "container")
+    ring = load_ring(cluster.swift_dir, "container", cluster.config.hasher)
     part, primaries = ring.get_nodes(ACCOUNT, "cq")
     # the account must exist first (autocreate goes to the account servers)
     assert put(app, "/v1/%s/first" % ACCOUNT).status_int == 201
@@ -85,7 +85,7 @@ def test_backend_requests_carry_timestamp_trans_id_and_update_targets(cluster):
     stamps = {h["X-Timestamp"] for _m, _p, h in seen}
     assert len(stamps) == 1, "one timestamp per client request"
     assert {h["X-Trans-Id"] for _m, _p, h in seen} == {resp.headers["X-Trans-Id"]}
-    c_ring = load_ring(cluster.swift_dir, "container")
+    c_ring = load_ring(cluster.swift_dir, "container", cluster.config.hasher)
     c_part, c_nodes = c_ring.get_nodes(ACCOUNT, "c")
     hosts = sorted(h["X-Container-Host"] for _m, _p, h in seen)
     assert hosts == sorted("127.0.0.1:%d" % n["port"] for n in c_nodes)

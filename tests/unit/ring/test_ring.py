@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from objstore.common.path_hash import configure_hash_path
+from objstore.common.path_hash import HashPathNotConfigured, PathHasher
 from objstore.ring.builder import RingBuilder
 from objstore.ring.ring import Ring, load_ring
 from objstore.ring.ring_data import MAGIC, RingFileError
@@ -20,9 +20,7 @@ NODE_KEYS = {"id", "region", "zone", "ip", "port", "replication_ip", "replicatio
              "device", "weight", "meta", "index"}
 
 
-@pytest.fixture(autouse=True)
-def salt():
-    configure_hash_path("test-prefix", "test-suffix")
+HASHER = PathHasher.from_salt("test-prefix", "test-suffix")
 
 
 def build(part_power=8, zones=4, per_zone=2, replicas=3, seed=1):
@@ -46,7 +44,7 @@ def test_written_ring_gives_identical_placement(tmp_path):
     builder = build()
     path = str(tmp_path / "object.ring.gz")
     builder.write_ring(path)
-    ring = Ring(path)
+    ring = Ring(path, HASHER)
     assert ring.partition_count == 256 and ring.replica_count == 3
     for part in range(ring.partition_count):
         nodes = ring.get_part_nodes(part)
@@ -62,7 +60,7 @@ def test_written_ring_gives_identical_placement(tmp_path):
 
 
 def test_get_part_is_top_bits_of_salted_md5(ring_dir):
-    ring = load_ring(str(ring_dir), "object")
+    ring = load_ring(str(ring_dir), "object", HASHER)
     digest = hashlib.md5(b"test-prefix/a/c/o" + b"test-suffix").digest()
     expected = int.from_bytes(digest[:4], "big") >> (32 - 8)
     assert ring.get_part("a", "c", "o") == expected
@@ -76,14 +74,14 @@ def test_get_part_is_top_bits_of_salted_md5(ring_dir):
 
 
 def test_returned_nodes_are_copies(ring_dir):
-    ring = load_ring(str(ring_dir), "object")
+    ring = load_ring(str(ring_dir), "object", HASHER)
     _part, nodes = ring.get_nodes("a", "c", "o")
     nodes[0]["ip"] = "changed"
     assert ring.get_nodes("a", "c", "o")[1][0]["ip"] != "changed"
 
 
 def test_handoffs_never_repeat_a_primary_and_prefer_new_zones(ring_dir):
-    ring = load_ring(str(ring_dir), "object")
+    ring = load_ring(str(ring_dir), "object", HASHER)
     for part in range(0, 256, 7):
         primaries = ring.get_part_nodes(part)
         handoffs = list(ring.get_more_nodes(part))
@@ -98,14 +96,14 @@ def test_handoffs_never_repeat_a_primary_and_prefer_new_zones(ring_dir):
 
 
 def test_handoffs_are_stable_across_processes(ring_dir):
-    ring = load_ring(str(ring_dir), "object")
+    ring = load_ring(str(ring_dir), "object", HASHER)
     here = {part: [n["id"] for n in ring.get_more_nodes(part)] for part in (0, 17, 255)}
     script = (
         "import json, sys\n"
-        "from objstore.common.path_hash import configure_hash_path\n"
-        "configure_hash_path('test-prefix', 'test-suffix')\n"
+        "from objstore.common.path_hash import PathHasher\n"
         "from objstore.ring.ring import load_ring\n"
-        "ring = load_ring(sys.argv[1], 'object')\n"
+        "hasher = PathHasher.from_salt('test-prefix', 'test-suffix')\n"
+        "ring = load_ring(sys.argv[1], 'object', hasher)\n"
         "print(json.dumps({p: [n['id'] for n in ring.get_more_nodes(p)] for p in (0, 17, 255)}"
         " | {'nodes': ring.get_nodes('a', 'c', 'o')[1][0]['id']}))\n")
     env = dict(os.environ, PYTHONPATH=REPO, PYTHONHASHSEED="12345")
@@ -119,8 +117,8 @@ def test_handoffs_are_stable_across_processes(ring_dir):
 def test_ring_reloads_when_the_file_changes(tmp_path):
     path = str(tmp_path / "object.ring.gz")
     build(seed=1).write_ring(path)
-    ring = Ring(path, reload_time=0)
-    slow = Ring(path, reload_time=3600)
+    ring = Ring(path, HASHER, reload_time=0)
+    slow = Ring(path, HASHER, reload_time=3600)
     before = [n["id"] for n in ring.get_part_nodes(0)]
     bigger = build(seed=1, zones=5)
     bigger.write_ring(path)
@@ -135,7 +133,7 @@ def test_ring_reloads_when_the_file_changes(tmp_path):
 def test_damaged_new_file_keeps_old_ring(tmp_path):
     path = str(tmp_path / "object.ring.gz")
     build().write_ring(path)
-    ring = Ring(path, reload_time=0)
+    ring = Ring(path, HASHER, reload_time=0)
     expected = ring.get_nodes("a", "c", "o")
     with open(path, "wb") as handle:
         handle.write(b"garbage")
@@ -153,24 +151,24 @@ def test_damaged_ring_files_are_refused(tmp_path, blob):
     path = tmp_path / "object.ring.gz"
     path.write_bytes(blob)
     with pytest.raises(RingFileError):
-        Ring(str(path))
+        Ring(str(path), HASHER)
 
 
 def test_load_ring_names(tmp_path):
     builder = build()
     for name in ("account", "container", "object", "object-1"):
         builder.write_ring(str(tmp_path / (name + ".ring.gz")))
-        assert load_ring(str(tmp_path), name).replica_count == 3
+        assert load_ring(str(tmp_path), name, HASHER).replica_count == 3
     for bad in ("objects", "../object", "object-x", ""):
         with pytest.raises(ValueError):
-            load_ring(str(tmp_path), bad)
+            load_ring(str(tmp_path), bad, HASHER)
     with pytest.raises(FileNotFoundError):
-        load_ring(str(tmp_path / "nowhere"), "object")
+        load_ring(str(tmp_path / "nowhere"), "object", HASHER)
 
 
 def test_lookup_speed(ring_dir):
     """A loose floor (the benchmark reports the real number): tens of thousands per second."""
-    ring = load_ring(str(ring_dir), "object")
+    ring = load_ring(str(ring_dir), "object", HASHER)
     names = ["obj-%d" % i for i in range(5000)]
     best = 0.0
     for _attempt in range(3):
@@ -191,7 +189,7 @@ def test_handoffs_skip_zero_weight_devices_and_prefer_new_regions(tmp_path):
     builder.rebalance(seed=2)
     path = str(tmp_path / "object.ring.gz")
     builder.write_ring(path)
-    ring = Ring(path)
+    ring = Ring(path, HASHER)
     for part in range(ring.partition_count):
         primaries = ring.get_part_nodes(part)
         handoffs = list(ring.get_more_nodes(part))
@@ -203,3 +201,18 @@ def test_handoffs_skip_zero_weight_devices_and_prefer_new_regions(tmp_path):
         # then the zones of used regions the primaries left free
         used_zones = {(n["region"], n["zone"]) for n in primaries + handoffs[:1]}
         assert (handoffs[1]["region"], handoffs[1]["zone"]) not in used_zones
+
+
+def test_a_ring_without_the_hasher_reads_layout_but_refuses_names(ring_dir):
+    ring = load_ring(str(ring_dir), "object")
+    assert ring.replica_count == 3 and len(ring.get_part_nodes(0)) == 3
+    with pytest.raises(HashPathNotConfigured):
+        ring.get_nodes("a", "c", "o")
+
+
+def test_two_salts_place_one_name_on_different_partitions(ring_dir):
+    other = load_ring(str(ring_dir), "object", PathHasher.from_salt("other", "salt"))
+    ours = load_ring(str(ring_dir), "object", HASHER)
+    names = ["o%d" % i for i in range(20)]
+    assert [ours.get_part("a", "c", n) for n in names] != \
+        [other.get_part("a", "c", n) for n in names]

@@ -6,7 +6,6 @@ import sys
 
 import pytest
 
-from objstore.common.path_hash import configure_hash_path
 from objstore.ring.builder import RingBuilder
 from objstore.ring.cli import main, ring_path_for
 from objstore.ring.ring import Ring
@@ -49,7 +48,6 @@ def test_round_trip_through_the_command_line(tmp_path):
     assert "sdb3" in row3 and "fast ssd" in row3
     ring_file = str(tmp_path / "object.ring.gz")
     assert ring_path_for(builder_file) == ring_file
-    configure_hash_path("test-prefix", "test-suffix")
     ring = Ring(ring_file)
     builder = RingBuilder.load(builder_file)
     assert ring.replica_count == 3 and ring.partition_count == 256

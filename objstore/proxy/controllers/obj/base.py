@@ -15,7 +15,7 @@ from typing import Optional
 
 from webob import Request, Response
 
-from objstore.common.constraints import MetadataError, check_metadata, constraints
+from objstore.common.constraints import MetadataError, check_metadata
 from objstore.common.expiring_queue import EXPIRING_ACCOUNT, queue_container
 from objstore.common.storage_policy import StoragePolicy
 from objstore.common.timestamp import Timestamp
@@ -151,7 +151,7 @@ class BaseObjectController(Controller, abc.ABC):
     # -- PUT ---------------------------------------------------------------------
     def _check_put(self, req: Request) -> tuple[Optional[Response], Optional[int]]:
         """Validate an upload; returns (error, content length or None for chunked)."""
-        limits = constraints()
+        limits = self.cluster.constraints
         name_len = len(self.obj.encode("utf-8"))
         if name_len > limits.max_object_name_length:
             return plain_response(400, "Object name length of %d longer than %d" % (
@@ -173,7 +173,7 @@ class BaseObjectController(Controller, abc.ABC):
                 return plain_response(413, "Your request is too large (max_file_size %d)"
                                       % limits.max_file_size), None
         try:
-            check_metadata(req.headers, "object")
+            check_metadata(req.headers, "object", self.cluster.constraints)
         except MetadataError as err:
             return plain_response(400, str(err)), None
         return None, length
@@ -230,7 +230,7 @@ class BaseObjectController(Controller, abc.ABC):
         if error is not None:
             return error
         try:
-            check_metadata(req.headers, "object")
+            check_metadata(req.headers, "object", self.cluster.constraints)
         except MetadataError as err:
             return plain_response(400, str(err))
         delete_at, reason = delete_at_header(req)

@@ -12,7 +12,6 @@ from typing import Optional
 from webob import Request, Response
 
 from objstore.common.concurrency import Timeout
-from objstore.common.constraints import constraints
 from objstore.common.http_wire import HttpParseError
 from objstore.common.timestamp import Timestamp
 from objstore.proxy.controllers.obj.base import (CONSUMED_HEADERS, BaseObjectController,
@@ -121,7 +120,7 @@ class ReplicatedObjectController(BaseObjectController):
         """
         reader = req.environ["wsgi.input"]
         size = 0
-        max_size = constraints().max_file_size
+        max_size = self.cluster.constraints.max_file_size
         chunk_size = self.conf.client_chunk_size
         while length is None or size < length:
             want = chunk_size if length is None else min(chunk_size, length - size)

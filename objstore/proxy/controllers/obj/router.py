@@ -7,6 +7,7 @@ store objects in a way the policy does not promise.
 """
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Mapping, Optional
 
 from objstore.common.config import ConfigError
@@ -15,9 +16,9 @@ from objstore.proxy.controllers.base import ProxyContext
 from objstore.proxy.controllers.obj.base import BaseObjectController
 from objstore.proxy.controllers.obj.replicated import ReplicatedObjectController
 
-STRATEGIES: Mapping[str, type[BaseObjectController]] = {
+STRATEGIES: Mapping[str, type[BaseObjectController]] = MappingProxyType({
     REPLICATION: ReplicatedObjectController,
-}
+})
 
 
 class UnknownPolicy(LookupError):
