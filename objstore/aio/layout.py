@@ -36,6 +36,11 @@ DAEMONS_BY_KIND: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "container": ("container-updater",),
     "account": (),
 })
+# Options older aio configs carry that no server reads any more: a restart
+# removes them, since an unknown option stops a server at start.
+RETIRED_OPTIONS: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType({
+    "account": (("DEFAULT", "swift_dir"),),
+})
 # Daemons a pass runs after all the others: the expirer lists the queue's
 # buckets, which the account learns of from the container updaters.
 DAEMONS_LAST = ("object-expirer",)
@@ -185,6 +190,8 @@ class Layout:
                 expirer_share = self.expirer_share(node)
                 if os.path.exists(path):
                     _set_option(path, "DEFAULT", "bind_port", str(port))
+                    for section, key in RETIRED_OPTIONS.get(kind, ()):
+                        _drop_option(path, section, key)
                     for daemon in DAEMONS_BY_KIND[kind]:
                         options = {"interval": str(DAEMON_INTERVAL),
                                    "log_file": daemon_logs[templates.log_file_key(daemon)]}
@@ -295,6 +302,24 @@ def _set_option(path: str, section: str, key: str, value: str) -> None:
                 write_file_atomic(path, "".join(lines).encode("utf-8"))
             return
     raise LayoutError("%s: no %s option in [%s]" % (path, key, section))
+
+
+def _drop_option(path: str, section: str, key: str) -> None:
+    """Remove ``key = …`` from ``[section]`` when present; every other line stays."""
+    with open(path, encoding="utf-8") as handle:
+        lines = handle.read().splitlines(keepends=True)
+    current = None
+    option = re.compile(r"^\s*%s\s*=" % re.escape(key))
+    kept = []
+    for line in lines:
+        header = re.match(r"^\s*\[([^\]]+)\]", line)
+        if header:
+            current = header.group(1).strip()
+        elif current == section and option.match(line):
+            continue
+        kept.append(line)
+    if len(kept) != len(lines):
+        write_file_atomic(path, "".join(kept).encode("utf-8"))
 
 
 def _ensure_section(path: str, section: str, options: dict[str, str]) -> None:

@@ -167,6 +167,24 @@ def test_existing_proxy_config_gains_sections_for_new_filters(tmp_path):
     assert sections["filter:tempauth"]["token_secret"] == secret  # tokens stay valid
 
 
+def test_existing_server_config_loses_options_no_server_reads(tmp_path):
+    """Older account configs set swift_dir; strict config would refuse to start them."""
+    layout = Layout(str(tmp_path), nodes=1)
+    layout.make_dirs()
+    ports = _ports(layout, 42000)
+    layout.write_server_confs(ports, templates.PROXY_PIPELINE)
+    path = layout.server_conf("account", 1)
+    text = open(path).read()
+    with open(path, "w") as handle:
+        handle.write(text.replace("[DEFAULT]\n", "[DEFAULT]\nswift_dir = /old/etc\n", 1))
+    assert read_ini(path)["DEFAULT"]["swift_dir"] == "/old/etc"
+
+    layout.write_server_confs(ports, templates.PROXY_PIPELINE)
+    after = read_ini(path)
+    assert "swift_dir" not in after["DEFAULT"]
+    assert after["DEFAULT"]["bind_port"] == str(ports["account-server-1"])
+
+
 def test_new_cluster_has_gold_and_silver_with_their_own_rings(tmp_path):
     layout = Layout(str(tmp_path), nodes=4)
     layout.make_dirs()
