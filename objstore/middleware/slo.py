@@ -206,7 +206,8 @@ class StaticLargeObject:
             part = requested_part(req)
         except BadPartNumber as err:
             close_response(first)
-            return plain(400, str(err))
+            # Clients compare this reason byte for byte: no trailing newline.
+            return plain_response(400, str(err))
         if req.method == "HEAD" and part is None and first.headers.get(SYSMETA_ETAG) and \
                 (first.headers.get(SYSMETA_SIZE) or "").isdigit():
             close_response(first)
