@@ -20,6 +20,7 @@ import time
 from types import MappingProxyType
 from typing import Callable, NamedTuple, Optional
 
+from objstore.common.http_text import wsgi_to_str
 from objstore.proxy.info_cache import get_account_info, get_container_info
 
 SUPPORTED_DIGESTS = ("sha1", "sha256", "sha512")
@@ -42,13 +43,17 @@ class Signature(NamedTuple):
 
 
 def keys_for(environ: dict, app: Callable, account: str, container: str) -> list[ScopedKey]:
-    """The account's keys, then the container's (text names, as in the path)."""
+    """The account's keys, then the container's (text names, as in the path).
+
+    Metadata values travel as WSGI strings; a key holding non-ASCII characters
+    signs with its UTF-8 bytes, so it is decoded before use.
+    """
     found: list[ScopedKey] = []
     account_meta = get_account_info(environ, app, account).get("meta") or {}
-    found.extend(ScopedKey(account_meta[name], ACCOUNT_SCOPE)
+    found.extend(ScopedKey(wsgi_to_str(account_meta[name]), ACCOUNT_SCOPE)
                  for name in KEY_META_NAMES if account_meta.get(name))
     container_meta = get_container_info(environ, app, account, container).get("meta") or {}
-    found.extend(ScopedKey(container_meta[name], CONTAINER_SCOPE)
+    found.extend(ScopedKey(wsgi_to_str(container_meta[name]), CONTAINER_SCOPE)
                  for name in KEY_META_NAMES if container_meta.get(name))
     return found
 

@@ -148,21 +148,29 @@ class ProxyApp:
         else:
             controller = AccountController(self.ctx, account)
         handler = getattr(controller, req.method)
+        authorize = req.environ.get("swift.authorize")
         denied = self._authorize(req, handler)
         if denied is not None:
             return denied
-        return handler(req)
+        try:
+            return handler(req)
+        finally:
+            # The environ is the caller's: a middleware that goes on to make
+            # sub-requests from it (DLO segments, copy sources) must still have
+            # them checked, e.g. against a container-scoped temp URL.
+            if authorize is not None:
+                req.environ["swift.authorize"] = authorize
 
     @staticmethod
     def _authorize(req: Request, handler: Callable) -> Optional[Response]:
-        """Swift's contract: ask once; a handler that knows the ACL later asks again."""
+        """Ask once; a handler that knows the ACL later asks again (delay_denial)."""
         authorize = req.environ.get("swift.authorize")
         if authorize is None:
             return None
         req.acl = None
         denied = authorize(req)
         if not denied:
-            # Allowed outright: later checks in the handler are no longer needed.
+            # Allowed outright: the handler's later checks are skipped for this request only.
             del req.environ["swift.authorize"]
             return None
         if getattr(handler, "delay_denial", False):

@@ -1,6 +1,7 @@
 """Temp URLs over HTTP: links made by the real ``swift tempurl`` command work, nothing more."""
 import json
 import time
+from urllib.parse import quote
 
 import pytest
 from swiftclient.utils import generate_temp_url
@@ -136,3 +137,41 @@ def test_keys_are_hidden_from_the_link_holder_and_info_lists_tempurl(anonymous, 
     reader = connect("test:tester3")
     owner.post_container(container, {"X-Container-Read": "test:tester3"})
     assert "x-container-meta-temp-url-key" not in reader.head_container(container)
+
+
+def test_non_ascii_key_and_path_sign_with_their_utf8_bytes(anonymous, conn, unique):
+    """``swift tempurl`` signs the unquoted UTF-8 path with the key's UTF-8 bytes."""
+    container = unique("tu-\u03a9\u8509")
+    key = "cl\u00e9-\u2603"
+    # A header value travels as bytes; the client sends the key's UTF-8 form.
+    conn.put_container(container, headers={"X-Container-Meta-Temp-URL-Key": key.encode()})
+    name = "\ud20f\u3704/\uf112.txt"
+    conn.put_object(container, name, b"utf8 body")
+    path = "/v1/AUTH_test/%s/%s" % (container, name)
+    # The link names the path as text; a browser sends it percent-encoded.
+    link_path, query = tempurl("GET", 60, path, key).split("?", 1)
+    status, _headers, body = anonymous("GET", quote(link_path) + "?" + query)
+    assert status == 200 and body == b"utf8 body"
+    wrong_path, wrong_query = tempurl("GET", 60, path, "cl\u00e9").split("?", 1)
+    assert anonymous("GET", quote(wrong_path) + "?" + wrong_query)[0] == 401
+
+
+def test_container_key_does_not_reach_dlo_segments_in_another_container(
+        anonymous, conn, unique):
+    inside, outside = unique("tu-in"), unique("tu-out")
+    conn.put_container(inside, headers={"X-Container-Meta-Temp-URL-Key": "in-key"})
+    conn.put_container(outside)
+    conn.put_object(outside, "seg-1", b"secret")
+    conn.put_object(inside, "seg-1", b"public")
+    conn.put_object(inside, "outside-dlo", b"",
+                    headers={"X-Object-Manifest": "%s/seg-" % outside})
+    conn.put_object(inside, "inside-dlo", b"",
+                    headers={"X-Object-Manifest": "%s/seg-" % inside})
+    for method in ("GET", "HEAD"):
+        link = tempurl(method, 60, "/v1/AUTH_test/%s/outside-dlo" % inside, "in-key")
+        status, _headers, body = anonymous(method, link)
+        assert status == 401 and b"secret" not in body
+        link = tempurl(method, 60, "/v1/AUTH_test/%s/inside-dlo" % inside, "in-key")
+        assert anonymous(method, link)[0] == 200
+    assert anonymous("GET", tempurl("GET", 60, "/v1/AUTH_test/%s/inside-dlo" % inside,
+                                    "in-key"))[2] == b"public"
