@@ -72,6 +72,8 @@ username6 = admin
 password6 = admin
 collate = C
 insecure = no
+# objstore-aio serves <container>.<account>.localhost through domain_remap.
+storage_domain = localhost
 
 [unit_test]
 fake_syslog = False

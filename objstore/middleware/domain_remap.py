@@ -80,8 +80,10 @@ class DomainRemap:
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         host = host_without_port(environ.get("HTTP_HOST") or environ.get("SERVER_NAME") or "")
-        host = host.lower().rstrip(".")
-        domain = next((d for d in self.conf.storage_domain if host.endswith(d)), None)
+        host = host.rstrip(".")
+        # Only the domain is compared without case: the labels are WSGI strings
+        # whose bytes (a UTF-8 container name) lower() would change.
+        domain = next((d for d in self.conf.storage_domain if host.lower().endswith(d)), None)
         if domain is None:
             return self.app(environ, start_response)
         labels = host[:-len(domain)].split(".")

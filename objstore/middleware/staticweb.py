@@ -32,7 +32,7 @@ from webob import Response
 
 from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigSection, to_bool
-from objstore.common.http_text import str_to_wsgi
+from objstore.common.http_text import str_to_wsgi, wsgi_to_str
 from objstore.common.pipeline import typed_factory
 from objstore.middleware.domain_remap import client_path
 from objstore.middleware.segments import close_response, from_wsgi, read_body, subrequest
@@ -60,8 +60,9 @@ class WebSettings:
 
     @classmethod
     def from_meta(cls, meta: dict) -> "WebSettings":
+        """Settings as text: metadata values arrive in WSGI form, names in them may be UTF-8."""
         def value(name: str) -> str:
-            return (meta.get(name) or "").strip()
+            return wsgi_to_str(meta.get(name) or "").strip()
         try:
             listings = to_bool(value("web-listings"))
         except ValueError:
@@ -196,7 +197,9 @@ class StaticWebRequest:
         entries = json.loads(read_body(resp, MAX_LISTING_BYTES) or b"[]")
         if not entries:
             return self.not_found(start_response)
-        page = render_listing(self.client_path(), prefix, entries,
+        # The title names the storage path even under domain_remap, as
+        # clients and Swift's own tests read it.
+        page = render_listing(from_wsgi(self.environ["PATH_INFO"]), prefix, entries,
                               self.settings.listings_css or None)
         out = Response(status=200, content_type="text/html", charset="utf-8")
         out.body = page.encode("utf-8")

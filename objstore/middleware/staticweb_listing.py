@@ -49,6 +49,7 @@ def stylesheet_href(css: str, prefix: str) -> str:
 
 
 def _row(css_class: str, href: str, text: str, size: str, date: str) -> str:
+    # Links start with "./" so a name holding ":" is never read as a URL scheme.
     return ('   <tr class="%s">\n'
             '    <td class="colname"><a href="%s">%s</a></td>\n'
             '    <td class="colsize">%s</td>\n'
@@ -83,13 +84,13 @@ def render_listing(label: str, prefix: str, entries: list[dict],
     for entry in entries:
         if "subdir" in entry:
             name = entry["subdir"][len(prefix):]
-            parts.append(_row("item subdir", quote(name), name, "&nbsp;", "&nbsp;"))
+            parts.append(_row("item subdir", "./" + quote(name), name, "&nbsp;", "&nbsp;"))
     for entry in entries:
         if "name" in entry:
             name = entry["name"][len(prefix):]
             types = " ".join("type-" + escape(part.lower(), quote=True)
                              for part in entry.get("content_type", "").split(";")[0].split("/"))
-            parts.append(_row("item " + types, quote(name), name,
+            parts.append(_row("item " + types, "./" + quote(name), name,
                               human_size(int(entry.get("bytes", 0))),
                               escape(listing_date(entry.get("last_modified", "")))))
     parts.append("  </table>\n </body>\n</html>\n")

@@ -80,9 +80,9 @@ def test_listing_is_html_escaped_with_sizes_dates_and_links(site, visitor):
     assert status == 200 and headers["content-type"].startswith("text/html")
     page = body.decode()
     assert "Listing of %s/files/" % site in page
-    assert '<a href="a%20%3Cb%3E%26c.txt">a &lt;b&gt;&amp;c.txt</a>' in page
+    assert '<a href="./a%20%3Cb%3E%26c.txt">a &lt;b&gt;&amp;c.txt</a>' in page
     assert "<b>" not in page
-    assert '<a href="sub/">sub/</a>' in page
+    assert '<a href="./sub/">sub/</a>' in page
     assert '<a href="../">../</a>' in page
     assert '<td class="colsize">2Ki</td>' in page or '<td class="colsize">3Ki</td>' in page
     assert re.search(r'<td class="coldate">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d</td>', page)
@@ -139,7 +139,7 @@ def test_site_at_its_own_host_name(site, visitor):
     assert headers["location"] in ("/docs/", "http://web-site.auth-test.localhost/docs/")
     assert visitor("/docs/", headers=host)[2] == SITE["docs/index.html"]
     page = visitor("/files/", headers=host)[2].decode()
-    assert "Listing of /files/" in page and '<a href="sub/">' in page
+    assert "Listing of /v1/AUTH_test/web-site/files/" in page and '<a href="./sub/">' in page
     assert visitor("/nothing", headers=host)[2] == SITE["404error.html"]
 
 

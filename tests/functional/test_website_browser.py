@@ -59,8 +59,8 @@ async function run() {
     seen.missing = await missing.text();
     w = await load("files/");
     seen.listing_title = w.document.title;
-    w = await click(w.document.querySelector("a[href='sub/']"));
-    w = await click(w.document.querySelector("a[href='deep.txt']"));
+    w = await click(w.document.querySelector("a[href='./sub/']"));
+    w = await click(w.document.querySelector("a[href='./deep.txt']"));
     seen.deep = w.document.body.textContent;
     const form = document.getElementById("upload");
     const files = new DataTransfer();
@@ -153,7 +153,8 @@ def test_website_in_a_browser(cluster, conn, swift, unique, tmp_path):
     assert seen["image_width"] == 1                    # the image decoded
     assert seen["docs_path"] == "/docs/" and "docs index" in seen["docs"]
     assert seen["missing_status"] == 404 and "custom not found" in seen["missing"]
-    assert seen["listing_title"] == "Listing of /files/"
+    # The listing names the storage path, even when the site has its own host name.
+    assert seen["listing_title"] == "Listing of /v1/AUTH_test/%s/files/" % container
     assert seen["deep"] == "deep"
     assert seen["after_upload"] == "/done.html?status=201&message="
     meta, body = conn.get_object(container, "from-browser.txt")

@@ -22,7 +22,11 @@ def remap(host, path="/", **conf):
 @pytest.mark.parametrize("host,path,expected", [
     ("site.auth-test.example.com", "/", "/v1/AUTH_test/site/"),
     ("site.auth-test.example.com:8080", "/a/b.html", "/v1/AUTH_test/site/a/b.html"),
-    ("SITE.AUTH-test.Example.COM", "/x", "/v1/AUTH_test/site/x"),
+    # the domain and reseller prefix match in any case; the container keeps its own
+    ("SITE.AUTH-test.Example.COM", "/x", "/v1/AUTH_test/SITE/x"),
+    # a UTF-8 container name arrives as raw bytes (WSGI latin-1) and stays intact
+    ("\u03a9\u8509".encode().decode("latin-1") + ".auth-test.example.com", "/",
+     "/v1/AUTH_test/\u03a9\u8509/"),
     ("auth-test.example.com", "/c/o", "/v1/AUTH_test/c/o"),
     ("auth_test.example.com", "/c", "/v1/AUTH_test/c"),
     ("example.com", "/v1/AUTH_test/c", "/v1/AUTH_test/c"),         # the domain itself
