@@ -34,9 +34,12 @@ from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigSection, to_bool
 from objstore.common.http_text import str_to_wsgi, wsgi_to_str
 from objstore.common.pipeline import typed_factory
+from objstore.middleware.captured_response import Captured
 from objstore.middleware.domain_remap import client_path
 from objstore.middleware.segments import close_response, from_wsgi, read_body, subrequest
 from objstore.middleware.staticweb_listing import render_listing
+from objstore.middleware.tempurl import (CONTENT_GENERATOR_HEADER, TEMPURL_USER,
+                                         listing_link_query)
 from objstore.proxy.info_cache import get_container_info
 from objstore.proxy.responses import plain_response
 
@@ -74,65 +77,6 @@ class WebSettings:
     @property
     def active(self) -> bool:
         return bool(self.index or self.listings)
-
-
-class _Resumed:
-    """A body whose first chunk was read early; closing it closes the original."""
-
-    def __init__(self, first: Optional[bytes], rest: Iterator[bytes], original: Iterable[bytes]):
-        self.first = first
-        self.rest = rest
-        self.original = original
-
-    def __iter__(self) -> Iterator[bytes]:
-        if self.first is not None:
-            yield self.first
-        yield from self.rest
-
-    def close(self) -> None:
-        close = getattr(self.original, "close", None)
-        if close is not None:
-            close()
-
-
-class Captured:
-    """A response from the rest of the pipeline, held before the client sees it."""
-
-    def __init__(self, app: Callable, environ: dict):
-        self.status = ""
-        self.headers: list = []
-        self.exc_info: Any = None
-
-        def capture(status: str, headers: list, exc_info: Any = None) -> Callable:
-            self.status, self.headers, self.exc_info = status, headers, exc_info
-            return lambda _data: None
-        self.body: Iterable[bytes] = app(environ, capture)
-        if not self.status:
-            # An app may start its response only once its body is iterated.
-            self.body = self._started(self.body)
-
-    def _started(self, body: Iterable[bytes]) -> Iterable[bytes]:
-        iterator = iter(body)
-        first = next(iterator, None)
-        if not self.status:
-            raise RuntimeError("WSGI app returned without starting a response")
-        return _Resumed(first, iterator, body)
-
-    @property
-    def code(self) -> int:
-        return int(self.status.split(" ", 1)[0])
-
-    def header(self, name: str) -> Optional[str]:
-        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
-
-    def send(self, start_response: Callable) -> Iterable[bytes]:
-        start_response(self.status, self.headers, self.exc_info)
-        return self.body
-
-    def discard(self) -> None:
-        close = getattr(self.body, "close", None)
-        if close is not None:
-            close()
 
 
 class StaticWebRequest:
@@ -199,9 +143,12 @@ class StaticWebRequest:
             return self.not_found(start_response)
         # The title names the storage path even under domain_remap, as
         # clients and Swift's own tests read it.
+        link_prefix, link_query = listing_link_query(self.environ)
         page = render_listing(from_wsgi(self.environ["PATH_INFO"]), prefix, entries,
-                              self.settings.listings_css or None)
+                              self.settings.listings_css or None, link_query,
+                              show_parent=len(prefix) > len(link_prefix))
         out = Response(status=200, content_type="text/html", charset="utf-8")
+        out.headers[CONTENT_GENERATOR_HEADER] = "staticweb"
         out.body = page.encode("utf-8")
         if self.environ["REQUEST_METHOD"] == "HEAD":
             out.app_iter = [b""]
@@ -278,7 +225,8 @@ class StaticWeb:
             return self.app(environ, start_response)
         web_mode = environ.get("HTTP_X_WEB_MODE", "").strip().lower() in ("true", "1", "yes",
                                                                            "on", "t", "y")
-        if environ.get("REMOTE_USER") and not web_mode:
+        # A temp URL visitor browses the site like an anonymous one.
+        if environ.get("REMOTE_USER") not in (None, "", TEMPURL_USER) and not web_mode:
             return self.app(environ, start_response)
         parts = environ.get("PATH_INFO", "").split("/", 4)
         if len(parts) < 4 or parts[0] or parts[1] != "v1" or not parts[2] or not parts[3]:

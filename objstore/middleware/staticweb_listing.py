@@ -48,8 +48,16 @@ def stylesheet_href(css: str, prefix: str) -> str:
     return "../" * prefix.count("/") + quote(css)
 
 
+def link_name(name: str) -> str:
+    """A name as a relative link that no browser reads as anything else.
+
+    "./" keeps a name holding ":" from being a URL scheme; encoded dots keep
+    a name such as ".." from meaning the parent.
+    """
+    return "./" + quote(name).replace(".", "%2E")
+
+
 def _row(css_class: str, href: str, text: str, size: str, date: str) -> str:
-    # Links start with "./" so a name holding ":" is never read as a URL scheme.
     return ('   <tr class="%s">\n'
             '    <td class="colname"><a href="%s">%s</a></td>\n'
             '    <td class="colsize">%s</td>\n'
@@ -57,9 +65,16 @@ def _row(css_class: str, href: str, text: str, size: str, date: str) -> str:
             '   </tr>\n') % (css_class, escape(href, quote=True), escape(text), size, date)
 
 
-def render_listing(label: str, prefix: str, entries: list[dict],
-                   css: Optional[str]) -> str:
-    """The page for ``label`` (the path shown) listing ``entries`` under ``prefix``."""
+def render_listing(label: str, prefix: str, entries: list[dict], css: Optional[str],
+                   link_query: str = "", show_parent: Optional[bool] = None) -> str:
+    """The page for ``label`` (the path shown) listing ``entries`` under ``prefix``.
+
+    ``link_query`` follows every link, so a temp URL's signature reaches the
+    pages it leads to; ``show_parent`` (default: not at the container root)
+    hides the parent link where the visitor may not go.
+    """
+    if show_parent is None:
+        show_parent = bool(prefix)
     parts = ['<!DOCTYPE html>\n<html>\n <head>\n  <meta charset="utf-8">\n',
              "  <title>Listing of %s</title>\n" % escape(label)]
     if css:
@@ -75,22 +90,23 @@ def render_listing(label: str, prefix: str, entries: list[dict],
                  '    <th class="colsize">Size</th>\n'
                  '    <th class="coldate">Date</th>\n'
                  '   </tr>\n')
-    if prefix:
+    if show_parent:
         parts.append('   <tr id="parent" class="item">\n'
-                     '    <td class="colname"><a href="../">../</a></td>\n'
+                     '    <td class="colname"><a href="../%s">../</a></td>\n'
                      '    <td class="colsize">&nbsp;</td>\n'
                      '    <td class="coldate">&nbsp;</td>\n'
-                     '   </tr>\n')
+                     '   </tr>\n' % escape(link_query, quote=True))
     for entry in entries:
         if "subdir" in entry:
             name = entry["subdir"][len(prefix):]
-            parts.append(_row("item subdir", "./" + quote(name), name, "&nbsp;", "&nbsp;"))
+            parts.append(_row("item subdir", link_name(name) + link_query, name,
+                              "&nbsp;", "&nbsp;"))
     for entry in entries:
         if "name" in entry:
             name = entry["name"][len(prefix):]
             types = " ".join("type-" + escape(part.lower(), quote=True)
                              for part in entry.get("content_type", "").split(";")[0].split("/"))
-            parts.append(_row("item " + types, "./" + quote(name), name,
+            parts.append(_row("item " + types, link_name(name) + link_query, name,
                               human_size(int(entry.get("bytes", 0))),
                               escape(listing_date(entry.get("last_modified", "")))))
     parts.append("  </table>\n </body>\n</html>\n")

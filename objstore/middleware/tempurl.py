@@ -11,7 +11,7 @@ when the link carries ``temp_url_prefix`` and covers every object under it.
 Whoever holds the link may do that one method (a HEAD also passes with a GET,
 PUT or POST signature) on that path until ``expires`` (UNIX seconds or ISO
 8601), from the given address range if any; nothing else.  Any missing,
-malformed, expired or mismatched part answers 401 and reveals which part.
+malformed, expired or mismatched part answers the same 401, never saying which.
 
 A valid link authorizes the request itself (it sits before the auth filter),
 but only inside the signing key's scope: an account key's links reach that
@@ -23,6 +23,11 @@ stripped; only the temp URL's own query parameters reach the object, so a link
 cannot turn into ``?multipart-manifest=delete`` or similar.  Downloads get a
 ``Content-Disposition``: ``inline`` with ``&inline``, the ``filename`` asked
 for, the object's own, or an attachment named after the object.
+
+A prefix link with an empty ``temp_url_prefix`` may also GET the container
+root, but only to read the HTML listing staticweb generates (it marks it with
+``X-Backend-Content-Generator``); staticweb carries the link's parameters into
+the listing's own links so a visitor can browse the shared tree.
 """
 from __future__ import annotations
 
@@ -36,6 +41,7 @@ from urllib.parse import parse_qs, quote, urlencode
 from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigError, ConfigSection
 from objstore.common.pipeline import typed_factory
+from objstore.middleware.captured_response import Captured
 from objstore.middleware.segments import from_wsgi
 from objstore.middleware.temp_url_keys import (ACCOUNT_SCOPE, SUPPORTED_DIGESTS, keys_for,
                                                matching_scope, parse_expires, parse_signature)
@@ -47,7 +53,10 @@ DISALLOWED_INCOMING_HEADERS = ("x-object-manifest", "x-symlink-target",
                                "x-copy-from-account", "destination", "destination-account")
 # Set on a request a temp URL authorized, so later filters can tell.
 TEMPURL_USER = ".wsgi.tempurl"
-QUERY_PARAMS_KEPT = ("temp_url_sig", "temp_url_expires", "temp_url_prefix", "filename")
+QUERY_PARAMS_KEPT = ("temp_url_sig", "temp_url_expires", "temp_url_prefix", "filename",
+                     "inline", "temp_url_ip_range")
+# A response header by which staticweb says it generated the body (a listing).
+CONTENT_GENERATOR_HEADER = "x-backend-content-generator"
 INVALID_BODY = "401 Unauthorized: Temp URL invalid\n"
 
 
@@ -153,7 +162,7 @@ class TempURL:
             name = environ_header_name(key)
             if name and (self.incoming.removes(name) or name in DISALLOWED_INCOMING_HEADERS):
                 del environ[key]
-        _version, account, container, _obj = environ["PATH_INFO"].split("/", 4)[1:]
+        _version, account, container, obj = (environ["PATH_INFO"].split("/", 4) + [""])[1:5]
         environ["swift.authorize"] = scoped_authorize(
             from_wsgi(account), None if scope == ACCOUNT_SCOPE else from_wsgi(container))
         environ["swift.authorize_override"] = True
@@ -164,8 +173,14 @@ class TempURL:
         name = from_wsgi(environ["PATH_INFO"]).rstrip("/").rsplit("/", 1)[-1]
 
         def tempurl_start_response(status: str, headers: list, exc_info: Any = None) -> Any:
+            generated = any(k.lower() == CONTENT_GENERATOR_HEADER for k, _v in headers)
             headers = [(k, v) for k, v in headers if not self.outgoing.removes(k)]
-            if method in ("GET", "HEAD") and status.startswith("2"):
+            if method in ("GET", "HEAD") and status.startswith("2") and generated:
+                # A generated page (a listing) is for the browser to show.
+                headers = [(k, v) for k, v in headers if k.lower() != "content-disposition"]
+                headers.append(("Content-Disposition", "inline"))
+                headers.append(("Expires", formatdate(expires, usegmt=True)))
+            elif method in ("GET", "HEAD") and status.startswith("2"):
                 existing = next((v for k, v in headers if k.lower() == "content-disposition"),
                                 None)
                 headers = [(k, v) for k, v in headers if k.lower() != "content-disposition"]
@@ -174,7 +189,14 @@ class TempURL:
                 headers.append(("Expires", formatdate(expires, usegmt=True)))
             return start_response(status, headers, exc_info)
 
-        return self.app(environ, tempurl_start_response)
+        if obj.strip("/"):
+            return self.app(environ, tempurl_start_response)
+        # The container root: a generated listing passes, anything else is 401.
+        answer = Captured(self.app, environ)
+        if 200 <= answer.code < 300 and answer.header(CONTENT_GENERATOR_HEADER) is None:
+            answer.discard()
+            return self._invalid(environ, start_response)
+        return answer.send(tempurl_start_response)
 
     @staticmethod
     def _disposition(params: dict, existing: Optional[str], name: str) -> str:
@@ -201,8 +223,11 @@ class TempURL:
         if method not in self.conf.methods:
             return None
         parts = environ.get("PATH_INFO", "").split("/", 4)
+        if len(parts) == 4:
+            parts.append("")
+        container_root = method in ("GET", "HEAD") and params.get("temp_url_prefix") == ""
         if len(parts) != 5 or parts[0] or parts[1] != "v1" or not parts[2] or not parts[3] \
-                or not parts[4].strip("/"):
+                or not (parts[4].strip("/") or container_root):
             return None
         account, container, obj = (from_wsgi(part) for part in parts[2:])
         ip_range = params.get("temp_url_ip_range")
@@ -255,3 +280,24 @@ def filter_factory(cluster: ClusterConfig, conf: TempURLConfig,
         return TempURL(app, conf)
 
     return make_filter
+
+
+def listing_link_query(environ: dict) -> tuple[str, str]:
+    """(temp_url_prefix, query for links) of a prefix temp URL that authorized ``environ``.
+
+    ("", "") for any other request.
+    """
+    if environ.get("REMOTE_USER") != TEMPURL_USER:
+        return "", ""
+    params = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    first = {name: values[0] for name, values in params.items()}
+    if "temp_url_prefix" not in first:
+        return "", ""
+    parts = ["temp_url_prefix=%s" % quote(first["temp_url_prefix"]),
+             "temp_url_expires=%s" % quote(first.get("temp_url_expires", "")),
+             "temp_url_sig=%s" % quote(first.get("temp_url_sig", ""), safe=":"),]
+    if first.get("temp_url_ip_range"):
+        parts.append("temp_url_ip_range=%s" % quote(first["temp_url_ip_range"]))
+    if "inline" in first:
+        parts.append("inline")
+    return first["temp_url_prefix"], "?" + "&".join(parts)

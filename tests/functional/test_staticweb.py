@@ -2,6 +2,7 @@
 import importlib.util
 import mimetypes
 import re
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 
@@ -80,7 +81,7 @@ def test_listing_is_html_escaped_with_sizes_dates_and_links(site, visitor):
     assert status == 200 and headers["content-type"].startswith("text/html")
     page = body.decode()
     assert "Listing of %s/files/" % site in page
-    assert '<a href="./a%20%3Cb%3E%26c.txt">a &lt;b&gt;&amp;c.txt</a>' in page
+    assert '<a href="./a%20%3Cb%3E%26c%2Etxt">a &lt;b&gt;&amp;c.txt</a>' in page
     assert "<b>" not in page
     assert '<a href="./sub/">sub/</a>' in page
     assert '<a href="../">../</a>' in page
@@ -158,3 +159,46 @@ def test_upload_without_type_gets_it_from_the_name(http_as, conn, unique, name, 
     status, _h, _b = http_as().request("PUT", "/%s/%s" % (container, name), b"x", {})
     assert status == 201
     assert conn.head_object(container, name)["content-type"].split(";")[0] == expected
+
+
+def test_prefix_temp_url_browses_a_private_listing(conn, visitor, unique):
+    """A prefix temp URL on a private container: its listing links carry the signature."""
+    from swiftclient.utils import generate_temp_url
+    container = unique("private-web")
+    conn.put_container(container, headers={"X-Container-Meta-Web-Listings": "true",
+                                           "X-Container-Meta-Temp-URL-Key": "web-key"})
+    conn.put_object(container, "dir/a.txt", b"in dir")
+    conn.put_object(container, "top.txt", b"top")
+    root = "/v1/AUTH_test/%s/" % container
+    link = generate_temp_url(root, 60, "web-key", "GET", prefix=True)
+    query = link.split("?", 1)[1]
+    assert visitor(root)[0] == 401                       # private without the link
+    status, headers, _ = visitor(root.rstrip("/") + "?" + query)
+    assert status == 301
+    status, headers, body = visitor(root + "?" + query)
+    page = body.decode()
+    assert status == 200 and headers["content-disposition"] == "inline"
+    assert "x-backend-content-generator" not in headers
+    hrefs = dict((text, href.replace("&amp;", "&"))
+                 for href, text in re.findall(r'<a href="([^"]+)">([^<]+)</a>', page))
+    assert set(hrefs) == {"dir/", "top.txt"}             # no parent link at the link's root
+    assert "../" not in hrefs
+    signed = parse_qs(query, keep_blank_values=True)
+    for href in hrefs.values():
+        carried = parse_qs(urlsplit(href).query, keep_blank_values=True)
+        assert carried == dict(signed, temp_url_prefix=[""]), href
+
+    def follow(page_path, href):
+        """The path and query a browser requests for ``href`` on ``page_path``."""
+        target = urlsplit(urljoin("http://site" + page_path, href))
+        return target.path + "?" + target.query
+
+    status, _h, body = visitor(follow(root, hrefs["top.txt"]))
+    assert status == 200 and body == b"top"
+    status, _h, body = visitor(follow(root, hrefs["dir/"]))
+    sub_page = body.decode()
+    assert status == 200 and "a.txt" in sub_page and 'href="../?' in sub_page
+    # The root answers only as a generated listing: with listings off it is refused.
+    conn.post_container(container, headers={"X-Remove-Container-Meta-Web-Listings": "x"})
+    assert visitor(root + "?" + query)[0] == 401
+    assert visitor(follow(root, hrefs["top.txt"]))[2] == b"top"

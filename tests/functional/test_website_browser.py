@@ -60,7 +60,7 @@ async function run() {
     w = await load("files/");
     seen.listing_title = w.document.title;
     w = await click(w.document.querySelector("a[href='./sub/']"));
-    w = await click(w.document.querySelector("a[href='./deep.txt']"));
+    w = await click(w.document.querySelector("a[href='./deep%%2Etxt']"));
     seen.deep = w.document.body.textContent;
     const form = document.getElementById("upload");
     const files = new DataTransfer();

@@ -105,7 +105,7 @@ def test_listing_escaped_with_parent_sizes_dates_and_css(make):
     resp = get(app, C + "/files/")
     page = resp.text
     assert resp.content_type == "text/html"
-    assert '<a href="./a%26%3Cb%3E.txt">a&amp;&lt;b&gt;.txt</a>' in page
+    assert '<a href="./a%26%3Cb%3E%2Etxt">a&amp;&lt;b&gt;.txt</a>' in page
     assert '<a href="./sub/">sub/</a>' in page and '<a href="../">../</a>' in page
     assert '<td class="colsize">2Ki</td>' in page
     assert '<td class="coldate">2026-01-02 03:04:05</td>' in page
