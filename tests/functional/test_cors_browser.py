@@ -8,16 +8,14 @@ reports what it saw back to its own server.
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="chromium is not installed (apt-get install chromium; .ci/run installs it)")
+from tests.functional.chromium import needs_chromium, open_page, stop
+
+pytestmark = needs_chromium
 
 PAGE = """<!doctype html>
 <html><body><script>
@@ -76,15 +74,6 @@ def page_server(tmp_path):
         server.stdout.close()
 
 
-def stop(process):
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def test_cross_origin_fetch_from_a_page(conn, unique, page_server, tmp_path):
     url, token = conn.get_auth()
     open_container, closed = unique("browser"), unique("closed")
@@ -95,10 +84,7 @@ def test_cross_origin_fetch_from_a_page(conn, unique, page_server, tmp_path):
         "closed": closed})
     conn.put_container(open_container, headers={
         "X-Container-Meta-Access-Control-Allow-Origin": origin})
-    browser = subprocess.Popen(
-        [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-dev-shm-usage", "--user-data-dir=%s" % (tmp_path / "profile"),
-         origin + "/"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    browser = open_page(origin + "/", tmp_path / "profile")
     try:
         server.wait(timeout=60)  # it exits once the page has reported
     finally:

@@ -6,25 +6,24 @@ The site is uploaded to a public container and opened at
 and formpost are all exercised as a visitor would.  A driver page, part of the
 site, walks it in a same-origin frame: the index and its stylesheet and image,
 a link into a sub-directory, the custom 404, a listing clicked through, and a
-real HTML form that uploads a file.  It hands its findings back through
-FormPost too, as ``results/results.json``.
+real HTML form that uploads a file.  The index's own script fetches a JSON
+object from another container at another origin (the proxy's address),
+which only CORS lets it read.  The driver hands its findings back through
+FormPost too, as ``results/results.json``; screenshots of the pages are kept
+as the run's artifacts.
 """
 import hashlib
 import hmac
 import json
 import mimetypes
-import shutil
 import struct
-import subprocess
 import time
 import zlib
 
-import pytest
+from tests.functional.chromium import (needs_chromium, open_page, screenshot, screenshot_dir,
+                                       stop)
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="chromium is not installed (apt-get install chromium; .ci/run installs it)")
+pytestmark = needs_chromium
 
 KEY = "browser-form-key"
 
@@ -51,6 +50,11 @@ async function run() {
     const img = w.document.getElementById("logo");
     await img.decode().catch(() => {});
     seen.image_width = img.naturalWidth;
+    const data = w.document.getElementById("data");
+    for (let i = 0; i < 100 && !data.textContent; i++) {
+      await new Promise(done => setTimeout(done, 100));
+    }
+    seen.cross_origin_data = data.textContent;
     w = await click(w.document.querySelector("a[href='docs/']"));
     seen.docs_path = w.location.pathname;
     seen.docs = w.document.body.textContent;
@@ -83,6 +87,15 @@ run();
 """
 
 
+# The site's own script: it reads data from another origin, as a web app would.
+APP_JS = """
+fetch(%(data_url)s)
+  .then(r => r.json())
+  .then(d => { document.getElementById("data").textContent = d.message; })
+  .catch(err => { document.getElementById("data").textContent = "failed: " + err; });
+"""
+
+
 def tiny_png():
     """A valid 1x1 red PNG, so the browser has a real image to decode."""
     def chunk(kind, data):
@@ -100,18 +113,18 @@ def form_fields(path, redirect, expires):
             "expires": str(expires), "signature": signature}
 
 
-def stop(process):
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def test_website_in_a_browser(cluster, conn, swift, unique, tmp_path):
     container = unique("site")
     base = "/v1/AUTH_test/%s/" % container
+    site_origin = "http://%s.auth-test.localhost:%d" % (container, cluster.proxy_port)
+    data_container = unique("site-data")
+    conn.put_container(data_container, headers={
+        "X-Container-Read": ".r:*", "X-Container-Meta-Access-Control-Allow-Origin": site_origin})
+    conn.put_object(data_container, "data.json", b'{"message": "read through CORS"}',
+                    content_type="application/json")
+    # The proxy's own address is another origin than the site's host name.
+    data_url = "http://127.0.0.1:%d/v1/AUTH_test/%s/data.json" % (cluster.proxy_port,
+                                                                  data_container)
     expires = int(time.time()) + 600
     upload = form_fields(base, "done.html", expires)
     results = form_fields(base + "results/", "", expires)
@@ -122,7 +135,8 @@ def test_website_in_a_browser(cluster, conn, swift, unique, tmp_path):
     site = {
         "index.html": b'<html><head><link rel="stylesheet" href="style.css"></head><body>'
                       b'root index <img id="logo" src="logo.png"> <a href="docs/">docs</a>'
-                      b'</body></html>',
+                      b'<p id="data"></p><script src="app.js"></script></body></html>',
+        "app.js": (APP_JS % {"data_url": json.dumps(data_url)}).encode(),
         "style.css": b"body { color: rgb(255, 0, 0); }",
         "logo.png": tiny_png(),
         "docs/index.html": b"<html><body>docs index</body></html>",
@@ -138,11 +152,7 @@ def test_website_in_a_browser(cluster, conn, swift, unique, tmp_path):
     swift("post", "-r", ".r:*,.rlistings", "-m", "web-index:index.html",
           "-m", "web-listings: true", "-m", "web-error:error.html", container)
 
-    url = "http://%s.auth-test.localhost:%d/driver.html" % (container, cluster.proxy_port)
-    browser = subprocess.Popen(
-        [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-dev-shm-usage", "--user-data-dir=%s" % (tmp_path / "profile"), url],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    browser = open_page(site_origin + "/driver.html", tmp_path / "profile")
     try:
         seen = wait_for_results(conn, container)
     finally:
@@ -151,6 +161,7 @@ def test_website_in_a_browser(cluster, conn, swift, unique, tmp_path):
     assert "root index" in seen["root"]
     assert seen["color"] == "rgb(255, 0, 0)"          # the stylesheet applied
     assert seen["image_width"] == 1                    # the image decoded
+    assert seen["cross_origin_data"] == "read through CORS"
     assert seen["docs_path"] == "/docs/" and "docs index" in seen["docs"]
     assert seen["missing_status"] == 404 and "custom not found" in seen["missing"]
     # The listing names the storage path, even when the site has its own host name.
@@ -159,6 +170,12 @@ def test_website_in_a_browser(cluster, conn, swift, unique, tmp_path):
     assert seen["after_upload"] == "/done.html?status=201&message="
     meta, body = conn.get_object(container, "from-browser.txt")
     assert body == b"uploaded by the browser" and meta["content-type"] == "text/plain"
+
+    shots = screenshot_dir(tmp_path)
+    for name, page in (("site-root", "/"), ("listing", "/files/"),
+                       ("custom-404", "/no/such/page.html")):
+        screenshot(site_origin + page, shots / ("%s.png" % name), tmp_path / "shot-profile")
+    print("screenshots of the site: %s" % shots)
 
 
 def wait_for_results(conn, container, timeout=90):
