@@ -318,6 +318,14 @@ storage_domain = {storage_domain}
 # reseller_prefixes = AUTH
 # Prefix given to an account host without a known one (empty: left alone).
 # default_reseller_prefix =
+# Serve a host outside storage_domain that is a DNS alias (CNAME) of a name
+# inside it, e.g. www.example.net CNAME site.auth-test.example.com; other
+# hosts then answer 400 (IP addresses are never looked up).
+# cname_lookup = false
+# cname_lookup_depth = 1
+# DNS servers as ip[:port], comma-separated (empty: those of /etc/resolv.conf).
+# nameservers =
+# cname_lookup_timeout = 2.0
 
 [filter:bulk]
 # PUT ?extract-archive=tar|tar.gz|tar.bz2 and POST/DELETE ?bulk-delete.  Keep it

@@ -11,15 +11,24 @@ container is a website at its own address.
 The path the client asked for is kept in ``environ['objstore.remap.client_prefix']``
 (what was added in front of it), so redirects and page titles show the
 address the visitor used.  Hosts outside the storage domains pass untouched.
+
+With ``cname_lookup = true`` a host outside the storage domains is first
+looked up in DNS: when it is an alias (CNAME, followed up to
+``cname_lookup_depth`` links) of a name inside them, it is served as that
+name, so ``www.example.net CNAME site.auth-test.example.com`` puts a site at
+its owner's domain.  A host that is no such alias then answers 400, since
+nothing else could be meant; IP addresses are never looked up.
 """
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from typing import Any, Callable, Iterable, Mapping, Optional
 
 from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigError, ConfigSection
 from objstore.common.pipeline import typed_factory
+from objstore.middleware.dns_cname import CnameResolver, parse_nameserver, system_nameservers
 from objstore.proxy.responses import plain_response
 
 # Where the path added in front of the client's path is recorded.
@@ -42,8 +51,20 @@ class DomainRemapConfig(ConfigSection):
     reseller_prefixes: list = dataclasses.field(default_factory=lambda: ["AUTH"])
     # Prefix given to an account host without a known one ('' leaves it as is).
     default_reseller_prefix: str = ""
+    cname_lookup: bool = False
+    cname_lookup_depth: int = 1
+    # ip[:port] of the DNS servers to ask; empty: those of /etc/resolv.conf.
+    nameservers: list = dataclasses.field(default_factory=list)
+    cname_lookup_timeout: float = 2.0
 
     def validate(self) -> None:
+        if self.cname_lookup_depth < 1:
+            raise ConfigError("option 'cname_lookup_depth' must be at least 1")
+        try:
+            for server in self.nameservers:
+                parse_nameserver(server)
+        except ValueError as err:
+            raise ConfigError("option 'nameservers': %s" % err) from None
         self.storage_domain = ["." + domain.strip(".").lower()
                                for domain in self.storage_domain if domain.strip(".")]
         if not self.storage_domain:
@@ -59,6 +80,14 @@ def host_without_port(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 class DomainRemap:
     """WSGI filter; see the module docstring."""
 
@@ -66,6 +95,26 @@ class DomainRemap:
         self.app = app
         self.conf = conf
         self.prefixes = {prefix.lower(): prefix for prefix in conf.reseller_prefixes}
+        self.resolver: Optional[CnameResolver] = None
+        if conf.cname_lookup:
+            servers = [parse_nameserver(s) for s in conf.nameservers] or system_nameservers()
+            self.resolver = CnameResolver(servers, timeout=conf.cname_lookup_timeout)
+
+    def storage_domain_of(self, host: str) -> Optional[str]:
+        return next((d for d in self.conf.storage_domain if host.lower().endswith(d)), None)
+
+    def resolve_alias(self, host: str) -> Optional[str]:
+        """The name inside a storage domain that ``host`` is a DNS alias of, else None."""
+        assert self.resolver is not None
+        name = host
+        for _ in range(self.conf.cname_lookup_depth):
+            target = self.resolver.cname(name)
+            if not target or target == name:
+                return None
+            if self.storage_domain_of(target) is not None:
+                return target
+            name = target
+        return None
 
     def account_name(self, label: str) -> Optional[str]:
         """``auth-test`` -> ``AUTH_test``; None for a name no reseller owns."""
@@ -83,7 +132,14 @@ class DomainRemap:
         host = host.rstrip(".")
         # Only the domain is compared without case: the labels are WSGI strings
         # whose bytes (a UTF-8 container name) lower() would change.
-        domain = next((d for d in self.conf.storage_domain if host.lower().endswith(d)), None)
+        domain = self.storage_domain_of(host)
+        if domain is None and self.resolver is not None and host and not _is_ip(host):
+            alias_of = self.resolve_alias(host)
+            if alias_of is None:
+                return plain_response(400, "CNAME lookup failed to resolve to a valid domain")(
+                    environ, start_response)
+            host = alias_of
+            domain = self.storage_domain_of(host)
         if domain is None:
             return self.app(environ, start_response)
         labels = host[:-len(domain)].split(".")
