@@ -1,6 +1,5 @@
 """client_body: the one bounded reader and parser of clients' JSON and XML bodies."""
 import io
-import time
 
 import pytest
 
@@ -65,14 +64,12 @@ def test_json_nesting(body, depth, problem):
 
 
 def test_load_json_refuses_without_recursing():
-    started = time.monotonic()
     for hostile in (b"[" * 100000 + b"]" * 100000, b"{\"a\":" * 100000 + b"}" * 100000,
                     b"[" * 1000000 + b"]" * 1000000):
         with pytest.raises(BodyError) as caught:
             load_json(hostile, what="Manifest")
         assert caught.value.status == 400
         assert caught.value.reason == "Manifest must be valid JSON nested at most 32 levels deep"
-    assert time.monotonic() - started < 10      # linear scans, even on a busy machine
 
 
 @pytest.mark.parametrize("body", [b"{", b"\xff[]", b"NaN", b"[Infinity]", b"", b"[1,]",

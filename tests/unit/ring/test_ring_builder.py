@@ -1,7 +1,6 @@
 """RingBuilder: placement rules, weights, minimal movement, min_part_hours, file format."""
 import gzip
 import json
-import time
 
 import pytest
 
@@ -68,9 +67,8 @@ def test_regions_are_spread_before_zones():
 def test_weights_honoured_within_one_percent_on_2_14_partitions():
     builder = make_builder(part_power=14, replicas=3, zones=4, per_zone=3,
                            weights=[100, 200, 350])
-    started = time.monotonic()
+    # How long this takes is measured in bench/ring_bench.py, never asserted here.
     moved, balance = builder.rebalance(seed=1)
-    assert time.monotonic() - started < 5
     assert moved == builder.parts * 3
     wanted = builder.wanted_parts()
     have = builder.parts_per_device()
