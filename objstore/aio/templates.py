@@ -225,7 +225,7 @@ use = egg:objstore#account
 PROXY_PIPELINE = ("catch_errors", "gatekeeper", "healthcheck", "proxy_logging",
                   "domain_remap", "bulk", "tempurl", "formpost", "tempauth", "cors",
                   "staticweb", "copy", "container_quotas", "account_quotas", "slo",
-                  "dlo", "versioned_writes", "proxy-server")
+                  "dlo", "versioned_writes", "symlink", "proxy-server")
 
 PROXY_SERVER_CONF = """\
 # proxy-server.conf: the public endpoint.  Clients (swift CLI, rclone, curl...)
@@ -450,6 +450,13 @@ use = egg:objstore#dlo
 use = egg:objstore#versioned_writes
 # false: the filter refuses (412) to turn versioning on for a container.
 allow_versioned_writes = true
+
+[filter:symlink]
+# Objects that stand for another one (PUT with X-Symlink-Target); reads follow
+# them.  Keep it right of slo, dlo and versioned_writes.
+use = egg:objstore#symlink
+# How many links one read may follow (409 beyond).
+# symloop_max = 2
 """
 
 TEMPLATES: Mapping[str, str] = MappingProxyType({

@@ -15,6 +15,8 @@ plus ``X-Copied-From``, ``X-Copied-From-Account`` and
 
 Conditional headers and ``Range`` apply to the source: a copy with
 ``Range: bytes=100-200`` holds just those 101 bytes (and its ETag is theirs).
+``?symlink=get`` copies a symlink itself (a new link to the same target)
+rather than the object it points to.
 """
 from __future__ import annotations
 
@@ -38,6 +40,13 @@ SOURCE_REQUEST_HEADERS = ("If-Match", "If-None-Match", "If-Modified-Since",
 SOURCE_HEADERS_KEPT = ("x-delete-at",)
 META_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient-sysmeta-")
 SYSMETA_PREFIX = "x-object-sysmeta-"
+LINK_QUERY = "symlink=get"
+LINK_HEADER_PREFIX = "x-symlink-target"
+
+
+def copies_link(req: Request) -> bool:
+    """``?symlink=get``: copy a symlink itself, not the object it points to."""
+    return req.params.get("symlink") == "get"
 
 
 def copies_manifest(req: Request) -> bool:
@@ -188,8 +197,12 @@ class ServerSideCopy:
 
     def _get_source(self, req: Request, version: str, src: tuple) -> Response:
         env = self._subrequest_environ(req, "GET", self._wsgi_path(version, *src))
+        query = []
         if copies_manifest(req):
-            env["QUERY_STRING"] = "multipart-manifest=get&format=raw"
+            query.append("multipart-manifest=get&format=raw")
+        if copies_link(req):
+            query.append(LINK_QUERY)
+        env["QUERY_STRING"] = "&".join(query)
         source_req = Request(env)
         for name in SOURCE_REQUEST_HEADERS:
             if name in req.headers:
@@ -221,7 +234,10 @@ class ServerSideCopy:
             fresh = False
         for key, value in source.headers.items():
             lower = key.lower()
-            if lower.startswith(SYSMETA_PREFIX) or (not fresh and (
+            if copies_link(req) and lower.startswith(LINK_HEADER_PREFIX):
+                # the link's target, as the symlink filter shows it: the copy is a link too
+                sink.headers[key] = value
+            elif lower.startswith(SYSMETA_PREFIX) or (not fresh and (
                     lower.startswith(META_PREFIXES) or lower in SOURCE_HEADERS_KEPT)):
                 sink.headers[key] = value
         skip = ("x-copy-from", "x-copy-from-account", "destination", "destination-account",
