@@ -263,6 +263,9 @@ class ContainerServer(DatabaseServerApp):
         broker.update_delete_timestamp(timestamp)
         if not broker.is_deleted():
             return text_response(409, "Container was written after this delete's timestamp")
+        # A container made again under this name starts afresh: it must not
+        # inherit the old one's ACLs (or any other metadata).
+        broker.update_metadata({key: ("", timestamp) for key in broker.metadata})
         failure = self._update_account(req, broker, account, container)
         if failure is not None and failure.status_int != 404:
             return failure

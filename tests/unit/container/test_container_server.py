@@ -197,6 +197,16 @@ def test_delete_container(app):
     assert call(app, BASE, "HEAD").status_int == 204
 
 
+def test_recreated_container_does_not_inherit_metadata(app):
+    put_container(app, 1000, {"X-Container-Read": "test2:tester2",
+                              "X-Container-Meta-Color": "red"})
+    assert call(app, BASE, "DELETE", {"X-Timestamp": ts(1001)}).status_int == 204
+    assert put_container(app, 1002).status_int == 201
+    resp = call(app, BASE, "HEAD")
+    assert "X-Container-Read" not in resp.headers
+    assert "X-Container-Meta-Color" not in resp.headers
+
+
 def test_object_row_that_loses_race_with_container_delete_is_kept(app):
     put_container(app)
     assert call(app, BASE, "DELETE", {"X-Timestamp": ts(1002)}).status_int == 204
