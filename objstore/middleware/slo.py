@@ -271,7 +271,7 @@ class StaticLargeObject:
             seg_start, _seg_end = manifest.entry_range(entry)
             path = self._segment_path(version, account, entry["name"])
             if entry.get("sub_slo"):
-                if depth >= MAX_NESTING:
+                if depth + 1 >= MAX_NESTING:  # the top manifest counts as one level
                     raise SegmentError("manifests nested more than %d deep" % MAX_NESTING)
                 sub_entries = self._sub_manifest(environ, path, entry)
                 yield from self._pieces(environ, version, account, sub_entries,

@@ -187,6 +187,17 @@ def test_nested_slo(app, store):
     assert get(app, Range="bytes=12-16").body == b"aaabb"
 
 
+def test_ten_manifests_deep_is_the_limit(app, store):
+    assert put_manifest(app, three(store), path=A + "/c/m1").status_int == 201
+    for level in range(2, 12):
+        resp = put_manifest(app, [{"path": "/c/m%d" % (level - 1)}], path=A + "/c/m%d" % level)
+        assert resp.status_int == 201
+    assert get(app, A + "/c/m10").status_int == 200
+    resp = get(app, A + "/c/m11")
+    assert resp.status_int == 409
+    assert b"nested more than 10 deep" in resp.body
+
+
 @pytest.mark.parametrize("segments,reason", [
     ([{"path": "/segs/nope"}], "/segs/nope, 404 Not Found"),
     ([{"path": "/segs/one", "etag": "0" * 32}], "/segs/one, Etag Mismatch"),
