@@ -19,6 +19,8 @@ versioning off.  POST changes metadata only and creates no version.
 Manifests are copied as manifests (the copies are read with
 ``multipart-manifest=get``, below the large-object filters), except a DLO
 manifest, which names data that may change anyway and is not versioned.
+A symlink is versioned as the link (read with ``symlink=get``), not as
+the object it points to.
 
 Authorization: the client must be allowed to write the versioned container
 (checked before anything is read) and to write the archive (checked before
@@ -64,7 +66,11 @@ DELETE_MARKER_CONTENT_TYPE = "application/x-deleted;swift_versions_deleted=1"
 # What an archived copy keeps of the object (besides its body).
 KEPT_HEADERS = ("content-type", "content-encoding", "content-disposition", "x-delete-at",
                 "x-static-large-object", "x-object-manifest")
-KEPT_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient-sysmeta-")
+KEPT_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient-sysmeta-",
+                 # a symlink's target (read with ?symlink=get): the copy is the link itself
+                 "x-symlink-target")
+# Versions are of what is stored under the name: manifests and symlinks themselves.
+SOURCE_QUERY = MANIFEST_QUERY + "&symlink=get"
 SLO_SIZE_SYSMETA = "X-Object-Sysmeta-Slo-Size"
 CLIENT_OBJECT_MANIFEST = "X-Object-Manifest"
 LISTING_PAGE_LIMIT = 16 * 1024 * 1024
@@ -287,7 +293,7 @@ class VersioningJob:
 
     def _get_source(self, path: str) -> Optional[Response]:
         """The stored object at ``path`` (manifests as manifests); None when absent."""
-        resp = self._call("GET", path, MANIFEST_QUERY, {"X-Newest": "true"})
+        resp = self._call("GET", path, SOURCE_QUERY, {"X-Newest": "true"})
         if resp.status_int == 404:
             close_response(resp)
             return None

@@ -294,3 +294,21 @@ def test_target_container_acl_is_checked(http_as, place, unique):
 def test_info_lists_symlink(anonymous):
     status, _, body = anonymous("GET", "/info")
     assert json.loads(body)["symlink"] == {"symloop_max": 2, "static_links": True}
+
+
+def test_versioned_writes_keep_the_link_itself(curl, place):
+    links, targets, obj = place
+    archive = links + "-archive"
+    assert curl("PUT", "/" + archive)[0] == 201
+    curl("POST", "/" + links, b"", {"X-Versions-Location": archive})
+    make_link(curl, links, "ln", "%s/%s" % (targets, obj), **{"Content-Type": "text/link"})
+    assert curl("PUT", "/%s/ln" % links, b"not a link")[0] == 201
+    rows = json.loads(curl("GET", "/%s?format=json" % archive)[2])
+    assert len(rows) == 1 and rows[0]["content_type"] == "text/link"
+    assert "symlink_path" in rows[0]
+    status, headers, _ = curl("HEAD", "/%s/%s?symlink=get" % (archive, rows[0]["name"]))
+    assert headers["x-symlink-target"] == "%s/%s" % (targets, obj)
+    # DELETE brings the link back
+    assert curl("DELETE", "/%s/ln" % links)[0] == 204
+    assert curl("GET", "/%s/ln" % links)[2] == BODY
+    assert curl("HEAD", "/%s/ln?symlink=get" % links)[1]["content-type"] == "text/link"
