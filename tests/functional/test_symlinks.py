@@ -312,3 +312,15 @@ def test_versioned_writes_keep_the_link_itself(curl, place):
     assert curl("DELETE", "/%s/ln" % links)[0] == 204
     assert curl("GET", "/%s/ln" % links)[2] == BODY
     assert curl("HEAD", "/%s/ln?symlink=get" % links)[1]["content-type"] == "text/link"
+
+
+def test_swift_cli_as_the_readme_shows(swift, unique, tmp_path):
+    photos, links = unique("photos"), unique("links")
+    (tmp_path / "cat.jpg").write_bytes(BODY)
+    swift("upload", photos, "cat.jpg", cwd=str(tmp_path))
+    swift("upload", links, "--object-name", "latest.jpg", "-H",
+          "X-Symlink-Target: %s/cat.jpg" % photos, "-", stdin=open("/dev/null"))
+    assert swift("download", links, "latest.jpg", "-o", "-").stdout == BODY.decode()
+    rows = json.loads(swift("list", links, "--json").stdout)
+    assert rows[0]["name"] == "latest.jpg"
+    assert rows[0]["symlink_path"].endswith("/%s/cat.jpg" % photos)
