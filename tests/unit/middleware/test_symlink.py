@@ -320,3 +320,25 @@ def test_container_and_account_requests_pass(app, store):
     assert [row["name"] for row in json.loads(resp.body)] == ["ln", "obj"]
     call(app, "PUT", "/info", headers={names.TARGET: "t/obj"})
     assert names.SYSMETA_TARGET not in store.objects["/info"][0]
+
+
+def test_copy_of_a_link_with_symlink_get_is_a_link(store):
+    from objstore.middleware.copy import filter_factory as copy_factory
+    app = make_app(store)[0]
+    copier = copy_factory(ClusterConfig.build("p", "s"), {})(app)
+    link(app, "/v1/a/c/ln", "t/obj", X_Symlink_Target_Etag=BODY_MD5)
+    resp = call(copier, "COPY", "/v1/a/c/ln?symlink=get", headers={"Destination": "c/ln2"})
+    assert resp.status_int == 201
+    stored, body = store.objects["/v1/a/c/ln2"]
+    assert (body, stored[names.SYSMETA_TARGET], stored[names.SYSMETA_TARGET_ETAG]) == \
+        (b"", "t/obj", BODY_MD5)
+    assert stored[names.OVERRIDE_ETAG].count("symlink_target=") == 1
+    resp = call(copier, "PUT", "/v1/a/c/ln3?symlink=get",
+                headers={"X-Copy-From": "c/ln", "X-Symlink-Target-Account": "b"})
+    # the request's target account wins; b/t/obj does not exist, so the static link is refused
+    assert (resp.status_int, resp.body) == (409, b"X-Symlink-Target does not exist")
+    assert resp.headers["Content-Location"] == "/v1/b/t/obj"
+    resp = call(copier, "COPY", "/v1/a/c/ln", headers={"Destination": "c/bytes"})
+    assert resp.status_int == 201
+    stored, body = store.objects["/v1/a/c/bytes"]
+    assert body == BODY and names.SYSMETA_TARGET not in stored
