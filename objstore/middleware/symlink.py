@@ -40,7 +40,7 @@ from objstore.middleware import symlink_headers as names
 from objstore.middleware.copy import BadCopyRequest, split_object_path
 from objstore.middleware.segments import close_response, subrequest
 from objstore.middleware.symlink_listing import rewrite_listing
-from objstore.middleware.symlink_walk import LinkError, LinkWalk, normalize
+from objstore.middleware.symlink_walk import LinkError, LinkWalk
 
 SLO_SIZE_SYSMETA = "X-Object-Sysmeta-Slo-Size"
 SLO_ETAG_SYSMETA = "X-Object-Sysmeta-Slo-Etag"

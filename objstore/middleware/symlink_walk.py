@@ -24,11 +24,11 @@ from typing import Callable, Mapping, Optional
 
 from webob import Request, Response
 
+from objstore.common.config import to_bool
 from objstore.common.http_response import plain_response
 from objstore.common.http_text import wsgi_quote, wsgi_unquote
-from objstore.common.config import to_bool
-from objstore.middleware.segments import close_response, subrequest
 from objstore.middleware import symlink_headers as names
+from objstore.middleware.segments import close_response, subrequest
 
 # Client headers a followed request must not take along to the target.
 NOT_CARRIED = frozenset(("content-length", "transfer-encoding", "host",
