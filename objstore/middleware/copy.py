@@ -46,7 +46,7 @@ LINK_HEADER_PREFIX = "x-symlink-target"
 
 def copies_link(req: Request) -> bool:
     """``?symlink=get``: copy a symlink itself, not the object it points to."""
-    return req.params.get("symlink") == "get"
+    return req.GET.get("symlink") == "get"
 
 
 def copies_manifest(req: Request) -> bool:

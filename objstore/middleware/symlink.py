@@ -98,7 +98,7 @@ class Symlink:
 
     # -- reads -----------------------------------------------------------------------
     def read(self, req: Request, walk: LinkWalk) -> Response:
-        if req.params.get("symlink") == "get":
+        if req.GET.get("symlink") == "get":
             resp = req.get_response(self.app)
             names.sysmeta_to_client(resp.headers)
             return resp
