@@ -196,15 +196,6 @@ def split_slo_etag(stored_etag: str) -> tuple[str, Optional[str]]:
     return "".join([base] + ["; " + p for p in kept]), slo_etag
 
 
-def listed_etag(stored_etag: str) -> str:
-    """A row's ETag without the parameters middleware stores in it (XML shows the bare hash).
-
-    A symlink's row keeps its target there (``; symlink_target=...``); the
-    JSON listing hands them to the symlink filter, which rewrites the row.
-    """
-    return stored_etag.split(";", 1)[0].strip()
-
-
 def _container_dict(entry: ContainerEntry) -> dict:
     data = {"name": entry.name, "count": entry.object_count, "bytes": entry.bytes_used,
             "last_modified": iso8601_from_internal(entry.put_timestamp)}
@@ -270,8 +261,7 @@ def _xml_entry(entry: ListingEntry) -> str:
         data = _object_dict(entry)
         return ("<object><name>%s</name><hash>%s</hash><bytes>%d</bytes>"
                 "<content_type>%s</content_type><last_modified>%s</last_modified></object>" % (
-                    xml_text(data["name"]), xml_text(listed_etag(data["hash"] or "")),
-                    data["bytes"],
+                    xml_text(data["name"]), xml_text(data["hash"] or ""), data["bytes"],
                     xml_text(data["content_type"] or ""), data["last_modified"]))
     data = _container_dict(entry)
     policy = ("<storage_policy>%s</storage_policy>" % xml_text(entry.storage_policy)

@@ -209,8 +209,14 @@ def test_listings(curl, place, http_as):
     status, _, body = curl("GET", "/%s" % links, headers={"Accept": "application/json"})
     assert json.loads(body)[0]["symlink_path"] == location
     status, _, body = curl("GET", "/%s?format=xml" % links)
-    hashes = {o.findtext("name"): o.findtext("hash") for o in ET.fromstring(body)}
-    assert hashes["dyn"] == hashes["st"] == EMPTY_MD5
+    assert body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<container name=')
+    items = {o.findtext("name"): o for o in ET.fromstring(body)}
+    assert items["dyn"].findtext("hash") == items["st"].findtext("hash") == EMPTY_MD5
+    assert items["dyn"].findtext("symlink_path") == location
+    assert items["dyn"].find("symlink_etag") is None
+    assert (items["st"].findtext("symlink_etag"), items["st"].findtext("symlink_bytes")) == \
+        (BODY_MD5, str(len(BODY)))
+    assert items["plain"].find("symlink_path") is None
     assert curl("GET", "/%s" % links)[2] == b"dyn\nplain\nst\n"
 
 

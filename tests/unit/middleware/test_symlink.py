@@ -294,13 +294,26 @@ def test_listing_rows():
     assert link_row({"subdir": "x/"}, "v1", "a") == {"subdir": "x/"}
 
 
-def test_listing_rewrite_only_touches_json():
+XML_LISTING = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<container name="c">'
+    '<object><name>l &amp; m</name><hash>%s; symlink_target=t/o; symlink_target_etag=e; '
+    'symlink_target_bytes=3</hash><bytes>0</bytes><content_type>a/b</content_type>'
+    '<last_modified>2026-01-01T00:00:00.000000</last_modified></object>'
+    '<object><name>p</name><hash>%s</hash><bytes>1</bytes><content_type>a/b</content_type>'
+    '<last_modified>2026-01-01T00:00:00.000000</last_modified></object>'
+    '<subdir name="d/"><name>d/</name></subdir></container>' % (EMPTY, BODY_MD5))
+
+
+def test_listing_rewrite_of_json_and_xml():
     rows = [{"name": "l", "hash": "%s; symlink_target=t/o" % EMPTY}]
 
     def container(environ, start_response):
-        if "format=xml" in environ.get("QUERY_STRING", ""):
-            return Response(body=b"<xml/>", content_type="application/xml")(environ,
-                                                                           start_response)
+        query = environ.get("QUERY_STRING", "")
+        if "format=xml" in query:
+            return Response(body=XML_LISTING.encode(),
+                            content_type="application/xml")(environ, start_response)
+        if "format=plain" in query:
+            return Response(body=b"l\n", content_type="text/plain")(environ, start_response)
         return Response(body=json.dumps(rows).encode(),
                         content_type="application/json")(environ, start_response)
 
@@ -309,7 +322,14 @@ def test_listing_rewrite_only_touches_json():
                                       "symlink_path": "/v1/a%20b/t/o"}]
     assert resp.content_length == len(resp.body)
     resp = rewrite_listing(Request.blank("/v1/a/c?format=xml"), container, "v1", "a")
-    assert resp.body == b"<xml/>"
+    assert resp.body == XML_LISTING.replace(
+        "; symlink_target=t/o; symlink_target_etag=e; symlink_target_bytes=3", "").replace(
+        "</last_modified></object><object><name>p",
+        "</last_modified><symlink_path>/v1/a/t/o</symlink_path><symlink_etag>e</symlink_etag>"
+        "<symlink_bytes>3</symlink_bytes></object><object><name>p").encode()
+    assert resp.content_length == len(resp.body)
+    resp = rewrite_listing(Request.blank("/v1/a/c?format=plain"), container, "v1", "a")
+    assert resp.body == b"l\n"
 
 
 def test_container_and_account_requests_pass(app, store):
