@@ -15,6 +15,7 @@ turns back into ``symlink_path``/``symlink_etag``/``symlink_bytes``.
 """
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Mapping, MutableMapping, Optional
 
 TARGET = "X-Symlink-Target"
@@ -41,10 +42,10 @@ DEFAULT_CONTENT_TYPE = "application/symlink"
 # Client name -> sysmeta name, in the order a listing ETag carries them.
 CLIENT_TO_SYSMETA = ((TARGET, SYSMETA_TARGET), (TARGET_ACCOUNT, SYSMETA_TARGET_ACCOUNT),
                      (TARGET_ETAG, SYSMETA_TARGET_ETAG), (TARGET_BYTES, SYSMETA_TARGET_BYTES))
-LISTING_PARAMS = {SYSMETA_TARGET: "symlink_target",
-                  SYSMETA_TARGET_ACCOUNT: "symlink_target_account",
-                  SYSMETA_TARGET_ETAG: "symlink_target_etag",
-                  SYSMETA_TARGET_BYTES: "symlink_target_bytes"}
+LISTING_PARAMS = MappingProxyType({SYSMETA_TARGET: "symlink_target",
+                                   SYSMETA_TARGET_ACCOUNT: "symlink_target_account",
+                                   SYSMETA_TARGET_ETAG: "symlink_target_etag",
+                                   SYSMETA_TARGET_BYTES: "symlink_target_bytes"})
 
 
 def normalize_etag(value: Optional[str]) -> Optional[str]:

@@ -10,6 +10,7 @@ listings show the row's ``hash`` without them, and add ``symlink_path``
 from __future__ import annotations
 
 import json
+from types import MappingProxyType
 from typing import Callable, Optional
 from xml.etree import ElementTree
 
@@ -20,7 +21,8 @@ from objstore.middleware.segments import close_response
 
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 # Listing ETag parameter -> what the rewrite does with it.
-PARAM_KEYS = {"symlink_target_etag": "symlink_etag", "symlink_target_bytes": "symlink_bytes"}
+PARAM_KEYS = MappingProxyType({"symlink_target_etag": "symlink_etag",
+                               "symlink_target_bytes": "symlink_bytes"})
 
 
 def rewrite_listing(req: Request, app: Callable, version: str, account: str) -> Response:
