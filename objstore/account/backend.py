@@ -187,12 +187,12 @@ class AccountBroker(DatabaseBroker):
     # -- listing -------------------------------------------------------
     def list_containers_iter(self, limit: int, marker: str = "", end_marker: str = "",
                              prefix: str = "", delimiter: str = "",
-                             reverse: bool = False) -> list:
+                             reverse: bool = False, show_reserved: bool = True) -> list:
         """A page of :class:`ContainerEntry` and ``SubdirEntry`` in Swift order."""
         return self._list_rows("name, object_count, bytes_used, put_timestamp, "
                                "storage_policy_index",
                                _container_entry, limit, marker, end_marker, prefix, delimiter,
-                               None, reverse)
+                               None, reverse, show_reserved)
 
 
 def _container_entry(row: tuple) -> ContainerEntry:

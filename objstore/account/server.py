@@ -210,7 +210,8 @@ class AccountServer(DatabaseServerApp):
         if info is None:
             return text_response(404) if not broker.exists() else self._deleted_404()
         entries = broker.list_containers_iter(params.limit, params.marker, params.end_marker,
-                                              params.prefix, params.delimiter, params.reverse)
+                                              params.prefix, params.delimiter, params.reverse,
+                                              params.show_reserved)
         entries = [self._with_policy_name(entry) for entry in entries]
         headers = self._info_headers(broker, info)
         body = render_listing(entries, params.media_type, "account", account)

@@ -27,7 +27,10 @@ from objstore.common.http_text import bytes_to_wsgi, wsgi_to_bytes
 from objstore.common.http_wire import (HeadLimits, HttpParseError, first_value,
                                        parse_content_length, read_field_lines, strip_line_end)
 from objstore.common.logs import TRANS_ID_HEADER, get_trans_id
+from objstore.common.reserved_names import ALLOW_RESERVED_HEADER
 
+# A NUL in a name, as quote_backend_path writes it (a literal "%00" becomes "%2500").
+RESERVED_IN_QUOTED_PATH = "%00"
 DEFAULT_CONN_TIMEOUT = 0.5
 DEFAULT_RESPONSE_TIMEOUT = 15.0
 # Our own nodes answer: room for every metadata item an object may carry.
@@ -187,6 +190,10 @@ class BackendConnection:
                 raise ValueError("header %r holds a line break" % key)
             lines.append("%s: %s" % (key, text))
             have.add(key.lower())
+        if RESERVED_IN_QUOTED_PATH in url_path and ALLOW_RESERVED_HEADER.lower() not in have:
+            # the sender already passed the proxy's reserved-name gate (or is a
+            # storage node updating another): say so, or the node refuses the NUL
+            lines.append("%s: true" % ALLOW_RESERVED_HEADER)
         if TRANS_ID_HEADER.lower() not in have and get_trans_id() != "-":
             lines.append("%s: %s" % (TRANS_ID_HEADER, get_trans_id()))
         if chunked:

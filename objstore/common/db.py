@@ -471,11 +471,11 @@ class DatabaseBroker(abc.ABC):
     def _list_rows(self, columns: str, make_entry: Callable[[tuple], Any], limit: int,
                    marker: str = "", end_marker: str = "", prefix: str = "",
                    delimiter: str = "", path: Optional[str] = None,
-                   reverse: bool = False) -> list[Any]:
+                   reverse: bool = False, show_reserved: bool = True) -> list[Any]:
         """A listing page of this broker's rows; see :func:`db_listing.list_rows`."""
         with self.get() as conn:
             return list_rows(conn, self.item_table, columns, make_entry, limit, marker,
-                             end_marker, prefix, delimiter, path, reverse)
+                             end_marker, prefix, delimiter, path, reverse, show_reserved)
 
     # -- sync points ---------------------------------------------------
     def get_sync(self, remote_id: str, incoming: bool = True) -> int:

@@ -12,12 +12,14 @@ import sqlite3
 from typing import Any, Callable, Optional
 
 from objstore.common.listing_format import SubdirEntry
+from objstore.common.reserved_names import FIRST_UNRESERVED
 
 
 def list_rows(conn: sqlite3.Connection, item_table: str, columns: str,
               make_entry: Callable[[tuple], Any], limit: int, marker: str = "",
               end_marker: str = "", prefix: str = "", delimiter: str = "",
-              path: Optional[str] = None, reverse: bool = False) -> list[Any]:
+              path: Optional[str] = None, reverse: bool = False,
+              show_reserved: bool = True) -> list[Any]:
     """A listing page in name order (UTF-8 byte order), rolled up by ``delimiter``.
 
     Every query is a range scan of the ``(deleted, name)`` index.  When a
@@ -59,6 +61,9 @@ def list_rows(conn: sqlite3.Connection, item_table: str, columns: str,
             low, low_incl = prefix, True
         if prefix_end is not None and (high is None or prefix_end <= high):
             high, high_incl = prefix_end, False
+    if not show_reserved and (low is None or low < FIRST_UNRESERVED):
+        # every reserved name sorts before the first unreserved one
+        low, low_incl = FIRST_UNRESERVED, True
     sql_head = "SELECT %s FROM %s INDEXED BY ix_%s_deleted_name WHERE deleted = 0" % (
         columns, item_table, item_table)
     order = " ORDER BY name DESC" if reverse else " ORDER BY name"

@@ -18,6 +18,7 @@ from objstore.common.config import to_bool
 from objstore.common.http_text import wsgi_is_utf8, wsgi_to_str
 from objstore.common.listing_format import choose_media_type
 from objstore.common.query_string import QueryStringError, parse_query_string
+from objstore.common.reserved_names import allows_reserved
 from objstore.common.timestamp import InvalidTimestamp, Timestamp
 
 
@@ -56,7 +57,7 @@ def split_backend_path(req: Request, min_segments: int, max_segments: int) -> li
     Raises 400 for a path that is not UTF-8, too short, or has empty parts.
     """
     raw = req.environ.get("PATH_INFO", "")
-    if not wsgi_is_utf8(raw):
+    if not wsgi_is_utf8(raw, allow_nul=allows_reserved(req.headers)):
         raise _bad("Invalid UTF8 or contains NULL")
     path = wsgi_to_str(raw)
     if not path.startswith("/"):
@@ -131,6 +132,8 @@ class ListingParams:
     path: Optional[str] = None
     reverse: bool = False
     media_type: str = "text/plain"
+    # Reserved (internal) names are listed only for requests that ask for them.
+    show_reserved: bool = False
 
 
 def listing_params(req: Request, max_limit: int) -> ListingParams:
@@ -161,4 +164,5 @@ def listing_params(req: Request, max_limit: int) -> ListingParams:
                          end_marker=params.get("end_marker", ""),
                          prefix=params.get("prefix", ""),
                          delimiter=delimiter,
-                         path=params.get("path"), reverse=reverse, media_type=media_type)
+                         path=params.get("path"), reverse=reverse, media_type=media_type,
+                         show_reserved=allows_reserved(req.headers))

@@ -224,11 +224,11 @@ class ContainerBroker(DatabaseBroker):
     # -- listing -------------------------------------------------------
     def list_objects_iter(self, limit: int, marker: str = "", end_marker: str = "",
                           prefix: str = "", delimiter: str = "", path: Optional[str] = None,
-                          reverse: bool = False) -> list:
+                          reverse: bool = False, show_reserved: bool = True) -> list:
         """A page of :class:`ObjectEntry` and ``SubdirEntry`` in Swift order (UTF-8 bytes)."""
         return self._list_rows("name, created_at, size, content_type, etag",
                                _object_entry, limit, marker, end_marker, prefix, delimiter,
-                               path, reverse)
+                               path, reverse, show_reserved)
 
 
 def _object_entry(row: tuple) -> ObjectEntry:

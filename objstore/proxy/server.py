@@ -18,6 +18,7 @@ from objstore.common.http_text import wsgi_is_utf8, wsgi_to_str
 from objstore.common.logs import get_logger, new_trans_id, set_trans_id
 from objstore.common.path_hash import PathHasher
 from objstore.common.pipeline import typed_factory
+from objstore.common.reserved_names import allows_reserved
 from objstore.proxy import info_cache
 from objstore.proxy.controllers.account import AccountController
 from objstore.proxy.controllers.base import Controller, ProxyContext
@@ -108,7 +109,7 @@ class ProxyApp:
 
     def handle_request(self, req: Request) -> Response:
         raw_path = req.environ.get("PATH_INFO", "")
-        if not wsgi_is_utf8(raw_path):
+        if not wsgi_is_utf8(raw_path, allow_nul=allows_reserved(req.headers)):
             return plain_response(400, "Invalid UTF8 or contains NULL",
                                   request_method=req.method)
         path = wsgi_to_str(raw_path)

@@ -9,6 +9,7 @@ from objstore.common.constraints import MetadataError, check_metadata
 from objstore.common.listing_format import (choose_media_type, content_type_header,
                                             listing_is_empty_plain, render_listing)
 from objstore.common.timestamp import Timestamp
+from objstore.common.reserved_names import ALLOW_RESERVED_HEADER, allows_reserved
 from objstore.proxy import info_cache
 from objstore.proxy.controllers.base import Controller
 from objstore.proxy.responses import (client_visible_headers, plain_response,
@@ -82,6 +83,8 @@ class AccountController(Controller):
         headers = self.base_headers()
         if req.headers.get("Accept"):
             headers["Accept"] = req.headers["Accept"]
+        if allows_reserved(req.headers):
+            headers[ALLOW_RESERVED_HEADER] = "true"
         found, statuses = self.read_first(req, ring, part, "/%s" % self.account, headers,
                                           req.query_string)
         if found is not None:

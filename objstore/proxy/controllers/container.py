@@ -8,6 +8,7 @@ from webob import Request, Response
 from objstore.common.constraints import MetadataError, check_metadata
 from objstore.common.storage_policy import POLICY_DEFAULT_HEADER, POLICY_INDEX_HEADER
 from objstore.common.timestamp import Timestamp
+from objstore.common.reserved_names import ALLOW_RESERVED_HEADER, allows_reserved
 from objstore.proxy import info_cache
 from objstore.proxy.controllers.account import (autocreate_account, check_listing_limit,
                                                 strip_owner_only_headers)
@@ -51,6 +52,8 @@ class ContainerController(Controller):
         headers = self.base_headers()
         if req.headers.get("Accept"):
             headers["Accept"] = req.headers["Accept"]
+        if allows_reserved(req.headers):
+            headers[ALLOW_RESERVED_HEADER] = "true"
         found, statuses = self.read_first(req, ring, part, self.path, headers,
                                           req.query_string)
         status = found.status if found is not None else (404 if 404 in statuses else 503)
