@@ -225,7 +225,8 @@ use = egg:objstore#account
 PROXY_PIPELINE = ("catch_errors", "gatekeeper", "healthcheck", "proxy_logging",
                   "domain_remap", "bulk", "tempurl", "formpost", "tempauth", "cors",
                   "staticweb", "copy", "container_quotas", "account_quotas", "slo",
-                  "dlo", "versioned_writes", "symlink", "proxy-server")
+                  "dlo", "versioned_writes", "object_versioning", "symlink",
+                  "proxy-server")
 
 PROXY_SERVER_CONF = """\
 # proxy-server.conf: the public endpoint.  Clients (swift CLI, rclone, curl...)
@@ -450,6 +451,13 @@ use = egg:objstore#dlo
 use = egg:objstore#versioned_writes
 # false: the filter refuses (412) to turn versioning on for a container.
 allow_versioned_writes = true
+
+[filter:object_versioning]
+# X-Versions-Enabled: true on a container keeps every version of its objects
+# (in a hidden container), lists them with ?versions and addresses one with
+# ?version-id=.  Versions are reached through static links: keep it left of
+# symlink (and right of slo and dlo, so manifests are versioned as manifests).
+use = egg:objstore#object_versioning
 
 [filter:symlink]
 # Objects that stand for another one (PUT with X-Symlink-Target); reads follow

@@ -82,6 +82,13 @@ def choose_media_type(format_param: Optional[str], accept_header: Optional[str])
     return best
 
 
+def accepts(accept_header: Optional[str], media_type: str) -> bool:
+    """True when a request with this Accept header (None: no header) takes ``media_type``."""
+    if not accept_header or not accept_header.strip():
+        return True
+    return _accept_quality(accept_header, media_type) > 0
+
+
 def _accept_quality(accept_header: str, offer: str) -> float:
     """Quality the Accept header gives ``offer``; the most specific range decides."""
     offer_type, _, offer_sub = offer.partition("/")

@@ -223,6 +223,21 @@ class VersionedWrites:
 
 
 
+def authorize_as_client(environ: dict, acl: Optional[str], path: str) -> Optional[Response]:
+    """Ask the auth filter whether the client may act on ``path`` (WSGI) under ``acl``.
+
+    None means yes (or no auth filter in the pipeline); otherwise the refusal.
+    """
+    authorize = environ.get("swift.authorize")
+    if authorize is None or environ.get("swift.authorize_override"):
+        return None
+    env = {k: v for k, v in environ.items() if k != "webob.adhoc_attrs"}
+    env["PATH_INFO"] = path
+    check = Request(env)
+    check.acl = acl
+    return authorize(check)
+
+
 class VersioningJob:
     """The sub-requests for one object write in a versioned container."""
 
@@ -239,15 +254,7 @@ class VersioningJob:
 
     # -- authorization -----------------------------------------------------------------
     def authorize(self, acl: Optional[str], path: str) -> Optional[Response]:
-        """Ask the auth filter whether the client may write ``path`` under ``acl``."""
-        authorize = self.req.environ.get("swift.authorize")
-        if authorize is None or self.req.environ.get("swift.authorize_override"):
-            return None
-        env = {k: v for k, v in self.req.environ.items() if k != "webob.adhoc_attrs"}
-        env["PATH_INFO"] = path
-        check = Request(env)
-        check.acl = acl
-        return authorize(check)
+        return authorize_as_client(self.req.environ, acl, path)
 
     def check_archive_write(self) -> None:
         if self.archive_checked:
