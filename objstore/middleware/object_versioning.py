@@ -126,12 +126,13 @@ class ObjectVersioningFilter:
                     names.parse_version_id(version_id)
                 except ValueError:
                     return plain_response(400, "Invalid version parameter")
-            if not hidden:
-                return None
-            job = ObjectVersioning(self.app, req, version, account, container, obj, hidden)
+            job = ObjectVersioning(self.app, req, version, account, container, obj,
+                                   hidden or names.versions_container(from_wsgi(container)))
             if req.method == "DELETE":
                 return job.delete_version(version_id)
             if req.method == "PUT":
+                if version_id == names.NULL_VERSION:
+                    return plain_response(400, "Invalid version parameter")
                 return job.restore_version(version_id)
             return job.read_version(version_id)
         if not hidden:
@@ -158,9 +159,10 @@ class ObjectVersioningFilter:
             return None
         wants_versions = req.method == "GET" and names.VERSION_QUERY not in req.GET and \
             "versions" in req.GET
+        params = dict(req.GET)
         if wants_versions:
             listing.check_versions_format(req)
-            query = [(k, v) for k, v in req.GET.items()
+            query = [(k, v) for k, v in params.items()
                      if k not in ("format", "versions", "version_marker")]
             req.environ["QUERY_STRING"] = urlencode(query + [("format", "json")])
         resp = req.get_response(self.app)
@@ -191,7 +193,7 @@ class ObjectVersioningFilter:
                 return self.internal(req, "GET", "/%s/%s/%s" % (version, account,
                                                                  to_wsgi(hidden)),
                                      urlencode(query))
-            return listing.versions_response(req, resp, rows, fetch_hidden, version,
+            return listing.versions_response(params, resp, rows, fetch_hidden, version,
                                              account_text, hidden_name,
                                              self.container_listing_limit)
         body = json.dumps(rows).encode("ascii")

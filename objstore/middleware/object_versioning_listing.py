@@ -169,12 +169,11 @@ def sorted_page(rows: list, reverse: bool, limit: int) -> list:
                   reverse=reverse)[:limit]
 
 
-def versions_response(req: Request, primary_resp: Response, primary: list,
+def versions_response(params: dict, primary_resp: Response, primary: list,
                       fetch_hidden: Callable[[dict], Optional[Response]], version: str,
                       account: str, hidden: str, max_limit: int) -> Response:
     """The ``?versions`` answer; ``fetch_hidden(query)`` lists the versions container
     (None when it does not exist)."""
-    params = dict(req.GET)
     query = hidden_listing_query(params)
     hidden_resp = fetch_hidden(query)
     hidden_rows: Optional[list] = None
