@@ -15,6 +15,7 @@ names the unversioned object under the user-visible name.
 from __future__ import annotations
 
 from typing import Callable, Optional
+from urllib.parse import urlencode
 
 from webob import Request, Response
 
@@ -31,7 +32,8 @@ from objstore.proxy.responses import plain_response
 
 SOURCE = "OV"
 # Request headers that belong to the data, not to the user-visible link.
-NOT_FOR_LINK = ("ETag", "X-If-Delete-At", link.TARGET_ACCOUNT, "X-Object-Manifest",
+NOT_FOR_LINK = ("ETag", "X-If-Delete-At", link.TARGET_ACCOUNT, link.TARGET_ETAG,
+                link.TARGET_BYTES, "X-Object-Manifest",
                 "X-Static-Large-Object", "X-Object-Sysmeta-Slo-Etag",
                 "X-Object-Sysmeta-Slo-Size", "Content-Length", "Transfer-Encoding")
 # A version keeps everything about the object except when it expires.
@@ -129,11 +131,15 @@ class ObjectVersioning:
         """The version a versions link's (quoted) target names, if it is in our container."""
         if not target:
             return None
-        container, _sep, name = from_wsgi(wsgi_unquote(target)).lstrip("/").partition("/")
+        return self.version_at(wsgi_unquote(target))
+
+    def version_at(self, target: str) -> Optional[Timestamp]:
+        """The version ``<container>/<object>`` (WSGI, unquoted) names, if it is ours."""
+        container, _sep, name = from_wsgi(target).lstrip("/").partition("/")
         if container != self.hidden:
             return None
-        obj, stamp = names.split_version_object(name)
-        return stamp if obj == self.obj_text else None
+        # (a link in the chain may lead to another object's version: that one counts)
+        return names.split_version_object(name)[1]
 
     def current(self) -> tuple[Optional[Response], Optional[Timestamp]]:
         """HEAD of the name itself (not its target): (None, None) when it does not exist;
@@ -208,10 +214,17 @@ class ObjectVersioning:
             return resp  # the client's own error (422, 413, 411...), as a plain PUT gives
         self._check_put_to_hidden(resp, "store the new version")
         size = self.req.headers.get("X-Object-Sysmeta-Slo-Size") or str(reader.count)
-        content_type = (self.req.headers.get("Content-Type") or
-                        resp.headers.get("Content-Type") or "application/octet-stream")
-        return self.link_to(stamp, resp.headers.get("Etag", "").strip('"'), size,
-                            content_type.split(";")[0].strip())
+        etag = resp.headers.get("Etag", "").strip('"')
+        if self.req.headers.get(link.TARGET_ETAG):
+            # the version is itself a static link: following it leads to the ETag it names
+            etag = link.normalize_etag(self.req.headers[link.TARGET_ETAG]) or etag
+        content_type = self.req.headers.get("Content-Type")
+        if not content_type:
+            # the symlink filter (or the object server) chose one: ask the version
+            head = self.call("HEAD", self.version_path(stamp), "symlink=get")
+            close_response(head)
+            content_type = head.headers.get("Content-Type") or "application/octet-stream"
+        return self.link_to(stamp, etag, size, content_type.split(";")[0].strip())
 
     def link_to(self, stamp: Timestamp, etag: str, size: str, content_type: str) -> Response:
         """Make the user-visible name a static link to version ``stamp``."""
@@ -235,7 +248,8 @@ class ObjectVersioning:
         env["swift.source"] = SOURCE
         resp = self.req.get_response(self.app)
         if 200 <= resp.status_int < 300:
-            resp.headers["Etag"] = '"%s"' % etag if etag else resp.headers.get("Etag", "")
+            if etag:
+                resp.headers["Etag"] = etag
             resp.headers[names.VERSION_ID] = stamp.internal
         return resp
 
@@ -278,7 +292,7 @@ class ObjectVersioning:
             target = wsgi_unquote(location)
             prefix = self.hidden_path + "/"
             if target.startswith(prefix):
-                stamp = self.version_of_link(to_wsgi(self.hidden) + "/" + target[len(prefix):])
+                stamp = self.version_at(to_wsgi(self.hidden) + "/" + target[len(prefix):])
                 if stamp is not None:
                     resp.headers[names.VERSION_ID] = stamp.internal
                     resp.headers["Content-Location"] = "%s?%s=%s" % (
@@ -294,14 +308,17 @@ class ObjectVersioning:
         return resp
 
     # -- ?version-id= ----------------------------------------------------------------
-    def to_version(self, stamp: Timestamp) -> None:
+    def to_version(self, stamp: Timestamp) -> Response:
         """Send the client's request itself on to one version (auth as for the hidden
-        container: only the account's owners)."""
-        env = self.req.environ
+        container: only the account's owners).  A copy of its environ: filters to our
+        left still see the name the client asked for."""
+        env = {k: v for k, v in self.req.environ.items() if not k.startswith("webob.")}
         env["PATH_INFO"] = self.version_path(stamp)
-        env["QUERY_STRING"] = ""
+        env["QUERY_STRING"] = urlencode([(k, v) for k, v in self.req.GET.items()
+                                         if k != names.VERSION_QUERY])
         env[ALLOW_RESERVED_ENVIRON] = "true"
         env["swift.source"] = SOURCE
+        return Request(env).get_response(self.app)
 
     def read_version(self, version_id: str) -> Response:
         if version_id == names.NULL_VERSION:
@@ -315,8 +332,7 @@ class ObjectVersioning:
                 resp.headers[names.VERSION_ID] = names.NULL_VERSION
             return resp
         stamp = names.parse_version_id(version_id)
-        self.to_version(stamp)
-        resp = self.req.get_response(self.app)
+        resp = self.to_version(stamp)
         if 200 <= resp.status_int < 300:
             resp.headers[names.VERSION_ID] = version_id
         if resp.headers.get("Content-Type") == DELETE_MARKER_CONTENT_TYPE:
@@ -343,8 +359,7 @@ class ObjectVersioning:
             current_id = current.internal
         else:
             current_id = names.NULL_VERSION
-        self.to_version(stamp)
-        resp = self.req.get_response(self.app)
+        resp = self.to_version(stamp)
         resp.headers[names.VERSION_ID] = version_id
         resp.headers["X-Object-Current-Version-Id"] = current_id
         return resp
