@@ -34,8 +34,10 @@ from objstore.common.pipeline import typed_factory
 from objstore.common.reserved_names import ALLOW_RESERVED_HEADER
 from objstore.middleware import object_versioning_listing as listing
 from objstore.middleware import object_versioning_names as names
+from objstore.middleware.container_quotas import ContainerQuotas
 from objstore.middleware.object_versioning_objects import (ObjectVersioning, VersioningError,
                                                            close_response)
+from objstore.middleware.quota import refuse_upload
 from objstore.middleware.segments import from_wsgi, read_body, subrequest, to_wsgi
 from objstore.middleware.versioned_writes import (CLIENT_HISTORY_LOC, CLIENT_VERSIONS_LOC,
                                                   SYSMETA_LOCATION, authorize_as_client)
@@ -145,8 +147,30 @@ class ObjectVersioningFilter:
         if not enabled:
             return None
         if req.method == "PUT":
+            refused = self.over_quota(req, info, account, hidden)
+            if refused is not None:
+                return refused
             return job.put(info.get("write_acl"))
         return job.delete(info.get("write_acl"))
+
+    def over_quota(self, req: Request, info: Mapping[str, Any], account: str,
+                   hidden: str) -> Optional[Response]:
+        """A container's byte quota counts its versions too (the quota filter sees only
+        the links, which hold no bytes)."""
+        if not (info.get("meta") or {}).get("quota-bytes"):
+            return None
+        # asked afresh: cached usage of the versions container lags behind every write
+        head = self.internal(req, "HEAD", "/%s/%s" % (req.environ["PATH_INFO"].split("/")[1],
+                                                       account) + "/" + to_wsgi(hidden))
+        close_response(head)
+        try:
+            stored = int(head.headers.get("X-Container-Bytes-Used", "0"))
+        except ValueError:
+            stored = 0
+        with_versions = dict(info, bytes=info.get("bytes", 0) + stored)
+        if ContainerQuotas.over_quota(req, with_versions):
+            return refuse_upload(req, info.get("write_acl"))
+        return None
 
     # -- containers ----------------------------------------------------------------------
     def container_request(self, req: Request, version: str, account: str,

@@ -6,6 +6,7 @@ it: not at all.
 """
 import hashlib
 import json
+import time
 
 import pytest
 from swiftclient.exceptions import ClientException
@@ -276,6 +277,45 @@ def test_account_listing_counts_version_bytes(cluster, conn, versioned):
     # one current object (a link, zero bytes itself) and both versions' bytes
     assert (row["count"], row["bytes"]) == (1, 8)
     assert conn.head_container(versioned)["x-container-bytes-used"] == "8"
+
+
+def test_container_quota_counts_versions(conn, versioned):
+    put(conn, versioned, "obj", b"aaaaa")
+    put(conn, versioned, "obj", b"bbbbb")
+    conn.post_container(versioned, {"X-Container-Meta-Quota-Bytes": "10"})
+    assert status_of(conn.put_object, versioned, "obj", b"ccccc") == 413
+    conn.post_container(versioned, {"X-Container-Meta-Quota-Bytes": ""})
+    put(conn, versioned, "obj", b"ccccc")
+
+
+def test_expiry_removes_the_link_and_keeps_the_version(cluster, conn, versioned):
+    first = put(conn, versioned, "obj", b"data", **{"X-Delete-After": "3",
+                                                    "X-Object-Meta-Color": "blue"})
+    delete_at = int(conn.head_object(versioned, "obj", query_string="symlink=get")[
+        "x-delete-at"])
+    # the version itself never expires
+    assert "x-delete-at" not in conn.head_object(versioned, "obj",
+                                                 query_string="version-id=" + first)
+    while time.time() <= delete_at:
+        time.sleep(0.2)
+    cluster.run_daemons_once()
+    assert status_of(conn.get_object, versioned, "obj") == 404
+    headers, body = conn.get_object(versioned, "obj", query_string="version-id=" + first)
+    assert body == b"data" and headers["x-object-meta-color"] == "blue"
+    assert [r["version_id"] for r in versions(conn, versioned)] == [first]
+
+
+def test_bulk_delete_versions_each_object(http_as, conn, versioned):
+    put(conn, versioned, "a", b"a")
+    put(conn, versioned, "b", b"b")
+    status, _headers, body = http_as().request(
+        "POST", "?bulk-delete", ("/%s/a\n/%s/b\n" % (versioned, versioned)).encode(),
+        {"Content-Type": "text/plain", "Accept": "application/json"})
+    assert status == 200 and json.loads(body)["Number Deleted"] == 2
+    rows = versions(conn, versioned)
+    assert [(r["name"], r["content_type"], r["is_latest"]) for r in rows] == [
+        ("a", DELETE_MARKER, True), ("a", "application/octet-stream", False),
+        ("b", DELETE_MARKER, True), ("b", "application/octet-stream", False)]
 
 
 # -- the swift CLI, as a user would type it ---------------------------------------------
