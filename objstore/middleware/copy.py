@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
+from urllib.parse import urlencode
 
 from webob import Request, Response
 
@@ -202,6 +203,9 @@ class ServerSideCopy:
             query.append("multipart-manifest=get&format=raw")
         if copies_link(req):
             query.append(LINK_QUERY)
+        if req.method == "COPY" and req.GET.get("version-id"):
+            # the source's URL names one of its versions (object versioning)
+            query.append(urlencode({"version-id": req.GET["version-id"]}))
         env["QUERY_STRING"] = "&".join(query)
         source_req = Request(env)
         for name in SOURCE_REQUEST_HEADERS:

@@ -136,6 +136,21 @@ def test_put_with_version_id_restores_it(conn, versioned):
                      query_string="version-id=bogus") == 400
 
 
+def test_copy_of_an_old_version_makes_a_new_one(http_as, conn, versioned):
+    first = put(conn, versioned, "obj", b"one", **{"Content-Type": "text/one"})
+    put(conn, versioned, "obj", b"two")
+    status, headers, _body = http_as().request(
+        "COPY", "/%s/obj?version-id=%s" % (versioned, first), None,
+        {"Destination": "%s/obj" % versioned})
+    assert status == 201
+    third = headers["x-object-version-id"]
+    assert third != first
+    headers, body = conn.get_object(versioned, "obj")
+    assert (body, headers["content-type"], headers["x-object-version-id"]) == (
+        b"one", "text/one", third)
+    assert len(versions(conn, versioned)) == 3
+
+
 def test_version_id_errors(http_as, conn, versioned, unique):
     put(conn, versioned, "obj", b"one")
     assert status_of(conn.get_object, versioned, "obj", query_string="version-id=x") == 400
