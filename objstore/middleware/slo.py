@@ -29,7 +29,7 @@ import io
 import json
 import mimetypes
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlencode
 
 from webob import Request, Response
 
@@ -69,6 +69,14 @@ OVERRIDE_ETAG_ENV = "HTTP_X_OBJECT_SYSMETA_CONTAINER_UPDATE_OVERRIDE_ETAG"
 # Headers of the stored manifest that describe its own bytes, not the large object's.
 MANIFEST_ONLY_HEADERS = ("content-length", "etag", "content-range", SYSMETA_ETAG.lower(),
                          SYSMETA_SIZE.lower())
+
+
+def manifest_query_for(req: Request) -> str:
+    """The query reading the manifest the client asked for (one version of it, if named)."""
+    version_id = req.GET.get("version-id")
+    if version_id:
+        return "%s&%s" % (MANIFEST_QUERY, urlencode({"version-id": version_id}))
+    return MANIFEST_QUERY
 
 
 @dataclasses.dataclass
@@ -219,8 +227,8 @@ class StaticLargeObject:
                      and first.request.method == "GET")
         if not have_body:
             close_response(first)
-            first = subrequest(req.environ, "GET", req.environ["PATH_INFO"], MANIFEST_QUERY,
-                               "SLO").get_response(self.app)
+            first = subrequest(req.environ, "GET", req.environ["PATH_INFO"],
+                               manifest_query_for(req), "SLO").get_response(self.app)
             if not is_slo(first) or first.status_int != 200:
                 close_response(first)
                 return self._broken_manifest(req) if first.status_int < 300 else first
