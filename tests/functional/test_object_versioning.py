@@ -151,6 +151,28 @@ def test_copy_of_an_old_version_makes_a_new_one(http_as, conn, versioned):
     assert len(versions(conn, versioned)) == 3
 
 
+def test_slo_manifests_are_versioned_as_manifests(conn, versioned, unique):
+    segments = unique("segs")
+    conn.put_container(segments)
+    ids = []
+    for letter in (b"a", b"b"):
+        etag = conn.put_object(segments, letter.decode(), letter * 1000)
+        manifest = json.dumps([{"path": "/%s/%s" % (segments, letter.decode()),
+                                "etag": etag, "size_bytes": 1000}])
+        resp = {}
+        conn.put_object(versioned, "big", manifest, query_string="multipart-manifest=put",
+                        response_dict=resp)
+        ids.append(resp["headers"]["x-object-version-id"])
+    assert conn.get_object(versioned, "big")[1] == b"b" * 1000
+    headers, body = conn.get_object(versioned, "big", query_string="version-id=" + ids[0])
+    assert body == b"a" * 1000 and headers["x-object-version-id"] == ids[0]
+    headers, body = conn.get_object(versioned, "big", query_string=(
+        "multipart-manifest=get&version-id=" + ids[0]))
+    assert json.loads(body)[0]["name"] == "/%s/a" % segments
+    row, = conn.get_container(versioned)[1]
+    assert row["bytes"] == 1000
+
+
 def test_version_id_errors(http_as, conn, versioned, unique):
     put(conn, versioned, "obj", b"one")
     assert status_of(conn.get_object, versioned, "obj", query_string="version-id=x") == 400
