@@ -13,13 +13,15 @@ metadata still comes from the source).  The answer is the destination PUT's,
 plus ``X-Copied-From``, ``X-Copied-From-Account`` and
 ``X-Copied-From-Last-Modified``.
 
-Conditional headers and ``Range`` apply to the source: a copy with
-``Range: bytes=100-200`` holds just those 101 bytes (and its ETag is theirs).
+Conditional headers, ``Range`` and the query string apply to the source: a
+copy with ``Range: bytes=100-200`` holds just those 101 bytes (and its ETag
+is theirs), and one with ``?part-number=2`` holds a large object's second part.
 """
 from __future__ import annotations
 
 import dataclasses
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
+from urllib.parse import parse_qsl, urlencode
 
 from webob import Request, Response
 
@@ -188,8 +190,13 @@ class ServerSideCopy:
 
     def _get_source(self, req: Request, version: str, src: tuple) -> Response:
         env = self._subrequest_environ(req, "GET", self._wsgi_path(version, *src))
+        # The client's query applies to the source read (e.g. ?part-number=N
+        # copies one part of a large object); the destination PUT gets none.
+        query = parse_qsl(req.environ.get("QUERY_STRING", ""), keep_blank_values=True)
         if copies_manifest(req):
-            env["QUERY_STRING"] = "multipart-manifest=get&format=raw"
+            # the manifest in the form a PUT ?multipart-manifest=put takes
+            query = [(k, v) for k, v in query if k != "format"] + [("format", "raw")]
+        env["QUERY_STRING"] = urlencode(query)
         source_req = Request(env)
         for name in SOURCE_REQUEST_HEADERS:
             if name in req.headers:
