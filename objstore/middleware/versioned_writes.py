@@ -17,13 +17,15 @@ stored when the filter is absent:
 Both at once is refused (400); an empty value (or ``X-Remove-…``) turns
 versioning off.  POST changes metadata only and creates no version.
 Manifests are copied as manifests (the copies are read with
-``multipart-manifest=get``, below the large-object filters), except a DLO
-manifest, which names data that may change anyway and is not versioned.
+``multipart-manifest=get``, below the large-object filters): an archived
+SLO keeps its segment list, an archived DLO its ``X-Object-Manifest``.
 
-Authorization: the client must be allowed to write the versioned container
-(checked before anything is read) and to write the archive (checked before
-anything is written there).  The copies themselves then run as
-pre-authorized sub-requests, so a writer need not also be a reader.
+Authorization: the client must be allowed to write the versioned container,
+checked before anything is read.  The archive is the versioned container's
+own bookkeeping, so the copies into and out of it then run as
+pre-authorized sub-requests: the owner may let others write a container
+whose history they can neither read nor change (one archive may serve
+several containers written by different users).
 """
 from __future__ import annotations
 
@@ -66,7 +68,6 @@ KEPT_HEADERS = ("content-type", "content-encoding", "content-disposition", "x-de
                 "x-static-large-object", "x-object-manifest")
 KEPT_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient-sysmeta-")
 SLO_SIZE_SYSMETA = "X-Object-Sysmeta-Slo-Size"
-CLIENT_OBJECT_MANIFEST = "X-Object-Manifest"
 LISTING_PAGE_LIMIT = 16 * 1024 * 1024
 
 
@@ -204,8 +205,7 @@ class VersionedWrites:
             return denied
         try:
             if req.method == "PUT":
-                if CLIENT_OBJECT_MANIFEST not in req.headers:
-                    job.archive_current()
+                job.archive_current()
                 return req.get_response(self.app)
             if mode == "history":
                 job.archive_current()
@@ -229,7 +229,6 @@ class VersioningJob:
         self.obj = obj
         self.archive = archive
         self.archive_path = "/%s/%s/%s" % (version, account, to_wsgi(archive))
-        self.archive_checked = False
 
     # -- authorization -----------------------------------------------------------------
     def authorize(self, acl: Optional[str], path: str) -> Optional[Response]:
@@ -242,16 +241,6 @@ class VersioningJob:
         check = Request(env)
         check.acl = acl
         return authorize(check)
-
-    def check_archive_write(self) -> None:
-        if self.archive_checked:
-            return
-        info = info_cache.get_container_info(self.req.environ, self.app,
-                                             from_wsgi(self.account), self.archive)
-        denied = self.authorize(info.get("write_acl"), self.archive_path + "/x")
-        if denied is not None:
-            raise VersioningFailed(denied)
-        self.archive_checked = True
 
     # -- sub-requests ------------------------------------------------------------------
     def _call(self, method: str, path: str, query: str = "",
@@ -301,20 +290,11 @@ class VersioningJob:
         current = self._get_source(self.req.environ["PATH_INFO"])
         if current is None:
             return
-        if CLIENT_OBJECT_MANIFEST in current.headers:
-            close_response(current)
-            return
-        try:
-            self.check_archive_write()
-        except VersioningFailed:
-            close_response(current)
-            raise
         name = version_name_prefix(self.obj) + source_timestamp(current)
         self._copy(current, self.archive_path + "/" + to_wsgi(name), "archive the current "
                    "version")
 
     def write_delete_marker(self) -> None:
-        self.check_archive_write()
         name = version_name_prefix(self.obj) + Timestamp.now().normal
         headers = {"Content-Type": DELETE_MARKER_CONTENT_TYPE, "Content-Length": "0"}
         resp = self._call("PUT", self.archive_path + "/" + to_wsgi(name), "", headers,
@@ -357,7 +337,6 @@ class VersioningJob:
         target = self.req
         versions = self.archived_versions()
         for entry in versions:
-            self.check_archive_write()
             if entry.get("content_type") == DELETE_MARKER_CONTENT_TYPE:
                 head = self._call("HEAD", self.req.environ["PATH_INFO"])
                 close_response(head)
