@@ -150,8 +150,10 @@ class VersionedWrites:
         """Client location headers -> sysmeta (None: go on), or the refusal."""
         for header in (CLIENT_VERSIONS_LOC, CLIENT_HISTORY_LOC):
             if req.headers.get("X-Remove-" + header[2:]) is not None:
-                req.headers[header] = ""
                 del req.headers["X-Remove-" + header[2:]]
+                # a location sent alongside wins: the client asked for it outright
+                if not (req.headers.get(header) or "").strip():
+                    req.headers[header] = ""
         given = {h: req.headers[h].strip() for h in MODES if h in req.headers}
         if not given:
             return None

@@ -76,6 +76,14 @@ def test_empty_or_remove_header_turns_versioning_off(app, memory_swift, headers)
     assert "X-Versions-Location" not in call(app, A + "/current", "HEAD").headers
 
 
+@pytest.mark.parametrize("remove", ["X-Remove-Versions-Location", "X-Remove-History-Location"])
+def test_a_location_beats_a_remove_header_in_the_same_request(app, memory_swift, remove):
+    memory_swift.containers[A + "/current"] = {}
+    headers = {remove: "x", "X-Versions-Location": "archive"}
+    assert call(app, A + "/current", "POST", **headers).status_int == 204
+    assert call(app, A + "/current", "HEAD").headers["X-Versions-Location"] == "archive"
+
+
 def test_location_with_a_slash_is_refused(app, memory_swift):
     assert call(app, A + "/c", "PUT", **{"X-Versions-Location": "a%2Fb"}).status_int == 412
     assert A + "/c" not in memory_swift.containers
