@@ -112,8 +112,9 @@ def _parse_entry(index: int, item: Any) -> RequestedSegment:
     range_spec = item.get("range")
     if range_spec is not None and not isinstance(range_spec, str):
         raise ValueError("\"range\" must be a string")
-    return RequestedSegment(index, path=path, given_path=given_path, etag=(etag or "").strip('"') or None,
-                            size_bytes=size, range_spec=range_spec)
+    return RequestedSegment(index, path=path, given_path=given_path,
+                            etag=(etag or "").strip('"') or None, size_bytes=size,
+                            range_spec=range_spec)
 
 
 def resolve_range(spec: Optional[str], size: int) -> tuple[Optional[str], int]:

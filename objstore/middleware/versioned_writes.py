@@ -40,7 +40,7 @@ from webob import Request, Response
 
 from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigSection
-from objstore.common.http_text import wsgi_is_utf8, wsgi_to_str, wsgi_unquote
+from objstore.common.http_text import wsgi_is_utf8, wsgi_strip, wsgi_to_str, wsgi_unquote
 from objstore.common.listing_format import strip_swift_bytes
 from objstore.common.logs import get_logger
 from objstore.common.pipeline import typed_factory
@@ -152,9 +152,9 @@ class VersionedWrites:
             if req.headers.get("X-Remove-" + header[2:]) is not None:
                 del req.headers["X-Remove-" + header[2:]]
                 # a location sent alongside wins: the client asked for it outright
-                if not (req.headers.get(header) or "").strip():
+                if not wsgi_strip(req.headers.get(header) or ""):
                     req.headers[header] = ""
-        given = {h: req.headers[h].strip() for h in MODES if h in req.headers}
+        given = {h: wsgi_strip(req.headers[h]) for h in MODES if h in req.headers}
         if not given:
             return None
         if all(given.values()) and len(given) == 2:

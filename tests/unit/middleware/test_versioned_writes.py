@@ -5,6 +5,7 @@ import pytest
 from webob import Request, Response
 
 from objstore.common.cluster_config import ClusterConfig
+from objstore.common.http_text import str_to_wsgi
 from objstore.middleware import versioned_writes
 from objstore.middleware.versioned_writes import (DELETE_MARKER_CONTENT_TYPE, SYSMETA_LOCATION,
                                                   SYSMETA_MODE, version_name_prefix)
@@ -82,6 +83,15 @@ def test_a_location_beats_a_remove_header_in_the_same_request(app, memory_swift,
     headers = {remove: "x", "X-Versions-Location": "archive"}
     assert call(app, A + "/current", "POST", **headers).status_int == 204
     assert call(app, A + "/current", "HEAD").headers["X-Versions-Location"] == "archive"
+
+
+def test_a_utf8_location_keeps_every_byte(app, memory_swift):
+    """A name ending in U+5605 ends in the byte \x85, which is no whitespace here."""
+    location = str_to_wsgi("arch\u5605")
+    memory_swift.containers[A + "/current"] = {}
+    assert call(app, A + "/current", "POST",
+                **{"X-Versions-Location": location}).status_int == 204
+    assert memory_swift.containers[A + "/current"][SYSMETA_LOCATION] == location
 
 
 def test_location_with_a_slash_is_refused(app, memory_swift):
