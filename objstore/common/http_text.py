@@ -57,6 +57,16 @@ def wsgi_is_utf8(value: str, allow_nul: bool = False) -> bool:
     return allow_nul or b"\x00" not in raw
 
 
+def wsgi_strip(value: str) -> str:
+    """A WSGI header value without surrounding spaces and tabs (HTTP's whitespace).
+
+    ``str.strip()`` would also take latin-1 characters such as ``\x85`` and
+    ``\xa0``, which in a WSGI string are bytes of UTF-8 characters: a name
+    ending in U+5605 (``e5 98 85``) would lose its last byte.
+    """
+    return value.strip(" \t")
+
+
 def wsgi_quote(value: str, safe: str = "/") -> str:
     """Percent-encode the bytes a WSGI string stands for."""
     return quote(wsgi_to_bytes(value), safe=safe)

@@ -21,8 +21,9 @@ a clean delete), ``Response Body`` and the failures.  Problems with the
 request itself that show up once the answer has started (a missing length,
 a name list that is too long, a damaged archive) land in that report too,
 which is where clients such as python-swiftclient and rclone look for them.
-Only what is known before anything is read gets its own status: an unknown
-archive type (400) and an ``Accept`` we cannot honour (406).
+That includes an ``Accept`` naming none of the three formats: the report
+then comes as text/plain with ``Response Status: 406 Not Acceptable`` and
+nothing is done.  Only an unknown archive type gets its own status (400).
 
 Bulk delete sends ``delete_concurrency`` sub-requests at a time, objects
 before containers so that a container named in the same list is empty by
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 from urllib.parse import parse_qs
 
 from webob import Request, Response
@@ -46,8 +47,9 @@ from objstore.middleware.bulk_delete import (NUMBER_DELETED, NUMBER_NOT_FOUND, D
                                              delete_all, read_names)
 from objstore.middleware.bulk_extract import (COPIED_HEADER_NAMES, NUMBER_FILES_CREATED,
                                               ExtractLimits, Extraction, archive_compression)
-from objstore.middleware.bulk_report import (XML_DECLARATION, BulkReport, BulkRequestError,
-                                             is_xml, negotiate_format, status_line)
+from objstore.middleware.bulk_report import (PLAIN, XML_DECLARATION, BulkReport,
+                                             BulkRequestError, is_xml, negotiate_format,
+                                             status_line)
 from objstore.middleware.segments import from_wsgi
 from objstore.proxy.responses import plain_response
 
@@ -78,6 +80,13 @@ class BulkConfig(ConfigSection):
         if self.yield_frequency <= 0:
             raise ConfigError("option 'yield_frequency' must be positive")
 
+
+
+def require_acceptable(content_type: Optional[str]) -> None:
+    """The report format ``Accept`` chose; None means none of ours would do."""
+    if content_type is None:
+        raise BulkRequestError(406, "Not Acceptable: the report comes as text/plain, "
+                                    "application/json, application/xml or text/xml")
 
 
 def require_body_length(req: Request) -> None:
@@ -124,7 +133,7 @@ class Bulk:
         if compression is None:
             raise BulkRequestError(400, "Unsupported archive format: extract-archive must be "
                                         "tar, tar.gz or tar.bz2")
-        content_type = self._format(req)
+        content_type = negotiate_format(req)
         report = BulkReport("extract", (NUMBER_FILES_CREATED,), status_line(201))
         limits = ExtractLimits(self.conf.max_containers_per_extraction,
                                self.conf.max_failed_extractions,
@@ -136,6 +145,7 @@ class Bulk:
                                 copied)
 
         def work() -> Iterator[None]:
+            require_acceptable(content_type)
             require_body_length(req)
             yield from extraction.run(req.environ["wsgi.input"], compression)
 
@@ -144,11 +154,12 @@ class Bulk:
     # -- bulk delete -----------------------------------------------------------------
     def bulk_delete(self, req: Request, params: dict, version: str, account: str,
                     rest: str) -> Response:
-        content_type = self._format(req)
+        content_type = negotiate_format(req)
         report = BulkReport("delete", (NUMBER_DELETED, NUMBER_NOT_FOUND), status_line(200))
         limits = DeleteLimits(self.conf.max_failed_deletes, self.conf.delete_concurrency)
 
         def work() -> Iterator[None]:
+            require_acceptable(content_type)
             incoming = req.headers.get("Content-Type", "")
             if incoming and not incoming.lower().startswith("text/plain"):
                 raise BulkRequestError(406, "Bulk delete takes a text/plain list of names")
@@ -161,21 +172,14 @@ class Bulk:
         return self._streamed(req, content_type, work(), report)
 
     # -- shared ------------------------------------------------------------------------
-    @staticmethod
-    def _format(req: Request) -> str:
-        content_type = negotiate_format(req)
-        if content_type is None:
-            raise BulkRequestError(406, "Not Acceptable: the report comes as text/plain, "
-                                        "application/json, application/xml or text/xml")
-        return content_type
-
-    def _streamed(self, req: Request, content_type: str, work: Iterator[None],
+    def _streamed(self, req: Request, content_type: Optional[str], work: Iterator[None],
                   report: BulkReport) -> Response:
         # Each keep-alive space must leave at once, not wait in the server's buffer.
         req.environ["eventlet.minimum_write_chunk_size"] = 0
+        content_type = content_type or PLAIN
         body = self._body(work, report, content_type)
         resp = Response(status=200, app_iter=body, content_type=content_type,
-                        charset="utf-8" if content_type == "text/plain" else None)
+                        charset="utf-8" if content_type == PLAIN else None)
         resp.headers.pop("Content-Length", None)
         return resp
 

@@ -14,6 +14,7 @@ from typing import Optional
 from xml.sax.saxutils import escape
 
 from webob import Request
+from webob import exc as webob_exc
 from webob.util import status_reasons
 
 PLAIN = "text/plain"
@@ -25,6 +26,15 @@ XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 def status_line(code: int) -> str:
     """``404`` -> ``"404 Not Found"``: how the report spells statuses."""
     return "%d %s" % (code, status_reasons.get(code, "Unknown"))
+
+
+def status_explanation(code: int) -> str:
+    """``400`` -> its title and the standard one-sentence explanation, two lines:
+    the report's ``Response Body`` when a refusal has no text of its own."""
+    error_class = webob_exc.status_map.get(code)
+    if error_class is None:
+        return status_reasons.get(code, "")
+    return "%s\n%s" % (error_class.title, error_class.explanation)
 
 
 class BulkRequestError(Exception):

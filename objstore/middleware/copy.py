@@ -13,16 +13,17 @@ metadata still comes from the source).  The answer is the destination PUT's,
 plus ``X-Copied-From``, ``X-Copied-From-Account`` and
 ``X-Copied-From-Last-Modified``.
 
-Conditional headers and ``Range`` apply to the source: a copy with
-``Range: bytes=100-200`` holds just those 101 bytes (and its ETag is theirs).
-``?symlink=get`` copies a symlink itself (a new link to the same target)
+Conditional headers, ``Range`` and the query string apply to the source: a
+copy with ``Range: bytes=100-200`` holds just those 101 bytes (and its ETag
+is theirs), one with ``?part-number=2`` holds a large object's second part,
+and ``?symlink=get`` copies a symlink itself (a new link to the same target)
 rather than the object it points to.
 """
 from __future__ import annotations
 
 import dataclasses
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from webob import Request, Response
 
@@ -41,7 +42,6 @@ SOURCE_REQUEST_HEADERS = ("If-Match", "If-None-Match", "If-Modified-Since",
 SOURCE_HEADERS_KEPT = ("x-delete-at",)
 META_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient-sysmeta-")
 SYSMETA_PREFIX = "x-object-sysmeta-"
-LINK_QUERY = "symlink=get"
 LINK_HEADER_PREFIX = "x-symlink-target"
 
 
@@ -198,15 +198,17 @@ class ServerSideCopy:
 
     def _get_source(self, req: Request, version: str, src: tuple) -> Response:
         env = self._subrequest_environ(req, "GET", self._wsgi_path(version, *src))
-        query = []
+        # The client's query applies to the source read (e.g. ?part-number=N
+        # copies one part of a large object, ?symlink=get the link itself); the
+        # destination PUT gets none.  A version-id names a source version only
+        # on COPY, whose URL is the source.
+        query = parse_qsl(req.environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        if req.method != "COPY":
+            query = [(k, v) for k, v in query if k != "version-id"]
         if copies_manifest(req):
-            query.append("multipart-manifest=get&format=raw")
-        if copies_link(req):
-            query.append(LINK_QUERY)
-        if req.method == "COPY" and req.GET.get("version-id"):
-            # the source's URL names one of its versions (object versioning)
-            query.append(urlencode({"version-id": req.GET["version-id"]}))
-        env["QUERY_STRING"] = "&".join(query)
+            # the manifest in the form a PUT ?multipart-manifest=put takes
+            query = [(k, v) for k, v in query if k != "format"] + [("format", "raw")]
+        env["QUERY_STRING"] = urlencode(query)
         source_req = Request(env)
         for name in SOURCE_REQUEST_HEADERS:
             if name in req.headers:

@@ -25,7 +25,7 @@ from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigError, ConfigSection
 from objstore.common.http_conditions import RangeNotSatisfiable, parse_range
 from objstore.common.http_response import plain_response
-from objstore.common.http_text import wsgi_is_utf8, wsgi_to_str, wsgi_unquote
+from objstore.common.http_text import wsgi_is_utf8, wsgi_strip, wsgi_to_str, wsgi_unquote
 from objstore.common.logs import get_logger
 from objstore.common.pipeline import typed_factory
 from objstore.middleware.segments import (
@@ -63,7 +63,7 @@ class ManifestValueError(ValueError):
 
 def parse_manifest_value(value: str) -> tuple[str, str]:
     """``<container>/<prefix>`` (percent-encoding allowed) → decoded (container, prefix)."""
-    raw = value.strip()
+    raw = wsgi_strip(value)
     if "?" in raw or "&" in raw or raw.startswith("/") or "/" not in raw:
         raise ManifestValueError()
     decoded = wsgi_unquote(raw)

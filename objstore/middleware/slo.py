@@ -339,7 +339,8 @@ class StaticLargeObject:
                     manifest.entry_length(entry) < manifest.MIN_SEGMENT_SIZE:
                 reason = "Too small; each segment must be at least 1 byte."
             if reason is not None:
-                errors.append((quote(segment.path or "Index %d" % segment.index), reason))
+                errors.append((quote(segment.given_path or "Index %d" % segment.index),
+                               reason))
             entries.append(entry)
             yield None
 

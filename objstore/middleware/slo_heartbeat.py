@@ -17,7 +17,8 @@ from typing import Callable, Iterator
 
 from webob import Request, Response
 
-from objstore.middleware.bulk_report import PLAIN, BulkReport, negotiate_format, status_line
+from objstore.middleware.bulk_report import (PLAIN, BulkReport, negotiate_format,
+                                             status_explanation, status_line)
 
 # Between the keep-alive spaces and the report, so a client can split them apart.
 REPORT_SEPARATOR = b"\r\n\r\n"
@@ -43,13 +44,20 @@ def heartbeat_put(req: Request, checks: Iterator[None], errors: list[tuple[str, 
                 last_sent = now
                 yield b" "
         if errors and not any(reason.startswith("401") for _name, reason in errors):
-            report.finish(status_line(400), "Bad Request")
+            report.finish(status_line(400), status_explanation(400))
             for name, reason in errors:
                 report.fail(name, reason)
         else:
             resp = conclude()
-            text = resp.body.decode("utf-8", "replace").strip()
-            report.finish(resp.status, "" if 200 <= resp.status_int < 300 else text)
+            if 200 <= resp.status_int < 300:
+                report.finish(resp.status, "")
+            elif resp.status_int == 422:
+                # The manifest's ETag is not the one the client sent: the
+                # standard 422 explanation, as a client waiting on it expects.
+                report.finish(resp.status, status_explanation(422))
+            else:
+                text = resp.body.decode("utf-8", "replace").strip()
+                report.finish(resp.status, text or status_explanation(resp.status_int))
             if 200 <= resp.status_int < 300:
                 report.note("Etag", resp.headers.get("Etag", ""))
                 report.note("Last Modified", resp.headers.get("Last-Modified", ""))

@@ -41,6 +41,9 @@ class RequestedSegment:
     """One entry of a PUT manifest, syntax-checked."""
     index: int
     path: str = ""                 # "/container/object", decoded text
+    # The path as the client wrote it (leading slash or not): error reports
+    # name a segment this way so the client can match them to its manifest.
+    given_path: str = ""
     etag: Optional[str] = None
     size_bytes: Optional[int] = None
     range_spec: Optional[str] = None
@@ -92,7 +95,7 @@ def _parse_entry(index: int, item: Any) -> RequestedSegment:
         raise ValueError("\"path\" must be a string")
     if not valid_utf8(path):
         raise ValueError("\"path\" must be valid UTF-8 without NUL")
-    path = "/" + path.lstrip("/")
+    given_path, path = path, "/" + path.lstrip("/")
     container, _slash, obj = path[1:].partition("/")
     if not container or not obj:
         raise ValueError("path does not refer to an object. Path must be of the form "
@@ -109,8 +112,9 @@ def _parse_entry(index: int, item: Any) -> RequestedSegment:
     range_spec = item.get("range")
     if range_spec is not None and not isinstance(range_spec, str):
         raise ValueError("\"range\" must be a string")
-    return RequestedSegment(index, path=path, etag=(etag or "").strip('"') or None,
-                            size_bytes=size, range_spec=range_spec)
+    return RequestedSegment(index, path=path, given_path=given_path,
+                            etag=(etag or "").strip('"') or None, size_bytes=size,
+                            range_spec=range_spec)
 
 
 def resolve_range(spec: Optional[str], size: int) -> tuple[Optional[str], int]:

@@ -17,15 +17,17 @@ stored when the filter is absent:
 Both at once is refused (400); an empty value (or ``X-Remove-…``) turns
 versioning off.  POST changes metadata only and creates no version.
 Manifests are copied as manifests (the copies are read with
-``multipart-manifest=get``, below the large-object filters), except a DLO
-manifest, which names data that may change anyway and is not versioned.
+``multipart-manifest=get``, below the large-object filters): an archived
+SLO keeps its segment list, an archived DLO its ``X-Object-Manifest``.
 A symlink is versioned as the link (read with ``symlink=get``), not as
 the object it points to.
 
-Authorization: the client must be allowed to write the versioned container
-(checked before anything is read) and to write the archive (checked before
-anything is written there).  The copies themselves then run as
-pre-authorized sub-requests, so a writer need not also be a reader.
+Authorization: the client must be allowed to write the versioned container,
+checked before anything is read.  The archive is the versioned container's
+own bookkeeping, so the copies into and out of it then run as
+pre-authorized sub-requests: the owner may let others write a container
+whose history they can neither read nor change (one archive may serve
+several containers written by different users).
 """
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ from webob import Request, Response
 
 from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigSection
-from objstore.common.http_text import wsgi_is_utf8, wsgi_to_str, wsgi_unquote
+from objstore.common.http_text import wsgi_is_utf8, wsgi_strip, wsgi_to_str, wsgi_unquote
 from objstore.common.listing_format import strip_swift_bytes
 from objstore.common.logs import get_logger
 from objstore.common.pipeline import typed_factory
@@ -72,7 +74,6 @@ KEPT_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient-sysm
 # Versions are of what is stored under the name: manifests and symlinks themselves.
 SOURCE_QUERY = MANIFEST_QUERY + "&symlink=get"
 SLO_SIZE_SYSMETA = "X-Object-Sysmeta-Slo-Size"
-CLIENT_OBJECT_MANIFEST = "X-Object-Manifest"
 LISTING_PAGE_LIMIT = 16 * 1024 * 1024
 
 
@@ -155,9 +156,11 @@ class VersionedWrites:
         """Client location headers -> sysmeta (None: go on), or the refusal."""
         for header in (CLIENT_VERSIONS_LOC, CLIENT_HISTORY_LOC):
             if req.headers.get("X-Remove-" + header[2:]) is not None:
-                req.headers[header] = ""
                 del req.headers["X-Remove-" + header[2:]]
-        given = {h: req.headers[h].strip() for h in MODES if h in req.headers}
+                # a location sent alongside wins: the client asked for it outright
+                if not wsgi_strip(req.headers.get(header) or ""):
+                    req.headers[header] = ""
+        given = {h: wsgi_strip(req.headers[h]) for h in MODES if h in req.headers}
         if not given:
             return None
         if all(given.values()) and len(given) == 2:
@@ -210,8 +213,7 @@ class VersionedWrites:
             return denied
         try:
             if req.method == "PUT":
-                if CLIENT_OBJECT_MANIFEST not in req.headers:
-                    job.archive_current()
+                job.archive_current()
                 return req.get_response(self.app)
             if mode == "history":
                 job.archive_current()
@@ -250,21 +252,10 @@ class VersioningJob:
         self.obj = obj
         self.archive = archive
         self.archive_path = "/%s/%s/%s" % (version, account, to_wsgi(archive))
-        self.archive_checked = False
 
     # -- authorization -----------------------------------------------------------------
     def authorize(self, acl: Optional[str], path: str) -> Optional[Response]:
         return authorize_as_client(self.req.environ, acl, path)
-
-    def check_archive_write(self) -> None:
-        if self.archive_checked:
-            return
-        info = info_cache.get_container_info(self.req.environ, self.app,
-                                             from_wsgi(self.account), self.archive)
-        denied = self.authorize(info.get("write_acl"), self.archive_path + "/x")
-        if denied is not None:
-            raise VersioningFailed(denied)
-        self.archive_checked = True
 
     # -- sub-requests ------------------------------------------------------------------
     def _call(self, method: str, path: str, query: str = "",
@@ -314,20 +305,11 @@ class VersioningJob:
         current = self._get_source(self.req.environ["PATH_INFO"])
         if current is None:
             return
-        if CLIENT_OBJECT_MANIFEST in current.headers:
-            close_response(current)
-            return
-        try:
-            self.check_archive_write()
-        except VersioningFailed:
-            close_response(current)
-            raise
         name = version_name_prefix(self.obj) + source_timestamp(current)
         self._copy(current, self.archive_path + "/" + to_wsgi(name), "archive the current "
                    "version")
 
     def write_delete_marker(self) -> None:
-        self.check_archive_write()
         name = version_name_prefix(self.obj) + Timestamp.now().normal
         headers = {"Content-Type": DELETE_MARKER_CONTENT_TYPE, "Content-Length": "0"}
         resp = self._call("PUT", self.archive_path + "/" + to_wsgi(name), "", headers,
@@ -370,7 +352,6 @@ class VersioningJob:
         target = self.req
         versions = self.archived_versions()
         for entry in versions:
-            self.check_archive_write()
             if entry.get("content_type") == DELETE_MARKER_CONTENT_TYPE:
                 head = self._call("HEAD", self.req.environ["PATH_INFO"])
                 close_response(head)

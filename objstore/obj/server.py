@@ -383,9 +383,9 @@ class ObjectServer(StorageServerApp):
         metadata["X-Timestamp"] = timestamp.internal
         if req.headers.get("Content-Type"):
             metadata["Content-Type"] = _text(req.headers["Content-Type"])
-        elif df.metadata.get("Content-Type"):
-            # A POST replaces the previous POST's metadata, but a type set by
-            # that POST stays until one sets another.
+        elif df.metadata.get("Content-Type") != df.data_metadata.get("Content-Type"):
+            # The new .meta replaces the old one whole: a type an earlier POST set
+            # must move into it, or a metadata-only POST would undo that change.
             metadata["Content-Type"] = df.metadata["Content-Type"]
         content_type, overrides = self._listing_type_after_post(df, metadata)
         old_meta = df.metadata

@@ -84,14 +84,16 @@ def test_heartbeat_manifest_put(http_as, conn, slo):
     assert report["Etag"] == '"%s"' % slo_etag(parts)
     assert report["Last Modified"] and report["Errors"] == []
     assert conn.get_object(container, "beat")[1] == b"".join(parts)
-    bad = manifest + [{"path": "/%s/seg/missing" % container}]
+    # a segment is named as the manifest spelled it, here without a leading slash
+    bad = manifest + [{"path": "%s/seg/missing" % container}]
     status, _headers, body = http_as().request(
         "PUT", "/%s/beat2?multipart-manifest=put&heartbeat=on" % container,
         json.dumps(bad).encode())
     assert status == 202
-    text = body.decode()
-    assert "Response Status: 400 Bad Request\n" in text
-    assert "Errors:\n/%s/seg/missing, 404 Not Found" % container in text
+    lines = body.decode().split("\n")
+    assert "Response Status: 400 Bad Request" in lines
+    assert "Response Body: Bad Request" in lines
+    assert lines[-3:] == ["Errors:", "%s/seg/missing, 404 Not Found" % container, ""]
     with pytest.raises(ClientException):
         conn.head_object(container, "beat2")
 
@@ -121,6 +123,27 @@ def test_a_post_to_the_manifest_keeps_its_listing_row(conn, slo):
     assert after["last_modified"] > before["last_modified"]
     assert (after["hash"], after["bytes"]) == (before["hash"], sum(SIZES))
     assert after["slo_etag"] == '"%s"' % slo_etag(parts)
+    # a later POST without a type keeps the one just set, on the object and its row
+    conn.post_object(container, name, {"X-Object-Meta-Color": "red"})
+    assert conn.head_object(container, name)["content-type"] == "text/x-bigger"
+    again = conn.get_container(container, prefix=name)[1][0]
+    assert again["content_type"] == "text/x-bigger" and again["bytes"] == sum(SIZES)
+
+
+@pytest.mark.parametrize("method", ["COPY", "PUT"])
+def test_copy_with_part_number_copies_that_part(http_as, conn, slo, method):
+    container, name, parts = slo
+    if method == "COPY":
+        status, _h, _b = http_as().request(
+            "COPY", "/%s/%s?part-number=2" % (container, name),
+            headers={"Destination": "%s/part2" % container})
+    else:
+        status, _h, _b = http_as().request(
+            "PUT", "/%s/part2?part-number=2" % container,
+            headers={"X-Copy-From": "%s/%s" % (container, name), "Content-Length": "0"})
+    assert status == 201
+    headers, body = conn.get_object(container, "part2")
+    assert body == parts[1] and "x-static-large-object" not in headers
 
 
 def test_manifest_get_and_head(conn, slo):

@@ -123,27 +123,60 @@ def test_missing_archive_refuses_the_overwrite(conn, containers):
     assert conn.get_object(current, "o")[1] == b"1"
 
 
-def test_writing_the_archive_needs_write_access_to_it(connect, conn, containers):
+def test_a_writer_of_the_container_versions_into_an_archive_it_cannot_touch(
+        connect, conn, containers):
+    """Write access to the versioned container is enough to keep its history;
+    the archive itself stays closed to that writer."""
     current, archive = containers
-    conn.put_container(archive, headers={"X-Container-Read": "test:tester3"})
+    conn.put_container(archive)
     conn.put_container(current, headers={"X-Versions-Location": archive,
                                          "X-Container-Write": "test:tester3",
                                          "X-Container-Read": "test:tester3"})
     other = connect("test:tester3")
-    other.put_object(current, "o", b"1")   # nothing to archive yet
     with pytest.raises(ClientException) as err:
-        other.put_object(current, "o", b"2")
+        other.put_object(archive, "direct", b"x")
     assert err.value.http_status == 403
+    other.put_object(current, "o", b"1")
+    other.put_object(current, "o", b"2")
+    names = archive_names(conn, archive, "001o")
+    assert [conn.get_object(archive, n)[1] for n in names] == [b"1"]
+    for attempt in (other.get_object, other.delete_object):
+        with pytest.raises(ClientException) as err:
+            attempt(archive, names[0])
+        assert err.value.http_status == 403
+    # a user who may not write the versioned container changes nothing
+    stranger = connect("test2:tester2")
+    stranger.get_auth()
+    stranger.url = conn.get_auth()[0]        # the versioned container's account
+    with pytest.raises(ClientException) as err:
+        stranger.delete_object(current, "o")
+    assert err.value.http_status == 403
+    assert archive_names(conn, archive, "001o") == names
+    other.delete_object(current, "o")     # restores "1" from the archive
     assert conn.get_object(current, "o")[1] == b"1"
-    conn.put_object(current, "o", b"by owner")   # the owner may write both
-    with pytest.raises(ClientException) as err:
-        other.delete_object(current, "o")     # would take "1" out of the archive
-    assert err.value.http_status == 403
-    assert conn.get_object(current, "o")[1] == b"by owner"
-    conn.post_container(archive, headers={"X-Container-Write": "test:tester3"})
-    other.put_object(current, "o", b"3")
-    assert [conn.get_object(archive, n)[1] for n in archive_names(conn, archive, "001o")] == \
-        [b"1", b"by owner"]
+    assert archive_names(conn, archive, "001o") == []
+
+
+def test_dlo_manifests_are_versioned_as_manifests(conn, containers, unique):
+    current, archive = containers
+    conn.put_container(archive)
+    conn.put_container(current, headers={"X-Versions-Location": archive})
+    for index in (1, 2, 3):
+        conn.put_object(current, "seg/%d" % index, str(index) * 2)
+    conn.put_object(current, "dlo", b"old content")
+    conn.put_object(current, "dlo", b"", headers={"X-Object-Manifest": "%s/seg/" % current})
+    assert conn.get_object(current, "dlo")[1] == b"112233"
+    assert [conn.get_object(archive, n)[1] for n in archive_names(conn, archive, "003dlo")] \
+        == [b"old content"]
+    conn.put_object(current, "dlo", b"new content")
+    newest = archive_names(conn, archive, "003dlo")[-1]
+    headers, body = conn.get_object(archive, newest)
+    assert body == b"112233" and headers["x-object-manifest"] == "%s/seg/" % current
+    conn.delete_object(current, "dlo")
+    headers, body = conn.get_object(current, "dlo")
+    assert body == b"112233" and "x-object-manifest" in headers
+    conn.delete_object(current, "dlo")
+    assert conn.get_object(current, "dlo")[1] == b"old content"
 
 
 def test_slo_manifests_are_versioned_as_manifests(conn, containers, unique):

@@ -1,7 +1,7 @@
 """WSGI string conversions: lossless both ways, validity asked separately."""
 from objstore.common.http_response import plain_reply_bytes, plain_response
 from objstore.common.http_text import (bytes_to_wsgi, str_to_wsgi, wsgi_is_utf8, wsgi_quote,
-                                       wsgi_to_bytes, wsgi_to_str, wsgi_unquote)
+                                       wsgi_strip, wsgi_to_bytes, wsgi_to_str, wsgi_unquote)
 
 RAW = "caf\u00e9 \u0905".encode("utf-8")
 
@@ -24,6 +24,14 @@ def test_invalid_utf8_survives_and_is_reported():
 
 def test_text_built_strings_stand_for_their_utf8():
     assert wsgi_to_bytes("\u0905") == "\u0905".encode("utf-8")
+
+
+def test_strip_takes_only_spaces_and_tabs():
+    # U+5605 is e5 98 85 and U+1801 is e1 a0 81: \x85 and \xa0 are latin-1
+    # whitespace to str.strip(), but here they are bytes of the name.
+    name = str_to_wsgi("\u1801\u5605")
+    assert wsgi_strip(" \t%s \t" % name) == name
+    assert wsgi_is_utf8(wsgi_strip(name))
 
 
 def test_quote_and_unquote():

@@ -245,7 +245,7 @@ def test_archive_is_streamed_not_read_whole(app, memory_swift):
     assert Recording.largest <= 64 * 1024
 
 
-def test_report_formats(app):
+def test_report_formats(app, memory_swift):
     archive = make_tar([("ok", b"1", {}), ("../no", b"2", {})])
     text = extract(app, A + "/c", archive, accept="text/plain")
     assert text.content_type == "text/plain"
@@ -260,7 +260,11 @@ def test_report_formats(app):
         assert root.find("number_files_created").text == "1"
         assert root.find("response_status").text == "400 Bad Request"
         assert root.find("errors/object/name").text == "/v1/AUTH_a/c/../no"
-    assert extract(app, A + "/c", archive, accept="image/png").status_int == 406
+    refused = extract(app, A + "/c2", archive, accept="image/png")
+    assert refused.status_int == 200 and refused.content_type == "text/plain"
+    assert b"Response Status: 406 Not Acceptable\n" in refused.body
+    assert b"Number Files Created: 0\n" in refused.body
+    assert not [c for c in memory_swift.calls if "/c2" in c[1]]
 
 
 def test_keepalive_spaces_come_before_the_report(memory_swift, cluster):
@@ -327,7 +331,9 @@ def test_bulk_delete_limits_and_bad_requests_are_reported_in_the_body(app, memor
     assert reported(req.get_response(app))[0] == "411 Length Required"
     assert not memory_swift.calls
     resp = bulk_delete(app, ["c/o"], accept="image/png")
-    assert resp.status_int == 406
+    assert resp.status_int == 200 and resp.content_type == "text/plain"
+    assert b"Response Status: 406 Not Acceptable\n" in resp.body
+    assert not memory_swift.calls
     report = json.loads(bulk_delete(app, ["", "  "]).body)
     assert report["Response Status"] == "400 Bad Request"
     assert report["Response Body"] == "Invalid bulk delete."

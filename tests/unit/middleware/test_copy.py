@@ -159,6 +159,28 @@ def test_other_requests_pass_through(store):
     assert [c[3] for c in store.calls] == [None, None]
 
 
+@pytest.mark.parametrize("method, headers", [
+    ("COPY", {"Destination": "c/part"}),
+    ("PUT", {"X-Copy-From": "c/src"}),
+])
+def test_query_applies_to_the_source_read(store, method, headers):
+    queries = []
+
+    def recording(environ, start_response):
+        queries.append((environ["REQUEST_METHOD"], environ["QUERY_STRING"]))
+        return store(environ, start_response)
+
+    path = "/v1/AUTH_a/c/" + ("src" if method == "COPY" else "part")
+    resp = Request.blank(path + "?part-number=1", method=method,
+                         headers=headers).get_response(make(recording))
+    assert resp.status_int == 201
+    assert queries == [("GET", "part-number=1"), ("PUT", "")]
+    queries.clear()
+    Request.blank(path + "?multipart-manifest=get&format=json", method=method,
+                  headers=headers).get_response(make(recording))
+    assert queries[0] == ("GET", "multipart-manifest=get&format=raw")
+
+
 def test_iter_reader_regroups_chunks():
     reader = IterReader(iter([b"ab", b"cde", b"", b"fghij"]))
     assert reader.read(4) == b"abcd"

@@ -5,6 +5,7 @@ import pytest
 from webob import Request
 
 from objstore.common.cluster_config import ClusterConfig
+from objstore.common.http_text import str_to_wsgi
 from objstore.middleware import dlo
 from objstore.middleware.catch_errors import ResponseBodyAborted
 
@@ -124,6 +125,14 @@ def test_put_with_valid_manifest_and_quoted_prefix(app, store):
                          headers={"X-Object-Manifest": "segs/sp%20a"}).get_response(app)
     assert resp.status_int == 201
     assert get(app, A + "/c/q").body == b"hi"
+
+
+def test_a_utf8_prefix_keeps_every_byte(app, store):
+    """U+3705 is e3 9c 85: its last byte is no whitespace, the manifest is valid."""
+    value = str_to_wsgi("segs/\u3705")
+    resp = Request.blank(A + "/c/u", method="PUT", body=b"",
+                         headers={"X-Object-Manifest": value}).get_response(app)
+    assert resp.status_int == 201
 
 
 def test_plain_objects_untouched(app):

@@ -453,6 +453,25 @@ def test_heartbeat_put_reports_at_the_end(app, store):
     assert A + "/c/bad" not in store.objects
 
 
+def test_heartbeat_put_failures_name_segments_as_given(app, store):
+    bad = three(store) + [{"path": "segs/nope"}]
+    req = Request.blank(A + "/c/bad?multipart-manifest=put&heartbeat=on", method="PUT",
+                        body=json.dumps(bad).encode())
+    lines = req.get_response(app).body.decode().split("\n")
+    assert "Response Status: 400 Bad Request" in lines
+    assert "Response Body: Bad Request" in lines
+    assert lines[-3:] == ["Errors:", "segs/nope, 404 Not Found", ""]
+    req = Request.blank(A + "/c/big?multipart-manifest=put&heartbeat=on", method="PUT",
+                        body=json.dumps(three(store)).encode(),
+                        headers={"Accept": "application/json", "Etag": "bad etag"})
+    _head, _sep, report = req.get_response(app).body.partition(b"\r\n\r\n")
+    assert json.loads(report) == {
+        "Response Status": "422 Unprocessable Entity",
+        "Response Body": "Unprocessable Entity\nUnable to process the contained instructions",
+        "Errors": []}
+    assert A + "/c/big" not in store.objects
+
+
 def test_manifest_reads_keep_their_own_etag_and_type(app, store):
     assert put_manifest(app, three(store), headers={"Content-Type": "text/x-big"}
                         ).status_int == 201
@@ -487,4 +506,5 @@ def test_unreadable_segments_are_listed_not_refused(store, cluster):
     guarded = slo.filter_factory(cluster, {})(forbid_two)
     resp = put_manifest(guarded, three(store), headers={"Accept": "application/json"})
     assert resp.status_int == 400
-    assert json.loads(resp.body)["Errors"] == [["/segs/two", "403 Forbidden"]]
+    # named as the manifest spelled it (no leading slash)
+    assert json.loads(resp.body)["Errors"] == [["segs/two", "403 Forbidden"]]

@@ -5,6 +5,7 @@ import pytest
 from webob import Request, Response
 
 from objstore.common.cluster_config import ClusterConfig
+from objstore.common.http_text import str_to_wsgi
 from objstore.middleware import versioned_writes
 from objstore.middleware.versioned_writes import (DELETE_MARKER_CONTENT_TYPE, SYSMETA_LOCATION,
                                                   SYSMETA_MODE, version_name_prefix)
@@ -74,6 +75,23 @@ def test_empty_or_remove_header_turns_versioning_off(app, memory_swift, headers)
     assert call(app, A + "/current", "POST", **headers).status_int == 204
     assert memory_swift.containers[A + "/current"] == {}
     assert "X-Versions-Location" not in call(app, A + "/current", "HEAD").headers
+
+
+@pytest.mark.parametrize("remove", ["X-Remove-Versions-Location", "X-Remove-History-Location"])
+def test_a_location_beats_a_remove_header_in_the_same_request(app, memory_swift, remove):
+    memory_swift.containers[A + "/current"] = {}
+    headers = {remove: "x", "X-Versions-Location": "archive"}
+    assert call(app, A + "/current", "POST", **headers).status_int == 204
+    assert call(app, A + "/current", "HEAD").headers["X-Versions-Location"] == "archive"
+
+
+def test_a_utf8_location_keeps_every_byte(app, memory_swift):
+    """A name ending in U+5605 ends in the byte \x85, which is no whitespace here."""
+    location = str_to_wsgi("arch\u5605")
+    memory_swift.containers[A + "/current"] = {}
+    assert call(app, A + "/current", "POST",
+                **{"X-Versions-Location": location}).status_int == 204
+    assert memory_swift.containers[A + "/current"][SYSMETA_LOCATION] == location
 
 
 def test_location_with_a_slash_is_refused(app, memory_swift):
@@ -156,12 +174,18 @@ def test_missing_archive_is_412_and_nothing_changes(app, memory_swift):
     assert call(app, obj).body == b"1"
 
 
-def test_dlo_manifests_are_not_versioned(app, memory_swift):
+def test_dlo_manifests_are_versioned_as_manifests(app, memory_swift):
     versioned(memory_swift)
     obj = A + "/current/o"
+    call(app, obj, "PUT", body=b"plain")
     call(app, obj, "PUT", body=b"", **{"X-Object-Manifest": "segs/p"})
     call(app, obj, "PUT", body=b"", **{"X-Object-Manifest": "segs/q"})
-    assert archived(memory_swift) == []
+    entries = archived(memory_swift)
+    assert [body for _name, _ct, body in entries] == [b"plain", b""]
+    kept = memory_swift.objects[A + "/archive/" + entries[1][0]][0]
+    assert kept["X-Object-Manifest"] == "segs/p"
+    assert call(app, obj, "DELETE").status_int == 204
+    assert memory_swift.objects[obj][0]["X-Object-Manifest"] == "segs/p"
 
 
 def test_slo_manifests_are_archived_as_manifests(app, memory_swift):
@@ -209,18 +233,17 @@ def authorizer(read_only_containers):
     return authorize
 
 
-def test_archive_needs_the_users_write_access(app, memory_swift):
+def test_archive_needs_no_write_access_of_its_own(app, memory_swift):
+    """Writing the versioned container is enough: the archive copies are the
+    filter's own, so a writer the archive refuses still leaves a history."""
     versioned(memory_swift)
     obj = A + "/current/o"
     env = {"swift.authorize": authorizer({"archive"})}
     assert call(app, obj, "PUT", body=b"1", environ=dict(env)).status_int == 201
-    resp = call(app, obj, "PUT", body=b"2", environ=dict(env))
-    assert resp.status_int == 403
-    assert call(app, obj).body == b"1"
-    assert archived(memory_swift) == []
-    memory_swift.containers[A + "/archive"]["X-Container-Write"] = "writer"
     assert call(app, obj, "PUT", body=b"2", environ=dict(env)).status_int == 201
-    assert len(archived(memory_swift)) == 1
+    assert [body for _n, _ct, body in archived(memory_swift)] == [b"1"]
+    assert call(app, obj, "DELETE", environ=dict(env)).status_int == 204
+    assert call(app, obj).body == b"1" and archived(memory_swift) == []
 
 
 def test_versioned_container_write_is_checked_before_anything(app, memory_swift):

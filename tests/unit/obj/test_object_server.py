@@ -334,9 +334,10 @@ def test_post_replaces_metadata(app):
     assert get(app).body == b"x"
     req("POST", **{"X-Timestamp": ts(3), "Content-Type": "image/png"}).get_response(app)
     assert get(app, method="HEAD").headers["Content-Type"] == "image/png"
-    # a later POST without a type keeps the one the last POST set
+    # a later POST without a type keeps the one the earlier POST set
     req("POST", **{"X-Timestamp": ts(4), "X-Object-Meta-C": "3"}).get_response(app)
-    assert get(app, method="HEAD").headers["Content-Type"] == "image/png"
+    head = get(app, method="HEAD")
+    assert head.headers["Content-Type"] == "image/png" and head.headers["X-Object-Meta-C"] == "3"
 
 
 def test_post_errors(app):
