@@ -254,6 +254,21 @@ class BackendConnection:
         except OSError:
             pass
 
+    def abort(self) -> None:
+        """End the connection now, mid-request: the node sees it end and drops the request.
+
+        ``close`` alone leaves the descriptor open while the answer's reader
+        still refers to the socket, so a node would wait out its client
+        timeout holding what it reserved for the body.
+        """
+        try:
+            self.sock.shutdown(std_socket.SHUT_RDWR)
+        except OSError:
+            pass
+        if self._response is not None:
+            self._response.close()
+        self.close()
+
 
 class BackendResponse:
     """A whole, already read answer from a node."""

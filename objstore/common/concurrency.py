@@ -127,5 +127,10 @@ def serve_wsgi(sock: Any, app: Callable, *, max_clients: int = 1024,
         url_length_limit=max_request_line)
 
 
+def hub_id() -> int:
+    """Identifies the calling OS thread's hub (green threads of one hub may share state)."""
+    return id(eventlet.hubs.get_hub())
+
+
 def get_hub_name() -> str:
     return type(eventlet.hubs.get_hub()).__module__

@@ -66,6 +66,11 @@ def check_metadata(headers: Mapping[str, str], target_type: str,
         name = key[len(prefix):]
         if not name:
             raise MetadataError("Metadata name cannot be empty")
+        if target_type in ("account", "container") and not (
+                valid_utf8(wsgi_to_bytes(name)) and valid_utf8(wsgi_to_bytes(str(value)))):
+            # Account and container metadata is listed back as JSON and XML
+            # text; object metadata is opaque bytes to the server.
+            raise MetadataError("Metadata must be valid UTF-8")
         name_bytes = len(wsgi_to_bytes(name))
         if name_bytes > limits.max_meta_name_length:
             raise MetadataError("Metadata name too long: %s%s" % (prefix, name))

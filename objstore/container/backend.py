@@ -17,6 +17,7 @@ from typing import Any, Mapping, Optional
 
 from objstore.common.db import (_INFO_COMMON_COLUMNS, DatabaseBroker, db_path, new_db_id,
                                 ts_text)
+from objstore.common.db_group_commit import GroupCommit
 from objstore.common.listing_format import ObjectEntry
 from objstore.common.path_hash import PathHasher
 from objstore.common.timestamp import Timestamp
@@ -100,9 +101,11 @@ class ContainerBroker(DatabaseBroker):
     @classmethod
     def for_container(cls, hasher: PathHasher, device_path: str, partition: int | str,
                       account: str, container: str,
-                      timeout: float = 25.0) -> "ContainerBroker":
+                      timeout: float = 25.0,
+                      group_commit: Optional[GroupCommit] = None) -> "ContainerBroker":
         return cls(container_db_path(hasher, device_path, partition, account, container),
-                   timeout=timeout, account=account, container=container)
+                   timeout=timeout, account=account, container=container,
+                   group_commit=group_commit)
 
     # -- creation ------------------------------------------------------
     def _create_tables(self) -> str:

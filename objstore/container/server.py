@@ -15,7 +15,8 @@ from webob import Request, Response
 from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigSection
 from objstore.common.constraints import MetadataError, check_metadata
-from objstore.common.db import (DatabaseAlreadyExists)
+from objstore.common.db import DatabaseAlreadyExists
+from objstore.common.db_group_commit import GroupCommit
 from objstore.common.durable_fs import check_device
 from objstore.common.listing_format import content_type_header, render_listing
 from objstore.common.logs import get_logger
@@ -60,6 +61,12 @@ class ContainerServer(DatabaseServerApp):
     config_class = ContainerServerConfig
     conf: ContainerServerConfig
 
+    def __init__(self, cluster: ClusterConfig, conf: Any = None,
+                 logger: Optional[Any] = None) -> None:
+        super().__init__(cluster, conf, logger)
+        # Object rows that arrive together for one container share a COMMIT.
+        self.group_commit = GroupCommit()
+
     # -- helpers -------------------------------------------------------
     def _broker(self, req: Request) -> tuple[ContainerBroker, list]:
         parts = split_backend_path(req, 4, 5)
@@ -69,7 +76,8 @@ class ContainerServer(DatabaseServerApp):
             raise http_error(507, "%s is not mounted" % device)
         broker = ContainerBroker.for_container(self.cluster.hasher, device_path, partition,
                                                account, container,
-                                               timeout=self.conf.db_timeout)
+                                               timeout=self.conf.db_timeout,
+                                               group_commit=self.group_commit)
         limit = self.cluster.constraints.max_object_name_length
         if obj is not None and len(obj.encode("utf-8")) > limit:
             raise http_error(400, "Object name too long")

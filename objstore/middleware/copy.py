@@ -22,7 +22,7 @@ rather than the object it points to.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
+from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import parse_qsl, urlencode
 
 from webob import Request, Response

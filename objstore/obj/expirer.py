@@ -68,6 +68,7 @@ class ExpirerStats:
     skipped: int = 0          # rows whose X-Delete-At changed (412): row removed, object kept
     failures: int = 0         # rows left for the next pass
     other_process: int = 0    # due rows another expirer process owns
+    buckets_deleted: int = 0  # drained past buckets removed from the queue account
     seconds: float = 0.0
 
 
@@ -135,23 +136,29 @@ class ObjectExpirer(Daemon):
                 break
             stats.buckets += 1
             try:
-                self._expire_bucket(bucket, now, stats, policy_cache)
+                if self._expire_bucket(bucket, now, stats, policy_cache):
+                    stats.buckets_deleted += self._delete_bucket(bucket)
             except ListingError as err:
                 self.logger.error("object expirer: bucket %s skipped: %s", bucket, err)
         stats.seconds = round(time.monotonic() - began, 3)
         self.logger.info(
             "object expirer pass: %d due in %d buckets, %d expired, %d skipped (X-Delete-At "
-            "changed), %d failed (retried next pass), %d for other processes, %.3fs",
+            "changed), %d failed (retried next pass), %d for other processes, %d drained "
+            "buckets deleted, %.3fs",
             stats.due, stats.buckets, stats.expired, stats.skipped, stats.failures,
-            stats.other_process, stats.seconds)
+            stats.other_process, stats.buckets_deleted, stats.seconds)
         return stats
 
     def _expire_bucket(self, bucket: str, now: float, stats: ExpirerStats,
-                       policy_cache: dict) -> None:
+                       policy_cache: dict) -> bool:
+        """Expire the bucket's due rows; True when every row it listed is now gone."""
         pool = GreenPool(self.conf.concurrency)
+        failures_before = stats.failures
+        rows_left = False
         try:
             for name in self._listing(self.container_ring, EXPIRING_ACCOUNT, bucket):
                 if self.stopping:
+                    rows_left = True
                     break
                 try:
                     row = parse_queue_row(name)
@@ -159,14 +166,17 @@ class ObjectExpirer(Daemon):
                     self.logger.warning("object expirer: foreign row %r in %s", name, bucket)
                     continue
                 if row.delete_at > now:
+                    rows_left = True
                     break  # the bucket lists rows in expiry order
                 if not self._is_mine(name):
                     stats.other_process += 1
+                    rows_left = True
                     continue
                 stats.due += 1
                 pool.spawn_n(self._expire_row, bucket, name, row, stats, policy_cache)
         finally:
             pool.waitall()
+        return not rows_left and stats.failures == failures_before
 
     def _is_mine(self, name: str) -> bool:
         if self.conf.processes <= 1:
@@ -251,6 +261,34 @@ class ObjectExpirer(Daemon):
         answers = list(pile)
         done = sum(1 for r in answers if r is not None and (r.is_success or r.status == 404))
         return done >= len(nodes) // 2 + 1
+
+    def _delete_bucket(self, bucket: str) -> int:
+        """Delete a drained bucket and drop it from the queue account's listing; 1 if done.
+
+        A container server refuses (409) while the bucket holds a row, so a
+        row queued meanwhile keeps its bucket; that answer and 404 (another
+        expirer got there first) are normal.
+        """
+        part, nodes = self.container_ring.get_nodes(EXPIRING_ACCOUNT, bucket)
+        a_part, a_nodes = self.account_ring.get_nodes(EXPIRING_ACCOUNT)
+        timestamp = Timestamp.now().internal
+        pile = GreenPile(len(nodes) or 1)
+        for i, node in enumerate(nodes):
+            headers = {"X-Timestamp": timestamp}
+            mine = [a for j, a in enumerate(a_nodes) if j % len(nodes) == i]
+            if mine:
+                headers.update({
+                    "X-Account-Host": ",".join("%s:%s" % (a["ip"], a["port"]) for a in mine),
+                    "X-Account-Device": ",".join(a["device"] for a in mine),
+                    "X-Account-Partition": str(a_part)})
+            pile.spawn(self._request, node, part, "DELETE", "/%s/%s" % (EXPIRING_ACCOUNT, bucket),
+                       headers)
+        statuses = [None if r is None else r.status for r in pile]
+        deleted = sum(1 for s in statuses if s is not None and (200 <= s < 300 or s == 404))
+        if deleted < len(nodes) // 2 + 1:
+            self.logger.info("object expirer: bucket %s not deleted: %s", bucket, statuses)
+            return 0
+        return 1
 
     def _listing(self, ring: Any, account: str, container: Optional[str] = None
                  ) -> Iterator[str]:

@@ -95,3 +95,22 @@ def test_header_injection_refused(echo_server):
     with pytest.raises(ValueError):
         conn.putrequest("GET", "/d/1/a", {"X-Bad": "a\r\nX-Evil: 1"})
     conn.close()
+
+
+def test_abort_ends_the_connection_while_the_answer_reader_holds_the_socket():
+    """The node must see an abandoned upload end now, not after its client timeout."""
+    listener = concurrency.green_listen(("127.0.0.1", 0))
+    conn = BackendConnection("127.0.0.1", listener.getsockname()[1])
+    peer, _addr = listener.accept()
+    conn.putrequest("PUT", quote_backend_path("d1", 1, "/a/c/o"), {"Content-Length": "99"})
+    conn.close()          # the answer's reader still refers to the socket: no EOF yet
+    peer.settimeout(0.2)
+    head = peer.recv(65536)
+    assert head.startswith(b"PUT ")
+    with pytest.raises(OSError):
+        peer.recv(1)      # times out: the connection is still open
+    conn.abort()
+    peer.settimeout(2)
+    assert peer.recv(1) == b""
+    peer.close()
+    listener.close()

@@ -103,6 +103,8 @@ def test_pass_deletes_due_objects_and_their_rows(nodes):
     row_deletes = _sent(nodes, "DELETE", "/c")
     assert sorted(r[1] for r in row_deletes) == [
         "/c%d/2/.expiring_objects/%s/%s" % (i, PAST_BUCKET, due) for i in (1, 2, 3)]
+    # a row not yet due is left, so its bucket stays
+    assert stats.buckets_deleted == 0
     # the future bucket is never listed, the later row never touched
     assert not [r for r in nodes.requests if FUTURE_BUCKET in r[1]]
     assert not [r for r in nodes.requests if r[1].endswith("/later")]
@@ -115,7 +117,7 @@ def test_changed_expiry_keeps_the_object_and_drops_the_row(nodes):
         nodes.routes[("DELETE", "/o0-%d/3/AUTH_a/c/o" % i)] = (412, None)
     stats = _expirer(nodes).run_once()
     assert (stats.expired, stats.skipped, stats.failures) == (0, 1, 0)
-    assert len(_sent(nodes, "DELETE", "/c")) == 3
+    assert len(_sent(nodes, "DELETE", "/c")) == 3 + 3   # the rows, then the drained bucket
 
 
 def test_failed_replicas_keep_the_row_for_the_next_pass(nodes):
@@ -169,3 +171,43 @@ def test_bad_process_numbers_are_refused():
 
     with pytest.raises(ConfigError):
         ObjectExpirer(CLUSTER, {"processes": "2", "process": "2"})
+
+
+def test_drained_bucket_is_deleted_and_leaves_the_queue_account(nodes):
+    rows = [queue_row(NOW - 5, "AUTH_a", "c", "o%d" % i) for i in range(3)]
+    _queue(nodes, rows)
+    stats = _expirer(nodes).run_once()
+    assert (stats.expired, stats.buckets_deleted) == (3, 1)
+    bucket_deletes = [r for r in _sent(nodes, "DELETE", "/c")
+                      if r[1].endswith("/.expiring_objects/%s" % PAST_BUCKET)]
+    assert sorted(r[1] for r in bucket_deletes) == [
+        "/c%d/2/.expiring_objects/%s" % (i, PAST_BUCKET) for i in (1, 2, 3)]
+    # each container replica tells one account replica, so the listing drops the bucket
+    assert sorted(h["X-Account-Device"] for *_x, h in bucket_deletes) == ["a1", "a2", "a3"]
+    assert {h["X-Account-Partition"] for *_x, h in bucket_deletes} == {"1"}
+    # the rows went first: the container server refuses to delete a bucket holding rows
+    last_row_delete = max(i for i, r in enumerate(nodes.requests)
+                          if r[0] == "DELETE" and "/%s/" % PAST_BUCKET in r[1])
+    first_bucket_delete = min(i for i, r in enumerate(nodes.requests)
+                              if r[0] == "DELETE" and r[1].endswith(PAST_BUCKET))
+    assert last_row_delete < first_bucket_delete
+
+
+@pytest.mark.parametrize("case", ["failed row", "other process", "refused"])
+def test_bucket_with_rows_left_is_kept(nodes, case):
+    rows = [queue_row(NOW - 5, "AUTH_a", "c", "o%d" % i) for i in range(8)]
+    _queue(nodes, rows)
+    conf = {}
+    if case == "failed row":
+        for i in (1, 2):
+            nodes.routes[("DELETE", "/o0-%d/3/AUTH_a/c/o3" % i)] = (503, None)
+    elif case == "other process":
+        conf = {"processes": "2", "process": "0"}
+    else:
+        for i in (1, 2, 3):   # a row was queued meanwhile: the container servers say 409
+            nodes.routes[("DELETE", "/c%d/2/.expiring_objects/%s" % (i, PAST_BUCKET))] = (
+                409, None)
+    stats = _expirer(nodes, **conf).run_once()
+    assert stats.buckets_deleted == 0
+    tried = [r for r in _sent(nodes, "DELETE", "/c") if r[1].endswith(PAST_BUCKET)]
+    assert len(tried) == (3 if case == "refused" else 0)

@@ -129,11 +129,19 @@ class Putter:
             self.health.error_occurred(self.node, "PUT answered %d" % resp.status)
 
     def close(self) -> None:
-        """Drop the connection (an aborted upload: the node discards the partial body)."""
+        """Drop the connection; an upload the node has not answered is aborted.
+
+        Aborting ends the connection at once, so the node discards the
+        partial body and frees the space it reserved for it now, not after
+        its own client timeout.
+        """
         if self._sender is not None and not self._done.ready():
             self.failed = True
             kill(self._sender)
-        self.conn.close()
+        if self.final_status is None:
+            self.conn.abort()
+        else:
+            self.conn.close()
 
     def __repr__(self) -> str:
         return "<Putter %s>" % node_label(self.node)
