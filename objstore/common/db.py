@@ -45,6 +45,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
 from objstore.common.durable_fs import fsync_dir, mkdirs, renamer
 from objstore.common.concurrency import sleep as green_sleep
+from objstore.common.db_files import DbFile, iter_db_files
 from objstore.common.db_listing import list_rows
 from objstore.common.timestamp import Timestamp
 
@@ -168,6 +169,12 @@ class DatabaseBroker(abc.ABC):
 
     def exists(self) -> bool:
         return os.path.exists(self.db_file)
+
+    @classmethod
+    def iter_on_device(cls, device_path: str,
+                       partition: Optional[int] = None) -> Iterator[DbFile]:
+        """This kind's databases on one device (or one partition of it)."""
+        return iter_db_files(device_path, cls.datadir, partition)
 
     # -- connections ---------------------------------------------------
     def _connect(self, path: str) -> sqlite3.Connection:
