@@ -65,6 +65,7 @@ class AccountServer(DatabaseServerApp):
     server_type = "account"
     config_class = AccountServerConfig
     conf: AccountServerConfig
+    broker_class = AccountBroker
 
     # -- helpers -------------------------------------------------------
     def _broker(self, req: Request) -> tuple[AccountBroker, list]:

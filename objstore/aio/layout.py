@@ -33,14 +33,12 @@ STORAGE_KINDS = ("object", "container", "account")
 # The daemons each storage server's config file has a section for.
 DAEMONS_BY_KIND: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "object": ("object-updater", "object-expirer"),
-    "container": ("container-updater",),
-    "account": (),
+    "container": ("container-updater", "container-replicator", "container-auditor"),
+    "account": ("account-replicator", "account-auditor", "account-reaper"),
 })
 # Options older aio configs carry that no server reads any more: a restart
 # removes them, since an unknown option stops a server at start.
-RETIRED_OPTIONS: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType({
-    "account": (("DEFAULT", "swift_dir"),),
-})
+RETIRED_OPTIONS: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType({})
 # Daemons a pass runs after all the others: the expirer lists the queue's
 # buckets, which the account learns of from the container updaters.
 DAEMONS_LAST = ("object-expirer",)
@@ -195,6 +193,9 @@ class Layout:
                     for daemon in DAEMONS_BY_KIND[kind]:
                         options = {"interval": str(DAEMON_INTERVAL),
                                    "log_file": daemon_logs[templates.log_file_key(daemon)]}
+                        if kind == "account":
+                            # older account configs name no ring directory
+                            options["swift_dir"] = self.etc_dir
                         if daemon == "object-expirer":
                             options.update(processes=expirer_share["expirer_processes"],
                                            process=expirer_share["expirer_process"])

@@ -35,6 +35,7 @@ from __future__ import annotations
 import abc
 
 import contextlib
+import hashlib
 import json
 import os
 import sqlite3
@@ -43,7 +44,8 @@ import time
 import uuid
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
-from objstore.common.durable_fs import fsync_dir, mkdirs, renamer
+from objstore.common.durable_fs import (fsync_dir, makedirs_durably, mkdirs, renamer,
+                                        unlink_quietly)
 from objstore.common.concurrency import sleep as green_sleep
 from objstore.common.db_files import DbFile, iter_db_files
 from objstore.common.db_listing import list_rows
@@ -146,8 +148,12 @@ class DatabaseBroker(abc.ABC):
     info_table = ""
 
     def __init__(self, db_file: str, timeout: float = DEFAULT_DB_TIMEOUT,
-                 account: Optional[str] = None, container: Optional[str] = None):
+                 account: Optional[str] = None, container: Optional[str] = None,
+                 scratch: bool = False):
         self.db_file = db_file
+        # A scratch file (an uploaded copy being checked) lies outside the
+        # layout: a corrupt one is refused, there is no hash directory to quarantine.
+        self.scratch = scratch
         self.timeout = timeout
         self.account = account
         self.container = container
@@ -255,7 +261,7 @@ class DatabaseBroker(abc.ABC):
                 self._conn = None
 
     def _maybe_quarantine(self, err: BaseException) -> None:
-        if _is_corruption(err):
+        if _is_corruption(err) and not self.scratch:
             self.quarantine(str(err))
             raise DatabaseQuarantined("%s quarantined: %s" % (self.db_file, err)) from err
 
@@ -304,22 +310,22 @@ class DatabaseBroker(abc.ABC):
         except BaseException:
             conn.close()
             for leftover in (tmp_path, tmp_path + "-wal", tmp_path + "-shm"):
-                _unlink(leftover)
+                unlink_quietly(leftover)
             raise
         conn.close()
         with open(tmp_path, "rb+") as handle:
             os.fsync(handle.fileno())
         if os.path.exists(self.db_file):
-            _unlink(tmp_path)
+            unlink_quietly(tmp_path)
             raise DatabaseAlreadyExists(self.db_file)
-        _make_dirs_durably(self.db_dir)
+        makedirs_durably(self.db_dir)
         # link() fails if a racing creator got there first; rename would clobber it.
         try:
             os.link(tmp_path, self.db_file)
         except FileExistsError:
-            _unlink(tmp_path)
+            unlink_quietly(tmp_path)
             raise DatabaseAlreadyExists(self.db_file) from None
-        _unlink(tmp_path)
+        unlink_quietly(tmp_path)
         fsync_dir(self.db_dir)
         if account := info.get("account"):
             self.account = account
@@ -515,6 +521,82 @@ class DatabaseBroker(abc.ABC):
             "updated_at = excluded.updated_at" % table,
             (remote_id, point, Timestamp.now().internal))
 
+    # -- replication ---------------------------------------------------
+    def replication_info(self) -> dict[str, Any]:
+        """What a replicator compares and pushes: ids, row cursor, content hash, metadata."""
+        with self.get() as conn:
+            info = self._info_row(conn)
+            info["max_row"] = self._max_row(conn)
+            info["hash"] = self._items_hash(conn)
+        info["metadata"] = json.loads(info.get("metadata") or "{}")
+        return info
+
+    def _items_hash(self, conn: sqlite3.Connection) -> str:
+        """A digest of every row's content (not its ROWID): equal on replicas in sync.
+
+        Reading every row costs a scan, paid once per replication pass; the
+        sync points make that scan the only cost for a database in sync.
+        """
+        digest = hashlib.md5(usedforsecurity=False)
+        cursor = conn.execute("SELECT * FROM %s ORDER BY name" % self.item_table)
+        keep = [i for i, col in enumerate(cursor.description) if col[0] != "ROWID"]
+        for row in cursor:
+            digest.update(repr([row[i] for i in keep]).encode("utf-8"))
+        return digest.hexdigest()
+
+    def snapshot(self, dest_path: str) -> None:
+        """A consistent copy of the database (log folded in) at ``dest_path``, fsynced.
+
+        SQLite's online backup reads one transaction's view, so writers that
+        commit meanwhile never produce a torn copy.
+        """
+        dest = sqlite3.connect(dest_path)
+        try:
+            with self.get() as conn:
+                conn.backup(dest)
+            dest.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            dest.close()
+        with open(dest_path, "rb+") as handle:
+            os.fsync(handle.fileno())
+
+    def adopt_copy(self, source_id: str, source_max_row: int) -> None:
+        """Take a new id after arriving as a whole copy of replica ``source_id``.
+
+        Two replicas sharing an id would confuse every sync point; the copy
+        already holds every row of the source up to ``source_max_row``.
+        """
+        with self.transaction() as conn:
+            conn.execute("UPDATE %s SET id = ?" % self.info_table, (new_db_id(),))
+            self._merge_sync_point(conn, "incoming_sync", source_id, source_max_row)
+        with self.get() as conn:
+            conn.execute("PRAGMA journal_mode = WAL")
+
+    def integrity_problem(self, full: bool = False) -> Optional[str]:
+        """What is wrong with the file, or None: SQLite's own check, then the schema.
+
+        ``quick_check`` skips index-versus-table comparisons; ``full`` runs
+        ``integrity_check``, which also reads every index.
+        """
+        pragma = "integrity_check" if full else "quick_check"
+        try:
+            with self.get() as conn:
+                result = [row[0] for row in conn.execute("PRAGMA %s" % pragma)]
+                if result != ["ok"]:
+                    return "%s: %s" % (pragma, "; ".join(map(str, result[:5])))
+                tables = {row[0] for row in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'")}
+                missing = {self.item_table, self.info_table, "incoming_sync",
+                           "outgoing_sync"} - tables
+                if missing:
+                    return "missing tables %s" % ", ".join(sorted(missing))
+                rows = conn.execute("SELECT COUNT(*) FROM %s" % self.info_table).fetchone()[0]
+                if rows != 1:
+                    return "%d rows in %s" % (rows, self.info_table)
+        except sqlite3.DatabaseError as err:
+            return str(err)
+        return None
+
     # -- reclaim -------------------------------------------------------
     def reclaim(self, age_timestamp: Any) -> int:
         """Drop tombstone rows and deleted metadata keys older than ``age_timestamp``.
@@ -538,28 +620,6 @@ class DatabaseBroker(abc.ABC):
     @abc.abstractmethod
     def _reclaim_items(self, conn: sqlite3.Connection, age: str) -> int:
         """Each broker does this for its own tables."""
-
-
-def _make_dirs_durably(path: str) -> None:
-    """Create ``path`` and missing parents, fsyncing each new entry's parent directory."""
-    missing = []
-    probe = path
-    while probe and not os.path.isdir(probe):
-        missing.append(probe)
-        probe = os.path.dirname(probe)
-    for directory in reversed(missing):
-        try:
-            os.mkdir(directory)
-        except FileExistsError:
-            continue
-        fsync_dir(os.path.dirname(directory))
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 def new_db_id() -> str:

@@ -59,6 +59,7 @@ class ContainerServer(DatabaseServerApp):
     server_type = "container"
     config_class = ContainerServerConfig
     conf: ContainerServerConfig
+    broker_class = ContainerBroker
 
     # -- helpers -------------------------------------------------------
     def _broker(self, req: Request) -> tuple[ContainerBroker, list]:
