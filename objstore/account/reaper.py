@@ -20,7 +20,8 @@ import urllib.parse
 from typing import Any, Iterator, Mapping, Optional
 
 from objstore.account.backend import AccountBroker
-from objstore.common.backend_client import BackendError, BackendResponse, backend_request
+from objstore.common.backend_client import (BackendResponse, node_request,
+                                            update_target_headers)
 from objstore.common.cluster_config import ClusterConfig
 from objstore.common.concurrency import GreenPile
 from objstore.common.config import ConfigError
@@ -194,13 +195,8 @@ class AccountReaper(Daemon):
         pile = GreenPile(len(nodes) or 1)
         for i, node in enumerate(nodes):
             headers = {"X-Timestamp": timestamp, POLICY_INDEX_HEADER: str(policy_index)}
-            # each object replica updates its share of the container replicas
-            mine = [c for j, c in enumerate(c_nodes) if j % len(nodes) == i]
-            if mine:
-                headers.update({
-                    "X-Container-Host": ",".join("%s:%s" % (c["ip"], c["port"]) for c in mine),
-                    "X-Container-Device": ",".join(c["device"] for c in mine),
-                    "X-Container-Partition": str(c_part)})
+            headers.update(update_target_headers("X-Container", c_nodes, c_part, i,
+                                                 len(nodes)))
             pile.spawn(self._request, node, part, "DELETE",
                        "/%s/%s/%s" % (account, container, obj), headers)
         settled = sum(1 for resp in pile
@@ -216,12 +212,7 @@ class AccountReaper(Daemon):
             headers = {"X-Timestamp": timestamp, "X-Account-Override-Deleted": "yes"}
             if policy_index is not None:
                 headers[POLICY_INDEX_HEADER] = str(policy_index)
-            mine = [a for j, a in enumerate(a_nodes) if j % len(nodes) == i]
-            if mine:
-                headers.update({
-                    "X-Account-Host": ",".join("%s:%s" % (a["ip"], a["port"]) for a in mine),
-                    "X-Account-Device": ",".join(a["device"] for a in mine),
-                    "X-Account-Partition": str(a_part)})
+            headers.update(update_target_headers("X-Account", a_nodes, a_part, i, len(nodes)))
             pile.spawn(self._request, node, part, "DELETE", "/%s/%s" % (account, container),
                        headers)
         settled = sum(1 for resp in pile
@@ -233,12 +224,7 @@ class AccountReaper(Daemon):
     def _request(self, node: Mapping[str, Any], part: int, method: str, path: str,
                  headers: Mapping[str, str], query_string: str = ""
                  ) -> Optional[BackendResponse]:
-        try:
-            return backend_request(node["ip"], int(node["port"]), node["device"], part, method,
-                                   path, headers=headers, query_string=query_string,
-                                   conn_timeout=self.conf.conn_timeout,
-                                   response_timeout=self.conf.node_timeout)
-        except (BackendError, OSError) as err:
-            self.logger.warning("%s: %s %s to %s:%s/%s failed: %s", self.name, method, path,
-                                node["ip"], node["port"], node["device"], err)
-            return None
+        return node_request(node, part, method, path, headers, query_string,
+                            conn_timeout=self.conf.conn_timeout,
+                            response_timeout=self.conf.node_timeout, logger=self.logger,
+                            who=self.name)
