@@ -13,6 +13,7 @@ from typing import Any, Mapping, Optional
 
 from webob import Request, Response
 
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigSection, to_bool
 from objstore.common.constraints import MetadataError, check_metadata
 from objstore.common.db import (DatabaseAlreadyExists)

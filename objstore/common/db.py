@@ -5,8 +5,10 @@ A broker owns one database file at
 The subclasses (``ContainerBroker``, ``AccountBroker``) add their row table;
 this module holds what both need: durable creation, the ``info`` row with the
 put/delete timestamps, metadata with a timestamp per key, newest-wins merging
-of rows in any order, the row-id cursor replication reads from, sync points,
-reclaiming old tombstones and moving a corrupt file to quarantine.
+of rows in any order, the row-id cursor replication reads from, reclaiming
+old tombstones, checking integrity and moving a corrupt file to quarantine.
+Sync points, the content hash and whole copies for replication are mixed in
+from :mod:`objstore.common.db_replica`.
 
 Journal mode: write-ahead log (``journal_mode=WAL``, set once when the file
 is created and remembered in its header) with ``synchronous=FULL``: a commit
@@ -35,7 +37,6 @@ from __future__ import annotations
 import abc
 
 import contextlib
-import hashlib
 import json
 import os
 import sqlite3
@@ -49,6 +50,7 @@ from objstore.common.durable_fs import (fsync_dir, makedirs_durably, mkdirs, ren
 from objstore.common.concurrency import sleep as green_sleep
 from objstore.common.db_files import DbFile, iter_db_files
 from objstore.common.db_listing import list_rows
+from objstore.common.db_replica import ReplicaMixin
 from objstore.common.timestamp import Timestamp
 
 DEFAULT_DB_TIMEOUT = 25.0
@@ -134,7 +136,7 @@ def _is_corruption(err: BaseException) -> bool:
         "no such table"))
 
 
-class DatabaseBroker(abc.ABC):
+class DatabaseBroker(ReplicaMixin, abc.ABC):
     """Shared machinery of the account and container databases.
 
     Subclasses set ``db_type`` (``container``/``account``), ``datadir``
@@ -490,113 +492,6 @@ class DatabaseBroker(abc.ABC):
             return list_rows(conn, self.item_table, columns, make_entry, limit, marker,
                              end_marker, prefix, delimiter, path, reverse)
 
-    # -- sync points ---------------------------------------------------
-    def get_sync(self, remote_id: str, incoming: bool = True) -> int:
-        table = "incoming_sync" if incoming else "outgoing_sync"
-        with self.get() as conn:
-            row = conn.execute("SELECT sync_point FROM %s WHERE remote_id = ?" % table,
-                               (remote_id,)).fetchone()
-        return row[0] if row else -1
-
-    def get_syncs(self, incoming: bool = True) -> list[dict[str, Any]]:
-        table = "incoming_sync" if incoming else "outgoing_sync"
-        with self.get() as conn:
-            return [{"remote_id": r[0], "sync_point": r[1]} for r in conn.execute(
-                "SELECT remote_id, sync_point FROM %s" % table)]
-
-    def merge_syncs(self, syncs: Iterable[Mapping[str, Any]], incoming: bool = True) -> None:
-        """Record ``[{remote_id, sync_point}]``; a sync point only moves forward."""
-        table = "incoming_sync" if incoming else "outgoing_sync"
-        with self.transaction() as conn:
-            for sync in syncs:
-                self._merge_sync_point(conn, table, sync["remote_id"], int(sync["sync_point"]))
-
-    @staticmethod
-    def _merge_sync_point(conn: sqlite3.Connection, table: str, remote_id: str,
-                          point: int) -> None:
-        conn.execute(
-            "INSERT INTO %s (remote_id, sync_point, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT(remote_id) DO UPDATE SET "
-            "sync_point = MAX(sync_point, excluded.sync_point), "
-            "updated_at = excluded.updated_at" % table,
-            (remote_id, point, Timestamp.now().internal))
-
-    # -- replication ---------------------------------------------------
-    def replication_info(self) -> dict[str, Any]:
-        """What a replicator compares and pushes: ids, row cursor, content hash, metadata."""
-        with self.get() as conn:
-            info = self._info_row(conn)
-            info["max_row"] = self._max_row(conn)
-            info["hash"] = self._items_hash(conn)
-        info["metadata"] = json.loads(info.get("metadata") or "{}")
-        return info
-
-    def _items_hash(self, conn: sqlite3.Connection) -> str:
-        """A digest of every row's content (not its ROWID): equal on replicas in sync.
-
-        Reading every row costs a scan, paid once per replication pass; the
-        sync points make that scan the only cost for a database in sync.
-        """
-        digest = hashlib.md5(usedforsecurity=False)
-        cursor = conn.execute("SELECT * FROM %s ORDER BY name" % self.item_table)
-        keep = [i for i, col in enumerate(cursor.description) if col[0] != "ROWID"]
-        for row in cursor:
-            digest.update(repr([row[i] for i in keep]).encode("utf-8"))
-        return digest.hexdigest()
-
-    def snapshot(self, dest_path: str) -> None:
-        """A consistent copy of the database (log folded in) at ``dest_path``, fsynced.
-
-        SQLite's online backup reads one transaction's view, so writers that
-        commit meanwhile never produce a torn copy.
-        """
-        dest = sqlite3.connect(dest_path)
-        try:
-            with self.get() as conn:
-                conn.backup(dest)
-            dest.execute("PRAGMA journal_mode = DELETE")
-        finally:
-            dest.close()
-        with open(dest_path, "rb+") as handle:
-            os.fsync(handle.fileno())
-
-    def adopt_copy(self, source_id: str, source_max_row: int) -> None:
-        """Take a new id after arriving as a whole copy of replica ``source_id``.
-
-        Two replicas sharing an id would confuse every sync point; the copy
-        already holds every row of the source up to ``source_max_row``.
-        """
-        with self.transaction() as conn:
-            conn.execute("UPDATE %s SET id = ?" % self.info_table, (new_db_id(),))
-            self._merge_sync_point(conn, "incoming_sync", source_id, source_max_row)
-        with self.get() as conn:
-            conn.execute("PRAGMA journal_mode = WAL")
-
-    def integrity_problem(self, full: bool = False) -> Optional[str]:
-        """What is wrong with the file, or None: SQLite's own check, then the schema.
-
-        ``quick_check`` skips index-versus-table comparisons; ``full`` runs
-        ``integrity_check``, which also reads every index.
-        """
-        pragma = "integrity_check" if full else "quick_check"
-        try:
-            with self.get() as conn:
-                result = [row[0] for row in conn.execute("PRAGMA %s" % pragma)]
-                if result != ["ok"]:
-                    return "%s: %s" % (pragma, "; ".join(map(str, result[:5])))
-                tables = {row[0] for row in conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table'")}
-                missing = {self.item_table, self.info_table, "incoming_sync",
-                           "outgoing_sync"} - tables
-                if missing:
-                    return "missing tables %s" % ", ".join(sorted(missing))
-                rows = conn.execute("SELECT COUNT(*) FROM %s" % self.info_table).fetchone()[0]
-                if rows != 1:
-                    return "%d rows in %s" % (rows, self.info_table)
-        except sqlite3.DatabaseError as err:
-            return str(err)
-        return None
-
     # -- reclaim -------------------------------------------------------
     def reclaim(self, age_timestamp: Any) -> int:
         """Drop tombstone rows and deleted metadata keys older than ``age_timestamp``.
@@ -620,8 +515,3 @@ class DatabaseBroker(abc.ABC):
     @abc.abstractmethod
     def _reclaim_items(self, conn: sqlite3.Connection, age: str) -> int:
         """Each broker does this for its own tables."""
-
-
-def new_db_id() -> str:
-    """A random id that names one replica's database (sync points refer to it)."""
-    return str(uuid.uuid4())
