@@ -207,7 +207,7 @@ log_file = {container_updater_log_file}
 # Keeps the replicas of every container database equal (REPLICATE to the
 # other replicas: missing rows, or the whole file when far behind) and
 # moves databases off handoff devices once every primary has them.
-interval = {daemon_interval}
+interval = {db_daemon_interval}
 log_file = {container_replicator_log_file}
 # Databases replicated at once.
 # concurrency = 4
@@ -226,7 +226,7 @@ log_file = {container_replicator_log_file}
 # Checks every container database's integrity and schema; a broken one is
 # moved to <device>/quarantined/containers/ (never deleted) and the
 # replicator restores it from another replica.
-interval = {daemon_interval}
+interval = {db_daemon_interval}
 log_file = {container_auditor_log_file}
 # full_check = no
 # log_name = container-auditor
@@ -250,7 +250,7 @@ use = egg:objstore#account
 [account-replicator]
 # Keeps the replicas of every account database equal (REPLICATE to the
 # other replicas) and moves databases off handoff devices.
-interval = {daemon_interval}
+interval = {db_daemon_interval}
 log_file = {account_replicator_log_file}
 # concurrency = 4
 # per_diff = 1000
@@ -265,7 +265,7 @@ log_file = {account_replicator_log_file}
 [account-auditor]
 # Checks every account database's integrity and schema; a broken one is
 # moved to <device>/quarantined/accounts/ (never deleted).
-interval = {daemon_interval}
+interval = {db_daemon_interval}
 log_file = {account_auditor_log_file}
 # full_check = no
 # log_name = account-auditor
@@ -273,7 +273,7 @@ log_file = {account_auditor_log_file}
 [account-reaper]
 # Empties accounts a reseller admin deleted: every object, then every
 # container, then the account's container rows.
-interval = {daemon_interval}
+interval = {db_daemon_interval}
 log_file = {account_reaper_log_file}
 # concurrency = 8
 # conn_timeout = 0.5
@@ -535,6 +535,7 @@ SAMPLE_VALUES: Mapping[str, str] = MappingProxyType({
     "bind_ip": "127.0.0.1",
     "log_file": "",
     "daemon_interval": "300",
+    "db_daemon_interval": "300",
     "expirer_processes": "0",
     "expirer_process": "0",
     "token_secret": "change-me-to-a-long-random-string",

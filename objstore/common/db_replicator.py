@@ -129,7 +129,9 @@ class DbReplicator(Daemon):
             if is_primary and self._reclaim(broker, stats):
                 return
             targets = [node for node in nodes if not self._is_this_node(node, device_path)]
-            results = [self._replicate_to(broker, db_file, node, stats) for node in targets]
+            info = broker.replication_info()     # one scan for every target
+            results = [self._replicate_to(broker, info, db_file, node, stats)
+                       for node in targets]
             if all(results) and not is_primary:
                 broker.close()
                 remove_db(db_file.path)
@@ -165,11 +167,10 @@ class DbReplicator(Daemon):
                                conn_timeout=self.conf.conn_timeout,
                                response_timeout=self.conf.node_timeout)
 
-    def _replicate_to(self, broker: DatabaseBroker, db_file: DbFile, node: Mapping[str, Any],
-                      stats: ReplicationStats) -> bool:
-        """Bring one remote replica up to date with ours; True when it is."""
+    def _replicate_to(self, broker: DatabaseBroker, info: Mapping[str, Any], db_file: DbFile,
+                      node: Mapping[str, Any], stats: ReplicationStats) -> bool:
+        """Bring one remote replica up to date with ours (``info``); True when it is."""
         try:
-            info = broker.replication_info()
             resp = self._request(node, db_file, "sync",
                                  json.dumps(sync_message(info)).encode("utf-8"))
             if resp.status == 404:
