@@ -208,11 +208,7 @@ class DatabaseBroker(ReplicaMixin, abc.ABC):
             if self._conn is None:
                 if not os.path.exists(self.db_file):
                     raise DatabaseNotFound(self.db_file)
-                try:
-                    self._conn = self._connect(self.db_file)
-                except sqlite3.DatabaseError as err:
-                    self._maybe_quarantine(err)
-                    raise
+                self._conn = self._open()
             try:
                 yield self._conn
             except sqlite3.DatabaseError as err:
@@ -225,6 +221,29 @@ class DatabaseBroker(ReplicaMixin, abc.ABC):
                 if isinstance(err, sqlite3.OperationalError) and _is_busy(err):
                     raise DatabaseBusy("%s: %s" % (self.db_file, err)) from err
                 raise
+
+    def _open(self) -> sqlite3.Connection:
+        """Connect, waiting (green) while another process holds the file briefly.
+
+        Opening a WAL database reads its shared index; the last connection
+        of another process to close checkpoints and removes the log under an
+        exclusive lock, so an open can meet "database is locked" on a healthy
+        file: that is waited out, never taken for corruption.
+        """
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                return self._connect(self.db_file)
+            except sqlite3.OperationalError as err:
+                if not _is_busy(err):
+                    self._maybe_quarantine(err)
+                    raise
+                if time.monotonic() >= deadline:
+                    raise DatabaseBusy("%s: %s" % (self.db_file, err)) from err
+            except sqlite3.DatabaseError as err:
+                self._maybe_quarantine(err)
+                raise
+            green_sleep(BUSY_RETRY_SLEEP)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -491,6 +510,37 @@ class DatabaseBroker(ReplicaMixin, abc.ABC):
         with self.get() as conn:
             return list_rows(conn, self.item_table, columns, make_entry, limit, marker,
                              end_marker, prefix, delimiter, path, reverse)
+
+    # -- integrity -----------------------------------------------------
+    def integrity_problem(self, full: bool = False) -> Optional[str]:
+        """What is wrong with the file, or None: SQLite's own check, then the schema.
+
+        ``quick_check`` skips index-versus-table comparisons; ``full`` runs
+        ``integrity_check``, which also reads every index.
+        """
+        pragma = "integrity_check" if full else "quick_check"
+        try:
+            with self.get() as conn:
+                result = [row[0] for row in conn.execute("PRAGMA %s" % pragma)]
+                if result != ["ok"]:
+                    return "%s: %s" % (pragma, "; ".join(map(str, result[:5])))
+                tables = {row[0] for row in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'")}
+                missing = {self.item_table, self.info_table, "incoming_sync",
+                           "outgoing_sync"} - tables
+                if missing:
+                    return "missing tables %s" % ", ".join(sorted(missing))
+                rows = conn.execute("SELECT COUNT(*) FROM %s" % self.info_table).fetchone()[0]
+                if rows != 1:
+                    return "%d rows in %s" % (rows, self.info_table)
+        except sqlite3.OperationalError as err:
+            # I/O trouble or a lock is no verdict on the file's content.
+            if self.scratch and _is_corruption(err):
+                return str(err)
+            raise DatabaseError("%s: %s" % (self.db_file, err)) from err
+        except sqlite3.DatabaseError as err:
+            return str(err)
+        return None
 
     # -- reclaim -------------------------------------------------------
     def reclaim(self, age_timestamp: Any) -> int:

@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 import uuid
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Iterable, Mapping
 
 from objstore.common.timestamp import Timestamp
 
@@ -110,28 +110,3 @@ class ReplicaMixin:
             self._merge_sync_point(conn, "incoming_sync", source_id, source_max_row)
         with self.get() as conn:
             conn.execute("PRAGMA journal_mode = WAL")
-
-    def integrity_problem(self, full: bool = False) -> Optional[str]:
-        """What is wrong with the file, or None: SQLite's own check, then the schema.
-
-        ``quick_check`` skips index-versus-table comparisons; ``full`` runs
-        ``integrity_check``, which also reads every index.
-        """
-        pragma = "integrity_check" if full else "quick_check"
-        try:
-            with self.get() as conn:
-                result = [row[0] for row in conn.execute("PRAGMA %s" % pragma)]
-                if result != ["ok"]:
-                    return "%s: %s" % (pragma, "; ".join(map(str, result[:5])))
-                tables = {row[0] for row in conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table'")}
-                missing = {self.item_table, self.info_table, "incoming_sync",
-                           "outgoing_sync"} - tables
-                if missing:
-                    return "missing tables %s" % ", ".join(sorted(missing))
-                rows = conn.execute("SELECT COUNT(*) FROM %s" % self.info_table).fetchone()[0]
-                if rows != 1:
-                    return "%d rows in %s" % (rows, self.info_table)
-        except sqlite3.DatabaseError as err:
-            return str(err)
-        return None

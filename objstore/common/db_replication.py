@@ -30,6 +30,7 @@ from objstore.common.db import DatabaseBroker, DatabaseError, db_path
 from objstore.common.durable_fs import (fsync_dir, makedirs_durably, mkdirs, unlink_quietly)
 from objstore.common.path_hash import PathHasher
 from objstore.common.storage_request import text_response
+from objstore.common.timestamp import Timestamp
 
 OP_HEADER = "X-Backend-Replicate-Op"
 OPS = ("sync", "merge_items", "upload")
@@ -45,11 +46,20 @@ def sync_message(info: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def merge_info(broker: DatabaseBroker, info: Mapping[str, Any]) -> None:
-    """Fold another replica's put/delete timestamps and metadata into ``broker``."""
-    broker.update_put_timestamp(info["put_timestamp"])
-    broker.update_delete_timestamp(info["delete_timestamp"])
-    broker.update_metadata({key: (pair[0], pair[1])
-                            for key, pair in dict(info.get("metadata") or {}).items()})
+    """Fold another replica's put/delete timestamps and metadata into ``broker``.
+
+    Only what is newer is written: a replica in sync costs reads alone, and
+    takes no write lock.
+    """
+    mine = broker.get_info()
+    if Timestamp(info["put_timestamp"]) > Timestamp(mine["put_timestamp"]):
+        broker.update_put_timestamp(info["put_timestamp"])
+    if Timestamp(info["delete_timestamp"]) > Timestamp(mine["delete_timestamp"]):
+        broker.update_delete_timestamp(info["delete_timestamp"])
+    current = broker.get_raw_metadata()
+    newer = {key: (pair[0], pair[1]) for key, pair in dict(info.get("metadata") or {}).items()
+             if key not in current or Timestamp(pair[1]) > Timestamp(current[key][1])}
+    broker.update_metadata(newer)
 
 
 def merge_copy(broker: DatabaseBroker, copy: DatabaseBroker) -> int:

@@ -71,3 +71,20 @@ def test_account_auditor(tmp_path):
     stats = auditor(AccountAuditor, tmp_path).run_once()
     assert stats.quarantined == 1
     assert not broker.exists()
+
+
+def test_a_locked_database_is_not_taken_for_a_broken_one(tmp_path):
+    broker = make(tmp_path, "busy")
+    holder = sqlite3.connect(broker.db_file, isolation_level=None)
+    holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("DELETE FROM outgoing_sync")
+    try:
+        stats = auditor(ContainerAuditor, tmp_path, db_timeout="0.3").run_once()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert (stats.passed, stats.quarantined, stats.errors) == (0, 0, 1)
+    assert broker.exists()
+    assert not (tmp_path / "d1" / "quarantined").exists()
+    assert auditor(ContainerAuditor, tmp_path).run_once().passed == 1
