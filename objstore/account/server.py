@@ -13,6 +13,7 @@ from typing import Any, Mapping, Optional
 
 from webob import Request, Response
 
+from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigSection, to_bool
 from objstore.common.constraints import MetadataError, check_metadata
 from objstore.common.db import (DatabaseAlreadyExists)
@@ -65,6 +66,7 @@ class AccountServer(DatabaseServerApp):
     server_type = "account"
     config_class = AccountServerConfig
     conf: AccountServerConfig
+    broker_class = AccountBroker
 
     # -- helpers -------------------------------------------------------
     def _broker(self, req: Request) -> tuple[AccountBroker, list]:

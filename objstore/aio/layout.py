@@ -33,19 +33,22 @@ STORAGE_KINDS = ("object", "container", "account")
 # The daemons each storage server's config file has a section for.
 DAEMONS_BY_KIND: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "object": ("object-updater", "object-expirer"),
-    "container": ("container-updater",),
-    "account": (),
+    "container": ("container-updater", "container-replicator", "container-auditor"),
+    "account": ("account-replicator", "account-auditor", "account-reaper"),
 })
 # Options older aio configs carry that no server reads any more: a restart
 # removes them, since an unknown option stops a server at start.
-RETIRED_OPTIONS: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType({
-    "account": (("DEFAULT", "swift_dir"),),
-})
+RETIRED_OPTIONS: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType({})
 # Daemons a pass runs after all the others: the expirer lists the queue's
 # buckets, which the account learns of from the container updaters.
 DAEMONS_LAST = ("object-expirer",)
 PART_POWER = 10
 DAEMON_INTERVAL = 5
+# The database replicators, auditors and reaper walk every database of a node
+# each pass: every few seconds would keep a laptop (and a CI machine) busy.
+DB_DAEMON_INTERVAL = 30
+DB_DAEMONS = frozenset(("container-replicator", "container-auditor", "account-replicator",
+                        "account-auditor", "account-reaper"))
 # Storage policies of the aio, by index: gold (0, the default) has the
 # cluster's replica count, silver (1) at most two replicas.
 SILVER_REPLICAS = 2
@@ -193,8 +196,12 @@ class Layout:
                     for section, key in RETIRED_OPTIONS.get(kind, ()):
                         _drop_option(path, section, key)
                     for daemon in DAEMONS_BY_KIND[kind]:
-                        options = {"interval": str(DAEMON_INTERVAL),
+                        interval = DB_DAEMON_INTERVAL if daemon in DB_DAEMONS else DAEMON_INTERVAL
+                        options = {"interval": str(interval),
                                    "log_file": daemon_logs[templates.log_file_key(daemon)]}
+                        if kind == "account":
+                            # older account configs name no ring directory
+                            options["swift_dir"] = self.etc_dir
                         if daemon == "object-expirer":
                             options.update(processes=expirer_share["expirer_processes"],
                                            process=expirer_share["expirer_process"])
@@ -229,6 +236,7 @@ class Layout:
         values.update(objstore_conf=self.cluster_conf, swift_dir=self.etc_dir,
                       bind_ip=self.bind_ip, log_file=log_file,
                       daemon_interval=str(DAEMON_INTERVAL),
+                      db_daemon_interval=str(DB_DAEMON_INTERVAL),
                       # Sites answer at http://<container>.<account>.localhost:<port>/.
                       storage_domain="localhost")
         return values

@@ -202,12 +202,40 @@ log_file = {container_updater_log_file}
 # node_timeout = 3
 # db_timeout = 25
 # log_name = container-updater
+
+[container-replicator]
+# Keeps the replicas of every container database equal (REPLICATE to the
+# other replicas: missing rows, or the whole file when far behind) and
+# moves databases off handoff devices once every primary has them.
+interval = {db_daemon_interval}
+log_file = {container_replicator_log_file}
+# Databases replicated at once.
+# concurrency = 4
+# Rows per request, and requests per database before the whole file is sent.
+# per_diff = 1000
+# max_diffs = 100
+# Seconds deleted rows (and deleted databases) are kept: longer than any
+# outage, or a replica that missed a delete brings the row back.
+# reclaim_age = 604800
+# conn_timeout = 0.5
+# node_timeout = 10
+# db_timeout = 25
+# log_name = container-replicator
+
+[container-auditor]
+# Checks every container database's integrity and schema; a broken one is
+# moved to <device>/quarantined/containers/ (never deleted) and the
+# replicator restores it from another replica.
+interval = {db_daemon_interval}
+log_file = {container_auditor_log_file}
+# full_check = no
+# log_name = container-auditor
 """
 
 ACCOUNT_SERVER_CONF = """\
-# account-server.conf: one account server on a storage node.
+# account-server.conf: one account server (and its daemons) on a storage node.
 
-""" + _CLUSTER_CONF + _NODE_DEFAULT + """
+""" + _CLUSTER_CONF + _RING_DIR + _NODE_DEFAULT + """
 [pipeline:main]
 pipeline = account-server
 
@@ -218,6 +246,39 @@ use = egg:objstore#account
 # db_timeout = 25
 # Accounts whose name starts with this are created on first use.
 # auto_create_account_prefix = .
+
+[account-replicator]
+# Keeps the replicas of every account database equal (REPLICATE to the
+# other replicas) and moves databases off handoff devices.
+interval = {db_daemon_interval}
+log_file = {account_replicator_log_file}
+# concurrency = 4
+# per_diff = 1000
+# max_diffs = 100
+# Seconds deleted rows (and deleted databases) are kept.
+# reclaim_age = 604800
+# conn_timeout = 0.5
+# node_timeout = 10
+# db_timeout = 25
+# log_name = account-replicator
+
+[account-auditor]
+# Checks every account database's integrity and schema; a broken one is
+# moved to <device>/quarantined/accounts/ (never deleted).
+interval = {db_daemon_interval}
+log_file = {account_auditor_log_file}
+# full_check = no
+# log_name = account-auditor
+
+[account-reaper]
+# Empties accounts a reseller admin deleted: every object, then every
+# container, then the account's container rows.
+interval = {db_daemon_interval}
+log_file = {account_reaper_log_file}
+# concurrency = 8
+# conn_timeout = 0.5
+# node_timeout = 10
+# log_name = account-reaper
 """
 
 # The proxy pipeline, outermost first.  objstore-aio drops a filter whose code
@@ -489,6 +550,7 @@ SAMPLE_VALUES: Mapping[str, str] = MappingProxyType({
     "bind_ip": "127.0.0.1",
     "log_file": "",
     "daemon_interval": "300",
+    "db_daemon_interval": "300",
     "expirer_processes": "0",
     "expirer_process": "0",
     "token_secret": "change-me-to-a-long-random-string",

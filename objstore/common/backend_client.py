@@ -317,3 +317,41 @@ def backend_request(ip: str, port: int, device: str, partition: int | str, metho
         return BackendResponse(resp.status, resp.reason, response_headers(resp), data)
     finally:
         conn.close()
+
+
+def node_request(node: Mapping[str, Any], partition: int | str, method: str, path: str,
+                 headers: Optional[Mapping[str, Any]] = None, query_string: str = "", *,
+                 conn_timeout: float = DEFAULT_CONN_TIMEOUT,
+                 response_timeout: float = DEFAULT_RESPONSE_TIMEOUT,
+                 logger: Any = None, who: str = "") -> Optional[BackendResponse]:
+    """:func:`backend_request` to a ring device; None (logged) when it cannot be reached.
+
+    Daemons count an unreachable replica as one failed answer among several,
+    so the failure is a value here, not an exception.
+    """
+    try:
+        return backend_request(node["ip"], int(node["port"]), node["device"], partition,
+                               method, path, headers=headers, query_string=query_string,
+                               conn_timeout=conn_timeout, response_timeout=response_timeout)
+    except (BackendError, OSError) as err:
+        if logger is not None:
+            logger.warning("%s: %s %s to %s:%s/%s failed: %s", who, method, path,
+                           node["ip"], node["port"], node["device"], err)
+        return None
+
+
+def update_target_headers(prefix: str, targets: list[Mapping[str, Any]], partition: int | str,
+                          replica: int, replicas: int) -> dict[str, str]:
+    """``<prefix>-Host/-Device/-Partition`` naming replica ``replica``'s share of ``targets``.
+
+    A write to ``replicas`` nodes asks each to update some of the replicas of
+    the database above it (``X-Container`` for an object, ``X-Account`` for
+    a container): target ``j`` goes to write replica ``j % replicas``, so
+    every target is told once.  Empty when this replica has no share.
+    """
+    mine = [t for j, t in enumerate(targets) if j % max(1, replicas) == replica]
+    if not mine:
+        return {}
+    return {prefix + "-Host": ",".join("%s:%s" % (t["ip"], t["port"]) for t in mine),
+            prefix + "-Device": ",".join(t["device"] for t in mine),
+            prefix + "-Partition": str(partition)}

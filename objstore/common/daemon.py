@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import os
 import random
 import time
 from typing import Any, Mapping, Optional
@@ -28,6 +29,20 @@ class DaemonConfig(ConfigSection):
     swift_dir: str = "/etc/objstore"
     interval: float = 30.0
     log_name: str = ""
+
+
+def is_local_device(node: Mapping[str, Any], device_path: str, bind_ip: str,
+                    bind_port: int) -> bool:
+    """True when the ring device ``node`` is ``device_path`` on this node.
+
+    A node is known by the address its server binds (``bind_ip``/``bind_port``
+    from the config's ``[DEFAULT]``); a wildcard ip or a zero port matches any.
+    """
+    if node["device"] != os.path.basename(device_path):
+        return False
+    if bind_port and int(node["port"]) != int(bind_port):
+        return False
+    return bind_ip in ("", "0.0.0.0", "::") or node["ip"] == bind_ip
 
 
 class Daemon(abc.ABC):

@@ -5,8 +5,10 @@ A broker owns one database file at
 The subclasses (``ContainerBroker``, ``AccountBroker``) add their row table;
 this module holds what both need: durable creation, the ``info`` row with the
 put/delete timestamps, metadata with a timestamp per key, newest-wins merging
-of rows in any order, the row-id cursor replication reads from, sync points,
-reclaiming old tombstones and moving a corrupt file to quarantine.
+of rows in any order, the row-id cursor replication reads from, reclaiming
+old tombstones, checking integrity and moving a corrupt file to quarantine.
+Sync points, the content hash and whole copies for replication are mixed in
+from :mod:`objstore.common.db_replica`.
 
 Journal mode: write-ahead log (``journal_mode=WAL``, set once when the file
 is created and remembered in its header) with ``synchronous=FULL``: a commit
@@ -45,11 +47,14 @@ import time
 import uuid
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
-from objstore.common.durable_fs import fsync_dir, mkdirs, renamer
+from objstore.common.durable_fs import (fsync_dir, makedirs_durably, mkdirs, renamer,
+                                        unlink_quietly)
 from objstore.common.concurrency import sleep as green_sleep
 from objstore.common.concurrency import tpool_execute
 from objstore.common.db_group_commit import GroupCommit
+from objstore.common.db_files import DbFile, iter_db_files
 from objstore.common.db_listing import list_rows
+from objstore.common.db_replica import ReplicaMixin
 from objstore.common.timestamp import Timestamp
 
 DEFAULT_DB_TIMEOUT = 25.0
@@ -135,7 +140,7 @@ def _is_corruption(err: BaseException) -> bool:
         "no such table"))
 
 
-class DatabaseBroker(abc.ABC):
+class DatabaseBroker(ReplicaMixin, abc.ABC):
     """Shared machinery of the account and container databases.
 
     Subclasses set ``db_type`` (``container``/``account``), ``datadir``
@@ -150,10 +155,13 @@ class DatabaseBroker(abc.ABC):
 
     def __init__(self, db_file: str, timeout: float = DEFAULT_DB_TIMEOUT,
                  account: Optional[str] = None, container: Optional[str] = None,
-                 group_commit: Optional[GroupCommit] = None):
+                 group_commit: Optional[GroupCommit] = None, scratch: bool = False):
         self.db_file = db_file
         # A server's GroupCommit lets concurrent row merges share one COMMIT.
         self.group_commit = group_commit
+        # A scratch file (an uploaded copy being checked) lies outside the
+        # layout: a corrupt one is refused, there is no hash directory to quarantine.
+        self.scratch = scratch
         self.timeout = timeout
         self.account = account
         self.container = container
@@ -175,6 +183,12 @@ class DatabaseBroker(abc.ABC):
 
     def exists(self) -> bool:
         return os.path.exists(self.db_file)
+
+    @classmethod
+    def iter_on_device(cls, device_path: str,
+                       partition: Optional[int] = None) -> Iterator[DbFile]:
+        """This kind's databases on one device (or one partition of it)."""
+        return iter_db_files(device_path, cls.datadir, partition)
 
     # -- connections ---------------------------------------------------
     def _connect(self, path: str) -> sqlite3.Connection:
@@ -200,11 +214,7 @@ class DatabaseBroker(abc.ABC):
             if self._conn is None:
                 if not os.path.exists(self.db_file):
                     raise DatabaseNotFound(self.db_file)
-                try:
-                    self._conn = self._connect(self.db_file)
-                except sqlite3.DatabaseError as err:
-                    self._maybe_quarantine(err)
-                    raise
+                self._conn = self._open()
             try:
                 yield self._conn
             except sqlite3.DatabaseError as err:
@@ -217,6 +227,29 @@ class DatabaseBroker(abc.ABC):
                 if isinstance(err, sqlite3.OperationalError) and _is_busy(err):
                     raise DatabaseBusy("%s: %s" % (self.db_file, err)) from err
                 raise
+
+    def _open(self) -> sqlite3.Connection:
+        """Connect, waiting (green) while another process holds the file briefly.
+
+        Opening a WAL database reads its shared index; the last connection
+        of another process to close checkpoints and removes the log under an
+        exclusive lock, so an open can meet "database is locked" on a healthy
+        file: that is waited out, never taken for corruption.
+        """
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                return self._connect(self.db_file)
+            except sqlite3.OperationalError as err:
+                if not _is_busy(err):
+                    self._maybe_quarantine(err)
+                    raise
+                if time.monotonic() >= deadline:
+                    raise DatabaseBusy("%s: %s" % (self.db_file, err)) from err
+            except sqlite3.DatabaseError as err:
+                self._maybe_quarantine(err)
+                raise
+            green_sleep(BUSY_RETRY_SLEEP)
 
     @contextlib.contextmanager
     def transaction(self, commit_in_thread: bool = False) -> Iterator[sqlite3.Connection]:
@@ -263,7 +296,7 @@ class DatabaseBroker(abc.ABC):
                 self._conn = None
 
     def _maybe_quarantine(self, err: BaseException) -> None:
-        if _is_corruption(err):
+        if _is_corruption(err) and not self.scratch:
             self.quarantine(str(err))
             raise DatabaseQuarantined("%s quarantined: %s" % (self.db_file, err)) from err
 
@@ -312,22 +345,22 @@ class DatabaseBroker(abc.ABC):
         except BaseException:
             conn.close()
             for leftover in (tmp_path, tmp_path + "-wal", tmp_path + "-shm"):
-                _unlink(leftover)
+                unlink_quietly(leftover)
             raise
         conn.close()
         with open(tmp_path, "rb+") as handle:
             os.fsync(handle.fileno())
         if os.path.exists(self.db_file):
-            _unlink(tmp_path)
+            unlink_quietly(tmp_path)
             raise DatabaseAlreadyExists(self.db_file)
-        _make_dirs_durably(self.db_dir)
+        makedirs_durably(self.db_dir)
         # link() fails if a racing creator got there first; rename would clobber it.
         try:
             os.link(tmp_path, self.db_file)
         except FileExistsError:
-            _unlink(tmp_path)
+            unlink_quietly(tmp_path)
             raise DatabaseAlreadyExists(self.db_file) from None
-        _unlink(tmp_path)
+        unlink_quietly(tmp_path)
         fsync_dir(self.db_dir)
         if account := info.get("account"):
             self.account = account
@@ -519,36 +552,36 @@ class DatabaseBroker(abc.ABC):
             return list_rows(conn, self.item_table, columns, make_entry, limit, marker,
                              end_marker, prefix, delimiter, path, reverse, show_reserved)
 
-    # -- sync points ---------------------------------------------------
-    def get_sync(self, remote_id: str, incoming: bool = True) -> int:
-        table = "incoming_sync" if incoming else "outgoing_sync"
-        with self.get() as conn:
-            row = conn.execute("SELECT sync_point FROM %s WHERE remote_id = ?" % table,
-                               (remote_id,)).fetchone()
-        return row[0] if row else -1
+    # -- integrity -----------------------------------------------------
+    def integrity_problem(self, full: bool = False) -> Optional[str]:
+        """What is wrong with the file, or None: SQLite's own check, then the schema.
 
-    def get_syncs(self, incoming: bool = True) -> list[dict[str, Any]]:
-        table = "incoming_sync" if incoming else "outgoing_sync"
-        with self.get() as conn:
-            return [{"remote_id": r[0], "sync_point": r[1]} for r in conn.execute(
-                "SELECT remote_id, sync_point FROM %s" % table)]
-
-    def merge_syncs(self, syncs: Iterable[Mapping[str, Any]], incoming: bool = True) -> None:
-        """Record ``[{remote_id, sync_point}]``; a sync point only moves forward."""
-        table = "incoming_sync" if incoming else "outgoing_sync"
-        with self.transaction() as conn:
-            for sync in syncs:
-                self._merge_sync_point(conn, table, sync["remote_id"], int(sync["sync_point"]))
-
-    @staticmethod
-    def _merge_sync_point(conn: sqlite3.Connection, table: str, remote_id: str,
-                          point: int) -> None:
-        conn.execute(
-            "INSERT INTO %s (remote_id, sync_point, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT(remote_id) DO UPDATE SET "
-            "sync_point = MAX(sync_point, excluded.sync_point), "
-            "updated_at = excluded.updated_at" % table,
-            (remote_id, point, Timestamp.now().internal))
+        ``quick_check`` skips index-versus-table comparisons; ``full`` runs
+        ``integrity_check``, which also reads every index.
+        """
+        pragma = "integrity_check" if full else "quick_check"
+        try:
+            with self.get() as conn:
+                result = [row[0] for row in conn.execute("PRAGMA %s" % pragma)]
+                if result != ["ok"]:
+                    return "%s: %s" % (pragma, "; ".join(map(str, result[:5])))
+                tables = {row[0] for row in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'")}
+                missing = {self.item_table, self.info_table, "incoming_sync",
+                           "outgoing_sync"} - tables
+                if missing:
+                    return "missing tables %s" % ", ".join(sorted(missing))
+                rows = conn.execute("SELECT COUNT(*) FROM %s" % self.info_table).fetchone()[0]
+                if rows != 1:
+                    return "%d rows in %s" % (rows, self.info_table)
+        except sqlite3.OperationalError as err:
+            # I/O trouble or a lock is no verdict on the file's content.
+            if self.scratch and _is_corruption(err):
+                return str(err)
+            raise DatabaseError("%s: %s" % (self.db_file, err)) from err
+        except sqlite3.DatabaseError as err:
+            return str(err)
+        return None
 
     # -- reclaim -------------------------------------------------------
     def reclaim(self, age_timestamp: Any) -> int:
@@ -573,30 +606,3 @@ class DatabaseBroker(abc.ABC):
     @abc.abstractmethod
     def _reclaim_items(self, conn: sqlite3.Connection, age: str) -> int:
         """Each broker does this for its own tables."""
-
-
-def _make_dirs_durably(path: str) -> None:
-    """Create ``path`` and missing parents, fsyncing each new entry's parent directory."""
-    missing = []
-    probe = path
-    while probe and not os.path.isdir(probe):
-        missing.append(probe)
-        probe = os.path.dirname(probe)
-    for directory in reversed(missing):
-        try:
-            os.mkdir(directory)
-        except FileExistsError:
-            continue
-        fsync_dir(os.path.dirname(directory))
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
-def new_db_id() -> str:
-    """A random id that names one replica's database (sync points refer to it)."""
-    return str(uuid.uuid4())

@@ -132,3 +132,18 @@ def unlink_quietly(path: str) -> bool:
         return True
     except FileNotFoundError:
         return False
+
+
+def makedirs_durably(path: str) -> None:
+    """Create ``path`` and missing parents, fsyncing each new entry's parent directory."""
+    missing = []
+    probe = path
+    while probe and not os.path.isdir(probe):
+        missing.append(probe)
+        probe = os.path.dirname(probe)
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory)
+        except FileExistsError:
+            continue
+        fsync_dir(os.path.dirname(directory))

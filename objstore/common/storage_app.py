@@ -19,11 +19,13 @@ from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigSection
 from objstore.common.constraints import MetadataError, check_metadata_update
 from objstore.common.db import DatabaseBusy, DatabaseNotFound, DatabaseQuarantined
+from objstore.common.db_replication import ReplicationReceiver
+from objstore.common.durable_fs import check_device
 from objstore.common.http_text import wsgi_to_bytes
 from objstore.common.logs import (TRANS_ID_HEADER, get_logger, get_trans_id, new_trans_id,
                                   set_trans_id)
 from objstore.common.storage_policy import POLICY_INDEX_HEADER
-from objstore.common.storage_request import http_error, text_response
+from objstore.common.storage_request import http_error, split_backend_path, text_response
 
 
 def access_line(req: Request, status: int, content_length: object, began: float) -> str:
@@ -93,7 +95,23 @@ class StorageServerApp:
 
 
 class DatabaseServerApp(StorageServerApp):
-    """Base of the account and container servers: how a broker's failure answers."""
+    """Base of the account and container servers: how a broker's failure answers.
+
+    Subclasses set ``broker_class``; ``REPLICATE`` (the replicators' verb) is
+    the same for both kinds of database.
+    """
+
+    methods = StorageServerApp.methods + ("REPLICATE",)
+    broker_class: Any = None
+
+    def REPLICATE(self, req: Request) -> Response:
+        device, partition, name_hash = split_backend_path(req, 3, 3)
+        device_path = check_device(self.conf.devices, str(device), self.conf.mount_check)
+        if device_path is None:
+            return text_response(507, "%s is not mounted" % device)
+        receiver = ReplicationReceiver(self.broker_class, self.cluster.hasher,
+                                       self.conf.db_timeout)
+        return receiver.handle(req, device_path, str(partition), str(name_hash))
 
     def check_stored_metadata(self, broker: Any, updates: Mapping[str, tuple[str, Any]]) -> None:
         """400 when the metadata after ``updates`` would break the count or size limits."""

@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any, Mapping, Optional
 
-from objstore.common.db import (_INFO_COMMON_COLUMNS, DatabaseBroker, db_path, new_db_id,
-                                ts_text)
+from objstore.common.db import _INFO_COMMON_COLUMNS, DatabaseBroker, db_path, ts_text
+from objstore.common.db_replica import new_db_id
 from objstore.common.db_group_commit import GroupCommit
 from objstore.common.listing_format import ObjectEntry
 from objstore.common.path_hash import PathHasher

@@ -60,6 +60,7 @@ class ContainerServer(DatabaseServerApp):
     server_type = "container"
     config_class = ContainerServerConfig
     conf: ContainerServerConfig
+    broker_class = ContainerBroker
 
     def __init__(self, cluster: ClusterConfig, conf: Any = None,
                  logger: Optional[Any] = None) -> None:

@@ -11,17 +11,16 @@ stored in the database, so an unchanged container costs one read next pass.
 from __future__ import annotations
 
 import dataclasses
-import os
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Mapping, Optional
 
 from objstore.common.cluster_config import ClusterConfig
 from objstore.common.concurrency import GreenPool
 from objstore.common.daemon import Daemon, DaemonConfig
 from objstore.common.db import DatabaseError
-from objstore.common.durable_fs import check_device
+from objstore.common.db_files import iter_devices
 from objstore.common.timestamp import Timestamp
 from objstore.container.account_report import AccountNode, report_headers, send_reports
-from objstore.container.backend import DATADIR, ContainerBroker
+from objstore.container.backend import ContainerBroker
 from objstore.ring.ring import load_ring
 
 
@@ -33,26 +32,6 @@ class ContainerUpdaterConfig(DaemonConfig):
     node_timeout: float = 3.0
     db_timeout: float = 25.0
     log_name: str = "container-updater"
-
-
-def iter_container_dbs(device_path: str) -> Iterator[str]:
-    """Every ``containers/<part>/<suffix>/<hash>/<hash>.db`` on one device."""
-    root = os.path.join(device_path, DATADIR)
-    for part in _listdir(root):
-        part_dir = os.path.join(root, part)
-        for suffix in _listdir(part_dir):
-            suffix_dir = os.path.join(part_dir, suffix)
-            for name_hash in _listdir(suffix_dir):
-                db_file = os.path.join(suffix_dir, name_hash, name_hash + ".db")
-                if os.path.isfile(db_file):
-                    yield db_file
-
-
-def _listdir(path: str) -> list[str]:
-    try:
-        return sorted(os.listdir(path))
-    except (FileNotFoundError, NotADirectoryError):
-        return []
 
 
 def needs_report(info: Mapping[str, Any]) -> bool:
@@ -89,13 +68,10 @@ class ContainerUpdater(Daemon):
         """One pass over every device; returns counts for tests and the log."""
         stats = {"checked": 0, "reported": 0, "unchanged": 0, "failed": 0, "errors": 0}
         pool = GreenPool(max(1, self.conf.concurrency))
-        for device in _listdir(self.conf.devices):
-            device_path = check_device(self.conf.devices, device, self.conf.mount_check)
-            if device_path is None:
-                self.logger.warning("skipping %s: not mounted", device)
-                continue
-            for db_file in iter_container_dbs(device_path):
-                pool.spawn_n(self._process, db_file, stats)
+        for device_path in iter_devices(self.conf.devices, self.conf.mount_check,
+                                        self.logger):
+            for db_file in ContainerBroker.iter_on_device(device_path):
+                pool.spawn_n(self._process, db_file.path, stats)
         pool.waitall()
         self.logger.info("container updater pass: %s", stats)
         return stats

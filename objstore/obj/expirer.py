@@ -21,7 +21,8 @@ import time
 import urllib.parse
 from typing import Any, Callable, Iterator, Mapping, Optional
 
-from objstore.common.backend_client import BackendError, BackendResponse, backend_request
+from objstore.common.backend_client import (BackendResponse, node_request,
+                                            update_target_headers)
 from objstore.common.cluster_config import ClusterConfig
 from objstore.common.concurrency import GreenPile, GreenPool
 from objstore.common.config import ConfigError
@@ -235,12 +236,8 @@ class ObjectExpirer(Daemon):
                        "X-If-Delete-At": row.delete_at_header,
                        POLICY_INDEX_HEADER: str(index), CLEAN_QUEUE_HEADER: "no"}
             # each replica tells its share of the container replicas (paired by index)
-            mine = [c for j, c in enumerate(c_nodes) if j % len(nodes) == i]
-            if mine:
-                headers.update({
-                    "X-Container-Host": ",".join("%s:%s" % (c["ip"], c["port"]) for c in mine),
-                    "X-Container-Device": ",".join(c["device"] for c in mine),
-                    "X-Container-Partition": str(c_part)})
+            headers.update(update_target_headers("X-Container", c_nodes, c_part, i,
+                                                 len(nodes)))
             pile.spawn(self._request, node, part, "DELETE", path, headers)
         statuses = [None if resp is None else resp.status for resp in pile]
         settled = [s for s in statuses if s is not None and (200 <= s < 300 or s in SETTLED)]
@@ -326,12 +323,7 @@ class ObjectExpirer(Daemon):
     def _request(self, node: Mapping[str, Any], part: int, method: str, path: str,
                  headers: Mapping[str, str], query_string: str = ""
                  ) -> Optional[BackendResponse]:
-        try:
-            return backend_request(node["ip"], int(node["port"]), node["device"], part, method,
-                                   path, headers=headers, query_string=query_string,
-                                   conn_timeout=self.conf.conn_timeout,
-                                   response_timeout=self.conf.node_timeout)
-        except (BackendError, OSError) as err:
-            self.logger.warning("object expirer: %s %s to %s:%s/%s failed: %s", method, path,
-                                node["ip"], node["port"], node["device"], err)
-            return None
+        return node_request(node, part, method, path, headers, query_string,
+                            conn_timeout=self.conf.conn_timeout,
+                            response_timeout=self.conf.node_timeout, logger=self.logger,
+                            who="object expirer")

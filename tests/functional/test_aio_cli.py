@@ -33,6 +33,16 @@ def test_run_daemons_once_from_the_command_line(cluster):
     assert result.returncode == 0, result.stderr
 
 
+def test_run_daemons_once_of_named_kinds(cluster):
+    result = aio("--data-dir", cluster.data_dir, "run-daemons", "--once",
+                 "container-replicator", "account-auditor")
+    assert result.returncode == 0, result.stderr
+    assert "container-replicator, account-auditor ran once" in result.stderr
+    result = aio("--data-dir", cluster.data_dir, "run-daemons", "--once", "container-replicatr")
+    assert result.returncode == 1
+    assert "no daemon named container-replicatr" in result.stderr
+
+
 def test_unknown_data_dir_is_a_clear_error(tmp_path):
     result = aio("--data-dir", str(tmp_path / "nothing"), "status")
     assert result.returncode == 1

@@ -9,6 +9,7 @@ from objstore.aio import templates
 from objstore.aio.layout import Layout, LayoutError, _set_option, assign_ports
 from objstore.aio.state import locked_state, read_state
 from objstore.common.config import read_ini
+from objstore.common.config_check import check_server_config
 from objstore.ring.ring import Ring
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
@@ -167,22 +168,26 @@ def test_existing_proxy_config_gains_sections_for_new_filters(tmp_path):
     assert sections["filter:tempauth"]["token_secret"] == secret  # tokens stay valid
 
 
-def test_existing_server_config_loses_options_no_server_reads(tmp_path):
-    """Older account configs set swift_dir; strict config would refuse to start them."""
+def test_existing_account_config_gains_its_daemons_and_ring_dir(tmp_path):
+    """Account configs written before the account daemons had no ring directory."""
     layout = Layout(str(tmp_path), nodes=1)
     layout.make_dirs()
     ports = _ports(layout, 42000)
     layout.write_server_confs(ports, templates.PROXY_PIPELINE)
     path = layout.server_conf("account", 1)
     text = open(path).read()
+    old = text[:text.index("[account-replicator]")]
+    old = "\n".join(line for line in old.split("\n") if not line.startswith("swift_dir"))
     with open(path, "w") as handle:
-        handle.write(text.replace("[DEFAULT]\n", "[DEFAULT]\nswift_dir = /old/etc\n", 1))
-    assert read_ini(path)["DEFAULT"]["swift_dir"] == "/old/etc"
+        handle.write(old)
+    assert "swift_dir" not in read_ini(path)["DEFAULT"]
 
     layout.write_server_confs(ports, templates.PROXY_PIPELINE)
     after = read_ini(path)
-    assert "swift_dir" not in after["DEFAULT"]
+    for daemon in ("account-replicator", "account-auditor", "account-reaper"):
+        assert after[daemon]["swift_dir"] == layout.etc_dir
     assert after["DEFAULT"]["bind_port"] == str(ports["account-server-1"])
+    check_server_config(path)
 
 
 def test_new_cluster_has_gold_and_silver_with_their_own_rings(tmp_path):

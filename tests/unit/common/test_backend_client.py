@@ -114,3 +114,24 @@ def test_abort_ends_the_connection_while_the_answer_reader_holds_the_socket():
     assert peer.recv(1) == b""
     peer.close()
     listener.close()
+
+
+def test_update_target_headers_share_every_target_once():
+    from objstore.common.backend_client import update_target_headers
+    targets = [{"ip": "10.0.0.%d" % i, "port": 6001, "device": "d%d" % i} for i in range(4)]
+    shares = [update_target_headers("X-Container", targets, 9, i, 3) for i in range(3)]
+    assert shares[0] == {"X-Container-Host": "10.0.0.0:6001,10.0.0.3:6001",
+                         "X-Container-Device": "d0,d3", "X-Container-Partition": "9"}
+    assert shares[2]["X-Container-Device"] == "d2"
+    assert update_target_headers("X-Account", targets[:1], 9, 1, 3) == {}
+
+
+def test_node_request_turns_an_unreachable_node_into_none():
+    import socket as _socket
+    from objstore.common.backend_client import node_request
+    sock = _socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    node = {"ip": "127.0.0.1", "port": port, "device": "d1"}
+    assert node_request(node, 1, "HEAD", "/a", conn_timeout=0.2) is None
