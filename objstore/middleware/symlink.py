@@ -38,7 +38,7 @@ from objstore.common.logs import get_logger
 from objstore.common.pipeline import typed_factory
 from objstore.middleware import symlink_headers as names
 from objstore.middleware.copy import BadCopyRequest, split_object_path
-from objstore.middleware.segments import close_response, subrequest
+from objstore.middleware.segments import close_response
 from objstore.middleware.symlink_listing import rewrite_listing
 from objstore.middleware.symlink_walk import LinkError, LinkWalk
 
@@ -160,18 +160,12 @@ class Symlink:
         if names.TARGET in req.headers:
             return plain_response(400, "A PUT request is required to set a symlink target")(
                 req.environ, start_response)
-        resp = req.get_response(self.app)
-        if not 200 <= resp.status_int < 300:
-            return resp(req.environ, start_response)
-        # The POST landed on whatever the name is; only the stored object says
-        # whether that is a link.
-        probe = subrequest(req.environ, "HEAD", req.environ["PATH_INFO"], "", "SYM")
-        probe.environ.pop("swift.authorize", None)
-        link = probe.get_response(self.app)
+        # The POST lands on whatever the name is; the object server answers
+        # with the stored object's sysmeta, which says whether that is a link.
+        link = req.get_response(self.app)
+        if not (200 <= link.status_int < 300 and names.is_link(link.headers)):
+            return link(req.environ, start_response)
         close_response(link)
-        if not names.is_link(link.headers):
-            return resp(req.environ, start_response)
-        close_response(resp)
         headers = [("Location", walk.target_path(link.headers)),
                    ("Content-Type", "text/plain; charset=UTF-8")]
         if link.headers.get(names.SYSMETA_TARGET_ETAG):

@@ -397,7 +397,12 @@ class ObjectServer(StorageServerApp):
                                 content_type, df.data_metadata.get("ETag", ""), overrides)
         self._update_queue(req, device, account, container, obj, index, timestamp,
                            old_meta, metadata.get("X-Delete-At"))
-        return _plain(202, "", {"X-Backend-Timestamp": timestamp.internal})
+        # The object's sysmeta tells the proxy's filters what they POSTed to
+        # (a symlink answers with a redirect to its target).
+        answer = {_wsgi(k): _wsgi(v) for k, v in df.data_metadata.items()
+                  if k.lower().startswith("x-object-sysmeta-")}
+        answer["X-Backend-Timestamp"] = timestamp.internal
+        return _plain(202, "", answer)
 
     @staticmethod
     def _listing_type_after_post(df: DiskFile,

@@ -133,7 +133,10 @@ class FakeStore:
         return Response(status=204)
 
     def obj_POST(self, req, path):
-        return Response(status=202)
+        # like the object server: the answer carries the stored object's sysmeta
+        stored = self.objects.get(path, ({}, b""))[0]
+        return Response(status=202, headerlist=[
+            (k, v) for k, v in stored.items() if k.lower().startswith("x-object-sysmeta-")])
 
 
 @pytest.fixture
