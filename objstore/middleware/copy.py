@@ -52,7 +52,7 @@ def copies_link(req: Request) -> bool:
 
 def copies_manifest(req: Request) -> bool:
     """``?multipart-manifest=get``: copy a large object's manifest, not its bytes."""
-    return req.params.get("multipart-manifest") == "get"
+    return req.GET.get("multipart-manifest") == "get"
 
 
 class BadCopyRequest(Exception):

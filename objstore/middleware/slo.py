@@ -171,7 +171,7 @@ class StaticLargeObject:
 
     # -- reading -----------------------------------------------------------------
     def manifest_get(self, req: Request) -> Response:
-        raw = req.params.get("format") == "raw"
+        raw = req.GET.get("format") == "raw"
         fetch = req
         if raw and req.method == "HEAD":
             # the raw form's length and ETag are those of a body built from the manifest
@@ -315,7 +315,7 @@ class StaticLargeObject:
         entries: list[dict] = []
         errors: list[tuple[str, str]] = []
         checks = self._check_segments(req, version, account, segments, entries, errors)
-        if (req.params.get("heartbeat") or "").strip().lower() in TRUE_VALUES:
+        if (req.GET.get("heartbeat") or "").strip().lower() in TRUE_VALUES:
             return heartbeat_put(req, checks, errors,
                                  lambda: self._conclude_put(req, entries, errors),
                                  self.conf.yield_frequency)
