@@ -508,3 +508,12 @@ def test_unreadable_segments_are_listed_not_refused(store, cluster):
     assert resp.status_int == 400
     # named as the manifest spelled it (no leading slash)
     assert json.loads(resp.body)["Errors"] == [["segs/two", "403 Forbidden"]]
+
+
+def test_form_typed_manifest_put_reads_options_from_the_query_only(app, store):
+    """curl --data-binary sends a form type: the JSON body must not be parsed as a form."""
+    resp = put_manifest(app, three(store),
+                        headers={"Content-Type": "application/x-www-form-urlencoded"},
+                        query="multipart-manifest=put&heartbeat=on")
+    assert resp.status_int == 202 and b"201 Created" in resp.body
+    assert get(app).status_int == 200
