@@ -312,7 +312,13 @@ class BackendConnection:
         self._body_left = None if chunked else body_length
         # Header values are WSGI strings: each character stands for one byte.
         self._head = wsgi_to_bytes("\r\n".join(lines) + "\r\n\r\n")
-        self._sendall(self._head)
+        try:
+            self._sendall(self._head)
+        except BackendError:
+            if not self.reused:
+                raise
+            self._resend_head_on_new_connection()
+            return
         self._response = NodeResponse(self.sock, method)
 
     def _sendall(self, data: bytes) -> None:
