@@ -264,7 +264,13 @@ def _attempt(name: str, bench, args: argparse.Namespace,
     other side's numbers are still reported."""
     try:
         return bench(args, round_dir)
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - report and go on
+    except SystemExit as exc:
+        if exc.code == 143:        # SIGTERM: stop the whole comparison
+            raise
+        message = f"SystemExit: {exc}"
+        print(f"compare: {name} failed: {message}", file=sys.stderr)
+        return {"error": message}
+    except Exception as exc:  # noqa: BLE001 - report and go on
         message = f"{type(exc).__name__}: {exc}"
         print(f"compare: {name} failed: {message}", file=sys.stderr)
         return {"error": message}
