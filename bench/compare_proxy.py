@@ -31,27 +31,54 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
-import proxy_bench  # noqa: E402  (bench/ is not a package)
+import compare_chart  # noqa: E402  (bench/ is not a package)
+import proxy_bench  # noqa: E402
 import swift_peer  # noqa: E402
 
-# (label, section, phase, field, higher_is_better)
-TABLE_ROWS = [
+# (label, section, phase, field, higher_is_better); small-object rows are
+# repeated for every client count (section "small@<clients>").
+SMALL_ROWS = [
     (f"{phase.upper()} {what}", "small", phase, field, better)
     for phase in proxy_bench.SMALL_PHASES
     for what, field, better in (("ops/s", "ops_per_s", True),
                                 ("p50 ms", "p50_ms", False),
-                                ("p99 ms", "p99_ms", False))
-] + [
+                                ("p99 ms", "p99_ms", False),
+                                ("srv CPU ms/op", "server_cpu_ms_per_op", False))
+]
+LARGE_ROWS = [
     ("large PUT MiB/s", "large", "put", "mib_per_s", True),
     ("large GET MiB/s", "large", "get", "mib_per_s", True),
-] + [
-    (f"{phase.upper()} srv CPU ms/op", "small", phase,
-     "server_cpu_ms_per_op", False)
-    for phase in proxy_bench.SMALL_PHASES
-] + [
+
     ("large PUT srv CPU s/GiB", "large", "put", "server_cpu_s_per_gib", False),
     ("large GET srv CPU s/GiB", "large", "get", "server_cpu_s_per_gib", False),
 ]
+
+
+def table_rows(client_counts: list) -> list:
+    """Every figure the table shows, small-object ones once per client count."""
+    rows = [(f"c{clients} {label}", f"small@{clients}", phase, field, better)
+            for clients in client_counts
+            for label, _section, phase, field, better in SMALL_ROWS]
+    return rows + LARGE_ROWS
+
+
+def run_client_counts(args: argparse.Namespace, label: str, auth_url: str,
+                      user: str, key: str, pids=None) -> dict:
+    """The small-object phases once per client count, the large ones once
+    (with the first count), all against the same running cluster."""
+    merged: dict = {"runs": {}}
+    for index, clients in enumerate(args.client_counts):
+        config = proxy_bench.config_from_args(args, auth_url, user, key)
+        config.concurrency = clients
+        if index:
+            config.phases = tuple(p for p in config.phases
+                                  if p in proxy_bench.SMALL_PHASES)
+        result = proxy_bench.run_benchmark(config, f"{label} c{clients}", pids)
+        merged["runs"][str(clients)] = result
+        merged[f"small@{clients}"] = result.get("small", {})
+        if result.get("large"):
+            merged["large"] = result["large"]
+    return merged
 
 
 def _load_cluster_class():
@@ -70,9 +97,8 @@ def _load_cluster_class():
 def bench_objstore(args: argparse.Namespace, data_dir: Path) -> dict:
     """Run the workload against objstore: a given endpoint or a fresh aio."""
     if args.objstore_auth_url:
-        config = proxy_bench.config_from_args(
-            args, args.objstore_auth_url, args.objstore_user, args.objstore_key)
-        result = proxy_bench.run_benchmark(config, "objstore")
+        result = run_client_counts(args, "objstore", args.objstore_auth_url,
+                                   args.objstore_user, args.objstore_key)
         result["server"] = {"software": "objstore", "source": "external",
                             "auth_url": args.objstore_auth_url}
         return result
@@ -89,13 +115,12 @@ def bench_objstore(args: argparse.Namespace, data_dir: Path) -> dict:
     try:
         print(f"compare: objstore up in {time.monotonic() - started:.1f}s at "
               f"{cluster.auth_url}", file=sys.stderr)
-        config = proxy_bench.config_from_args(
-            args, cluster.auth_url, args.objstore_user, args.objstore_key)
         workers = objstore_workers(cluster)
         if workers is not None:
             args.objstore_workers = workers
-        result = proxy_bench.run_benchmark(
-            config, "objstore", lambda: objstore_server_pids(cluster))
+        result = run_client_counts(
+            args, "objstore", cluster.auth_url, args.objstore_user,
+            args.objstore_key, lambda: objstore_server_pids(cluster))
         result["server"] = {
             "software": "objstore", "source": "objstore.aio.cluster.Cluster",
             "nodes": 4, "replicas": 3, "workers": workers,
@@ -146,9 +171,8 @@ def bench_swift(args: argparse.Namespace, data_dir: Path) -> dict:
         print(f"compare: swift up in {time.monotonic() - started:.1f}s at "
               f"{peer.auth_url} (memcached={peer.memcached_used})",
               file=sys.stderr)
-        config = proxy_bench.config_from_args(args, peer.auth_url, peer.user,
-                                              peer.key)
-        result = proxy_bench.run_benchmark(config, "swift", peer.pids)
+        result = run_client_counts(args, "swift", peer.auth_url, peer.user,
+                                   peer.key, peer.pids)
         result["server"] = peer.describe()
         result["server"]["logs"] = str(peer.log_dir)
         return result
@@ -156,13 +180,25 @@ def bench_swift(args: argparse.Namespace, data_dir: Path) -> dict:
         peer.stop()
 
 
+def _values(runs: list, section: str, phase: str, field: str) -> list:
+    values = [run.get(section, {}).get(phase, {}).get(field)
+              for run in runs if run]
+    return [v for v in values if isinstance(v, (int, float))]
+
+
 def _figure(runs: list, section: str, phase: str,
             field: str) -> Optional[float]:
     """Median of one figure over the rounds that measured it."""
-    values = [run.get(section, {}).get(phase, {}).get(field)
-              for run in runs if run]
-    values = [v for v in values if isinstance(v, (int, float))]
+    values = _values(runs, section, phase, field)
     return round(statistics.median(values), 2) if values else None
+
+
+def _spread(runs: list, section: str, phase: str, field: str) -> Optional[float]:
+    """Run-to-run spread: (max - min) / median, in percent."""
+    values = _values(runs, section, phase, field)
+    if len(values) < 2 or not statistics.median(values):
+        return None
+    return round(100 * (max(values) - min(values)) / statistics.median(values), 1)
 
 
 def _ratio(ours: Optional[float], theirs: Optional[float],
@@ -172,31 +208,40 @@ def _ratio(ours: Optional[float], theirs: Optional[float],
     return ours / theirs if higher_is_better else theirs / ours
 
 
-def comparison_table(objstore: list, swift: list) -> list[dict]:
+def comparison_table(objstore: list, swift: list,
+                     client_counts: list) -> list[dict]:
     """One row per figure: the median over rounds for each system."""
     rows = []
-    for label, section, phase, field, better in TABLE_ROWS:
+    for label, section, phase, field, better in table_rows(client_counts):
         ours = _figure(objstore, section, phase, field)
         theirs = _figure(swift, section, phase, field)
         if ours is None and theirs is None:
             continue
         ratio = _ratio(ours, theirs, better)
         rows.append({"figure": label, "objstore": ours, "swift": theirs,
-                     "ratio": round(ratio, 2) if ratio is not None else None})
+                     "ratio": round(ratio, 2) if ratio is not None else None,
+                     "objstore_spread_pct": _spread(objstore, section, phase, field),
+                     "swift_spread_pct": _spread(swift, section, phase, field),
+                     "section": section, "phase": phase, "field": field})
     return rows
 
 
 def format_table(rows: list[dict]) -> str:
     def cell(value) -> str:
         return "-" if value is None else f"{value:,.1f}"
-    lines = [f"{'figure':24s} {'objstore':>10s} {'swift':>10s} {'ratio':>7s}",
-             "-" * 54]
+    def spread(value) -> str:
+        return "" if value is None else f"±{value / 2:.0f}%"
+    lines = [f"{'figure':28s} {'objstore':>10s} {'swift':>10s} {'ratio':>7s}"
+             f" {'spread o/s':>12s}", "-" * 71]
     for row in rows:
         ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}"
-        lines.append(f"{row['figure']:24s} {cell(row['objstore']):>10s} "
-                     f"{cell(row['swift']):>10s} {ratio:>7s}")
+        lines.append(f"{row['figure']:28s} {cell(row['objstore']):>10s} "
+                     f"{cell(row['swift']):>10s} {ratio:>7s} "
+                     f"{spread(row['objstore_spread_pct']):>5s}/"
+                     f"{spread(row['swift_spread_pct']):<5s}")
     lines.append("ratio > 1: objstore better (throughput objstore/swift, "
-                 "latency swift/objstore)")
+                 "latency and CPU swift/objstore); spread: half the "
+                 "max-min range over rounds, relative to the median")
     return "\n".join(lines)
 
 
@@ -219,7 +264,13 @@ def _attempt(name: str, bench, args: argparse.Namespace,
     other side's numbers are still reported."""
     try:
         return bench(args, round_dir)
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - report and go on
+    except SystemExit as exc:
+        if exc.code == 143:        # SIGTERM: stop the whole comparison
+            raise
+        message = f"SystemExit: {exc}"
+        print(f"compare: {name} failed: {message}", file=sys.stderr)
+        return {"error": message}
+    except Exception as exc:  # noqa: BLE001 - report and go on
         message = f"{type(exc).__name__}: {exc}"
         print(f"compare: {name} failed: {message}", file=sys.stderr)
         return {"error": message}
@@ -251,8 +302,21 @@ def parse_args(argv: Optional[list]) -> argparse.Namespace:
                         "(default: a temp dir, removed afterwards)")
     parser.add_argument("--json", help="results file (default "
                         "bench/results/compare-<UTC>.json)")
+    parser.add_argument("--client-counts", default="16,64",
+                        help="comma list of concurrent client counts the "
+                             "small-object phases run at (default 16,64; "
+                             "overrides --concurrency)")
+    parser.add_argument("--no-chart", action="store_true",
+                        help="do not write the PNG chart beside the JSON")
     proxy_bench.add_workload_arguments(parser)
     args = parser.parse_args(argv)
+    try:
+        args.client_counts = [int(c) for c in args.client_counts.split(",")
+                              if c.strip()]
+    except ValueError:
+        parser.error("--client-counts takes a comma list of numbers")
+    if not args.client_counts or min(args.client_counts) < 1:
+        parser.error("--client-counts needs at least one count >= 1")
     if args.swift_workers != "match" and not args.swift_workers.isdigit():
         parser.error("--swift-workers takes a number or 'match'")
     args.objstore_workers = None  # learnt from the aio's config once started
@@ -282,14 +346,19 @@ def main(argv: Optional[list] = None) -> int:
     finally:
         if not args.data_dir:
             shutil.rmtree(data_dir, ignore_errors=True)
-    rows = comparison_table(results["objstore"], results["swift"])
+    rows = comparison_table(results["objstore"], results["swift"],
+                            args.client_counts)
     results["table"] = rows
+    results["client_counts"] = args.client_counts
     out_path = Path(args.json) if args.json else (
         BENCH_DIR / "results" /
         f"compare-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(results, indent=2) + "\n")
     print(format_table(rows))
+    if not args.no_chart:
+        print(compare_chart.write_chart(rows, args.client_counts,
+                                        out_path.with_suffix(".png")))
     for name in ("objstore", "swift"):
         for number, run in enumerate(results[name], start=1):
             if "error" in run:

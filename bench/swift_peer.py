@@ -147,6 +147,13 @@ use = egg:swift#proxy_logging
 [filter:cache]
 use = egg:swift#memcache
 memcache_servers = {memcache_servers}
+# Generous pool and timeouts: on a loaded machine the defaults (2
+# connections, sub-second timeouts) turn a slow token lookup into a 401,
+# which would measure the benchmark's setup rather than Swift.
+memcache_max_connections = 64
+connect_timeout = 2.0
+pool_timeout = 10.0
+io_timeout = 10.0
 
 [filter:tempauth]
 use = egg:swift#tempauth

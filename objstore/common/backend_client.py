@@ -2,11 +2,17 @@
 
 Two shapes:
 - :func:`backend_request` for small request/response exchanges (container
-  updates, HEADs, listings): it sends, reads the whole answer and closes.
+  updates, HEADs, listings): it sends and reads the whole answer.
 - :class:`BackendConnection` for streaming object bodies: the caller sends
   headers with ``Expect: 100-continue``, waits to learn whether the node will
   take the body, then streams chunks and finally reads the response.  That lets
   the proxy pick a handoff before sending a single body byte to a dead node.
+
+Connections are kept alive and reused (:class:`IdleConnections`): on this
+CPU-bound cluster a connect, an accept and a fresh server green thread per
+backend request cost more than the request itself.  A connection goes back to
+the pool only after a request whose body was wholly sent and whose answer was
+wholly read and did not say ``Connection: close``; anything else closes it.
 
 Sockets come from the green socket module so a caller never blocks the hub.
 Connect and response timeouts are socket timeouts; a timeout or refused
@@ -14,8 +20,11 @@ connection raises :class:`BackendError`, which callers treat as a failed node.
 """
 from __future__ import annotations
 
+import errno
+import os
 import re
 import socket as std_socket
+import time
 import urllib.parse
 from typing import Any, Iterable, Mapping, Optional
 
@@ -39,8 +48,92 @@ NODE_RESPONSE_LIMITS = HeadLimits(max_line=65536, max_header_count=1024,
 _STATUS_LINE = re.compile(rb"HTTP/1\.[0-9] ([0-9]{3})(?: (.*))?\Z")
 
 
+# Idle connections kept per node, and for how long.  Storage servers drop a
+# connection after ``client_timeout`` (60 s by default) of silence; leaving
+# well before that keeps a reused socket from racing the server's close.
+MAX_IDLE_PER_NODE = 32
+MAX_IDLE_SECONDS = 20.0
+
+
 class BackendError(OSError):
     """A node could not be reached or did not answer in time."""
+
+
+class StaleConnection(BackendError):
+    """A reused connection turned out closed before any answer byte came back."""
+
+
+def _peer_closed(sock: Any) -> bool:
+    """True when an idle socket has hit EOF, been reset, or holds unread bytes
+    (an idle keep-alive connection must be silent)."""
+    # The raw socket: a green socket would wait for readability instead.
+    raw = getattr(sock, "fd", sock)
+    try:
+        raw.recv(1, std_socket.MSG_PEEK | std_socket.MSG_DONTWAIT)
+        return True
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+class IdleConnections:
+    """Idle keep-alive sockets to nodes, newest last, per (ip, port).
+
+    One instance per process (green threads share it; forked workers each
+    start with it empty).  No locking: green threads switch only on I/O, and
+    nothing here does I/O except the non-blocking liveness peek.
+    """
+
+    def __init__(self, max_per_node: int = MAX_IDLE_PER_NODE,
+                 max_idle_seconds: float = MAX_IDLE_SECONDS):
+        self.max_per_node = max_per_node
+        self.max_idle_seconds = max_idle_seconds
+        self._idle: dict[tuple[str, int], list[tuple[float, Any]]] = {}
+        self._pid = 0
+
+    def take(self, key: tuple[str, int]) -> Optional[Any]:
+        """A live idle socket to ``key``, or None."""
+        self._forget_if_forked()
+        stack = self._idle.get(key)
+        now = time.monotonic()
+        while stack:
+            since, sock = stack.pop()
+            if now - since < self.max_idle_seconds and not _peer_closed(sock):
+                return sock
+            _close_quietly(sock)
+        return None
+
+    def give(self, key: tuple[str, int], sock: Any) -> None:
+        """Keep ``sock`` for the next request to ``key`` (or close it when full)."""
+        self._forget_if_forked()
+        stack = self._idle.setdefault(key, [])
+        if len(stack) >= self.max_per_node:
+            _close_quietly(stack.pop(0)[1])
+        stack.append((time.monotonic(), sock))
+
+    def clear(self) -> None:
+        for stack in self._idle.values():
+            for _since, sock in stack:
+                _close_quietly(sock)
+        self._idle.clear()
+
+    def _forget_if_forked(self) -> None:
+        # A forked child must not share its parent's sockets.
+        pid = os.getpid()
+        if pid != self._pid:
+            self._idle = {}
+            self._pid = pid
+
+
+IDLE_CONNECTIONS = IdleConnections()
+
+
+def _close_quietly(sock: Any) -> None:
+    try:
+        sock.close()
+    except OSError:
+        pass
 
 
 def quote_backend_path(device: str, partition: int | str, path: str) -> str:
@@ -154,27 +247,43 @@ class NodeResponse:
 
 
 class BackendConnection:
-    """One request to a node, sent piece by piece."""
+    """One request to a node, sent piece by piece, on a pooled or new connection."""
 
     def __init__(self, ip: str, port: int, conn_timeout: float = DEFAULT_CONN_TIMEOUT,
-                 response_timeout: float = DEFAULT_RESPONSE_TIMEOUT):
+                 response_timeout: float = DEFAULT_RESPONSE_TIMEOUT,
+                 pool: Optional[IdleConnections] = None):
         self.host = ip
         self.port = int(port)
+        self.conn_timeout = conn_timeout
         self.response_timeout = response_timeout
         self.chunked = False
         self.final_response: Optional[NodeResponse] = None
         self._response: Optional[NodeResponse] = None
         self._continued = False
+        self._pool = IDLE_CONNECTIONS if pool is None else pool
+        self._head = b""
+        self._replay_body = b""
+        self._body_left: Optional[int] = 0     # None: chunked, not yet finished
+        self._body_started = False
+        self.sock = self._pool.take((ip, self.port))
+        self.reused = self.sock is not None
+        if self.sock is None:
+            self.sock = self._connect()
+        else:
+            self.sock.settimeout(response_timeout)
+
+    def _connect(self) -> Any:
         try:
-            family = std_socket.AF_INET6 if ":" in ip else std_socket.AF_INET
+            family = std_socket.AF_INET6 if ":" in self.host else std_socket.AF_INET
             sock = green_socket.socket(family, std_socket.SOCK_STREAM)
-            sock.settimeout(conn_timeout)
-            sock.connect((ip, self.port))
+            sock.settimeout(self.conn_timeout)
+            sock.connect((self.host, self.port))
             sock.setsockopt(std_socket.IPPROTO_TCP, std_socket.TCP_NODELAY, 1)
-            sock.settimeout(response_timeout)
+            sock.settimeout(self.response_timeout)
         except (OSError, std_socket.timeout) as err:
-            raise BackendError("connect to %s:%s failed: %s" % (ip, port, err)) from None
-        self.sock = sock
+            raise BackendError("connect to %s:%s failed: %s" % (
+                self.host, self.port, err)) from None
+        return sock
 
     def putrequest(self, method: str, url_path: str, headers: Optional[Mapping[str, Any]] = None,
                    query_string: str = "", chunked: bool = False) -> None:
@@ -182,6 +291,7 @@ class BackendConnection:
         target = url_path + ("?" + query_string if query_string else "")
         lines = ["%s %s HTTP/1.1" % (method, target), "Host: %s:%s" % (self.host, self.port)]
         have = set()
+        body_length = 0
         for key, value in (headers or {}).items():
             if value is None:
                 continue
@@ -189,7 +299,13 @@ class BackendConnection:
             if "\r" in text or "\n" in text or "\r" in key or "\n" in key:
                 raise ValueError("header %r holds a line break" % key)
             lines.append("%s: %s" % (key, text))
-            have.add(key.lower())
+            lowered = key.lower()
+            have.add(lowered)
+            if lowered == "content-length":
+                try:
+                    body_length = int(text)
+                except ValueError:
+                    body_length = -1       # never reusable: framing unknown
         if RESERVED_IN_QUOTED_PATH in url_path and ALLOW_RESERVED_HEADER.lower() not in have:
             # the sender already passed the proxy's reserved-name gate (or is a
             # storage node updating another): say so, or the node refuses the NUL
@@ -200,9 +316,16 @@ class BackendConnection:
             lines.append("Transfer-Encoding: chunked")
         self.chunked = chunked
         self.method = method
+        self._body_left = None if chunked else body_length
         # Header values are WSGI strings: each character stands for one byte.
-        payload = wsgi_to_bytes("\r\n".join(lines) + "\r\n\r\n")
-        self._sendall(payload)
+        self._head = wsgi_to_bytes("\r\n".join(lines) + "\r\n\r\n")
+        try:
+            self._sendall(self._head)
+        except BackendError:
+            if not self.reused:
+                raise
+            self._resend_head_on_new_connection()
+            return
         self._response = NodeResponse(self.sock, method)
 
     def _sendall(self, data: bytes) -> None:
@@ -211,48 +334,109 @@ class BackendConnection:
         except (OSError, std_socket.timeout) as err:
             raise BackendError("send to %s:%s failed: %s" % (self.host, self.port, err)) from None
 
+    def _may_retry(self, err: BaseException) -> bool:
+        """A reused connection the node had closed, found before any body byte
+        was sent or any answer byte read: the request can go again on a new one."""
+        if not self.reused or self._body_started:
+            return False
+        if isinstance(err, std_socket.timeout):
+            return False
+        if isinstance(err, BackendError) and "before a status line" in str(err):
+            return True
+        return getattr(err, "errno", None) in (errno.ECONNRESET, errno.EPIPE)
+
+    def _resend_head_on_new_connection(self) -> None:
+        _close_quietly(self.sock)
+        self.reused = False
+        self.sock = self._connect()
+        self._sendall(self._head + self._replay_body)
+        self._response = NodeResponse(self.sock, self.method)
+
     def expect_continue(self) -> int:
         """Wait for ``100 Continue`` (returns 100) or an early final status (returns it)."""
         assert self._response is not None, "putrequest first"
         try:
-            status = self._response.read_status()
+            try:
+                status = self._response.read_status()
+            except (OSError, std_socket.timeout) as err:
+                if not self._may_retry(err):
+                    raise
+                self._resend_head_on_new_connection()
+                status = self._response.read_status()
             if status == 100:
                 self._response.skip_interim()
                 self._continued = True
         except (OSError, std_socket.timeout) as err:
             raise BackendError("no answer from %s:%s: %s" % (self.host, self.port, err)) from None
+        self.reused = False        # the node answered: this connection is live
         return status
 
     def send(self, data: bytes) -> None:
         """Send body bytes (framed as a chunk when the request is chunked)."""
+        if not data:
+            return
+        self._body_started = True
         if self.chunked:
-            if not data:
-                return
             self._sendall(b"%x\r\n%s\r\n" % (len(data), data))
         else:
             self._sendall(data)
+            if self._body_left is not None:
+                self._body_left -= len(data)
+
+    def send_whole_body(self, data: bytes) -> None:
+        """Send a fixed-length body held in memory; kept, so a request that
+        met a stale pooled connection can go again whole."""
+        self._replay_body = data
+        self._sendall(data)
+        if self._body_left is not None:
+            self._body_left -= len(data)
 
     def finish(self) -> None:
         """End a chunked body (no-op for a fixed-length body)."""
         if self.chunked:
             self._sendall(b"0\r\n\r\n")
+            self._body_left = 0
 
     def getresponse(self) -> NodeResponse:
         assert self._response is not None, "putrequest first"
         if self.final_response is None:
             try:
-                self._response.begin()
+                try:
+                    self._response.begin()
+                except (OSError, std_socket.timeout) as err:
+                    if not self._may_retry(err) or self._body_left != 0:
+                        raise
+                    self._resend_head_on_new_connection()
+                    self._response.begin()
             except (OSError, std_socket.timeout) as err:
                 raise BackendError("bad answer from %s:%s: %s" % (
                     self.host, self.port, err)) from None
             self.final_response = self._response
         return self.final_response
 
+    def _reusable(self) -> bool:
+        """Both directions ended exactly on a message boundary, and the node
+        did not ask to close."""
+        resp = self.final_response
+        if resp is None or self._body_left != 0:
+            return False
+        if not resp._done and resp._remaining != 0:
+            return False
+        if resp._remaining is None and resp._decoder is None and resp.method != "HEAD" \
+                and resp.status not in (204, 304):
+            return False                   # body delimited by the close itself
+        connection = (resp.getheader("connection") or "").lower()
+        return "close" not in connection
+
     def close(self) -> None:
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+        """Give the connection back for reuse when it is clean, else close it."""
+        sock, self.sock = self.sock, None
+        if sock is None:
+            return
+        if self._reusable():
+            self._pool.give((self.host, self.port), sock)
+        else:
+            _close_quietly(sock)
 
     def abort(self) -> None:
         """End the connection now, mid-request: the node sees it end and drops the request.
@@ -261,13 +445,16 @@ class BackendConnection:
         still refers to the socket, so a node would wait out its client
         timeout holding what it reserved for the body.
         """
+        sock, self.sock = self.sock, None
+        if sock is None:
+            return
         try:
-            self.sock.shutdown(std_socket.SHUT_RDWR)
+            sock.shutdown(std_socket.SHUT_RDWR)
         except OSError:
             pass
         if self._response is not None:
             self._response.close()
-        self.close()
+        _close_quietly(sock)    # never back to the pool: the request was cut short
 
 
 class BackendResponse:
@@ -302,13 +489,12 @@ def backend_request(ip: str, port: int, device: str, partition: int | str, metho
     body_bytes = body if isinstance(body, bytes) else b"".join(body)
     if body_bytes or method in ("PUT", "POST"):
         send_headers.setdefault("Content-Length", str(len(body_bytes)))
-    send_headers.setdefault("Connection", "close")
     conn = BackendConnection(ip, port, conn_timeout, response_timeout)
     try:
         conn.putrequest(method, quote_backend_path(device, partition, path),
                         send_headers, query_string)
         if body_bytes:
-            conn.send(body_bytes)
+            conn.send_whole_body(body_bytes)
         resp = conn.getresponse()
         try:
             data = resp.read()
