@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import abc
 import hashlib
-from typing import Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
 from objstore.common.storage_policy import StoragePolicy
 from objstore.common.timestamp import Timestamp
 from objstore.obj.diskfile.async_pending import AsyncUpdate
+from objstore.obj.diskfile.rules import DEFAULT_RECLAIM_AGE
 
 
 class DiskFileError(Exception):
@@ -59,6 +60,21 @@ class DiskFileNoSpace(DiskFileError):
 
 class DiskFileDeviceUnavailable(DiskFileError):
     """The device is missing or not mounted (507)."""
+
+
+class ObjectFileInvalid(DiskFileError):
+    """A replicated file whose bytes or metadata do not match (refused, not stored)."""
+
+
+class StoredFile:
+    """One object file as replication reads it: metadata, size and its bytes."""
+
+    def __init__(self, name: str, metadata: dict[str, str], size: int,
+                 chunks: Iterator[bytes]):
+        self.name = name
+        self.metadata = metadata
+        self.size = size
+        self.chunks = chunks
 
 
 class DiskFileWriter(abc.ABC):
@@ -193,8 +209,11 @@ class DiskFileManager(abc.ABC):
     this one.
     """
 
-    def __init__(self, policy: Optional[StoragePolicy] = None) -> None:
+    def __init__(self, policy: Optional[StoragePolicy] = None,
+                 reclaim_age: float = DEFAULT_RECLAIM_AGE) -> None:
         self.policy = policy or StoragePolicy(index=0, default=True)
+        # Tombstones older than this are removed when their suffix is rehashed.
+        self.reclaim_age = max(float(reclaim_age), 0.0)
 
     @property
     def policy_index(self) -> int:
@@ -231,3 +250,62 @@ class DiskFileManager(abc.ABC):
     def update_async_update(self, update: AsyncUpdate) -> None:
         """Rewrite a pending update in place (e.g. after some nodes succeeded)."""
 
+
+    # -- replication seams (daemons and the REPLICATE/SSYNC verbs) ------------
+    @abc.abstractmethod
+    def list_partitions(self, device: str) -> list[str]:
+        """Partitions of this policy that hold anything on ``device``."""
+
+    @abc.abstractmethod
+    def list_suffixes(self, device: str, partition: str) -> list[str]:
+        """Suffixes present in a partition."""
+
+    @abc.abstractmethod
+    def list_hashes(self, device: str, partition: str, suffix: str,
+                    now: Optional[float] = None) -> dict[str, list[str]]:
+        """``{hash: current file names}`` of a suffix, after cleanup and tombstone reclaim."""
+
+    @abc.abstractmethod
+    def suffix_hashes(self, device: str, partition: str,
+                      recalculate: Iterable[str] = (),
+                      now: Optional[float] = None) -> dict[str, str]:
+        """``{suffix: digest}`` of a partition; ``recalculate`` forces those suffixes."""
+
+    @abc.abstractmethod
+    def read_file(self, device: str, partition: str, name_hash: str, name: str,
+                  chunk_size: int = 65536) -> StoredFile:
+        """One current file of an object, for sending; DiskFileNotExist if gone."""
+
+    @abc.abstractmethod
+    def receive_file(self, device: str, partition: str, name_hash: str, name: str,
+                     metadata: dict[str, str], chunks: Iterable[bytes]) -> bool:
+        """Store a replicated file unless newer state is already here.
+
+        A ``.data`` whose bytes do not match its Content-Length and ETag
+        raises :class:`ObjectFileInvalid` and leaves nothing behind.  Returns
+        whether the file was stored.
+        """
+
+    @abc.abstractmethod
+    def remove_files(self, device: str, partition: str, name_hash: str,
+                     names: Iterable[str]) -> None:
+        """Forget files another node now holds (a handoff drained); prunes empty dirs."""
+
+    def remove_partition_if_empty(self, device: str, partition: str) -> bool:
+        """Drop an emptied partition's bookkeeping; True when nothing is left."""
+        return not self.list_suffixes(device, partition)
+
+
+def check_received_data(name: str, metadata: dict[str, str], md5_hex: str,
+                        length: int) -> None:
+    """A replicated file must carry what its metadata promises, or it is refused."""
+    if not name.endswith(".data"):
+        if length:
+            raise ObjectFileInvalid("%s: a %s file carries no bytes" % (name, name[-5:]))
+        return
+    if str(length) != metadata.get("Content-Length"):
+        raise ObjectFileInvalid("%s: %d bytes, Content-Length %r"
+                                % (name, length, metadata.get("Content-Length")))
+    expected = metadata.get("ETag", "").strip('"')
+    if expected != md5_hex:
+        raise ObjectFileInvalid("%s: MD5 %s, ETag %r" % (name, md5_hex, expected))
