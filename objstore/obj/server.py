@@ -348,6 +348,19 @@ class ObjectServer(StorageServerApp):
             raise
         chunk = self.conf.disk_chunk_size
         read_range = lambda start, end: df.reader(start, end, chunk)  # noqa: E731
+        if not ranges and length <= chunk:
+            # one chunk: check it before the status line, so a corrupt replica
+            # answers 404 and the proxy simply asks another
+            try:
+                body = b"".join(df.reader(chunk_size=chunk))
+            except DiskFileQuarantined as err:
+                self.logger.error("object %s quarantined on GET: %s", df.name, err)
+                return _plain(404, "Not Found")
+            finally:
+                df.close()
+            resp = Response(status=200, headers=headers, app_iter=[body])
+            resp.headers["Content-Length"] = str(len(body))
+            return resp
         if not ranges:
             resp = Response(status=200, headers=headers,
                             app_iter=self._closing(df, df.reader(chunk_size=chunk)))
@@ -373,8 +386,11 @@ class ObjectServer(StorageServerApp):
         try:
             yield from chunks
         except DiskFileQuarantined as err:
-            # the bytes are already out; the next GET gets a 404 and goes elsewhere
-            self.logger.error("object %s quarantined after GET: %s", df.name, err)
+            # the last chunk was held back: the stream ends short of its
+            # Content-Length, so the proxy knows the body is incomplete and
+            # resumes from another replica; the next GET here gets a 404
+            self.logger.error("object %s quarantined during GET: %s", df.name, err)
+            raise
         finally:
             df.close()
 

@@ -151,25 +151,38 @@ class DiskFile(abc.ABC):
                chunk_size: int = 65536) -> Iterator[bytes]:
         """Yield bytes ``[start, end)``; a whole-file read checks the ETag.
 
-        A whole read whose MD5 differs from the stored ETag quarantines the
-        object: this client already got the bad bytes, the next one gets a 404
-        and the proxy goes to another replica.
+        A whole read holds back its last chunk until the MD5 of everything
+        matches the stored ETag.  On a mismatch the object is quarantined at
+        once and :class:`DiskFileQuarantined` cuts the stream short of its
+        Content-Length, so the client (the proxy) never takes the corrupt
+        bytes for a complete object and resumes from another replica.
         """
         length = self.content_length
         end = length if end is None else min(end, length)
         whole = start == 0 and end == length
-        md5 = hashlib.md5(usedforsecurity=False) if whole else None
+        if not whole:
+            yield from self._iter_range(start, end, chunk_size)
+            return
+        md5 = hashlib.md5(usedforsecurity=False)
         seen = 0
+        held: Optional[bytes] = None
         for chunk in self._iter_range(start, end, chunk_size):
-            if md5 is not None:
-                md5.update(chunk)
-                seen += len(chunk)
-            yield chunk
-        if md5 is not None:
-            expected = self.data_metadata.get("ETag", "").strip('"')
-            if seen != length or (expected and md5.hexdigest() != expected):
-                self.quarantine("checksum mismatch on read: got %s, stored %s"
-                                % (md5.hexdigest(), expected))
+            md5.update(chunk)
+            seen += len(chunk)
+            if held is not None:
+                yield held
+            held = chunk
+        expected = self.data_metadata.get("ETag", "").strip('"')
+        if seen != length or (expected and md5.hexdigest() != expected):
+            self.quarantine("checksum mismatch on read: got %s, stored %s"
+                            % (md5.hexdigest(), expected))
+        if held is not None:
+            yield held
+
+    def verify(self, chunk_size: int = 65536) -> None:
+        """Read the whole object and check it; quarantine it (and raise) if corrupt."""
+        for _ in self.reader(chunk_size=chunk_size):
+            pass
 
     @abc.abstractmethod
     def _iter_range(self, start: int, end: int, chunk_size: int) -> Iterator[bytes]:
