@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                                   help="run every node's background daemons (updaters)")
     daemons.add_argument("--once", action="store_true", required=True,
                          help="one pass each, synchronously (the only mode)")
+    daemons.add_argument("kinds", nargs="*", metavar="KIND",
+                         help="only these daemons, e.g. object-replicator (default: all)")
     return parser
 
 
@@ -148,7 +150,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             _say("node %d started" % args.node)
             return 0
         if args.command == "run-daemons":
-            cluster.run_daemons_once()
+            cluster.run_daemons_once(kinds=args.kinds or None)
             _say("daemons ran once on every running node")
             return 0
     except ClusterError as err:

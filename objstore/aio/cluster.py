@@ -11,7 +11,7 @@ import os
 import socket
 import time
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 from objstore.aio import supervisor as procs
 from objstore.aio.layout import (DAEMONS_BY_KIND, DAEMONS_LAST, STORAGE_KINDS, Layout,
@@ -210,7 +210,8 @@ class Cluster:
             state["pids"].update(pids)
         self._wait_ready(specs, timeout)
 
-    def run_daemons_once(self, timeout: float = 120.0) -> None:
+    def run_daemons_once(self, timeout: float = 120.0,
+                         kinds: Optional[Iterable[str]] = None) -> None:
         """One pass of every daemon of every running node, object daemons first.
 
         Objects' async updates reach the containers before the containers
@@ -222,6 +223,13 @@ class Cluster:
                     if not spec.is_daemon and spec.node
                     and procs.is_running(state["pids"].get(spec.name), spec)}
         daemons = [spec for spec in self.specs() if spec.is_daemon and spec.node in up_nodes]
+        if kinds is not None:
+            wanted = set(kinds)
+            known = {kind for names in DAEMONS_BY_KIND.values() for kind in names}
+            if wanted - known:
+                raise ClusterError("no such daemon: %s (known: %s)" % (
+                    ", ".join(sorted(wanted - known)), ", ".join(sorted(known))))
+            daemons = [spec for spec in daemons if spec.kind in wanted]
         ordered = [spec for kind in STORAGE_KINDS for spec in daemons
                    if spec.kind in DAEMONS_BY_KIND[kind]]
         ordered.sort(key=lambda spec: spec.kind in DAEMONS_LAST)  # stable: keeps the rest
