@@ -274,14 +274,7 @@ class FsDiskFile(DiskFile):
     def _iter_range(self, start: int, end: int, chunk_size: int) -> Iterator[bytes]:
         if self._fd is None:
             raise RuntimeError("DiskFile not opened")
-        fd = self._fd
-        offset = start
-        while offset < end:
-            chunk = os.pread(fd, min(chunk_size, end - offset), offset)
-            if not chunk:
-                break
-            offset += len(chunk)
-            yield chunk
+        return _pread_chunks(self._fd, start, end, chunk_size)
 
     def close(self) -> None:
         if self._fd is not None:
@@ -355,15 +348,20 @@ class FsDiskFile(DiskFile):
         return choice.obsolete
 
 
+def _pread_chunks(fd: int, start: int, end: int, chunk_size: int) -> Iterator[bytes]:
+    """Bytes ``[start, end)`` of ``fd``; stops early if the file is shorter."""
+    offset = start
+    while offset < end:
+        chunk = os.pread(fd, min(chunk_size, end - offset), offset)
+        if not chunk:
+            break
+        offset += len(chunk)
+        yield chunk
+
+
 def _read_and_close(fd: int, size: int, chunk_size: int) -> Iterator[bytes]:
     try:
-        offset = 0
-        while offset < size:
-            chunk = os.pread(fd, min(chunk_size, size - offset), offset)
-            if not chunk:
-                break
-            offset += len(chunk)
-            yield chunk
+        yield from _pread_chunks(fd, 0, size, chunk_size)
     finally:
         os.close(fd)
 
