@@ -32,7 +32,7 @@ from objstore.ring.builder import RingBuilder
 STORAGE_KINDS = ("object", "container", "account")
 # The daemons each storage server's config file has a section for.
 DAEMONS_BY_KIND: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "object": ("object-updater", "object-expirer"),
+    "object": ("object-replicator", "object-updater", "object-expirer"),
     "container": ("container-updater", "container-replicator", "container-auditor"),
     "account": ("account-replicator", "account-auditor", "account-reaper"),
 })

@@ -145,6 +145,24 @@ use = egg:objstore#object
 # Seconds per bucket container of the expiring-objects queue; must match the
 # proxy's (it finds the queue row of an object's previous X-Delete-At).
 # expiring_objects_container_divisor = 86400
+# Seconds a tombstone is kept before replication may forget it (one week).
+# reclaim_age = 604800
+
+[object-replicator]
+# Keeps this node's partitions alike with their other replicas (REPLICATE and
+# SSYNC to the other object servers, no rsync) and pushes handoff partitions
+# home.  Runs every `interval` seconds.
+interval = {daemon_interval}
+log_file = {object_replicator_log_file}
+# Partitions replicated at once, and the bytes per second sent (0: no limit).
+# concurrency = 1
+# max_bytes_per_second = 0
+# conn_timeout = 0.5
+# node_timeout = 10
+# Seconds a tombstone is kept before it may be forgotten (one week); keep it
+# longer than any node may stay down, or a deleted object can come back.
+# reclaim_age = 604800
+# log_name = object-replicator
 
 [object-updater]
 # Retries the container updates that failed while an object was written

@@ -44,6 +44,8 @@ from objstore.obj import container_update, expiring_update
 from objstore.obj.diskfile import (AsyncUpdate, DiskFile, DiskFileDeviceUnavailable,
                                    DiskFileExpired, DiskFileNoSpace, DiskFileNotExist,
                                    DiskFileQuarantined, DiskFileRouter, fs_managers)
+from objstore.obj.diskfile.rules import DEFAULT_RECLAIM_AGE
+from objstore.obj.replication_server import ReplicationVerbs
 from objstore.obj.request_body import (BodyTooLarge, ClientDisconnect, ClientTimeout, MalformedBody,
                                        iter_body)
 
@@ -68,6 +70,9 @@ class ObjectServerConfig(ConfigSection):
     disk_chunk_size: int = 65536
     fallocate_reserve: int = 0
     keep_cache_size: int = 5242880
+    # Seconds a tombstone is kept before replication may forget it; shorter
+    # than a node's longest outage would let a deleted object come back.
+    reclaim_age: float = DEFAULT_RECLAIM_AGE
     # Must match the proxy's: it finds the queue row of an object's old X-Delete-At.
     expiring_objects_container_divisor: int = DEFAULT_CONTAINER_DIVISOR
     log_name: str = "object-server"
@@ -111,6 +116,7 @@ class ObjectServer(StorageServerApp):
     server_type = "object"
     config_class = ObjectServerConfig
     conf: ObjectServerConfig
+    methods = StorageServerApp.methods + ("REPLICATE", "SSYNC")
 
     def __init__(self, cluster: ClusterConfig,
                  conf: ObjectServerConfig | Mapping[str, Any] | None = None,
@@ -120,7 +126,17 @@ class ObjectServer(StorageServerApp):
         self.managers = managers or fs_managers(
             cluster.policies, self.conf.devices, cluster.hasher,
             mount_check=self.conf.mount_check, fallocate_reserve=self.conf.fallocate_reserve,
-            keep_cache_size=self.conf.keep_cache_size)
+            keep_cache_size=self.conf.keep_cache_size, reclaim_age=self.conf.reclaim_age)
+        self.replication = ReplicationVerbs(self.managers, self.conf.network_chunk_size,
+                                            self.conf.client_timeout, self.logger)
+
+    def REPLICATE(self, req: Request) -> Response:
+        """Suffix digests of a partition (for the replicator)."""
+        return self.replication.REPLICATE(req)
+
+    def SSYNC(self, req: Request) -> Response:
+        """Receive replicated object files (see :mod:`objstore.obj.sync_protocol`)."""
+        return self.replication.SSYNC(req)
 
     def error_response(self, req: Request, err: Exception) -> Response:
         if isinstance(err, (DiskFileDeviceUnavailable, DiskFileNoSpace)):
@@ -332,6 +348,19 @@ class ObjectServer(StorageServerApp):
             raise
         chunk = self.conf.disk_chunk_size
         read_range = lambda start, end: df.reader(start, end, chunk)  # noqa: E731
+        if not ranges and length <= chunk:
+            # one chunk: check it before the status line, so a corrupt replica
+            # answers 404 and the proxy simply asks another
+            try:
+                body = b"".join(df.reader(chunk_size=chunk))
+            except DiskFileQuarantined as err:
+                self.logger.error("object %s quarantined on GET: %s", df.name, err)
+                return _plain(404, "Not Found")
+            finally:
+                df.close()
+            resp = Response(status=200, headers=headers, app_iter=[body])
+            resp.headers["Content-Length"] = str(len(body))
+            return resp
         if not ranges:
             resp = Response(status=200, headers=headers,
                             app_iter=self._closing(df, df.reader(chunk_size=chunk)))
@@ -357,8 +386,11 @@ class ObjectServer(StorageServerApp):
         try:
             yield from chunks
         except DiskFileQuarantined as err:
-            # the bytes are already out; the next GET gets a 404 and goes elsewhere
-            self.logger.error("object %s quarantined after GET: %s", df.name, err)
+            # the last chunk was held back: the stream ends short of its
+            # Content-Length, so the proxy knows the body is incomplete and
+            # resumes from another replica; the next GET here gets a 404
+            self.logger.error("object %s quarantined during GET: %s", df.name, err)
+            raise
         finally:
             df.close()
 

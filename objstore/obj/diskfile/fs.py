@@ -20,7 +20,7 @@ import os
 import tempfile
 import time
 import uuid
-from typing import Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
 from objstore.common import durable_fs
 from objstore.common.concurrency import tpool_execute
@@ -29,13 +29,15 @@ from objstore.common.storage_policy import StoragePolicy
 from objstore.common.timestamp import InvalidTimestamp, Timestamp
 from objstore.obj.diskfile import metadata as mdcodec
 from objstore.obj.diskfile import rules
+from objstore.obj.diskfile.fs_partitions import FsPartitions, invalidate_suffix, is_hash
 from objstore.obj.diskfile.async_pending import (AsyncPendingCorrupt, AsyncUpdate,
                                                  decode_async, encode_async)
 from objstore.obj.diskfile.interface import (DiskFile, DiskFileDeleted,
                                              DiskFileDeviceUnavailable, DiskFileExpired,
                                              DiskFileManager, DiskFileNoSpace,
                                              DiskFileNotExist, DiskFileQuarantined,
-                                             DiskFileWriter)
+                                             DiskFileWriter, ObjectFileInvalid, StoredFile,
+                                             check_received_data)
 
 log = logging.getLogger("objstore.obj.diskfile")
 
@@ -188,10 +190,25 @@ class FsDiskFile(DiskFile):
         self.device_path = device_path
         self.name = "/%s/%s/%s" % (account, container, obj)
         self.name_hash = str(manager.hasher.hash_path(account, container, obj))
-        self.hash_dir = os.path.join(device_path, manager.policy.data_dir,
-                                     str(partition), hash_suffix(self.name_hash),
-                                     self.name_hash)
-        self.tmp_dir = os.path.join(device_path, "tmp")
+        self._set_paths(partition)
+
+    @classmethod
+    def by_hash(cls, manager: "FsDiskFileManager", device_path: str, partition: str,
+                name_hash: str) -> "FsDiskFile":
+        """The DiskFile of an object known only by its hash (replication)."""
+        df = cls.__new__(cls)
+        DiskFile.__init__(df)
+        df.manager, df.device_path = manager, device_path
+        df.name, df.name_hash = name_hash, name_hash
+        df._set_paths(partition)
+        return df
+
+    def _set_paths(self, partition: str) -> None:
+        self.part_dir = os.path.join(self.device_path, self.manager.policy.data_dir,
+                                     str(partition))
+        self.suffix = hash_suffix(self.name_hash)
+        self.hash_dir = os.path.join(self.part_dir, self.suffix, self.name_hash)
+        self.tmp_dir = os.path.join(self.device_path, "tmp")
         self._fd: Optional[int] = None
 
     # -- reading ---------------------------------------------------------
@@ -258,14 +275,7 @@ class FsDiskFile(DiskFile):
     def _iter_range(self, start: int, end: int, chunk_size: int) -> Iterator[bytes]:
         if self._fd is None:
             raise RuntimeError("DiskFile not opened")
-        fd = self._fd
-        offset = start
-        while offset < end:
-            chunk = os.pread(fd, min(chunk_size, end - offset), offset)
-            if not chunk:
-                break
-            offset += len(chunk)
-            yield chunk
+        return _pread_chunks(self._fd, start, end, chunk_size)
 
     def close(self) -> None:
         if self._fd is not None:
@@ -284,6 +294,7 @@ class FsDiskFile(DiskFile):
             durable_fs.renamer(self.hash_dir, target)
         except FileNotFoundError:
             pass
+        invalidate_suffix(self.part_dir, self.suffix)
         raise DiskFileQuarantined(reason)
 
     # -- writing ---------------------------------------------------------
@@ -304,6 +315,7 @@ class FsDiskFile(DiskFile):
             tpool_execute(self._make_durable, fd, tmp_path, final_name, metadata)
         except OSError as err:
             _raise_no_space(err)
+        invalidate_suffix(self.part_dir, self.suffix)
         self.cleanup()
 
     def _make_durable(self, fd: int, tmp_path: str, final_name: str,
@@ -344,6 +356,24 @@ class FsDiskFile(DiskFile):
         return choice.obsolete
 
 
+def _pread_chunks(fd: int, start: int, end: int, chunk_size: int) -> Iterator[bytes]:
+    """Bytes ``[start, end)`` of ``fd``; stops early if the file is shorter."""
+    offset = start
+    while offset < end:
+        chunk = os.pread(fd, min(chunk_size, end - offset), offset)
+        if not chunk:
+            break
+        offset += len(chunk)
+        yield chunk
+
+
+def _read_and_close(fd: int, size: int, chunk_size: int) -> Iterator[bytes]:
+    try:
+        yield from _pread_chunks(fd, 0, size, chunk_size)
+    finally:
+        os.close(fd)
+
+
 def _raise_if_expired(metadata: dict[str, str], timestamp: Timestamp,
                       now: Optional[float]) -> None:
     delete_at = metadata.get("X-Delete-At")
@@ -359,11 +389,12 @@ def _raise_if_expired(metadata: dict[str, str], timestamp: Timestamp,
 
 # -- the manager -----------------------------------------------------------
 
-class FsDiskFileManager(DiskFileManager):
+class FsDiskFileManager(FsPartitions, DiskFileManager):
     def __init__(self, devices: str, hasher: PathHasher, mount_check: bool = False,
                  fallocate_reserve: int = 0, keep_cache_size: int = 5242880,
-                 policy: Optional[StoragePolicy] = None):
-        super().__init__(policy)
+                 policy: Optional[StoragePolicy] = None,
+                 reclaim_age: float = rules.DEFAULT_RECLAIM_AGE):
+        super().__init__(policy, reclaim_age=reclaim_age)
         self.devices = devices
         self.hasher = hasher
         self.mount_check = mount_check
@@ -389,6 +420,67 @@ class FsDiskFileManager(DiskFileManager):
                      obj: str) -> FsDiskFile:
         return FsDiskFile(self, self.device_path(device), partition, account, container,
                           obj)
+
+    # -- replication: whole files by hash ----------------------------------
+    def _by_hash(self, device: str, partition: str, name_hash: str) -> FsDiskFile:
+        if not is_hash(name_hash) or not str(partition).isdigit():
+            raise ObjectFileInvalid("bad object hash %r or partition %r"
+                                    % (name_hash, partition))
+        return FsDiskFile.by_hash(self, self.device_path(device), partition, name_hash)
+
+    def read_file(self, device: str, partition: str, name_hash: str, name: str,
+                  chunk_size: int = 65536) -> StoredFile:
+        df = self._by_hash(device, partition, name_hash)
+        if rules.parse_name(name) is None:
+            raise DiskFileNotExist("not an object file: %r" % name)
+        try:
+            fd = os.open(os.path.join(df.hash_dir, name), os.O_RDONLY)
+        except FileNotFoundError:
+            raise DiskFileNotExist(name) from None
+        try:
+            metadata = read_metadata(fd, df.hash_dir)
+            size = os.fstat(fd).st_size
+        except (mdcodec.MetadataCorrupt, OSError) as err:
+            os.close(fd)
+            raise DiskFileNotExist("%s unreadable: %s" % (name, err)) from None
+        return StoredFile(name, metadata, size, _read_and_close(fd, size, chunk_size))
+
+    def receive_file(self, device: str, partition: str, name_hash: str, name: str,
+                     metadata: dict[str, str], chunks: Iterable[bytes]) -> bool:
+        df = self._by_hash(device, partition, name_hash)
+        info = rules.parse_name(name)
+        if info is None or info[0] != Timestamp(metadata.get("X-Timestamp", "0")):
+            raise ObjectFileInvalid("file %r does not match its X-Timestamp" % name)
+        if not rules.wanted_files(df._listdir(), [name]):
+            for _ in chunks:  # newer state is here already: drain and drop
+                pass
+            return False
+        writer = df.writer()
+        try:
+            for chunk in chunks:
+                writer.write(chunk)
+            check_received_data(name, metadata, writer.etag, writer.bytes_written)
+            df.commit_file(writer._fd, writer.tmp_path, info[0], info[1], metadata)
+            writer.committed = True
+        finally:
+            writer.abort()
+        return True
+
+    def remove_files(self, device: str, partition: str, name_hash: str,
+                     names: Iterable[str]) -> None:
+        df = self._by_hash(device, partition, name_hash)
+        for name in names:
+            if rules.parse_name(name) is None:
+                continue
+            durable_fs.unlink_quietly(os.path.join(df.hash_dir, name))
+            durable_fs.unlink_quietly(os.path.join(df.hash_dir, rules.sidecar_name(name)))
+        invalidate_suffix(df.part_dir, df.suffix)
+        df.cleanup()
+        for path in (df.hash_dir, os.path.dirname(df.hash_dir)):
+            try:
+                os.rmdir(path)
+            except OSError:
+                break
 
     # -- async pendings --------------------------------------------------
     def _async_root(self, device: str) -> str:

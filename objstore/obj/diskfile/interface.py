@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import abc
 import hashlib
-from typing import Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
 from objstore.common.storage_policy import StoragePolicy
 from objstore.common.timestamp import Timestamp
 from objstore.obj.diskfile.async_pending import AsyncUpdate
+from objstore.obj.diskfile.rules import DEFAULT_RECLAIM_AGE
 
 
 class DiskFileError(Exception):
@@ -59,6 +60,21 @@ class DiskFileNoSpace(DiskFileError):
 
 class DiskFileDeviceUnavailable(DiskFileError):
     """The device is missing or not mounted (507)."""
+
+
+class ObjectFileInvalid(DiskFileError):
+    """A replicated file whose bytes or metadata do not match (refused, not stored)."""
+
+
+class StoredFile:
+    """One object file as replication reads it: metadata, size and its bytes."""
+
+    def __init__(self, name: str, metadata: dict[str, str], size: int,
+                 chunks: Iterator[bytes]):
+        self.name = name
+        self.metadata = metadata
+        self.size = size
+        self.chunks = chunks
 
 
 class DiskFileWriter(abc.ABC):
@@ -135,25 +151,38 @@ class DiskFile(abc.ABC):
                chunk_size: int = 65536) -> Iterator[bytes]:
         """Yield bytes ``[start, end)``; a whole-file read checks the ETag.
 
-        A whole read whose MD5 differs from the stored ETag quarantines the
-        object: this client already got the bad bytes, the next one gets a 404
-        and the proxy goes to another replica.
+        A whole read holds back its last chunk until the MD5 of everything
+        matches the stored ETag.  On a mismatch the object is quarantined at
+        once and :class:`DiskFileQuarantined` cuts the stream short of its
+        Content-Length, so the client (the proxy) never takes the corrupt
+        bytes for a complete object and resumes from another replica.
         """
         length = self.content_length
         end = length if end is None else min(end, length)
         whole = start == 0 and end == length
-        md5 = hashlib.md5(usedforsecurity=False) if whole else None
+        if not whole:
+            yield from self._iter_range(start, end, chunk_size)
+            return
+        md5 = hashlib.md5(usedforsecurity=False)
         seen = 0
+        held: Optional[bytes] = None
         for chunk in self._iter_range(start, end, chunk_size):
-            if md5 is not None:
-                md5.update(chunk)
-                seen += len(chunk)
-            yield chunk
-        if md5 is not None:
-            expected = self.data_metadata.get("ETag", "").strip('"')
-            if seen != length or (expected and md5.hexdigest() != expected):
-                self.quarantine("checksum mismatch on read: got %s, stored %s"
-                                % (md5.hexdigest(), expected))
+            md5.update(chunk)
+            seen += len(chunk)
+            if held is not None:
+                yield held
+            held = chunk
+        expected = self.data_metadata.get("ETag", "").strip('"')
+        if seen != length or (expected and md5.hexdigest() != expected):
+            self.quarantine("checksum mismatch on read: got %s, stored %s"
+                            % (md5.hexdigest(), expected))
+        if held is not None:
+            yield held
+
+    def verify(self, chunk_size: int = 65536) -> None:
+        """Read the whole object and check it; quarantine it (and raise) if corrupt."""
+        for _ in self.reader(chunk_size=chunk_size):
+            pass
 
     @abc.abstractmethod
     def _iter_range(self, start: int, end: int, chunk_size: int) -> Iterator[bytes]:
@@ -193,8 +222,11 @@ class DiskFileManager(abc.ABC):
     this one.
     """
 
-    def __init__(self, policy: Optional[StoragePolicy] = None) -> None:
+    def __init__(self, policy: Optional[StoragePolicy] = None,
+                 reclaim_age: float = DEFAULT_RECLAIM_AGE) -> None:
         self.policy = policy or StoragePolicy(index=0, default=True)
+        # Tombstones older than this are removed when their suffix is rehashed.
+        self.reclaim_age = max(float(reclaim_age), 0.0)
 
     @property
     def policy_index(self) -> int:
@@ -231,3 +263,62 @@ class DiskFileManager(abc.ABC):
     def update_async_update(self, update: AsyncUpdate) -> None:
         """Rewrite a pending update in place (e.g. after some nodes succeeded)."""
 
+
+    # -- replication seams (daemons and the REPLICATE/SSYNC verbs) ------------
+    @abc.abstractmethod
+    def list_partitions(self, device: str) -> list[str]:
+        """Partitions of this policy that hold anything on ``device``."""
+
+    @abc.abstractmethod
+    def list_suffixes(self, device: str, partition: str) -> list[str]:
+        """Suffixes present in a partition."""
+
+    @abc.abstractmethod
+    def list_hashes(self, device: str, partition: str, suffix: str,
+                    now: Optional[float] = None) -> dict[str, list[str]]:
+        """``{hash: current file names}`` of a suffix, after cleanup and tombstone reclaim."""
+
+    @abc.abstractmethod
+    def suffix_hashes(self, device: str, partition: str,
+                      recalculate: Iterable[str] = (),
+                      now: Optional[float] = None) -> dict[str, str]:
+        """``{suffix: digest}`` of a partition; ``recalculate`` forces those suffixes."""
+
+    @abc.abstractmethod
+    def read_file(self, device: str, partition: str, name_hash: str, name: str,
+                  chunk_size: int = 65536) -> StoredFile:
+        """One current file of an object, for sending; DiskFileNotExist if gone."""
+
+    @abc.abstractmethod
+    def receive_file(self, device: str, partition: str, name_hash: str, name: str,
+                     metadata: dict[str, str], chunks: Iterable[bytes]) -> bool:
+        """Store a replicated file unless newer state is already here.
+
+        A ``.data`` whose bytes do not match its Content-Length and ETag
+        raises :class:`ObjectFileInvalid` and leaves nothing behind.  Returns
+        whether the file was stored.
+        """
+
+    @abc.abstractmethod
+    def remove_files(self, device: str, partition: str, name_hash: str,
+                     names: Iterable[str]) -> None:
+        """Forget files another node now holds (a handoff drained); prunes empty dirs."""
+
+    def remove_partition_if_empty(self, device: str, partition: str) -> bool:
+        """Drop an emptied partition's bookkeeping; True when nothing is left."""
+        return not self.list_suffixes(device, partition)
+
+
+def check_received_data(name: str, metadata: dict[str, str], md5_hex: str,
+                        length: int) -> None:
+    """A replicated file must carry what its metadata promises, or it is refused."""
+    if not name.endswith(".data"):
+        if length:
+            raise ObjectFileInvalid("%s: a %s file carries no bytes" % (name, name[-5:]))
+        return
+    if str(length) != metadata.get("Content-Length"):
+        raise ObjectFileInvalid("%s: %d bytes, Content-Length %r"
+                                % (name, length, metadata.get("Content-Length")))
+    expected = metadata.get("ETag", "").strip('"')
+    if expected != md5_hex:
+        raise ObjectFileInvalid("%s: MD5 %s, ETag %r" % (name, md5_hex, expected))

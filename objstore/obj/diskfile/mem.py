@@ -6,11 +6,12 @@ for both implementations.  Nothing survives the process.
 """
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
-from typing import Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
-from objstore.common.path_hash import PathHasher
+from objstore.common.path_hash import PathHasher, hash_suffix
 from objstore.common.storage_policy import StoragePolicy
 from objstore.common.timestamp import Timestamp
 from objstore.obj.diskfile import rules
@@ -19,9 +20,10 @@ from objstore.obj.diskfile.interface import (DiskFile, DiskFileDeleted,
                                              DiskFileDeviceUnavailable, DiskFileExpired,
                                              DiskFileManager, DiskFileNoSpace,
                                              DiskFileNotExist, DiskFileQuarantined,
-                                             DiskFileWriter)
+                                             DiskFileWriter, ObjectFileInvalid, StoredFile,
+                                             check_received_data)
 
-ObjectKey = tuple[str, str]  # (device, hash)
+ObjectKey = tuple[str, str, str]  # (device, partition, hash)
 
 
 class MemDiskFileWriter(DiskFileWriter):
@@ -124,8 +126,9 @@ class MemDiskFileManager(DiskFileManager):
     """
 
     def __init__(self, hasher: PathHasher, devices: Optional[list[str]] = None,
-                 capacity: Optional[int] = None, policy: Optional[StoragePolicy] = None):
-        super().__init__(policy)
+                 capacity: Optional[int] = None, policy: Optional[StoragePolicy] = None,
+                 reclaim_age: float = rules.DEFAULT_RECLAIM_AGE):
+        super().__init__(policy, reclaim_age=reclaim_age)
         self.hasher = hasher
         self.devices = devices
         self.capacity = capacity
@@ -146,8 +149,87 @@ class MemDiskFileManager(DiskFileManager):
     def get_diskfile(self, device: str, partition: str, account: str, container: str,
                      obj: str) -> MemDiskFile:
         self._check_device(device)
-        key = (device, str(self.hasher.hash_path(account, container, obj)))
+        key = (device, str(partition), str(self.hasher.hash_path(account, container, obj)))
         return MemDiskFile(self, key, "/%s/%s/%s" % (account, container, obj))
+
+    # -- replication seams: computed on demand, memory is cheap to walk -----
+    def list_partitions(self, device: str) -> list[str]:
+        self._check_device(device)
+        with self.lock:
+            return sorted({key[1] for key, files in self.objects.items()
+                           if key[0] == device and files}, key=int)
+
+    def list_suffixes(self, device: str, partition: str) -> list[str]:
+        self._check_device(device)
+        with self.lock:
+            return sorted({hash_suffix(key[2]) for key, files in self.objects.items()
+                           if key[:2] == (device, str(partition)) and files})
+
+    def list_hashes(self, device: str, partition: str, suffix: str,
+                    now: Optional[float] = None) -> dict[str, list[str]]:
+        self._check_device(device)
+        now = time.time() if now is None else now
+        found: dict[str, list[str]] = {}
+        with self.lock:
+            for key in [k for k in self.objects if k[:2] == (device, str(partition))
+                        and hash_suffix(k[2]) == suffix]:
+                files = self.objects[key]
+                if rules.reclaimable(files, now, self.reclaim_age):
+                    files.clear()
+                for old in rules.choose_files(files).obsolete:
+                    files.pop(old, None)
+                if not files:
+                    del self.objects[key]
+                    continue
+                found[key[2]] = rules.current_files(files)
+        return found
+
+    def suffix_hashes(self, device: str, partition: str, recalculate: Iterable[str] = (),
+                      now: Optional[float] = None) -> dict[str, str]:
+        digests = {}
+        for suffix in self.list_suffixes(device, partition):
+            digest = rules.suffix_digest(self.list_hashes(device, partition, suffix, now))
+            if digest is not None:
+                digests[suffix] = digest
+        return digests
+
+    def read_file(self, device: str, partition: str, name_hash: str, name: str,
+                  chunk_size: int = 65536) -> StoredFile:
+        self._check_device(device)
+        with self.lock:
+            stored = self.objects.get((device, str(partition), name_hash), {}).get(name)
+        if stored is None:
+            raise DiskFileNotExist(name)
+        body, metadata = stored
+        chunks = (body[i:i + chunk_size] for i in range(0, len(body), chunk_size))
+        return StoredFile(name, dict(metadata), len(body), chunks)
+
+    def receive_file(self, device: str, partition: str, name_hash: str, name: str,
+                     metadata: dict[str, str], chunks: Iterable[bytes]) -> bool:
+        self._check_device(device)
+        info = rules.parse_name(name)
+        if info is None or info[0] != Timestamp(metadata.get("X-Timestamp", "0")):
+            raise ObjectFileInvalid("file %r does not match its X-Timestamp" % name)
+        body = b"".join(chunks)
+        key = (device, str(partition), name_hash)
+        with self.lock:
+            local = list(self.objects.get(key, {}))
+        if not rules.wanted_files(local, [name]):
+            return False
+        check_received_data(name, metadata, hashlib.md5(
+            body, usedforsecurity=False).hexdigest(), len(body))
+        MemDiskFile(self, key, name_hash).store(name, body, metadata)
+        return True
+
+    def remove_files(self, device: str, partition: str, name_hash: str,
+                     names: Iterable[str]) -> None:
+        key = (device, str(partition), name_hash)
+        with self.lock:
+            files = self.objects.get(key, {})
+            for name in names:
+                files.pop(name, None)
+            if not files:
+                self.objects.pop(key, None)
 
     def save_async_update(self, device: str, update: AsyncUpdate) -> None:
         self._check_device(device)

@@ -16,6 +16,7 @@ from objstore.common.path_hash import PathHasher
 from objstore.common.storage_policy import REPLICATION, PolicyCollection, StoragePolicy
 from objstore.obj.diskfile.fs import FsDiskFileManager
 from objstore.obj.diskfile.interface import DiskFileManager
+from objstore.obj.diskfile.rules import DEFAULT_RECLAIM_AGE
 
 ManagerFactory = Callable[[StoragePolicy], DiskFileManager]
 
@@ -42,12 +43,13 @@ class DiskFileRouter:
 
 def fs_managers(known: PolicyCollection, devices: str, hasher: PathHasher, *,
                 mount_check: bool = False, fallocate_reserve: int = 0,
-                keep_cache_size: int = 5242880) -> DiskFileRouter:
+                keep_cache_size: int = 5242880,
+                reclaim_age: float = DEFAULT_RECLAIM_AGE) -> DiskFileRouter:
     """The managers of a node's real devices, by policy type."""
     by_type: Mapping[str, ManagerFactory] = {
         REPLICATION: lambda policy: FsDiskFileManager(
             devices, hasher, mount_check=mount_check, fallocate_reserve=fallocate_reserve,
-            keep_cache_size=keep_cache_size, policy=policy),
+            keep_cache_size=keep_cache_size, policy=policy, reclaim_age=reclaim_age),
     }
     for policy in known:
         if policy.policy_type not in by_type:

@@ -15,6 +15,7 @@ every daemon decide with these functions, so they can never disagree:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from typing import Iterable, Mapping, Optional
 
 from objstore.common.timestamp import InvalidTimestamp, Timestamp
@@ -136,3 +137,56 @@ def merge_metadata(data_meta: Mapping[str, str],
 
 def is_post_replaceable(key: str) -> bool:
     return key.lower().startswith(POST_REPLACEABLE_PREFIXES)
+
+
+# -- replication: what a hash directory's state is, and what a peer lacks ------
+
+DEFAULT_RECLAIM_AGE = 7 * 24 * 3600  # seconds a tombstone outlives its object
+
+
+def current_files(filenames: Iterable[str]) -> list[str]:
+    """The files that make up an object's state (no sidecars, nothing obsolete), sorted."""
+    choice = choose_files(filenames)
+    return sorted(n for n in (choice.data, choice.tombstone, choice.meta) if n)
+
+
+def reclaimable(filenames: Iterable[str], now: float, reclaim_age: float) -> bool:
+    """True when the object is only a tombstone older than ``reclaim_age``.
+
+    A tombstone must outlive every replica that might still hold the object
+    it deleted (a node down for days); dropped earlier, replication would
+    bring the object back.
+    """
+    choice = choose_files(filenames)
+    if not choice.tombstone:
+        return False
+    return parse_name(choice.tombstone)[0].seconds < now - reclaim_age
+
+
+def wanted_files(local: Iterable[str], offered: Iterable[str]) -> list[str]:
+    """The offered file names a receiver should store: what the newest-wins rules keep.
+
+    Anything the union's winner makes obsolete (an older .data than the local
+    tombstone, a .meta older than the data) is not wanted.
+    """
+    local = set(local)
+    offered = [name for name in offered if parse_name(name) is not None]
+    keep = set(current_files(local | set(offered)))
+    return sorted(name for name in offered if name in keep and name not in local)
+
+
+def suffix_digest(hash_files: Mapping[str, Iterable[str]]) -> Optional[str]:
+    """One MD5 over a suffix's hashes and their current files; None for an empty suffix.
+
+    Two replicas of a suffix agree exactly when their digests match, so the
+    replicator only exchanges suffixes whose digests differ.
+    """
+    md5 = hashlib.md5(usedforsecurity=False)
+    seen = False
+    for name_hash in sorted(hash_files):
+        files = list(hash_files[name_hash])
+        if not files:
+            continue
+        seen = True
+        md5.update(("%s:%s\n" % (name_hash, ",".join(sorted(files)))).encode("ascii"))
+    return md5.hexdigest() if seen else None

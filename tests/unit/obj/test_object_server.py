@@ -5,6 +5,8 @@ import os
 import time
 
 import pytest
+
+from objstore.obj.diskfile import DiskFileQuarantined
 from webob import Request
 
 from objstore.common.cluster_config import ClusterConfig
@@ -307,11 +309,35 @@ def test_corrupt_object_is_quarantined_on_get(app, devices):
         for name in names:
             with open(os.path.join(root, name), "r+b") as handle:
                 handle.write(b"J")
+    # a small object is checked before the answer: no corrupt bytes with a 200
     resp = get(app)
-    assert resp.status_int == 200 and resp.body == b"Jello"
+    assert resp.status_int == 404
     assert get(app).status_int == 404
     quarantined = list((devices / "sda" / "quarantined" / "objects").iterdir())
     assert len(quarantined) == 1
+
+
+def test_corrupt_large_object_stream_is_cut_before_its_end(devices):
+    app = server_mod.ObjectServer(CLUSTER, {"devices": str(devices),
+                                            "disk_chunk_size": "4"})
+    body = b"0123456789abcdef"
+    put(app, body)
+    for root, _dirs, names in os.walk(devices / "sda" / "objects"):
+        for name in names:
+            with open(os.path.join(root, name), "r+b") as handle:
+                handle.write(b"X")
+    environ = req("GET", PATH).environ
+    statuses = []
+    app_iter = app(environ, lambda status, headers, exc_info=None: statuses.append(status))
+    received = []
+    with pytest.raises(DiskFileQuarantined):
+        for chunk in app_iter:
+            received.append(chunk)
+    assert statuses[0].startswith("200")
+    # the last chunk was held back: the client got fewer bytes than promised
+    assert b"".join(received) == b"X123456789ab"
+    assert get(app).status_int == 404
+    assert len(list((devices / "sda" / "quarantined" / "objects").iterdir())) == 1
 
 
 def test_unknown_method_is_405(app):
@@ -490,7 +516,9 @@ def test_each_policy_has_its_own_objects_and_pendings(devices, recorder, dead_po
     assert get(app, **silver).body == b"silver"
     assert get(app).status_int == 404
     assert put(app, **{"X-Backend-Storage-Policy-Index": "2"}).status_int == 503
-    hashes = os.listdir(devices / "sda" / "objects-1" / "3")
+    # the partition also keeps its suffix-hash bookkeeping (hashes.*, .lock)
+    hashes = [name for name in os.listdir(devices / "sda" / "objects-1" / "3")
+              if len(name) == 3]
     assert len(hashes) == 1 and not (devices / "sda" / "objects").exists()
     assert list(app.managers[0].iter_async_updates("sda")) == []
     assert os.listdir(devices / "sda" / "async_pending-1") == hashes

@@ -13,6 +13,7 @@ the client), so the client sees one unbroken body.
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 from typing import Any, Callable, Iterator, Mapping, Optional
@@ -21,6 +22,7 @@ from objstore.common.concurrency import LightQueue, QueueEmpty, Timeout, spawn
 from objstore.proxy.controllers.obj.source import Source, SourceOpener
 
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+_MD5_HEX = re.compile(r"^[0-9a-f]{32}$")
 CONDITIONAL_HEADERS = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since",
                        "range")
 
@@ -179,25 +181,49 @@ class ResumingBody:
         self.span = byte_span(source)
         self.etag = source.headers.get("etag", "").strip('"')
         self.sent = 0
+        # A whole body is checked against its ETag with the last chunk held
+        # back: bytes stitched from a corrupt replica and a resumed one must
+        # not reach the client as a complete object.
+        self._md5 = (hashlib.md5(usedforsecurity=False)
+                     if source.status == 200 and _MD5_HEX.match(self.etag) else None)
 
     def __iter__(self) -> Iterator[bytes]:
+        held = b""
         try:
-            while self.source is not None:
-                chunk = self._read()
-                if chunk:
-                    self.sent += len(chunk)
+            for chunk in self._chunks():
+                if self._md5 is None:
                     yield chunk
                     continue
-                if chunk is None or not self._complete():
-                    if chunk is not None and self.source is not None:
+                self._md5.update(chunk)
+                if held:
+                    yield held
+                held = chunk
+            if held:
+                if self._complete() and self._md5 is not None \
+                        and self._md5.hexdigest() != self.etag:
+                    if self.source is not None:
                         self.on_error(self.source.node,
-                                      "GET body ended early at byte %d" % self.sent)
-                    if not self._resume():
-                        return
-                    continue
-                return
+                                      "GET body does not match its ETag %s" % self.etag)
+                    return  # cut short of Content-Length: the client sees the failure
+                yield held
         finally:
             self.close()
+
+    def _chunks(self) -> Iterator[bytes]:
+        while self.source is not None:
+            chunk = self._read()
+            if chunk:
+                self.sent += len(chunk)
+                yield chunk
+                continue
+            if chunk is None or not self._complete():
+                if chunk is not None and self.source is not None:
+                    self.on_error(self.source.node,
+                                  "GET body ended early at byte %d" % self.sent)
+                if not self._resume():
+                    return
+                continue
+            return
 
     def _complete(self) -> bool:
         if self.span is None:
