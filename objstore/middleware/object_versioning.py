@@ -28,7 +28,7 @@ from webob import Request, Response
 
 from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigSection, to_bool
-from objstore.common.http_text import wsgi_quote, wsgi_unquote
+from objstore.common.http_text import wsgi_is_utf8, wsgi_quote, wsgi_unquote
 from objstore.common.logs import get_logger
 from objstore.common.pipeline import typed_factory
 from objstore.common.reserved_names import ALLOW_RESERVED_HEADER
@@ -74,7 +74,9 @@ class ObjectVersioningFilter:
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         parts = environ.get("PATH_INFO", "").split("/", 4)
-        if len(parts) < 3 or parts[0] or parts[1] not in self.api_versions or not parts[2]:
+        if len(parts) < 3 or parts[0] or parts[1] not in self.api_versions or not parts[2] \
+                or not wsgi_is_utf8(environ["PATH_INFO"]):
+            # (a name that is not UTF-8 is the proxy's to refuse)
             return self.app(environ, start_response)
         req = Request(environ)
         try:
