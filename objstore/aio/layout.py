@@ -44,8 +44,8 @@ RETIRED_OPTIONS: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType({}
 DAEMONS_LAST = ("object-expirer",)
 PART_POWER = 10
 DAEMON_INTERVAL = 5
-# The database replicators, auditors and reaper walk every database of a node
-# each pass: every few seconds would keep a laptop (and a CI machine) busy.
+# The replicators, auditors and reaper walk every partition or database of a
+# node each pass: every few seconds would keep a laptop (and a CI machine) busy.
 DB_DAEMON_INTERVAL = 30
 DB_DAEMONS = frozenset(("container-replicator", "container-auditor", "account-replicator",
                         "account-auditor", "account-reaper"))

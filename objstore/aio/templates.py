@@ -152,7 +152,7 @@ use = egg:objstore#object
 # Keeps this node's partitions alike with their other replicas (REPLICATE and
 # SSYNC to the other object servers, no rsync) and pushes handoff partitions
 # home.  Runs every `interval` seconds.
-interval = {daemon_interval}
+interval = {db_daemon_interval}
 log_file = {object_replicator_log_file}
 # Partitions replicated at once, and the bytes per second sent (0: no limit).
 # concurrency = 1
