@@ -265,6 +265,7 @@ class BackendConnection:
         self._replay_body = b""
         self._body_left: Optional[int] = 0     # None: chunked, not yet finished
         self._body_started = False
+        self._unpooled_sock: Any = None
         self.sock = self._pool.take((ip, self.port))
         self.reused = self.sock is not None
         if self.sock is None:
@@ -437,6 +438,8 @@ class BackendConnection:
             self._pool.give((self.host, self.port), sock)
         else:
             _close_quietly(sock)
+            # The answer's reader may still hold it open: abort() can still end it.
+            self._unpooled_sock = sock
 
     def abort(self) -> None:
         """End the connection now, mid-request: the node sees it end and drops the request.
@@ -445,7 +448,8 @@ class BackendConnection:
         still refers to the socket, so a node would wait out its client
         timeout holding what it reserved for the body.
         """
-        sock, self.sock = self.sock, None
+        sock = self.sock or self._unpooled_sock
+        self.sock = self._unpooled_sock = None
         if sock is None:
             return
         try:
