@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
 from collections import Counter
+from pathlib import Path
 from typing import Iterable
 
 PASSED, FAILED, SKIPPED = "pass", "fail", "skip"
@@ -32,6 +33,31 @@ def case_id(classname: str, name: str) -> str:
 
 def module_of(test: str) -> str:
     return test.split("::", 1)[0]
+
+
+class NoResults(Exception):
+    """The pytest run left no report to read; the message is one line for the user."""
+
+
+def read_report(path: Path, returncode: int) -> dict[str, str]:
+    """Outcomes from the JUnit file a pytest run wrote, or NoResults saying why there are none.
+
+    A pytest that is killed, or that fails before collecting (a broken
+    virtualenv, a bad option), writes no report or half of one; the runner
+    must then say so in a line rather than end in a traceback.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NoResults("pytest exited with status %d and wrote no JUnit report (%s)"
+                        % (returncode, path)) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise NoResults("cannot read pytest's JUnit report %s: %s" % (path, err)) from None
+    try:
+        return read_outcomes(text)
+    except ElementTree.ParseError as err:
+        raise NoResults("pytest exited with status %d and left an unreadable JUnit report "
+                        "(%s: %s)" % (returncode, path, err)) from None
 
 
 def read_outcomes(xml_text: str) -> dict[str, str]:

@@ -36,7 +36,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(REPO))
 
 from conformance.expected import compare, format_comparison, parse_expected  # noqa: E402
-from conformance.junit import format_tally, read_outcomes, tally  # noqa: E402
+from conformance.junit import (NoResults, format_tally, read_outcomes,  # noqa: E402
+                               read_report, tally)
 
 DEFAULT_SPEC = "swift==2.38.3"
 CORE_MODULES = ("tests.py", "test_account.py", "test_container.py", "test_object.py",
@@ -148,8 +149,11 @@ def run_pytest(python: Path, tree: Path, modules: list[str], conf: Path, junit: 
             "--junitxml", str(junit), *extra,
             *["%s/%s" % (FUNCTIONAL_DIR, module) for module in modules]]
     say("running %d module(s) in %s" % (len(modules), tree))
-    return subprocess.run(argv, cwd=tree, env=env, timeout=timeout,
-                          stdout=sys.stderr).returncode
+    try:
+        return subprocess.run(argv, cwd=tree, env=env, timeout=timeout,
+                              stdout=sys.stderr).returncode
+    except subprocess.TimeoutExpired:
+        raise NoResults("pytest was stopped after %g s (--timeout)" % timeout) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -200,13 +204,16 @@ def main(argv: Optional[list[str]] = None) -> int:
         conf.write_text(TEST_CONF.format(auth_url=cluster.auth_url), encoding="utf-8")
         junit = work / "junit.xml"
         extra = ["-k", args.keyword] if args.keyword else []
-        run_pytest(python, tree, modules, conf, junit, extra, args.timeout)
-        if args.junit:
+        returncode = run_pytest(python, tree, modules, conf, junit, extra, args.timeout)
+        if args.junit and junit.exists():
             shutil.copyfile(junit, args.junit)
-        outcomes = read_outcomes(junit.read_text(encoding="utf-8"))
+        outcomes = read_report(junit, returncode)
         if args.keyword:
             # Tests that -k deselected are neither missing nor passing.
             expected = {test: why for test, why in expected.items() if test in outcomes}
+    except NoResults as err:
+        say("no results: %s" % err)
+        return 2
     finally:
         cluster.stop()
         if args.keep_data:

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 from conformance.expected import (ExpectedFileError, compare,  # noqa: E402
                                   format_comparison, parse_expected)
-from conformance.junit import case_id, read_outcomes, tally  # noqa: E402
+from conformance.junit import NoResults, case_id, read_outcomes, read_report, tally  # noqa: E402
 
 EXPECTED = """\
 # comment lines and blank lines are ignored
@@ -122,3 +122,26 @@ def test_compare_is_clean_when_the_run_matches():
     result = compare(outcomes, expected, ["tests.py"])
     assert result.clean
     assert result.still_failing == [("tests.py::TestFile::testCopyRange", "COPY ignores Range")]
+
+
+def test_report_of_a_run_that_wrote_nothing_is_one_line_reason(tmp_path):
+    with pytest.raises(NoResults) as caught:
+        read_report(tmp_path / "junit.xml", -9)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "status -9" in message and "no JUnit report" in message
+
+
+def test_report_cut_short_is_one_line_reason(tmp_path):
+    half = tmp_path / "junit.xml"
+    half.write_text(JUNIT[:120], encoding="utf-8")
+    with pytest.raises(NoResults) as caught:
+        read_report(half, 1)
+    assert "unreadable JUnit report" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_report_of_a_finished_run_is_read(tmp_path):
+    whole = tmp_path / "junit.xml"
+    whole.write_text(JUNIT, encoding="utf-8")
+    assert read_report(whole, 1) == read_outcomes(JUNIT)
