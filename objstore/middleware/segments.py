@@ -11,7 +11,8 @@ stops the body (:class:`SegmentError`): the client has been promised a
 Content-Length, so the truncated body makes the failure visible instead of
 silently serving other bytes (raised as ResponseBodyAborted, which
 catch_errors turns into a dropped connection).  The first chunk is fetched
-before the answer starts, so a broken first segment still gets a clean 409.
+before the answer starts, so a broken first segment still gets a clean 409
+(the standard conflict page; the reason goes to the proxy's log).
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from objstore.common.http_conditions import (
     parse_range,
     unsatisfiable_range,
 )
+from objstore.common.http_response import plain_response
 from objstore.middleware.catch_errors import ResponseBodyAborted
 
 # Request headers a sub-request keeps so it is authorized like the client's request.
@@ -46,6 +48,10 @@ PROBE_CACHE_KEY = "objstore.large_object_probe"
 # reads its segments through it, so a segment that is an SLO manifest joins
 # the DLO as the SLO's content rather than as the manifest's JSON.
 SLO_READER_KEY = "objstore.large_object.slo_reader"
+
+# What a large object whose segments cannot be served answers before its body starts.
+STANDARD_CONFLICT_PAGE = ("<html><h1>Conflict</h1><p>There was a conflict when trying to "
+                          "complete your request.</p></html>")
 
 T = TypeVar("T")
 
@@ -154,14 +160,20 @@ def stream_pieces(app: Callable, environ: dict, pieces: Iterable[SegmentPiece],
     ``query`` is the segment GETs' query: by default they ask for the segment
     object's own bytes, so no large-object filter expands it.
     """
-    for piece in pieces:
-        if piece.data is not None:
-            yield piece.data[piece.start:piece.end]
-            continue
-        yield from _stream_one(app, environ, piece, logger, source, query)
+    try:
+        for piece in pieces:
+            if piece.data is not None:
+                yield piece.data[piece.start:piece.end]
+                continue
+            yield from _stream_one(app, environ, piece, source, query)
+    except SegmentError as err:
+        # The log is the one place the reason goes: the client's 409 (or
+        # dropped connection) carries no detail.
+        logger.error("large object %s: %s", from_wsgi(environ.get("PATH_INFO", "")), err)
+        raise
 
 
-def _stream_one(app: Callable, environ: dict, piece: SegmentPiece, logger: Any,
+def _stream_one(app: Callable, environ: dict, piece: SegmentPiece,
                 source: str, query: str) -> Iterator[bytes]:
     whole = piece.size is not None and piece.start == 0 and piece.end == piece.size
     headers = {} if whole else {"Range": "bytes=%d-%d" % (piece.start, piece.end - 1)}
@@ -194,9 +206,6 @@ def _stream_one(app: Callable, environ: dict, piece: SegmentPiece, logger: Any,
                 break
         if wanted:
             raise SegmentError("segment %s ended %d bytes early" % (shown, wanted))
-    except SegmentError as err:
-        logger.error("large object %s: %s", from_wsgi(environ.get("PATH_INFO", "")), err)
-        raise
     finally:
         close_response(resp)
 
@@ -252,11 +261,11 @@ def large_object_response(req: Request, headers: Sequence[tuple[str, str]], tota
         start, end = ranges[0] if ranges else (0, total)
         try:
             body = _PrefetchedBody(read_range(start, end))
-        except SegmentError as err:
-            # nothing sent yet: the client can still get a clean answer
-            resp = Response(status=409, content_type="text/plain", charset="utf-8")
-            resp.body = ("Conflict: %s\n" % err).encode("utf-8")
-            return resp
+        except SegmentError:
+            # Nothing sent yet: the client can still get a clean answer.  Its
+            # body is the standard conflict page, byte for byte, because
+            # clients compare it; the reason is in the proxy's log.
+            return plain_response(409, STANDARD_CONFLICT_PAGE)
     if not ranges:
         resp = Response(status=200, headerlist=headerlist, app_iter=body)
         resp.headers["Content-Length"] = str(total)

@@ -206,3 +206,18 @@ def test_dlo_with_several_ranges_answers_the_whole_object(http_as, conn, unique)
     status, _headers, body = client.request("GET", "/%s/man" % container,
                                             headers={"Range": "bytes=8-11"})
     assert status == 206 and body == b"aabb"
+
+
+def test_a_missing_first_segment_answers_the_standard_conflict_page(http_as, conn, slo):
+    """Clients compare this body byte for byte (Swift's own tests do)."""
+    container, name, parts = slo
+    conn.delete_object(container, "seg/0")
+    status, headers, body = http_as().request("GET", "/%s/%s" % (container, name))
+    assert status == 409
+    assert headers["content-type"] == "text/html; charset=UTF-8"
+    assert body == (b"<html><h1>Conflict</h1><p>There was a conflict when trying to complete"
+                    b" your request.</p></html>")
+    # bytes after the missing segment are still served
+    status, _headers, body = http_as().request("GET", "/%s/%s" % (container, name),
+                                               headers={"Range": "bytes=1000-1099"})
+    assert (status, body) == (206, parts[1][:100])
