@@ -197,7 +197,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     from objstore.aio.cluster import Cluster
 
     work = Path(tempfile.mkdtemp(prefix="objstore-conformance-"))
-    cluster = Cluster(str(work / "aio"), port=0, say=say)
+    # As Swift's reference run: allow_open_expired on (its tests of it skip
+    # otherwise) and no background daemons (Swift's suite never relies on
+    # them, and an expirer every few seconds would remove the expired
+    # objects those tests read with X-Open-Expired).
+    cluster = Cluster(str(work / "aio"), port=0, say=say, background_daemons=False,
+                      proxy_options={"allow_open_expired": "true"})
     try:
         cluster.start()
         conf = work / "test.conf"

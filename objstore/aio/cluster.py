@@ -50,7 +50,8 @@ class Cluster:
     def __init__(self, data_dir: str, port: int = 0, nodes: int = 4, replicas: int = 3,
                  bind_ip: str = "127.0.0.1",
                  say: Optional[Callable[[str], None]] = None,
-                 background_daemons: bool = True) -> None:
+                 background_daemons: bool = True,
+                 proxy_options: Optional[Mapping[str, str]] = None) -> None:
         if nodes < 1:
             raise ClusterError("--nodes must be at least 1")
         if not 1 <= replicas <= nodes:
@@ -63,6 +64,9 @@ class Cluster:
         # False: updaters etc. run only when run_daemons_once() is called, so a
         # test decides exactly when the cluster heals.
         self.background_daemons = background_daemons
+        # Set in [app:proxy-server] at every start (a test cluster that needs
+        # an option off by default, e.g. allow_open_expired).
+        self.proxy_options = dict(proxy_options or {})
         self.supervisor = procs.Supervisor()
         self.ports: dict[str, int] = {}
         self.skipped_daemons: list[str] = []
@@ -307,6 +311,7 @@ class Cluster:
         pipeline = [name for name in PROXY_PIPELINE if name not in self.dropped_filters]
         try:
             layout.write_server_confs(self.ports, pipeline)
+            layout.set_proxy_app_options(self.proxy_options)
             layout.write_rings(self.ports, self.replicas)
         except LayoutError as err:
             raise ClusterError(str(err)) from None

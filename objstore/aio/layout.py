@@ -227,6 +227,11 @@ class Layout:
             return
         write_file_atomic(self.proxy_conf, fresh_text.encode("utf-8"))
 
+    def set_proxy_app_options(self, options: Mapping[str, str]) -> None:
+        """Set options of ``[app:proxy-server]`` in the proxy's config, adding missing ones."""
+        for key, value in options.items():
+            _put_option(self.proxy_conf, "app:proxy-server", key, value)
+
     def expirer_share(self, node: int) -> dict[str, str]:
         """Every node runs an expirer; each takes its share of the queue."""
         return {"expirer_processes": str(self.nodes), "expirer_process": str(node - 1)}
@@ -310,6 +315,22 @@ def _set_option(path: str, section: str, key: str, value: str) -> None:
                 write_file_atomic(path, "".join(lines).encode("utf-8"))
             return
     raise LayoutError("%s: no %s option in [%s]" % (path, key, section))
+
+
+def _put_option(path: str, section: str, key: str, value: str) -> None:
+    """``_set_option``, or a new ``key = value`` line right under ``[section]`` when absent."""
+    try:
+        _set_option(path, section, key, value)
+        return
+    except LayoutError:
+        pass
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    header = re.search(r"^\s*\[%s\]\s*\n" % re.escape(section), text, re.MULTILINE)
+    if header is None:
+        raise LayoutError("%s: no [%s] section" % (path, section))
+    text = text[:header.end()] + "%s = %s\n" % (key, value) + text[header.end():]
+    write_file_atomic(path, text.encode("utf-8"))
 
 
 def _drop_option(path: str, section: str, key: str) -> None:

@@ -359,6 +359,10 @@ account_autocreate = true
 # recheck_container_existence = 10
 # 0: unlimited.
 # max_containers_per_account = 0
+# true: a GET, HEAD or POST with "X-Open-Expired: true" reaches an object whose
+# X-Delete-At has passed but that the expirer has not removed yet (a POST that
+# sets a new X-Delete-At, or none, brings it back); shown in /info.
+# allow_open_expired = false
 
 [filter:catch_errors]
 # Turns an unexpected exception anywhere below into a clean 500 and gives every

@@ -20,6 +20,10 @@ ROW_ETAG = "d41d8cd98f00b204e9800998ecf8427e"  # md5 of nothing
 # Sent by the expirer with its DELETE: it removes the row itself once the
 # replicas answered, so the object server must not queue a second removal.
 CLEAN_QUEUE_HEADER = "X-Backend-Clean-Expiring-Object-Queue"
+# Sent by the proxy (only when its allow_open_expired option lets a client's
+# X-Open-Expired through): serve an object whose X-Delete-At has passed but
+# that the expirer has not removed yet.
+OPEN_EXPIRED_HEADER = "X-Backend-Open-Expired"
 
 
 def _ten_digits(value: int) -> str:

@@ -38,9 +38,11 @@ from objstore.common.http_conditions import (
 from objstore.common.http_response import plain_response
 from objstore.middleware.catch_errors import ResponseBodyAborted
 
-# Request headers a sub-request keeps so it is authorized like the client's request.
+# Request headers a sub-request keeps so it is authorized like the client's request
+# (and, with X-Open-Expired, reads expired segments when the client's read may).
 CARRIED_HEADERS = ("HTTP_X_AUTH_TOKEN", "HTTP_X_STORAGE_TOKEN", "HTTP_X_SERVICE_TOKEN",
-                   "HTTP_HOST", "HTTP_X_TRANS_ID_EXTRA", "HTTP_REFERER", "HTTP_USER_AGENT")
+                   "HTTP_HOST", "HTTP_X_TRANS_ID_EXTRA", "HTTP_REFERER", "HTTP_USER_AGENT",
+                   "HTTP_X_OPEN_EXPIRED")
 # Asking for the manifest itself: neither slo nor dlo expands the answer.
 MANIFEST_QUERY = "multipart-manifest=get"
 PROBE_CACHE_KEY = "objstore.large_object_probe"

@@ -23,7 +23,7 @@ from webob import Request, Response
 from webob.exc import HTTPException, status_map
 
 from objstore.common.cluster_config import ClusterConfig
-from objstore.common.config import ConfigError, ConfigSection
+from objstore.common.config import TRUE_VALUES, ConfigError, ConfigSection
 from objstore.common.constraints import MetadataError, check_metadata
 from objstore.common.http_response import plain_response
 from objstore.common.http_text import str_to_wsgi as _wsgi
@@ -39,7 +39,8 @@ from objstore.common.storage_policy import POLICY_INDEX_HEADER
 from objstore.common.storage_app import StorageServerApp
 from objstore.common.storage_request import required_timestamp, split_backend_path
 from objstore.common.timestamp import TICKS_PER_SECOND, Timestamp
-from objstore.common.expiring_queue import CLEAN_QUEUE_HEADER, DEFAULT_CONTAINER_DIVISOR
+from objstore.common.expiring_queue import (CLEAN_QUEUE_HEADER, DEFAULT_CONTAINER_DIVISOR,
+                                           OPEN_EXPIRED_HEADER)
 from objstore.obj import container_update, expiring_update
 from objstore.obj.diskfile import (AsyncUpdate, DiskFile, DiskFileDeviceUnavailable,
                                    DiskFileExpired, DiskFileNoSpace, DiskFileNotExist,
@@ -96,6 +97,12 @@ def _abort(status: int, reason: str) -> HTTPException:
 def _is_digits(text: str) -> bool:
     """ASCII digits only (``str.isdigit`` also accepts "²" and "٣")."""
     return bool(text) and text.isascii() and text.isdigit()
+
+
+def _asks_open_expired(req: Request) -> bool:
+    """Only the proxy's backend header opens an expired object; a client's X-Open-Expired
+    reaches this server only through the proxy, which decides whether it is allowed."""
+    return req.headers.get(OPEN_EXPIRED_HEADER, "").strip().lower() in TRUE_VALUES
 
 
 def _timestamp_headers(timestamp: Optional[Timestamp]) -> dict[str, str]:
@@ -274,7 +281,7 @@ class ObjectServer(StorageServerApp):
     def _open_for_read(self, req: Request) -> tuple[Any, int, Optional[Response]]:
         df, parts = self._diskfile(req)
         try:
-            df.open()
+            df.open(open_expired=_asks_open_expired(req))
         except DiskFileQuarantined:
             return None, parts[5], _plain(404, "Not Found")
         except DiskFileNotExist as err:
@@ -403,7 +410,7 @@ class ObjectServer(StorageServerApp):
         self._container_nodes(req, "X-Delete-At")  # refuse bad queue targets before writing
         metadata = self._collect_metadata(req, POST_META_PREFIXES, ALLOWED_HEADERS)
         try:
-            df.open()
+            df.open(open_expired=_asks_open_expired(req))
         except DiskFileQuarantined:
             return _plain(404, "Not Found")
         except DiskFileNotExist as err:

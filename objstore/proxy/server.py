@@ -71,6 +71,7 @@ class ProxyApp:
         cluster.capabilities.register(
             "swift", version=VERSION, allow_account_management=conf.allow_account_management,
             account_autocreate=conf.account_autocreate,
+            allow_open_expired=conf.allow_open_expired,
             policies=cluster.policies.info(), **cluster.constraints.as_info())
 
     def object_ring(self, policy_index: int) -> RingReader:

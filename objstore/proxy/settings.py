@@ -33,6 +33,9 @@ class ProxyConfig(ConfigSection):
     put_queue_depth: int = 4
     # Seconds per bucket container of the expiring-objects queue.
     expiring_objects_container_divisor: int = 86400
+    # Lets a GET/HEAD/POST with X-Open-Expired: true reach an object whose
+    # X-Delete-At has passed but that the expirer has not removed yet.
+    allow_open_expired: bool = False
     log_name: str = "proxy-server"
 
     def validate(self) -> None:

@@ -239,7 +239,7 @@ class FsDiskFile(DiskFile):
             os.close(fd)
         return meta
 
-    def open(self, now: Optional[float] = None) -> "FsDiskFile":
+    def open(self, now: Optional[float] = None, open_expired: bool = False) -> "FsDiskFile":
         for attempt in range(3):
             self.close()
             choice = rules.choose_files(self._listdir())
@@ -269,7 +269,9 @@ class FsDiskFile(DiskFile):
         if stored != size:
             self.quarantine("size %d does not match Content-Length %r" % (
                 size, data_meta.get("Content-Length")))
-        _raise_if_expired(self._metadata, self.timestamp, now)
+        if not open_expired and rules.is_expired(self._metadata,
+                                                 time.time() if now is None else now):
+            raise DiskFileExpired(timestamp=self.timestamp, metadata=self._metadata)
         return self
 
     def _iter_range(self, start: int, end: int, chunk_size: int) -> Iterator[bytes]:
@@ -372,19 +374,6 @@ def _read_and_close(fd: int, size: int, chunk_size: int) -> Iterator[bytes]:
         yield from _pread_chunks(fd, 0, size, chunk_size)
     finally:
         os.close(fd)
-
-
-def _raise_if_expired(metadata: dict[str, str], timestamp: Timestamp,
-                      now: Optional[float]) -> None:
-    delete_at = metadata.get("X-Delete-At")
-    if not delete_at:
-        return
-    try:
-        expired = int(delete_at) <= (time.time() if now is None else now)
-    except ValueError:
-        return
-    if expired:
-        raise DiskFileExpired(timestamp=timestamp, metadata=metadata)
 
 
 # -- the manager -----------------------------------------------------------

@@ -126,8 +126,12 @@ class DiskFile(abc.ABC):
 
     # -- reading ---------------------------------------------------------
     @abc.abstractmethod
-    def open(self, now: Optional[float] = None) -> "DiskFile":
-        """Pick the current files; raise DiskFileNotExist and friends."""
+    def open(self, now: Optional[float] = None, open_expired: bool = False) -> "DiskFile":
+        """Pick the current files; raise DiskFileNotExist and friends.
+
+        ``open_expired`` opens an object whose ``X-Delete-At`` has passed (not
+        yet removed by the expirer) instead of raising DiskFileExpired.
+        """
 
     @property
     def metadata(self) -> dict[str, str]:

@@ -63,7 +63,7 @@ class MemDiskFile(DiskFile):
         stamps = [info[0] for info in map(rules.parse_name, self._files()) if info]
         return max(stamps) if stamps else None
 
-    def open(self, now: Optional[float] = None) -> "MemDiskFile":
+    def open(self, now: Optional[float] = None, open_expired: bool = False) -> "MemDiskFile":
         with self.manager.lock:
             files = dict(self._files())
         choice = rules.choose_files(files)
@@ -79,9 +79,8 @@ class MemDiskFile(DiskFile):
         self._metadata = rules.merge_metadata(data_meta, post_meta)
         if int(data_meta.get("Content-Length", -1)) != len(self._body):
             self.quarantine("size does not match Content-Length")
-        delete_at = self._metadata.get("X-Delete-At")
-        if delete_at and delete_at.isascii() and delete_at.isdigit() and \
-                int(delete_at) <= (time.time() if now is None else now):
+        if not open_expired and rules.is_expired(self._metadata,
+                                                 time.time() if now is None else now):
             raise DiskFileExpired(timestamp=self.timestamp, metadata=self._metadata)
         return self
 

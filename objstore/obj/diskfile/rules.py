@@ -114,6 +114,14 @@ def choose_files(filenames: Iterable[str]) -> FileChoice:
     return choice
 
 
+def is_expired(metadata: Mapping[str, str], now: float) -> bool:
+    """Whether the object's ``X-Delete-At`` has passed (an unreadable value never expires)."""
+    delete_at = metadata.get("X-Delete-At")
+    if not delete_at or not delete_at.isascii() or not delete_at.strip().isdigit():
+        return False
+    return int(delete_at) <= now
+
+
 def merge_metadata(data_meta: Mapping[str, str],
                    post_meta: Optional[Mapping[str, str]]) -> dict[str, str]:
     """The metadata a client sees: the .data's, with a newer .meta applied.

@@ -154,6 +154,17 @@ def test_expired_object(manager):
     assert _df(manager).open(now=999).metadata["X-Delete-At"] == "1000"
 
 
+def test_expired_object_opened_on_request(manager):
+    """What the expirer has not removed yet stays readable when asked for explicitly."""
+    _put(manager, b"kept", 1, extra={"X-Delete-At": "1000"})
+    df = _df(manager).open(now=2000, open_expired=True)
+    try:
+        assert df.metadata["X-Delete-At"] == "1000"
+        assert b"".join(df.reader()) == b"kept"
+    finally:
+        df.close()
+
+
 def test_policies_are_separate(managers):
     gold, silver = managers[0], managers[1]
     assert (gold.policy_index, silver.policy_index) == (0, 1)

@@ -303,6 +303,28 @@ def test_expired_object_is_404(app, monkeypatch):
     assert req("POST", **{"X-Timestamp": ts(2)}).get_response(app).status_int == 404
 
 
+def test_expired_object_served_only_on_the_backend_open_expired_header(app, monkeypatch):
+    delete_at = int(time.time()) + 100
+    assert put(app, b"late", **{"X-Delete-At": str(delete_at)}).status_int == 201
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 200)
+    # the client's own header means nothing here: the proxy decides
+    assert get(app, **{"X-Open-Expired": "true"}).status_int == 404
+    opened = get(app, **{"X-Backend-Open-Expired": "true"})
+    assert (opened.status_int, opened.body) == (200, b"late")
+    assert opened.headers["X-Delete-At"] == str(delete_at)
+    assert req("HEAD", **{"X-Backend-Open-Expired": "true"}).get_response(app).status_int == 200
+    # a POST through the header brings the object back with a new expiry
+    later = str(int(real_time()) + 1000)
+    resp = req("POST", **{"X-Timestamp": ts(2), "X-Backend-Open-Expired": "true",
+                          "X-Delete-At": later, "X-Object-Meta-Back": "yes"}).get_response(app)
+    assert resp.status_int == 202
+    back = get(app)
+    assert (back.status_int, back.body) == (200, b"late")
+    assert back.headers["X-Delete-At"] == later
+    assert back.headers["X-Object-Meta-Back"] == "yes"
+
+
 def test_corrupt_object_is_quarantined_on_get(app, devices):
     put(app, b"hello")
     for root, _dirs, names in os.walk(devices / "sda" / "objects"):

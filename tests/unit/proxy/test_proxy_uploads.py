@@ -1,6 +1,8 @@
 """Object PUT: streaming, chunked uploads and every way a client can get it wrong."""
 import hashlib
 import io
+import json
+import time
 
 from webob import Request
 
@@ -259,3 +261,42 @@ def test_far_future_expiry_is_clamped(cluster):
         assert resp.status_int == 201, name
         head = Request.blank("/v1/%s/c/%s" % (ACCOUNT, name), method="HEAD").get_response(app)
         assert head.headers["X-Delete-At"] == "9999999999"
+
+
+def test_open_expired_needs_the_proxy_option(make_cluster, monkeypatch):
+    """X-Open-Expired reads an expired, not yet removed object only where allowed."""
+    closed = make_cluster()
+    app = closed.proxy
+    make_container(app)
+    path = "/v1/%s/c/late" % ACCOUNT
+    delete_at = int(time.time()) + 100
+    assert Request.blank(path, method="PUT", body=b"late",
+                         headers={"X-Delete-At": str(delete_at)}).get_response(app).status_int == 201
+
+    def listed(proxy):
+        return json.loads(Request.blank("/info").get_response(proxy).body)["swift"][
+            "allow_open_expired"]
+    assert listed(app) is False
+    opened = closed.make_proxy(allow_open_expired="true")
+    assert listed(opened) is True
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 200)
+    asked = {"X-Open-Expired": "true"}
+    for method in ("GET", "HEAD"):
+        assert Request.blank(path, method=method).get_response(opened).status_int == 404
+        assert Request.blank(path, method=method,
+                             headers=asked).get_response(app).status_int == 404
+        assert Request.blank(path, method=method, headers={"X-Open-Expired": "false"}
+                             ).get_response(opened).status_int == 404
+        resp = Request.blank(path, method=method, headers=asked).get_response(opened)
+        assert resp.status_int == 200
+        assert resp.headers["X-Delete-At"] == str(delete_at)
+    assert Request.blank(path, headers=asked).get_response(opened).body == b"late"
+    # a POST that is not allowed changes nothing; an allowed one revives the object
+    assert Request.blank(path, method="POST", headers=dict(asked, **{"X-Delete-After": "500"})
+                         ).get_response(app).status_int == 404
+    assert Request.blank(path, method="POST", headers=dict(asked, **{"X-Delete-After": "500"})
+                         ).get_response(opened).status_int == 202
+    resp = Request.blank(path).get_response(app)
+    assert (resp.status_int, resp.body) == (200, b"late")
+    assert int(resp.headers["X-Delete-At"]) > delete_at

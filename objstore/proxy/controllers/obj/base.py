@@ -16,7 +16,8 @@ from typing import Optional
 from webob import Request, Response
 
 from objstore.common.constraints import MetadataError, check_metadata
-from objstore.common.expiring_queue import EXPIRING_ACCOUNT, queue_container
+from objstore.common.config import TRUE_VALUES
+from objstore.common.expiring_queue import EXPIRING_ACCOUNT, OPEN_EXPIRED_HEADER, queue_container
 from objstore.common.storage_policy import StoragePolicy
 from objstore.common.timestamp import Timestamp
 from objstore.proxy.controllers.base import Controller, ProxyContext, delay_denial
@@ -25,6 +26,7 @@ from objstore.proxy.responses import forwardable_request_headers, plain_response
 # Client headers the proxy consumes itself instead of forwarding; the
 # X-Delete-At-* targets are the proxy's to name, never the client's.
 CONSUMED_HEADERS = ("x-delete-after", "x-detect-content-type", "x-copy-from-account",
+                    "x-open-expired",
                     "x-fresh-metadata", "destination", "destination-account", "x-newest",
                     "x-delete-at-container", "x-delete-at-host", "x-delete-at-device",
                     "x-delete-at-partition")
@@ -134,6 +136,16 @@ class BaseObjectController(Controller, abc.ABC):
             headers["X-Delete-At-Container"] = bucket
         self.add_update_targets(headers_list, q_nodes, q_part, "X-Delete-At")
 
+    def open_expired_headers(self, req: Request) -> dict[str, str]:
+        """The backend header that lets the nodes serve an expired, not yet removed object.
+
+        Sent only when this proxy allows it (``allow_open_expired``) and the
+        client asked with ``X-Open-Expired: true``; otherwise the client's
+        header is ignored and an expired object stays 404.
+        """
+        asked = req.headers.get("X-Open-Expired", "").strip().lower() in TRUE_VALUES
+        return {OPEN_EXPIRED_HEADER: "true"} if asked and self.conf.allow_open_expired else {}
+
     # -- GET / HEAD ------------------------------------------------------------
     @delay_denial
     def GETorHEAD(self, req: Request) -> Response:
@@ -238,6 +250,8 @@ class BaseObjectController(Controller, abc.ABC):
             return plain_response(400, reason)
         headers_list = self._write_headers(req, Timestamp.now())
         self._add_delete_at(headers_list, delete_at)
+        for headers in headers_list:
+            headers.update(self.open_expired_headers(req))
         answers, replicas = self.make_requests(self.ring, self.partition, "POST", self.path,
                                                headers_list)
         return self.best_response(req, answers, replicas, "object " + self.path)

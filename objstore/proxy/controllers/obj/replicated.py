@@ -34,6 +34,7 @@ class ReplicatedObjectController(BaseObjectController):
         headers = {k: v for k, v in forwardable_request_headers(req.headers).items()
                    if k.lower() not in CONSUMED_HEADERS}
         headers.update(self.base_headers(policy_index=self.policy.index))
+        headers.update(self.open_expired_headers(req))
         opener = SourceOpener(self.ctx.health, part, self.path, req.method,
                               self.conf.conn_timeout, self.conf.node_timeout)
         nodes = self.node_iter(ring, part, shuffle=True)
