@@ -204,6 +204,13 @@ class ObjectVersioningFilter:
             self.add_versions_bytes(req, resp, version, account, hidden)
         if not (hidden or wants_versions) or req.method != "GET":
             return resp
+        if hidden and (resp.content_type or "").endswith("/xml"):
+            body = listing.show_version_links_xml(
+                read_body(resp, listing.LISTING_BODY_LIMIT), version, account_text,
+                container_text, hidden)
+            resp.app_iter = [body]
+            resp.content_length = len(body)
+            return resp
         if not (resp.content_type or "").endswith("/json"):
             return resp
         rows = listing.read_json_rows(resp)

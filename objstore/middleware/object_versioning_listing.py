@@ -1,11 +1,13 @@
 """Listings of a versioned container: the current objects, and ``?versions``.
 
 In the container itself a versioned object is a static link to its version;
-a listing shows the version's size and ETag instead of the link's (zero
-bytes, the ETag of nothing), and its ``symlink_path`` names the version as
-a client addresses it (``/v1/<a>/<c>/<o>?version-id=<id>``).
+a listing (JSON or XML; plain text has names only) shows the version's size
+and ETag instead of the link's (zero bytes, the ETag of nothing), and its
+``symlink_path`` names the version as a client addresses it
+(``/v1/<a>/<c>/<o>?version-id=<id>``).
 
-``?versions`` (JSON only, as clients of this API expect) merges two
+``?versions`` (JSON only: any other format asked for is a 406, which
+Swift's own functional tests require) merges two
 listings: the container's (its unversioned ``null`` objects, and links
 that say which version is current) and the hidden versions container's
 (every version and delete marker, newest first per name).  Each row gets
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import json
 from typing import Callable, Optional
+from xml.etree import ElementTree
 
 from webob import Request, Response
 
@@ -25,6 +28,7 @@ from objstore.common.listing_format import JSON_TYPE, accepts, content_type_head
 from objstore.common.reserved_names import RESERVED, reserved_name, split_reserved_name
 from objstore.middleware import object_versioning_names as names
 from objstore.middleware.segments import close_response, from_wsgi, read_body, to_wsgi
+from objstore.middleware.symlink_listing import XML_DECLARATION
 from objstore.middleware.versioned_writes import DELETE_MARKER_CONTENT_TYPE
 from objstore.proxy.responses import plain_response
 
@@ -69,6 +73,31 @@ def show_version_links(rows: list, version: str, account: str, container: str,
             row["symlink_path"] = "%s?%s=%s" % (
                 wsgi_quote(to_wsgi("/%s/%s/%s/%s" % (version, account, container, obj))),
                 names.VERSION_QUERY, stamp.internal)
+
+
+def show_version_links_xml(body: bytes, version: str, account: str, container: str,
+                           hidden: str) -> bytes:
+    """:func:`show_version_links` for an XML listing: each link to a version shows
+    the version's ``bytes`` and ``hash``, and its ``symlink_path`` names the version."""
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        return body
+    changed = False
+    for item in root.iter("object"):
+        row = {child.tag: child.text or "" for child in item}
+        show_version_links([row], version, account, container, hidden, False)
+        if not row.get("version_symlink"):
+            continue
+        changed = True
+        for child in list(item):
+            if child.tag in ("symlink_etag", "symlink_bytes"):
+                item.remove(child)
+            elif child.tag in ("bytes", "hash", "symlink_path"):
+                child.text = str(row[child.tag])
+    if not changed:
+        return body
+    return XML_DECLARATION + ElementTree.tostring(root, encoding="unicode").encode("utf-8")
 
 
 def hidden_listing_query(params: dict) -> dict:

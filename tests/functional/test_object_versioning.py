@@ -7,6 +7,7 @@ it: not at all.
 import hashlib
 import json
 import time
+from xml.etree import ElementTree
 
 import pytest
 from swiftclient.exceptions import ClientException
@@ -280,6 +281,34 @@ def test_versions_listing_errors(http_as, conn, versioned):
 
 
 # -- containers and the reserved namespace ----------------------------------------------
+def test_current_listing_in_every_format_shows_the_versions_bytes(http_as, conn, versioned):
+    """A versioned object's row is a link to its version; every format shows the version."""
+    put(conn, versioned, "a", b"first")
+    latest = put(conn, versioned, "a", b"second!")
+    put(conn, versioned, "b", b"bee")
+    curl = http_as().request
+    etag = hashlib.md5(b"second!").hexdigest()
+    rows = conn.get_container(versioned)[1]
+    assert [(r["name"], r["bytes"], r["hash"]) for r in rows] == [
+        ("a", 7, etag), ("b", 3, hashlib.md5(b"bee").hexdigest())]
+    assert rows[0]["symlink_path"].endswith("/%s/a?version-id=%s" % (versioned, latest))
+    for query, accept in (("?format=xml", None), ("", "application/xml"), ("", "text/xml")):
+        status, headers, body = curl("GET", "/%s%s" % (versioned, query),
+                                     headers={"Accept": accept} if accept else {})
+        assert status == 200 and "xml" in headers["content-type"]
+        assert body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+        objects = ElementTree.fromstring(body).findall("object")
+        assert [(o.findtext("name"), o.findtext("bytes"), o.findtext("hash"))
+                for o in objects] == [("a", "7", etag),
+                                      ("b", "3", hashlib.md5(b"bee").hexdigest())]
+        assert objects[0].findtext("symlink_path").endswith("?version-id=%s" % latest)
+        assert objects[0].find("symlink_bytes") is None
+    for query, accept in (("?format=plain", None), ("", "text/plain"), ("", None)):
+        status, _headers, body = curl("GET", "/%s%s" % (versioned, query),
+                                      headers={"Accept": accept} if accept else {})
+        assert (status, body) == (200, b"a\nb\n")
+
+
 def test_container_with_versions_cannot_be_deleted(conn, versioned):
     version = put(conn, versioned, "obj", b"one")
     conn.delete_object(versioned, "obj")

@@ -92,6 +92,32 @@ def test_version_links_show_their_versions_size_and_etag():
     assert rows[0]["symlink_path"] == "/v1/AUTH_a/c/o?version-id=%s" % v1.internal
 
 
+def test_xml_version_links_show_their_versions_size_and_etag():
+    v1 = Timestamp("1700000001")
+    path = "/v1/AUTH_a/%%00versions%%00c/%%00o%%00%s" % names.inverted(v1).internal
+    body = ('<?xml version="1.0" encoding="UTF-8"?>\n<container name="c">'
+            "<object><name>o</name><hash>d41d8cd98f00b204e9800998ecf8427e</hash>"
+            "<bytes>0</bytes><content_type>text/plain</content_type>"
+            "<last_modified>2026-01-01T00:00:00.000000</last_modified>"
+            "<symlink_path>%s</symlink_path><symlink_etag>abc</symlink_etag>"
+            "<symlink_bytes>7</symlink_bytes></object>"
+            "<object><name>plain</name><hash>h</hash><bytes>3</bytes>"
+            "<content_type>text/plain</content_type>"
+            "<last_modified>2026-01-01T00:00:00.000000</last_modified></object>"
+            "</container>" % path).encode("utf-8")
+    shown = listing.show_version_links_xml(body, "v1", "AUTH_a", "c", "\x00versions\x00c")
+    assert shown.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<container name="c">')
+    assert (b"<name>o</name><hash>abc</hash><bytes>7</bytes>" in shown
+            and b"<symlink_path>/v1/AUTH_a/c/o?version-id=%s</symlink_path></object>"
+            % v1.internal.encode() in shown)
+    assert b"symlink_etag" not in shown and b"symlink_bytes" not in shown
+    assert b"<name>plain</name><hash>h</hash><bytes>3</bytes>" in shown
+    # a listing without links to versions comes back as it was
+    plain = body.replace(b"%00versions%00c", b"elsewhere")
+    assert listing.show_version_links_xml(plain, "v1", "AUTH_a", "c",
+                                          "\x00versions\x00c") == plain
+
+
 # -- containers ---------------------------------------------------------------------------
 def test_enable_creates_the_hidden_container_and_shows_the_flag(app, memory_swift, cluster):
     assert call(app, A + "/c", "PUT", **{"X-Versions-Enabled": "true"}).status_int == 201
