@@ -439,8 +439,13 @@ class StaticLargeObject:
         top = from_wsgi(req.environ["PATH_INFO"]).split("/", 3)[3]
         counts = {"Number Deleted": 0, "Number Not Found": 0}
         errors: list[tuple[str, str]] = []
+        # ``?version-id=`` names one version of the manifest: that version is
+        # read and deleted; its segments are plain objects, deleted as named.
+        version_id = req.GET.get("version-id")
+        top_query = urlencode({"version-id": version_id}) if version_id else ""
         try:
-            targets = self._delete_targets(req.environ, version, account, "/" + top, 0)
+            targets = self._delete_targets(req.environ, version, account, "/" + top, 0,
+                                           manifest_query_for(req))
         except _NotAManifest:
             return req.get_response(self.app)
         except _SegmentListError as err:
@@ -457,15 +462,16 @@ class StaticLargeObject:
         if errors:
             self.logger.warning("kept manifest %s: %d segment deletes failed", top, len(errors))
         else:
-            self._delete_batch(req.environ, version, account, manifests[-1:], counts, errors)
+            self._delete_batch(req.environ, version, account, manifests[-1:], counts, errors,
+                               top_query)
         return bulk_body(req, counts, errors, "400 Bad Request" if errors else "200 OK")
 
     def _delete_batch(self, environ: dict, version: str, account: str, names: list[str],
-                      counts: dict, errors: list) -> None:
+                      counts: dict, errors: list, query: str = "") -> None:
         pile = GreenPile(self.conf.delete_concurrency)
         for name in names:
             path = self._segment_path(version, account, name)
-            pile.spawn(lambda p: subrequest(environ, "DELETE", p, "", "SLO")
+            pile.spawn(lambda p: subrequest(environ, "DELETE", p, query, "SLO")
                        .get_response(self.app), path)
         for name, resp in zip(names, pile):
             close_response(resp)
@@ -477,10 +483,12 @@ class StaticLargeObject:
                 errors.append((quote(name), resp.status))
 
     def _delete_targets(self, environ: dict, version: str, account: str, name: str,
-                        depth: int) -> Optional[list[tuple[str, bool]]]:
-        """``[(name, is_manifest)]``, deepest first, the manifest ``name`` last."""
+                        depth: int, query: str = MANIFEST_QUERY
+                        ) -> Optional[list[tuple[str, bool]]]:
+        """``[(name, is_manifest)]``, deepest first, the manifest ``name`` last
+        (read with ``query``: the top manifest may name one version)."""
         path = self._segment_path(version, account, name)
-        resp = subrequest(environ, "GET", path, MANIFEST_QUERY, "SLO").get_response(self.app)
+        resp = subrequest(environ, "GET", path, query, "SLO").get_response(self.app)
         if resp.status_int == 404:
             close_response(resp)
             return None

@@ -174,6 +174,35 @@ def test_slo_manifests_are_versioned_as_manifests(conn, versioned, unique):
     assert row["bytes"] == 1000
 
 
+def test_multipart_delete_of_one_manifest_version(http_as, conn, versioned, unique):
+    """``multipart-manifest=delete&version-id=`` removes that version and its segments only."""
+    segments = unique("segs")
+    conn.put_container(segments)
+    ids = []
+    for letter in ("a", "b"):
+        etag = conn.put_object(segments, letter, letter.encode() * 1000)
+        manifest = json.dumps([{"path": "/%s/%s" % (segments, letter), "etag": etag,
+                                "size_bytes": 1000}])
+        resp = {}
+        conn.put_object(versioned, "big", manifest, query_string="multipart-manifest=put",
+                        response_dict=resp)
+        ids.append(resp["headers"]["x-object-version-id"])
+    status, _headers, body = http_as().request(
+        "DELETE", "/%s/big?multipart-manifest=delete&version-id=%s" % (versioned, ids[0]),
+        headers={"Accept": "application/json"})
+    assert status == 200
+    result = json.loads(body)
+    assert (result["Response Status"], result["Number Deleted"], result["Errors"]) == (
+        "200 OK", 2, [])
+    # the old version and its segment are gone; the current one is whole
+    assert [r["version_id"] for r in versions(conn, versioned)] == [ids[1]]
+    assert [r["name"] for r in conn.get_container(segments)[1]] == ["b"]
+    headers, body = conn.get_object(versioned, "big")
+    assert body == b"b" * 1000 and headers["x-object-version-id"] == ids[1]
+    assert status_of(conn.get_object, versioned, "big",
+                     query_string="version-id=" + ids[0]) == 404
+
+
 def test_version_id_errors(http_as, conn, versioned, unique):
     put(conn, versioned, "obj", b"one")
     assert status_of(conn.get_object, versioned, "obj", query_string="version-id=x") == 400
