@@ -34,6 +34,7 @@ from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigError, ConfigSection
 from objstore.common.http_response import plain_response
 from objstore.common.http_text import wsgi_quote, wsgi_unquote
+from objstore.common.listing_format import strip_swift_bytes
 from objstore.common.logs import get_logger
 from objstore.common.pipeline import typed_factory
 from objstore.middleware import symlink_headers as names
@@ -152,8 +153,10 @@ class Symlink:
         req.headers[names.SYSMETA_TARGET_ETAG] = etag
         req.headers[names.SYSMETA_TARGET_BYTES] = size
         if not req.headers.get("Content-Type"):
-            req.headers["Content-Type"] = resp.headers.get("Content-Type",
-                                                           names.DEFAULT_CONTENT_TYPE)
+            # A manifest's stored type carries its total size (swift_bytes); the
+            # link's own listing row must not claim those bytes.
+            req.headers["Content-Type"] = strip_swift_bytes(
+                resp.headers.get("Content-Type", names.DEFAULT_CONTENT_TYPE))
         return None
 
     def post(self, req: Request, walk: LinkWalk, start_response: Callable) -> Iterable[bytes]:

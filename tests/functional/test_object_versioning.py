@@ -203,6 +203,32 @@ def test_multipart_delete_of_one_manifest_version(http_as, conn, versioned, uniq
                      query_string="version-id=" + ids[0]) == 404
 
 
+def test_symlinks_are_versioned_as_links(http_as, conn, versioned):
+    put(conn, versioned, "target", b"target data", **{"Content-Type": "text/jibberish01"})
+    curl = http_as().request
+    status, headers, _body = curl("PUT", "/%s/link" % versioned, b"", {
+        "X-Symlink-Target": "%s/target" % versioned, "Content-Type": "application/symlink"})
+    assert status == 201
+    link_id = headers["x-object-version-id"]
+    assert curl("GET", "/%s/link" % versioned)[2] == b"target data"
+    put(conn, versioned, "link", b"not a link")
+    assert curl("GET", "/%s/link" % versioned)[2] == b"not a link"
+    # the old version is still a link: followed, or seen itself with symlink=get
+    old = "/%s/link?version-id=%s" % (versioned, link_id)
+    status, headers, body = curl("GET", old)
+    assert (status, body) == (200, b"target data")
+    assert headers["content-type"] == "text/jibberish01"
+    status, headers, _body = curl("HEAD", old + "&symlink=get")
+    assert (status, headers["content-type"]) == (200, "application/symlink")
+    assert headers["x-symlink-target"] == "%s/target" % versioned
+    # copying that version (as a link) over the current object restores the link
+    assert curl("COPY", old + "&symlink=get",
+                headers={"Destination": "%s/link" % versioned})[0] == 201
+    status, _headers, body = curl("GET", "/%s/link" % versioned)
+    assert (status, body) == (200, b"target data")
+    assert len(versions(conn, versioned, prefix="link")) == 3
+
+
 def test_version_id_errors(http_as, conn, versioned, unique):
     put(conn, versioned, "obj", b"one")
     assert status_of(conn.get_object, versioned, "obj", query_string="version-id=x") == 400
@@ -423,9 +449,12 @@ def test_swift_cli_versions_flow(swift, tmp_path, unique):
         (tmp_path / "obj").write_bytes(data)
         swift("upload", name, "obj", cwd=str(tmp_path))
         uploads.append(data)
-    listed = swift("list", name, "--versions", "--long").stdout.splitlines()
+    # run as the issue writes it: `swift list c --versions` (long rows with the id)
+    listed = swift("list", name, "--versions").stdout.splitlines()
     rows = [line.split() for line in listed if line.strip().endswith(" obj")]
     assert len(rows) == 3
+    # newest first: sizes are those of the third, second and first upload
+    assert [int(row[0]) for row in rows] == [len(data) for data in reversed(uploads)]
     first_id = rows[-1][3]
     out = tmp_path / "first"
     swift("download", name, "obj", "--version-id", first_id, "-o", str(out))

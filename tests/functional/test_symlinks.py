@@ -179,6 +179,39 @@ def test_static_links(curl, place, http_as):
     assert curl("GET", "/%s/st" % links)[0] == 404
 
 
+def test_links_to_an_slo_manifest(curl, place):
+    """Dynamic and static links to a large object serve its content; a static link
+    names the manifest's own ETag, and the listing shows the object's size."""
+    links, targets, _obj = place
+    parts = [b"a" * 1000, b"b" * 1000, b"c"]
+    manifest = []
+    for index, data in enumerate(parts):
+        assert curl("PUT", "/%s/seg%d" % (targets, index), data)[0] == 201
+        manifest.append({"path": "/%s/seg%d" % (targets, index),
+                         "etag": hashlib.md5(data).hexdigest(), "size_bytes": len(data)})
+    assert curl("PUT", "/%s/big?multipart-manifest=put" % targets,
+                json.dumps(manifest).encode())[0] == 201
+    target = "%s/big" % targets
+    assert make_link(curl, links, "dyn", target)[0] == 201
+    status, _headers, body = curl("GET", "/%s/dyn" % links)
+    assert (status, body) == (200, b"".join(parts))
+    manifest_etag = curl("HEAD", "/%s/big?multipart-manifest=get" % targets)[1]["etag"]
+    slo_etag = curl("HEAD", "/%s/big" % targets)[1]["etag"].strip('"')
+    # the large object's ETag is not the manifest's: a static link refuses it
+    assert make_link(curl, links, "st", target, **{"X-Symlink-Target-Etag": slo_etag})[0] == 409
+    assert make_link(curl, links, "st", target,
+                     **{"X-Symlink-Target-Etag": manifest_etag})[0] == 201
+    status, _headers, body = curl("GET", "/%s/st" % links)
+    assert (status, body) == (200, b"".join(parts))
+    status, _headers, body = curl("GET", "/%s/st?multipart-manifest=get" % links)
+    assert [row["hash"] for row in json.loads(body)] == [m["etag"] for m in manifest]
+    rows = {row["name"]: row for row in json.loads(curl("GET", "/%s?format=json" % links)[2])}
+    assert (rows["st"]["symlink_etag"], rows["st"]["symlink_bytes"]) == (
+        manifest_etag.strip('"'), 2001)
+    assert rows["st"]["slo_etag"] == '"%s"' % slo_etag
+    assert rows["st"]["bytes"] == 0, rows["st"]
+
+
 def test_static_link_to_a_dynamic_link_names_the_link(curl, place):
     links, targets, obj = place
     make_link(curl, links, "dyn", "%s/%s" % (targets, obj))
