@@ -302,7 +302,7 @@ log_file = {account_reaper_log_file}
 # The proxy pipeline, outermost first.  objstore-aio drops a filter whose code
 # is not installed (with a warning) and restores it once it is.
 PROXY_PIPELINE = ("catch_errors", "gatekeeper", "healthcheck", "proxy_logging",
-                  "domain_remap", "bulk", "tempurl", "formpost", "tempauth", "cors",
+                  "domain_remap", "bulk", "tempurl", "formpost", "s3api", "tempauth", "cors",
                   "staticweb", "copy", "container_quotas", "account_quotas", "slo",
                   "dlo", "versioned_writes", "object_versioning", "symlink",
                   "proxy-server")
@@ -445,6 +445,18 @@ use = egg:objstore#tempurl
 # signed with the temp URL keys.  Keep it left of the auth filter.
 use = egg:objstore#formpost
 # allowed_digests = sha1 sha256 sha512
+
+[filter:s3api]
+# The S3 API: requests signed AWS-style (V4 or V2) are served as Swift requests of
+# the signing user.  Access key: <account>:<user>; secret: that user's tempauth key.
+# Keep it just left of the auth filter, which checks the signatures.
+use = egg:objstore#s3api
+# Hosts <bucket>.<domain> address a bucket (virtual-hosted style); comma-separated.
+storage_domain = {storage_domain}
+# The region signatures must name.
+# location = us-east-1
+# max_bucket_listing = 1000
+# max_multi_delete_objects = 1000
 
 [filter:tempauth]
 # Simple built-in users, for test clusters and small deployments.

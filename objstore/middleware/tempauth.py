@@ -45,6 +45,7 @@ from objstore.common.pipeline import typed_factory
 from objstore.middleware import acl
 from objstore.middleware.auth_token import TokenSigner, secret_from_config
 from objstore.middleware.request_path import split_swift_path
+from objstore.middleware.s3api.auth import AUTH_DETAILS_KEY as S3_AUTH_DETAILS_KEY
 from objstore.middleware.tempauth_users import (
     ADMIN_GROUP, RESELLER_ADMIN_GROUP, HOST_PLACEHOLDER, TempAuthUser, parse_users)
 
@@ -149,6 +150,9 @@ class TempAuth:
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if self.settings.allow_overrides and environ.get("swift.authorize_override"):
             return self.app(environ, start_response)
+        s3_details = environ.get(S3_AUTH_DETAILS_KEY)
+        if s3_details is not None:
+            return self.handle_s3_request(environ, s3_details, start_response)
         path = environ.get("PATH_INFO", "")
         if path.startswith(self.auth_prefix) or path in ("/v1.0", "/v1.0/") or \
                 path == self.auth_prefix.rstrip("/"):
@@ -187,6 +191,38 @@ class TempAuth:
         elif "swift.authorize" not in environ:
             # Not our token, not our account: deny unless another auth claimed it.
             environ["swift.authorize"] = self.denied_response
+        return self.app(environ, start_response)
+
+    def handle_s3_request(self, environ: dict, details: Any,
+                          start_response: Callable) -> Iterable[bytes]:
+        """A Swift request the s3api made for an S3 client, signed with a user's key.
+
+        The interface (see ``objstore.middleware.s3api.auth.AuthDetails``):
+        ``details.access_key`` is ``account:user``; ``details.check_signature(key)``
+        says whether the request was signed with that user's key (checked once
+        per S3 request: ``details.account`` is set on success).  The path's
+        account segment is the access key; it becomes the user's account.
+        On failure ``details.error`` holds the S3 error code.
+        """
+        entry = self.users.get(details.access_key)
+        if entry is None:
+            details.error = "InvalidAccessKeyId"
+            return _plain_response(403, "Forbidden")(environ, start_response)
+        if details.account is None:
+            if not details.check_signature(entry.key):
+                details.error = "SignatureDoesNotMatch"
+                return _plain_response(403, "Forbidden")(environ, start_response)
+            details.account = str_to_wsgi(unquote(entry.account_id))
+        placeholder = "/v1/" + str_to_wsgi(details.access_key)
+        path = environ.get("PATH_INFO", "")
+        if path == placeholder or path.startswith(placeholder + "/"):
+            environ["PATH_INFO"] = "/v1/" + details.account + path[len(placeholder):]
+        groups = self.user_groups(entry)
+        environ["REMOTE_USER"] = groups
+        environ["swift.authorize"] = self.authorize
+        environ["swift.clean_acl"] = acl.clean_acl
+        if RESELLER_ADMIN_GROUP in groups.split(","):
+            environ["reseller_request"] = True
         return self.app(environ, start_response)
 
     def _realm(self, path: str) -> str:

@@ -1,0 +1,133 @@
+"""The S3 API (``s3api``): S3 requests translated into Swift requests.
+
+A request is S3 when it carries an AWS signature (``Authorization: AWS4-HMAC-SHA256
+...`` or ``AWS key:sig``, or presigned query parameters) or names a bucket in
+its host (``bucket.<storage_domain>``); every other request passes through
+untouched.  The signature is checked by the auth filter to our right
+(tempauth) through :data:`auth.AUTH_DETAILS_KEY`; the access key is
+``account:user`` and the secret that user's key.  Handlers answer with S3
+XML, errors with S3 error codes.
+
+Modules: :mod:`.routing` (bucket/key), :mod:`.auth` and :mod:`.signing`
+(signatures), :mod:`.body` (checked bodies), :mod:`.buckets`, :mod:`.listing`,
+:mod:`.objects` (the handlers), :mod:`.errors` and :mod:`.s3xml`.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Mapping
+
+import webob
+
+from objstore.common.cluster_config import ClusterConfig
+from objstore.common.logs import get_logger
+from objstore.common.pipeline import typed_factory
+from objstore.middleware.s3api import buckets, listing, multi_delete, objects
+from objstore.middleware.s3api.auth import AuthReader, parse_query
+from objstore.middleware.s3api.config import S3ApiConfig
+from objstore.middleware.s3api.context import S3Request
+from objstore.middleware.s3api.errors import S3Error, error_response
+from objstore.middleware.s3api.routing import route, virtual_host_bucket
+
+# Bucket sub-resources answered here; any other one is refused, never ignored.
+_UNSUPPORTED = ("cors", "lifecycle", "policy", "tagging", "website", "logging",
+                "notification", "replication", "encryption", "requestPayment",
+                "object-lock", "retention", "legal-hold", "uploads", "uploadId",
+                "versions", "accelerate", "analytics", "inventory", "metrics",
+                "ownershipControls", "publicAccessBlock", "intelligent-tiering", "torrent",
+                "restore", "select", "attributes")
+
+
+class S3ApiMiddleware:
+    """WSGI filter; see the module docstring."""
+
+    def __init__(self, app: Callable, conf: S3ApiConfig, logger: Any = None):
+        self.app = app
+        self.conf = conf
+        self.logger = logger or get_logger(conf.log_name)
+        self.auth_reader = AuthReader(conf.location)
+
+    def is_s3(self, environ: dict) -> bool:
+        authorization = environ.get("HTTP_AUTHORIZATION", "")
+        if authorization.startswith(("AWS4-HMAC-SHA256 ", "AWS ")):
+            return True
+        query = environ.get("QUERY_STRING", "")
+        if "X-Amz-Algorithm=" in query or "AWSAccessKeyId=" in query:
+            return True
+        return virtual_host_bucket(environ.get("HTTP_HOST") or "",
+                                   self.conf.storage_domain) is not None
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if not self.is_s3(environ):
+            return self.app(environ, start_response)
+        request_id = environ.get("swift.trans_id") or "s3api"
+        target = route(environ, self.conf.storage_domain)
+        resource = "/" + (target.bucket or "") + ("/" + target.key if target.key else "")
+        try:
+            query_pairs = parse_query(environ.get("QUERY_STRING", ""))
+            details = self.auth_reader.read(environ, query_pairs, target.v2_resource)
+            if details is None:
+                raise S3Error("AccessDenied", "Anonymous access is not allowed")
+            query = {name.decode("utf-8", "replace"): value.decode("utf-8", "replace")
+                     for name, value in query_pairs}
+            req = S3Request(self.app, environ, self.conf, details, target.bucket,
+                            target.key, query, request_id)
+            resp = self.dispatch(req)
+        except S3Error as error:
+            resp = error_response(error, request_id, resource,
+                                  with_body=environ["REQUEST_METHOD"] != "HEAD")
+        resp.headers["x-amz-request-id"] = request_id
+        resp.headers["x-amz-id-2"] = request_id
+        return resp(environ, start_response)
+
+    def dispatch(self, req: S3Request) -> webob.Response:
+        method = req.method
+        if req.bucket is None:
+            if method == "GET":
+                return buckets.list_buckets(req)
+            raise S3Error("MethodNotAllowed", Method=method, ResourceType="SERVICE")
+        unsupported = [name for name in _UNSUPPORTED if name in req.query]
+        if unsupported:
+            raise S3Error("NotImplemented", "The %s sub-resource is not supported"
+                          % unsupported[0])
+        if "acl" in req.query:
+            if method == "GET":
+                return buckets.get_acl(req)
+            raise S3Error("NotImplemented", "Only GET of the (private) ACL is supported")
+        if req.key is None:
+            return self._bucket(req)
+        handler = {"PUT": objects.put_object, "GET": objects.get_or_head_object,
+                   "HEAD": objects.get_or_head_object,
+                   "DELETE": objects.delete_object}.get(method)
+        if handler is None:
+            raise S3Error("MethodNotAllowed", Method=method, ResourceType="OBJECT")
+        return handler(req)
+
+    def _bucket(self, req: S3Request) -> webob.Response:
+        method = req.method
+        if "location" in req.query and method == "GET":
+            return buckets.get_location(req)
+        if "versioning" in req.query:
+            if method == "GET":
+                return buckets.get_versioning(req)
+            raise S3Error("NotImplemented", "Turning on versioning is not supported")
+        if "delete" in req.query and method == "POST":
+            return multi_delete.delete_objects(req)
+        handler = {"PUT": buckets.create_bucket, "HEAD": buckets.head_bucket,
+                   "DELETE": buckets.delete_bucket, "GET": listing.list_objects}.get(method)
+        if handler is None:
+            raise S3Error("MethodNotAllowed", Method=method, ResourceType="BUCKET")
+        return handler(req)
+
+
+@typed_factory(S3ApiConfig)
+def filter_factory(cluster: ClusterConfig, conf: S3ApiConfig,
+                   raw: Mapping[str, Any]) -> Callable[[Callable], S3ApiMiddleware]:
+    cluster.capabilities.register(
+        "s3api", location=conf.location, max_bucket_listing=conf.max_bucket_listing,
+        max_multi_delete_objects=conf.max_multi_delete_objects,
+        signature_versions=["2", "4"], multipart_upload=False)
+    logger = get_logger(conf.log_name, raw)
+
+    def make_filter(app: Callable) -> S3ApiMiddleware:
+        return S3ApiMiddleware(app, conf, logger)
+    return make_filter

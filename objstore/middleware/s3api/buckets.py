@@ -1,0 +1,160 @@
+"""Bucket operations: create, head, delete, list all buckets, location.
+
+A bucket is a Swift container of the user's account; the hidden
+``<bucket>+segments`` containers (multipart parts) never show as buckets.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+
+import webob
+
+from objstore.middleware.s3api.context import SEGMENTS_SUFFIX, S3Request
+from objstore.middleware.s3api.errors import S3Error
+from objstore.middleware.s3api.listing import s3_timestamp, xml_response
+from objstore.middleware.s3api.s3xml import XmlRefused, child_text, parse_xml, to_xml
+
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]\Z")
+MAX_CONFIG_BODY = 64 * 1024
+
+
+def check_bucket_name(name: str) -> None:
+    """DNS-compatible names only: they must work as virtual-hosted host names too."""
+    bad = not _BUCKET_NAME.match(name) or ".." in name or ".-" in name or "-." in name
+    if not bad:
+        try:
+            ipaddress.ip_address(name)
+            bad = True
+        except ValueError:
+            pass
+    if bad:
+        raise S3Error("InvalidBucketName", BucketName=name)
+
+
+def read_small_body(req: S3Request, limit: int = MAX_CONFIG_BODY) -> bytes:
+    """A configuration body (XML): small, and checked if the request signed its hash."""
+    length = req.request.content_length
+    if length is not None and length > limit:
+        raise S3Error("MalformedXML", "The XML body is too large")
+    body = req.request.environ["wsgi.input"].read(limit + 1) if length else b""
+    if len(body) > limit:
+        raise S3Error("MalformedXML", "The XML body is too large")
+    return body
+
+
+def parse_body_xml(body: bytes, root: str):
+    try:
+        element = parse_xml(body)
+    except XmlRefused:
+        raise S3Error("MalformedXML") from None
+    if element.tag != root:
+        raise S3Error("MalformedXML")
+    return element
+
+
+def list_buckets(req: S3Request) -> webob.Response:
+    buckets: list[tuple[str, object]] = []
+    marker = ""
+    while True:
+        resp = req.swift("GET", query="format=json&marker=" + webob.request.url_quote(marker)
+                         if marker else "format=json")
+        if resp.status_int == 204 or resp.status_int == 404:
+            break
+        if resp.status_int != 200:
+            raise req.fail_for(resp)
+        page = json.loads(resp.body)
+        if not page:
+            break
+        for entry in page:
+            if entry["name"].endswith(SEGMENTS_SUFFIX):
+                continue
+            buckets.append(("Bucket", [("Name", entry["name"]), ("CreationDate", s3_timestamp(
+                entry.get("last_modified") or "1970-01-01T00:00:00.000000"))]))
+        marker = page[-1]["name"]
+    return xml_response(to_xml("ListAllMyBucketsResult",
+                               [("Owner", req.owner), ("Buckets", buckets)]))
+
+
+def create_bucket(req: S3Request) -> webob.Response:
+    check_bucket_name(req.bucket or "")
+    body = read_small_body(req)
+    if body.strip():
+        config = parse_body_xml(body, "CreateBucketConfiguration")
+        location = child_text(config, "LocationConstraint")
+        if location and location != req.conf.location:
+            raise S3Error("InvalidLocationConstraint",
+                          "The specified location-constraint is not valid",
+                          LocationConstraint=location)
+    acl = req.headers.get("x-amz-acl", "private")
+    if acl != "private":
+        raise S3Error("NotImplemented", "Only the canned ACL 'private' is supported",
+                      Header="x-amz-acl")
+    resp = req.swift("PUT", req.bucket)
+    if resp.status_int == 202:
+        raise S3Error("BucketAlreadyOwnedByYou", BucketName=req.bucket or "")
+    if resp.status_int // 100 != 2:
+        raise req.fail_for(resp, "NoSuchBucket")
+    out = webob.Response(status=200)
+    out.headers["Location"] = "/" + (req.bucket or "")
+    return out
+
+
+def head_bucket(req: S3Request) -> webob.Response:
+    check_bucket_name_lenient(req.bucket or "")
+    if not req.bucket_exists():
+        raise S3Error("NoSuchBucket", BucketName=req.bucket or "")
+    out = webob.Response(status=200)
+    out.headers["x-amz-bucket-region"] = req.conf.location
+    return out
+
+
+def check_bucket_name_lenient(name: str) -> None:
+    """Any name Swift could hold: older buckets may predate the DNS rules."""
+    if not name or "/" in name or len(name) > 255:
+        raise S3Error("InvalidBucketName", BucketName=name)
+
+
+def delete_bucket(req: S3Request) -> webob.Response:
+    check_bucket_name_lenient(req.bucket or "")
+    resp = req.swift("DELETE", req.bucket)
+    if resp.status_int == 409:
+        raise S3Error("BucketNotEmpty", BucketName=req.bucket or "")
+    if resp.status_int // 100 != 2:
+        raise req.fail_for(resp, "NoSuchBucket")
+    return webob.Response(status=204)
+
+
+def get_location(req: S3Request) -> webob.Response:
+    if not req.bucket_exists():
+        raise S3Error("NoSuchBucket", BucketName=req.bucket or "")
+    # us-east-1 is written as an empty constraint, as AWS answers it.
+    location = "" if req.conf.location == "us-east-1" else req.conf.location
+    return xml_response(to_xml("LocationConstraint", [], text=location))
+
+
+def get_versioning(req: S3Request) -> webob.Response:
+    """Versioning is never on through S3 here: the empty configuration says so."""
+    if not req.bucket_exists():
+        raise S3Error("NoSuchBucket", BucketName=req.bucket or "")
+    return xml_response(to_xml("VersioningConfiguration", []))
+
+
+def get_acl(req: S3Request) -> webob.Response:
+    """Every bucket and object is private: the owner has full control, nobody else."""
+    if req.key is None:
+        if not req.bucket_exists():
+            raise S3Error("NoSuchBucket", BucketName=req.bucket or "")
+    else:
+        resp = req.swift("HEAD", req.bucket, req.key)
+        if resp.status_int // 100 != 2:
+            raise req.fail_for(resp)
+    grant = [("Grantee", [("ID", req.details.access_key),
+                          ("DisplayName", req.details.access_key)]),
+             ("Permission", "FULL_CONTROL")]
+    body = to_xml("AccessControlPolicy", [("Owner", req.owner),
+                                          ("AccessControlList", [("Grant", grant)])])
+    body = body.replace(b"<Grantee>", b'<Grantee xmlns:xsi="http://www.w3.org/2001/'
+                        b'XMLSchema-instance" xsi:type="CanonicalUser">')
+    return xml_response(body)

@@ -1,0 +1,25 @@
+"""The ``[filter:s3api]`` options."""
+from __future__ import annotations
+
+import dataclasses
+
+from objstore.common.config import ConfigError, ConfigSection
+
+
+@dataclasses.dataclass
+class S3ApiConfig(ConfigSection):
+    # Hosts <bucket>.<domain> are virtual-hosted-style requests.
+    storage_domain: list = dataclasses.field(default_factory=list)
+    # The one region this cluster is: signatures must name it, and buckets are in it.
+    location: str = "us-east-1"
+    max_bucket_listing: int = 1000
+    max_multi_delete_objects: int = 1000
+    log_name: str = "s3api"
+
+    def validate(self) -> None:
+        self.storage_domain = [domain.strip(".").lower() for domain in self.storage_domain
+                               if domain.strip(".")]
+        if not self.location:
+            raise ConfigError("option 'location' must not be empty")
+        if self.max_bucket_listing < 1 or self.max_multi_delete_objects < 1:
+            raise ConfigError("listing and multi-delete limits must be positive")

@@ -1,0 +1,108 @@
+"""One S3 request on its way through: its target, query, auth, and Swift calls.
+
+Handlers (buckets, objects) get an :class:`S3Request` and talk to the rest of
+the pipeline only through :meth:`S3Request.swift`, which sends a Swift
+sub-request as the authenticated user; :meth:`S3Request.fail_for` turns a
+Swift answer into the S3 error a client expects.
+"""
+from __future__ import annotations
+
+import io
+from typing import Any, Callable, Optional
+
+import webob
+
+from objstore.common.http_text import str_to_wsgi
+from objstore.middleware.s3api.auth import AUTH_DETAILS_KEY, AuthDetails
+from objstore.middleware.s3api.body import CheckedInput
+from objstore.middleware.s3api.config import S3ApiConfig
+from objstore.middleware.s3api.errors import S3Error
+
+# Environ keys a Swift sub-request inherits from the client's request.
+_INHERITED = ("SERVER_NAME", "SERVER_PORT", "HTTP_HOST", "wsgi.url_scheme",
+              "SERVER_PROTOCOL", "REMOTE_ADDR", "swift.trans_id", "wsgi.errors",
+              "HTTP_USER_AGENT", "objstore.infocache", "swift.infocache")
+SEGMENTS_SUFFIX = "+segments"
+
+
+class S3Request:
+    """What a handler needs: target names, query values, and Swift access."""
+
+    def __init__(self, app: Callable, environ: dict, conf: S3ApiConfig,
+                 details: AuthDetails, bucket: Optional[str], key: Optional[str],
+                 query: dict[str, str], request_id: str):
+        self.app = app
+        self.environ = environ
+        self.conf = conf
+        self.details = details
+        self.bucket = bucket
+        self.key = key
+        self.query = query
+        self.request_id = request_id
+        self.method = environ["REQUEST_METHOD"]
+        self.request = webob.Request(environ)
+        self.headers = self.request.headers
+        # The reader of the client's body, when it checks the body as it streams.
+        self.checked_input: Optional[CheckedInput] = None
+
+    def swift(self, method: str, container: Optional[str] = None, obj: Optional[str] = None,
+              query: str = "", headers: Optional[dict[str, str]] = None,
+              body: Optional[bytes] = None, body_file: Any = None,
+              length: Optional[int] = None) -> webob.Response:
+        """A Swift request for the user's account (or one of its containers/objects)."""
+        path = "/v1/" + str_to_wsgi(self.details.access_key)
+        if container is not None:
+            path += "/" + str_to_wsgi(container)
+            if obj is not None:
+                path += "/" + str_to_wsgi(obj)
+        env = {key: self.environ[key] for key in _INHERITED if key in self.environ}
+        if body is not None:
+            body_file, length = io.BytesIO(body), len(body)
+        env.update({
+            "REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": path,
+            "QUERY_STRING": query, "swift.source": "S3",
+            "wsgi.input": body_file if body_file is not None else io.BytesIO(b""),
+            "CONTENT_LENGTH": str(length or 0), AUTH_DETAILS_KEY: self.details,
+        })
+        sub = webob.Request(env)
+        for name, value in (headers or {}).items():
+            sub.headers[name] = value
+        resp = sub.get_response(self.app)
+        if resp.status_int in (401, 403) and self.details.error:
+            resp.app_iter = []
+            raise S3Error(self.details.error)
+        return resp
+
+    def fail_for(self, resp: webob.Response, missing: str = "NoSuchKey") -> S3Error:
+        """The S3 error for a Swift answer that was not a success."""
+        status = resp.status_int
+        if self.checked_input is not None and self.checked_input.refused is not None:
+            return self.checked_input.refused
+        if status == 404:
+            if missing == "NoSuchKey" and not self.bucket_exists():
+                return S3Error("NoSuchBucket", BucketName=self.bucket or "")
+            if missing == "NoSuchBucket":
+                return S3Error("NoSuchBucket", BucketName=self.bucket or "")
+            return S3Error(missing, Key=self.key or "")
+        table = {401: "AccessDenied", 403: "AccessDenied", 412: "PreconditionFailed",
+                 416: "InvalidRange", 422: "BadDigest", 413: "EntityTooLarge",
+                 411: "MissingContentLength", 405: "MethodNotAllowed",
+                 408: "IncompleteBody", 499: "IncompleteBody", 503: "ServiceUnavailable"}
+        if status in table:
+            return S3Error(table[status])
+        if status == 400:
+            return S3Error("InvalidArgument", resp.text.strip()[:200] or None)
+        return S3Error("InternalError")
+
+    def bucket_exists(self) -> bool:
+        resp = self.swift("HEAD", self.bucket)
+        if resp.status_int // 100 == 2:
+            return True
+        if resp.status_int == 404:
+            return False
+        raise self.fail_for(resp, "NoSuchBucket")
+
+    @property
+    def owner(self) -> list[tuple[str, object]]:
+        """The ``<Owner>`` fields: the user, as S3 clients display it."""
+        return [("ID", self.details.access_key), ("DisplayName", self.details.access_key)]

@@ -1,0 +1,86 @@
+"""S3 errors: one exception type carrying the code, and its XML answer.
+
+S3 clients branch on ``<Code>`` (and on the status), so every refusal the
+middleware makes is an :class:`S3Error` with one of the codes below; the
+middleware turns it into the XML body AWS documents, with the request id.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import webob
+
+from objstore.middleware.s3api.s3xml import to_xml
+
+# code -> (HTTP status, the message AWS gives)
+_CODES: dict[str, tuple[int, str]] = {
+    "AccessDenied": (403, "Access Denied."),
+    "AuthorizationHeaderMalformed": (400, "The authorization header is malformed."),
+    "AuthorizationQueryParametersError": (400, "The presigned query parameters are malformed."),
+    "BadDigest": (400, "The Content-MD5 or checksum you specified did not match what we "
+                       "received."),
+    "BucketAlreadyOwnedByYou": (409, "Your previous request to create the named bucket "
+                                     "succeeded and you already own it."),
+    "BucketNotEmpty": (409, "The bucket you tried to delete is not empty."),
+    "EntityTooLarge": (400, "Your proposed upload exceeds the maximum allowed object size."),
+    "IncompleteBody": (400, "You did not provide the number of bytes specified by the "
+                            "Content-Length HTTP header."),
+    "InternalError": (500, "We encountered an internal error. Please try again."),
+    "InvalidAccessKeyId": (403, "The AWS Access Key Id you provided does not exist in our "
+                                "records."),
+    "InvalidArgument": (400, "Invalid Argument."),
+    "InvalidBucketName": (400, "The specified bucket is not valid."),
+    "InvalidDigest": (400, "The Content-MD5 you specified was invalid."),
+    "InvalidLocationConstraint": (400, "The specified location constraint is not valid."),
+    "InvalidRange": (416, "The requested range is not satisfiable."),
+    "InvalidRequest": (400, "Invalid Request."),
+    "MalformedXML": (400, "The XML you provided was not well-formed or did not validate "
+                          "against our published schema."),
+    "MethodNotAllowed": (405, "The specified method is not allowed against this resource."),
+    "MissingContentLength": (411, "You must provide the Content-Length HTTP header."),
+    "NoSuchBucket": (404, "The specified bucket does not exist."),
+    "NoSuchKey": (404, "The specified key does not exist."),
+    "NotImplemented": (501, "A header or query you provided implies functionality that is "
+                            "not implemented."),
+    "PreconditionFailed": (412, "At least one of the preconditions you specified did not "
+                                "hold."),
+    "RequestTimeTooSkewed": (403, "The difference between the request time and the current "
+                                  "time is too large."),
+    "ServiceUnavailable": (503, "Please reduce your request rate."),
+    "SignatureDoesNotMatch": (403, "The request signature we calculated does not match the "
+                                   "signature you provided. Check your key and signing "
+                                   "method."),
+    "XAmzContentSHA256Mismatch": (400, "The provided 'x-amz-content-sha256' header does not "
+                                       "match what was computed."),
+}
+
+
+class S3Error(Exception):
+    """A refusal with an S3 error code; ``extra`` becomes more XML elements."""
+
+    def __init__(self, code: str, message: Optional[str] = None, **extra: str):
+        status, default_message = _CODES[code]
+        super().__init__("%s: %s" % (code, message or default_message))
+        self.code = code
+        self.status = status
+        self.message = message or default_message
+        self.extra = extra
+
+
+def error_response(error: S3Error, request_id: str, resource: str,
+                   with_body: bool = True) -> webob.Response:
+    """The XML answer for ``error`` (no body for HEAD, as S3 sends none)."""
+    fields: list[tuple[str, object]] = [("Code", error.code), ("Message", error.message)]
+    fields.extend(error.extra.items())
+    fields += [("Resource", resource), ("RequestId", request_id)]
+    resp = webob.Response(status=error.status, content_type="application/xml",
+                          charset=None)
+    resp.headers["x-amz-request-id"] = request_id
+    resp.headers["x-amz-id-2"] = request_id
+    body = to_xml("Error", fields, namespace=False)
+    if with_body:
+        resp.body = body
+    else:
+        resp.app_iter = [b""]
+        resp.content_length = 0
+    return resp

@@ -1,0 +1,71 @@
+"""Multi-object delete (``POST /bucket?delete``): up to 1000 keys in one request.
+
+The body must carry Content-MD5 or an x-amz-checksum-* header (AWS requires
+one, so a body changed on the way is refused rather than deleting the wrong
+keys); both are checked.  Each key is a Swift DELETE; a key that did not
+exist is reported deleted, as S3 does.  ``<Quiet>true</Quiet>`` lists only
+the failures.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import webob
+
+from objstore.middleware.s3api.buckets import parse_body_xml, read_small_body
+from objstore.middleware.s3api.checksums import request_checksum
+from objstore.middleware.s3api.context import S3Request
+from objstore.middleware.s3api.errors import S3Error
+from objstore.middleware.s3api.listing import xml_response
+from objstore.middleware.s3api.s3xml import child_text, to_xml
+
+MAX_DELETE_BODY = 2 * 1024 * 1024
+
+
+def _check_integrity(req: S3Request, body: bytes) -> None:
+    md5 = req.headers.get("Content-MD5")
+    checksum = request_checksum(req.headers)
+    if md5 is None and checksum is None:
+        raise S3Error("InvalidRequest", "Missing required header for this request: "
+                      "Content-MD5 or x-amz-checksum-*")
+    if md5 is not None and md5 != base64.b64encode(hashlib.md5(body).digest()).decode():
+        raise S3Error("BadDigest")
+    if checksum is not None and not checksum.matches(body):
+        raise S3Error("BadDigest", "The %s you specified did not match the calculated "
+                      "checksum." % checksum.header)
+
+
+def delete_objects(req: S3Request) -> webob.Response:
+    body = read_small_body(req, MAX_DELETE_BODY)
+    _check_integrity(req, body)
+    root = parse_body_xml(body, "Delete")
+    quiet = (child_text(root, "Quiet") or "").strip().lower() == "true"
+    keys = []
+    for element in root.findall("Object"):
+        key = child_text(element, "Key")
+        if key is None:
+            raise S3Error("MalformedXML")
+        version = child_text(element, "VersionId")
+        keys.append((key, version))
+    if not keys or len(keys) > req.conf.max_multi_delete_objects:
+        raise S3Error("MalformedXML", "A delete names 1 to %d objects"
+                      % req.conf.max_multi_delete_objects)
+    if not req.bucket_exists():
+        raise S3Error("NoSuchBucket", BucketName=req.bucket or "")
+    results: list[tuple[str, object]] = []
+    for key, version in keys:
+        if version not in (None, "null"):
+            results.append(("Error", [("Key", key), ("VersionId", version),
+                                      ("Code", "NotImplemented"),
+                                      ("Message", "Object versions are not supported")]))
+            continue
+        resp = req.swift("DELETE", req.bucket, key)
+        if resp.status_int // 100 == 2 or resp.status_int == 404:
+            if not quiet:
+                results.append(("Deleted", [("Key", key)]))
+        else:
+            error = req.fail_for(resp)
+            results.append(("Error", [("Key", key), ("Code", error.code),
+                                      ("Message", error.message)]))
+    return xml_response(to_xml("DeleteResult", results))

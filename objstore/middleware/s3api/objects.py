@@ -1,0 +1,212 @@
+"""Object operations: PUT (and copy), GET, HEAD, DELETE.
+
+Headers cross over in both directions: ``x-amz-meta-*`` is Swift's
+``X-Object-Meta-*``, ``Content-MD5`` becomes the ETag the object servers
+check, and a signed body (SHA-256 or aws-chunked) is checked as it streams
+(:mod:`.body`), so a body failing any check is never stored.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import email.utils
+from typing import Optional
+from urllib.parse import quote, unquote
+
+import webob
+
+from objstore.common.http_text import str_to_wsgi, wsgi_to_str
+from objstore.middleware.s3api import auth
+from objstore.middleware.s3api.body import AwsChunkedInput, Sha256Input
+from objstore.middleware.s3api.context import S3Request
+from objstore.middleware.s3api.errors import S3Error
+from objstore.middleware.s3api.listing import xml_response
+from objstore.middleware.s3api.s3xml import to_xml
+
+# Headers S3 stores with an object and gives back on GET/HEAD, as Swift does.
+STORED_HEADERS = ("Content-Type", "Content-Encoding", "Content-Disposition",
+                  "Cache-Control", "Content-Language", "Expires")
+# Swift response headers an S3 client sees unchanged.
+PASSED_RESPONSE_HEADERS = STORED_HEADERS + ("Content-Length", "Content-Range",
+                                            "Last-Modified", "ETag", "Accept-Ranges")
+CONDITION_HEADERS = ("If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since")
+# ?response-<header>=value overrides a header of a GET's answer.
+RESPONSE_OVERRIDES = {"response-content-type": "Content-Type",
+                      "response-content-language": "Content-Language",
+                      "response-expires": "Expires",
+                      "response-cache-control": "Cache-Control",
+                      "response-content-disposition": "Content-Disposition",
+                      "response-content-encoding": "Content-Encoding"}
+SWIFT_META = "X-Object-Meta-"
+S3_META = "x-amz-meta-"
+
+
+def _metadata_headers(req: S3Request) -> dict[str, str]:
+    headers = {}
+    for name, value in req.headers.items():
+        if name.lower().startswith(S3_META):
+            headers[SWIFT_META + name[len(S3_META):]] = value
+    for name in STORED_HEADERS:
+        if name in req.headers:
+            headers[name] = req.headers[name]
+    encodings = [item.strip() for item in headers.get("Content-Encoding", "").split(",")
+                 if item.strip() and item.strip().lower() != "aws-chunked"]
+    if "Content-Encoding" in headers:
+        if encodings:
+            headers["Content-Encoding"] = ", ".join(encodings)
+        else:
+            del headers["Content-Encoding"]
+    return headers
+
+
+def _md5_etag(req: S3Request) -> Optional[str]:
+    text = req.headers.get("Content-MD5")
+    if text is None:
+        return None
+    try:
+        digest = base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        digest = b""
+    if len(digest) != 16:
+        raise S3Error("InvalidDigest")
+    return digest.hex()
+
+
+def _body_reader(req: S3Request):
+    """(reader, length) of the payload to store, wrapped in the checks the request asks for."""
+    environ = req.environ
+    raw = environ["wsgi.input"]
+    payload = req.details.payload_hash
+    if payload.startswith("STREAMING-"):
+        decoded = environ.get("HTTP_X_AMZ_DECODED_CONTENT_LENGTH", "")
+        if not decoded.isdigit():
+            raise S3Error("MissingContentLength", "x-amz-decoded-content-length is required "
+                          "with aws-chunked bodies")
+        reader = AwsChunkedInput(raw, req.details, int(decoded),
+                                 signed=payload.startswith(auth.STREAMING_SIGNED))
+        req.checked_input = reader
+        return reader, int(decoded)
+    length = req.request.content_length
+    if length is None:
+        raise S3Error("MissingContentLength")
+    if len(payload) == 64:
+        reader = Sha256Input(raw, length, payload)
+        req.checked_input = reader
+        return reader, length
+    return raw, length
+
+
+def put_object(req: S3Request) -> webob.Response:
+    if "x-amz-copy-source" in req.headers:
+        return copy_object(req)
+    headers = _metadata_headers(req)
+    etag = _md5_etag(req)
+    if etag:
+        headers["ETag"] = etag
+    reader, length = _body_reader(req)
+    resp = req.swift("PUT", req.bucket, req.key, headers=headers, body_file=reader,
+                     length=length)
+    if resp.status_int // 100 != 2:
+        if resp.status_int == 404:
+            raise S3Error("NoSuchBucket", BucketName=req.bucket or "")
+        raise req.fail_for(resp)
+    out = webob.Response(status=200, content_type=None)
+    out.headers["ETag"] = '"%s"' % resp.headers.get("Etag", "").strip('"')
+    return out
+
+
+def _swift_to_s3_headers(resp: webob.Response, out: webob.Response) -> None:
+    out.headers.pop("Content-Type", None)
+    for name in PASSED_RESPONSE_HEADERS:
+        if name in resp.headers:
+            out.headers[name] = resp.headers[name]
+    for name, value in resp.headers.items():
+        if name.lower().startswith(SWIFT_META.lower()):
+            out.headers[S3_META + name[len(SWIFT_META):].lower()] = value
+    if "ETag" in out.headers:
+        out.headers["ETag"] = '"%s"' % out.headers["ETag"].strip('"')
+
+
+def get_or_head_object(req: S3Request) -> webob.Response:
+    if "partNumber" in req.query:
+        raise S3Error("NotImplemented", "GET with partNumber is not supported")
+    for name in req.query:
+        if name.startswith("response-") and name not in RESPONSE_OVERRIDES:
+            raise S3Error("InvalidArgument", "Unknown response override %s" % name,
+                          ArgumentName=name)
+    headers = {name: req.headers[name] for name in CONDITION_HEADERS + ("Range",)
+               if name in req.headers}
+    resp = req.swift(req.method, req.bucket, req.key, headers=headers)
+    if resp.status_int == 304:
+        out = webob.Response(status=304)
+        _swift_to_s3_headers(resp, out)
+        out.headers.pop("Content-Length", None)
+        return out
+    if resp.status_int not in (200, 206):
+        if resp.status_int == 416 and "Range" in headers:
+            raise S3Error("InvalidRange", RangeRequested=headers["Range"])
+        raise req.fail_for(resp)
+    out = webob.Response(status=resp.status_int, app_iter=resp.app_iter)
+    _swift_to_s3_headers(resp, out)
+    for name, header in RESPONSE_OVERRIDES.items():
+        if name in req.query:
+            out.headers[header] = str_to_wsgi(req.query[name])
+    return out
+
+
+def delete_object(req: S3Request) -> webob.Response:
+    if "versionId" in req.query and req.query["versionId"] != "null":
+        raise S3Error("NotImplemented", "Object versions are not supported")
+    resp = req.swift("DELETE", req.bucket, req.key)
+    if resp.status_int == 404:
+        if not req.bucket_exists():
+            raise S3Error("NoSuchBucket", BucketName=req.bucket or "")
+    elif resp.status_int // 100 != 2:
+        raise req.fail_for(resp)
+    return webob.Response(status=204)
+
+
+def _copy_source(req: S3Request) -> tuple[str, str]:
+    text = wsgi_to_str(req.environ["HTTP_X_AMZ_COPY_SOURCE"])
+    path, _, query = text.partition("?")
+    if query and query != "versionId=null":
+        raise S3Error("NotImplemented", "Copying an object version is not supported")
+    bucket, _, key = unquote(path).lstrip("/").partition("/")
+    if not bucket or not key:
+        raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and "
+                      "key: sourcebucket/sourcekey", ArgumentName="x-amz-copy-source")
+    return bucket, key
+
+
+def copy_object(req: S3Request) -> webob.Response:
+    src_bucket, src_key = _copy_source(req)
+    directive = req.headers.get("x-amz-metadata-directive", "COPY")
+    if directive not in ("COPY", "REPLACE"):
+        raise S3Error("InvalidArgument", "Unknown metadata directive.",
+                      ArgumentName="x-amz-metadata-directive", ArgumentValue=directive)
+    if (src_bucket, src_key) == (req.bucket, req.key) and directive == "COPY":
+        raise S3Error("InvalidRequest", "This copy request is illegal because it is trying "
+                      "to copy an object to itself without changing the object's metadata, "
+                      "storage class, website redirect location or encryption attributes.")
+    headers = {"X-Copy-From": quote("/%s/%s" % (src_bucket, src_key))}
+    if directive == "REPLACE":
+        headers.update(_metadata_headers(req))
+        headers["X-Fresh-Metadata"] = "true"
+    for name in CONDITION_HEADERS:
+        value = req.headers.get("x-amz-copy-source-" + name.lower())
+        if value is not None:
+            headers[name] = value
+    resp = req.swift("PUT", req.bucket, req.key, headers=headers, body=b"")
+    if resp.status_int // 100 != 2:
+        if resp.status_int == 404:
+            if not req.bucket_exists():
+                raise S3Error("NoSuchBucket", BucketName=req.bucket or "")
+            raise S3Error("NoSuchKey", Key=src_key)
+        if resp.status_int == 304:
+            raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-None-Match")
+        raise req.fail_for(resp)
+    modified = resp.headers.get("Last-Modified")
+    when = email.utils.parsedate_to_datetime(modified) if modified else None
+    fields = [("LastModified", when.strftime("%Y-%m-%dT%H:%M:%S.000Z") if when else None),
+              ("ETag", '"%s"' % resp.headers.get("Etag", "").strip('"'))]
+    return xml_response(to_xml("CopyObjectResult", fields))
