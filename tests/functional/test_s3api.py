@@ -4,6 +4,7 @@ Every error case asserts the exact S3 error code a client branches on.
 """
 import base64
 import hashlib
+import hmac
 import http.client
 import time
 import uuid
@@ -13,7 +14,10 @@ from urllib.parse import urlparse
 import boto3
 import botocore
 import pytest
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from objstore.aio.cluster import USERS
@@ -131,8 +135,8 @@ def test_signed_payload_hash_is_verified(cluster, bucket):
     s3 = _client(cluster, s3={"addressing_style": "path", "payload_signing_enabled": True})
     s3.put_object(Bucket=bucket, Key="hashed", Body=b"payload signed")
     assert s3.get_object(Bucket=bucket, Key="hashed")["Body"].read() == b"payload signed"
-    status, body = _raw_put_signed_for(cluster, bucket, "lying", b"real body...",
-                                       b"another body")
+    status, body, _headers = _signed_raw(cluster, "PUT", "/%s/lying" % bucket,
+                                         b"real body...", signed_body=b"another body")
     assert status == 400 and b"<Code>XAmzContentSHA256Mismatch</Code>" in body
     with pytest.raises(ClientError) as err:
         s3.head_object(Bucket=bucket, Key="lying")
@@ -235,18 +239,16 @@ def test_list_objects_v1_and_v2_paging_prefix_delimiter(s3, bucket):
 
 
 def test_virtual_hosted_style_addressing(cluster, bucket, s3):
-    s3.put_object(Bucket=bucket, Key="vh", Body=b"virtual")
+    s3.put_object(Bucket=bucket, Key="vh/key", Body=b"virtual")
     port = urlparse(cluster.proxy_url).port
-    vhost = boto3.client("s3", endpoint_url="http://localhost:%d" % port,
-                         region_name="us-east-1", aws_access_key_id="test:tester",
-                         aws_secret_access_key="testing",
-                         config=Config(s3={"addressing_style": "virtual"}))
-    # <bucket>.localhost does not resolve everywhere: send to 127.0.0.1 with the Host set.
-    def to_loopback(request, **_kwargs):
-        request.url = request.url.replace("%s.localhost" % bucket, "127.0.0.1")
-        request.headers["Host"] = "%s.localhost:%d" % (bucket, port)
-    vhost.meta.events.register_first("before-send.s3", to_loopback)
-    del vhost.meta.events  # noqa  (keep flake quiet about the closure)
+    host = "%s.localhost:%d" % (bucket, port)
+    status, body, _headers = _signed_raw(cluster, "GET", "/vh/key", host=host)
+    assert (status, body) == (200, b"virtual"), body
+    status, body, _headers = _signed_raw(cluster, "GET", "/?list-type=2", host=host)
+    assert status == 200 and b"<Key>vh/key</Key>" in body
+    status, body, _headers = _signed_raw(cluster, "GET", "/vh/key", host=host,
+                                         secret="wrong")
+    assert status == 403 and b"<Code>SignatureDoesNotMatch</Code>" in body
 
 
 # -- objects ------------------------------------------------------------------
@@ -377,6 +379,98 @@ def test_swift_api_still_works_beside_s3(conn, s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="from-swift")["Body"].read() == b"swift wrote"
 
 
+def test_checksums_boto3_sends_are_verified_stored_and_returned(s3, bucket):
+    put = s3.put_object(Bucket=bucket, Key="crc", Body=b"checked")
+    crc = base64.b64encode(zlib.crc32(b"checked").to_bytes(4, "big")).decode()
+    assert put["ChecksumCRC32"] == crc
+    head = s3.head_object(Bucket=bucket, Key="crc", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC32"] == crc
+    assert "ChecksumCRC32" not in s3.head_object(Bucket=bucket, Key="crc")
+    for algorithm in ("SHA1", "SHA256"):
+        put = s3.put_object(Bucket=bucket, Key="sum-" + algorithm, Body=b"123456789",
+                            ChecksumAlgorithm=algorithm)
+        assert put["Checksum" + algorithm]
+    with pytest.raises(ClientError) as err:
+        s3.put_object(Bucket=bucket, Key="bad-crc", Body=b"checked",
+                      ChecksumCRC32=base64.b64encode(b"\0\0\0\0").decode())
+    assert _code(err) == "BadDigest"
+    with pytest.raises(ClientError) as err:
+        s3.head_object(Bucket=bucket, Key="bad-crc")
+    assert _status(err) == 404
+
+
+def test_crc32c_checksum(cluster, s3, bucket):
+    """botocore needs its CRT extra for CRC32C, so the header is sent by hand."""
+    good = base64.b64encode(bytes.fromhex("e3069283")).decode()  # the published check value
+    status, _reply, _sent = _signed_raw(cluster, "PUT", "/%s/c32c" % bucket, b"123456789",
+                                        {"x-amz-checksum-crc32c": good})
+    assert status == 200
+    head = s3.head_object(Bucket=bucket, Key="c32c", ChecksumMode="ENABLED")
+    assert head["ResponseMetadata"]["HTTPHeaders"]["x-amz-checksum-crc32c"] == good
+    status, reply, _sent = _signed_raw(cluster, "PUT", "/%s/c32c-bad" % bucket, b"12345678X",
+                                       {"x-amz-checksum-crc32c": good})
+    assert status == 400 and b"<Code>BadDigest</Code>" in reply
+
+
+def test_streaming_signed_aws_chunked_upload(cluster, s3, bucket):
+    payload = bytes(range(256)) * 300  # 76800 bytes: two 64 KiB chunks and the end
+    headers = {"Content-Encoding": "aws-chunked",
+               "x-amz-decoded-content-length": str(len(payload))}
+    mode = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+
+    def upload(key, corrupt_chunk=None):
+        # Sign the head first: its signature seeds the chain of chunk signatures.
+        request = AWSRequest(method="PUT", url="%s/%s/%s" % (cluster.proxy_url, bucket, key),
+                             headers=dict(headers))
+        _FixedPayloadAuth(Credentials("test:tester", "testing"), mode).add_auth(request)
+        seed = request.headers["Authorization"].rsplit("Signature=", 1)[1]
+        body = _aws_chunked(payload, 65536, seed, request.headers["X-Amz-Date"],
+                            corrupt_chunk=corrupt_chunk)
+        parts = urlparse(cluster.proxy_url)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        try:
+            sent = dict(request.headers.items())
+            sent["Content-Length"] = str(len(body))
+            connection.request("PUT", "/%s/%s" % (bucket, key), body=body, headers=sent)
+            resp = connection.getresponse()
+            return resp.status, resp.read()
+        finally:
+            connection.close()
+
+    status, reply = upload("streamed")
+    assert status == 200, reply
+    got = s3.get_object(Bucket=bucket, Key="streamed")
+    assert got["Body"].read() == payload and got.get("ContentEncoding") is None
+    status, reply = upload("tampered", corrupt_chunk=1)
+    assert status == 403 and b"<Code>SignatureDoesNotMatch</Code>" in reply
+    with pytest.raises(ClientError) as err:
+        s3.head_object(Bucket=bucket, Key="tampered")
+    assert _status(err) == 404
+
+
+def test_unsigned_payload_with_checksum_trailer(cluster, s3, bucket):
+    payload = b"trailer checked payload"
+    crc = base64.b64encode(zlib.crc32(payload).to_bytes(4, "big")).decode()
+    mode = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+
+    def body_with(value):
+        return b"%x\r\n%s\r\n0\r\nx-amz-checksum-crc32:%s\r\n\r\n" % (
+            len(payload), payload, value.encode())
+    headers = {"Content-Encoding": "aws-chunked", "x-amz-trailer": "x-amz-checksum-crc32",
+               "x-amz-decoded-content-length": str(len(payload)),
+               "X-Amz-Content-SHA256": mode}
+    status, reply, _sent = _signed_raw(cluster, "PUT", "/%s/trailed" % bucket,
+                                       body_with(crc), headers, payload_mode=mode)
+    assert status == 200, reply
+    assert s3.get_object(Bucket=bucket, Key="trailed")["Body"].read() == payload
+    status, reply, _sent = _signed_raw(cluster, "PUT", "/%s/trailed-bad" % bucket,
+                                       body_with("AAAAAA=="), headers, payload_mode=mode)
+    assert status == 400 and b"<Code>BadDigest</Code>" in reply
+    with pytest.raises(ClientError) as err:
+        s3.head_object(Bucket=bucket, Key="trailed-bad")
+    assert _status(err) == 404
+
+
 # -- helpers ------------------------------------------------------------------
 
 def _http_get(url):
@@ -391,39 +485,68 @@ def _http_get(url):
 
 
 def _signed_request(cluster, method, path_and_query, body=b"", headers=None):
-    """A V4-signed request built by botocore's signer, for bodies boto3 would not send."""
-    from botocore.auth import S3SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-    url = cluster.proxy_url + path_and_query
-    request = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
-    request.headers["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
-    S3SigV4Auth(Credentials("test:tester", "testing"), "s3", "us-east-1").add_auth(request)
-    parts = urlparse(url)
+    headers = dict(headers or {})
+    headers.setdefault("X-Amz-Content-SHA256", hashlib.sha256(body).hexdigest())
+    status, reply, _headers = _signed_raw(cluster, method, path_and_query, body, headers)
+    return status, reply
+
+
+class _FixedPayloadAuth(S3SigV4Auth):
+    """botocore's V4 signer, signing the payload mode the test names."""
+
+    def __init__(self, credentials, payload_mode):
+        super().__init__(credentials, "s3", "us-east-1")
+        self.payload_mode = payload_mode
+
+    def payload(self, request):
+        return self.payload_mode or super().payload(request)
+
+
+def _signed_raw(cluster, method, path_and_query, body=b"", headers=None, host=None,
+                secret="testing", payload_mode=None, signed_body=None):
+    """Send a V4-signed request (botocore's signer) with the exact bytes given.
+
+    ``signed_body`` is what the signature covers when it must differ from ``body``;
+    ``payload_mode`` is the X-Amz-Content-SHA256 value to sign (default: the hash).
+    Returns (status, body, the signed headers).
+    """
+    parts = urlparse(cluster.proxy_url)
+    url = "http://%s%s" % (host or parts.netloc, path_and_query)
+    request = AWSRequest(method=method, url=url, data=body if signed_body is None
+                         else signed_body, headers=dict(headers or {}))
+    if payload_mode is None and "X-Amz-Content-SHA256" in request.headers:
+        payload_mode = request.headers["X-Amz-Content-SHA256"]
+    _FixedPayloadAuth(Credentials("test:tester", secret), payload_mode).add_auth(request)
+    sent = dict(request.headers.items())
+    sent["Host"] = host or parts.netloc
+    path = path_and_query
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     try:
-        connection.request(method, parts.path + ("?" + parts.query if parts.query else ""),
-                           body=body, headers=dict(request.headers.items()))
+        connection.request(method, path, body=body, headers=sent)
         resp = connection.getresponse()
-        return resp.status, resp.read()
+        return resp.status, resp.read(), sent
     finally:
         connection.close()
 
 
-def _raw_put_signed_for(cluster, bucket, key, body, signed_body):
-    """PUT ``body`` with a valid signature over another body of the same length."""
-    from botocore.auth import S3SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-    assert len(body) == len(signed_body)
-    url = "%s/%s/%s" % (cluster.proxy_url, bucket, key)
-    request = AWSRequest(method="PUT", url=url, data=signed_body)
-    S3SigV4Auth(Credentials("test:tester", "testing"), "s3", "us-east-1").add_auth(request)
-    parts = urlparse(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    try:
-        connection.request("PUT", parts.path, body=body, headers=dict(request.headers.items()))
-        resp = connection.getresponse()
-        return resp.status, resp.read()
-    finally:
-        connection.close()
+def _aws_chunked(payload, chunk_size, seed_signature, amz_date, secret="testing",
+                 corrupt_chunk=None):
+    """An aws-chunked body with chained chunk signatures (computed independently here)."""
+    date = amz_date[:8]
+    scope = "%s/us-east-1/s3/aws4_request" % date
+    key = ("AWS4" + secret).encode()
+    for part in (date, "us-east-1", "s3", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    chunks = [payload[i:i + chunk_size] for i in range(0, len(payload), chunk_size)] + [b""]
+    previous, out = seed_signature, b""
+    empty = hashlib.sha256(b"").hexdigest()
+    for index, chunk in enumerate(chunks):
+        text = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, previous, empty,
+                          hashlib.sha256(chunk).hexdigest()])
+        signature = hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+        sent = chunk
+        if index == corrupt_chunk:
+            sent = bytes([chunk[0] ^ 1]) + chunk[1:]
+        out += b"%x;chunk-signature=%s\r\n%s\r\n" % (len(sent), signature.encode(), sent)
+        previous = signature
+    return out

@@ -7,9 +7,10 @@ stored.  The S3 error code is kept on the reader for the middleware's answer.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from objstore.common.http_wire import HttpParseError
 from objstore.middleware.s3api import signing
@@ -41,14 +42,33 @@ class CheckedInput:
         return BodyRefused(error)
 
 
-class Sha256Input(CheckedInput):
-    """Passes ``length`` bytes through, refusing the end if their SHA-256 is not ``expected``."""
+@dataclasses.dataclass
+class DigestCheck:
+    """One digest the payload must match: ``expected()`` is read at the end
+    (a trailer arrives only then); ``encode`` turns the digest into its text."""
 
-    def __init__(self, raw: Any, length: int, expected: str):
+    hasher: Any
+    expected: Callable[[], Optional[str]]
+    encode: Callable[[bytes], str]
+    mismatch: Callable[[str], S3Error]
+    # For an x-amz-checksum: its algorithm (crc32, sha256...).
+    algorithm: str = ""
+
+    def failure(self) -> Optional[S3Error]:
+        computed = self.encode(self.hasher.digest())
+        expected = self.expected()
+        if expected is None:
+            return S3Error("InvalidRequest", "The declared checksum trailer was not sent")
+        return None if computed == expected else self.mismatch(computed)
+
+
+class VerifiedInput(CheckedInput):
+    """Passes ``length`` payload bytes through; the last read raises if a digest differs."""
+
+    def __init__(self, raw: Any, length: int, checks: list[DigestCheck]):
         self.raw = raw
         self.left = length
-        self.expected = expected
-        self.hasher = hashlib.sha256()
+        self.checks = checks
 
     def read(self, size: int = -1) -> bytes:
         if self.left <= 0:
@@ -58,11 +78,13 @@ class Sha256Input(CheckedInput):
         if not data:
             raise self._refuse(S3Error("IncompleteBody"))
         self.left -= len(data)
-        self.hasher.update(data)
-        if self.left == 0 and self.hasher.hexdigest() != self.expected:
-            raise self._refuse(S3Error("XAmzContentSHA256Mismatch",
-                                       ClientComputedContentSHA256=self.expected,
-                                       S3ComputedContentSHA256=self.hasher.hexdigest()))
+        for check in self.checks:
+            check.hasher.update(data)
+        if self.left == 0:
+            for check in self.checks:
+                failure = check.failure()
+                if failure is not None:
+                    raise self._refuse(failure)
         return data
 
 
@@ -157,12 +179,7 @@ class AwsChunkedInput(CheckedInput):
                     raise self._refuse(S3Error("IncompleteBody", "The aws-chunked payload "
                                                "is longer than x-amz-decoded-content-length"))
                 self.buffer = data
-            if self.done:
-                self._after_last_chunk()
         if size is None or size < 0:
             size = len(self.buffer)
         data, self.buffer = self.buffer[:size], self.buffer[size:]
         return data
-
-    def _after_last_chunk(self) -> None:
-        """Hook for checks over the whole payload (checksum trailers)."""

@@ -42,8 +42,9 @@ class S3Request:
         self.method = environ["REQUEST_METHOD"]
         self.request = webob.Request(environ)
         self.headers = self.request.headers
-        # The reader of the client's body, when it checks the body as it streams.
-        self.checked_input: Optional[CheckedInput] = None
+        # The readers checking the client's body as it streams (their refusals
+        # explain a failed PUT better than the proxy's status).
+        self.checked_inputs: list[CheckedInput] = []
 
     def swift(self, method: str, container: Optional[str] = None, obj: Optional[str] = None,
               query: str = "", headers: Optional[dict[str, str]] = None,
@@ -76,8 +77,9 @@ class S3Request:
     def fail_for(self, resp: webob.Response, missing: str = "NoSuchKey") -> S3Error:
         """The S3 error for a Swift answer that was not a success."""
         status = resp.status_int
-        if self.checked_input is not None and self.checked_input.refused is not None:
-            return self.checked_input.refused
+        for reader in self.checked_inputs:
+            if reader.refused is not None:
+                return reader.refused
         if status == 404:
             if missing == "NoSuchKey" and not self.bucket_exists():
                 return S3Error("NoSuchBucket", BucketName=self.bucket or "")

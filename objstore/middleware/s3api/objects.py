@@ -10,14 +10,17 @@ from __future__ import annotations
 import base64
 import binascii
 import email.utils
-from typing import Optional
+import hashlib
+from typing import Any, Optional
 from urllib.parse import quote, unquote
 
 import webob
 
 from objstore.common.http_text import str_to_wsgi, wsgi_to_str
 from objstore.middleware.s3api import auth
-from objstore.middleware.s3api.body import AwsChunkedInput, Sha256Input
+from objstore.middleware.s3api.body import AwsChunkedInput, DigestCheck, VerifiedInput
+from objstore.middleware.s3api.checksums import (ALGORITHMS, encode_digest, new_hasher,
+                                                 request_checksum)
 from objstore.middleware.s3api.context import S3Request
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.listing import xml_response
@@ -38,6 +41,7 @@ RESPONSE_OVERRIDES = {"response-content-type": "Content-Type",
                       "response-content-disposition": "Content-Disposition",
                       "response-content-encoding": "Content-Encoding"}
 SWIFT_META = "X-Object-Meta-"
+CHECKSUM_SYSMETA = "X-Object-Sysmeta-S3api-Checksum"
 S3_META = "x-amz-meta-"
 
 
@@ -72,28 +76,68 @@ def _md5_etag(req: S3Request) -> Optional[str]:
     return digest.hex()
 
 
-def _body_reader(req: S3Request):
-    """(reader, length) of the payload to store, wrapped in the checks the request asks for."""
+def _payload_checks(req: S3Request, trailers: Optional[dict[str, str]]
+                    ) -> tuple[list[DigestCheck], Optional[DigestCheck]]:
+    """The digests the payload must match, and which of them is an x-amz-checksum."""
+    checks = []
+    payload = req.details.payload_hash
+    if len(payload) == 64:
+        checks.append(DigestCheck(hashlib.sha256(), lambda: payload, bytes.hex,
+                                  lambda computed: S3Error(
+                                      "XAmzContentSHA256Mismatch",
+                                      ClientComputedContentSHA256=payload,
+                                      S3ComputedContentSHA256=computed)))
+    checksum: Optional[DigestCheck] = None
+    declared = request_checksum(req.headers)
+    trailer = (req.headers.get("x-amz-trailer") or "").strip().lower()
+    if trailer:
+        algorithm = trailer[len("x-amz-checksum-"):]
+        if not trailer.startswith("x-amz-checksum-") or algorithm not in ALGORITHMS \
+                or trailers is None:
+            raise S3Error("InvalidRequest", "Unsupported x-amz-trailer %s" % trailer)
+        declared = None
+        checksum = DigestCheck(new_hasher(algorithm), lambda: trailers.get(trailer),
+                               encode_digest, lambda _computed: S3Error(
+                                   "BadDigest", "The %s you specified did not match the "
+                                   "calculated checksum." % trailer), algorithm)
+    if declared is not None:
+        value = declared.value
+        checksum = DigestCheck(new_hasher(declared.algorithm), lambda: value, encode_digest,
+                               lambda _computed: S3Error(
+                                   "BadDigest", "The %s you specified did not match the "
+                                   "calculated checksum." % declared.header),
+                               declared.algorithm)
+    if checksum is not None:
+        checks.append(checksum)
+    return checks, checksum
+
+
+def _body_reader(req: S3Request) -> tuple[Any, int, Optional[DigestCheck]]:
+    """(reader, length, checksum) of the payload to store, checked as the request asks."""
     environ = req.environ
     raw = environ["wsgi.input"]
     payload = req.details.payload_hash
+    trailers = None
     if payload.startswith("STREAMING-"):
         decoded = environ.get("HTTP_X_AMZ_DECODED_CONTENT_LENGTH", "")
         if not decoded.isdigit():
             raise S3Error("MissingContentLength", "x-amz-decoded-content-length is required "
                           "with aws-chunked bodies")
-        reader = AwsChunkedInput(raw, req.details, int(decoded),
-                                 signed=payload.startswith(auth.STREAMING_SIGNED))
-        req.checked_input = reader
-        return reader, int(decoded)
-    length = req.request.content_length
-    if length is None:
-        raise S3Error("MissingContentLength")
-    if len(payload) == 64:
-        reader = Sha256Input(raw, length, payload)
-        req.checked_input = reader
-        return reader, length
-    return raw, length
+        length = int(decoded)
+        chunked = AwsChunkedInput(raw, req.details, length,
+                                  signed=payload.startswith(auth.STREAMING_SIGNED))
+        req.checked_inputs.append(chunked)
+        raw, trailers = chunked, chunked.trailers
+    else:
+        content_length = req.request.content_length
+        if content_length is None:
+            raise S3Error("MissingContentLength")
+        length = content_length
+    checks, checksum = _payload_checks(req, trailers)
+    if checks:
+        raw = VerifiedInput(raw, length, checks)
+        req.checked_inputs.append(raw)
+    return raw, length, checksum
 
 
 def put_object(req: S3Request) -> webob.Response:
@@ -103,7 +147,10 @@ def put_object(req: S3Request) -> webob.Response:
     etag = _md5_etag(req)
     if etag:
         headers["ETag"] = etag
-    reader, length = _body_reader(req)
+    reader, length, checksum = _body_reader(req)
+    if checksum is not None and not req.headers.get("x-amz-trailer"):
+        # Kept so GET/HEAD with x-amz-checksum-mode can give it back.
+        headers[CHECKSUM_SYSMETA] = "%s:%s" % (checksum.algorithm, checksum.expected())
     resp = req.swift("PUT", req.bucket, req.key, headers=headers, body_file=reader,
                      length=length)
     if resp.status_int // 100 != 2:
@@ -112,6 +159,8 @@ def put_object(req: S3Request) -> webob.Response:
         raise req.fail_for(resp)
     out = webob.Response(status=200, content_type=None)
     out.headers["ETag"] = '"%s"' % resp.headers.get("Etag", "").strip('"')
+    if checksum is not None:
+        out.headers["x-amz-checksum-" + checksum.algorithm] = checksum.expected()
     return out
 
 
@@ -125,6 +174,15 @@ def _swift_to_s3_headers(resp: webob.Response, out: webob.Response) -> None:
             out.headers[S3_META + name[len(SWIFT_META):].lower()] = value
     if "ETag" in out.headers:
         out.headers["ETag"] = '"%s"' % out.headers["ETag"].strip('"')
+
+
+def _add_checksum(req: S3Request, resp: webob.Response, out: webob.Response) -> None:
+    """x-amz-checksum-<algorithm> of the whole object, when asked for and known."""
+    stored = resp.headers.get(CHECKSUM_SYSMETA)
+    if stored and resp.status_int == 200 and \
+            (req.headers.get("x-amz-checksum-mode") or "").upper() == "ENABLED":
+        algorithm, _, value = stored.partition(":")
+        out.headers["x-amz-checksum-" + algorithm] = value
 
 
 def get_or_head_object(req: S3Request) -> webob.Response:
@@ -148,6 +206,7 @@ def get_or_head_object(req: S3Request) -> webob.Response:
         raise req.fail_for(resp)
     out = webob.Response(status=resp.status_int, app_iter=resp.app_iter)
     _swift_to_s3_headers(resp, out)
+    _add_checksum(req, resp, out)
     for name, header in RESPONSE_OVERRIDES.items():
         if name in req.query:
             out.headers[header] = str_to_wsgi(req.query[name])
