@@ -371,6 +371,12 @@ def test_multi_object_delete_checks_the_body(cluster, bucket):
     assert status == 200 and b"<Deleted><Key>k</Key></Deleted>" in reply
 
 
+def test_info_lists_s3api_and_its_limits(conn):
+    info = conn.get_capabilities()["s3api"]
+    assert info["max_bucket_listing"] == 1000 and info["location"] == "us-east-1"
+    assert info["max_multi_delete_objects"] == 1000 and info["multipart_upload"] is False
+
+
 def test_swift_api_still_works_beside_s3(conn, s3, bucket):
     s3.put_object(Bucket=bucket, Key="both", Body=b"one store")
     headers, body = conn.get_object(bucket, "both")
