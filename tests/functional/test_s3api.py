@@ -276,6 +276,30 @@ def test_put_get_head_metadata_ranges_overrides(s3, bucket):
     assert over["ContentType"] == "image/png" and over["ContentDisposition"] == "attachment"
 
 
+def test_unsupported_features_are_refused_not_ignored(s3, bucket, unique):
+    for kwargs in ({"ACL": "public-read"}, {"Tagging": "a=b"},
+                   {"ServerSideEncryption": "AES256"}):
+        with pytest.raises(ClientError) as err:
+            s3.put_object(Bucket=bucket, Key="feature", Body=b"x", **kwargs)
+        assert _code(err) == "NotImplemented" and _status(err) == 501
+    with pytest.raises(ClientError) as err:
+        s3.put_object(Bucket=bucket, Key="feature", Body=b"x", StorageClass="GLACIER")
+    assert _code(err) == "InvalidStorageClass"
+    with pytest.raises(ClientError) as err:
+        s3.create_multipart_upload(Bucket=bucket, Key="mpu")
+    assert _code(err) == "NotImplemented"
+    with pytest.raises(ClientError) as err:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    assert _code(err) == "NotImplemented"
+    assert "Status" not in s3.get_bucket_versioning(Bucket=bucket)
+    with pytest.raises(ClientError) as err:
+        s3.head_object(Bucket=bucket, Key="feature")
+    assert _status(err) == 404
+    s3.put_object(Bucket=bucket, Key="private", Body=b"x", ACL="private")
+    acl = s3.get_object_acl(Bucket=bucket, Key="private")
+    assert [g["Permission"] for g in acl["Grants"]] == ["FULL_CONTROL"]
+
+
 def test_conditional_requests(s3, bucket):
     s3.put_object(Bucket=bucket, Key="c", Body=b"cond")
     etag = '"%s"' % hashlib.md5(b"cond").hexdigest()

@@ -1,9 +1,9 @@
 """The S3 API (``s3api``): S3 requests translated into Swift requests.
 
 A request is S3 when it carries an AWS signature (``Authorization: AWS4-HMAC-SHA256
-...`` or ``AWS key:sig``, or presigned query parameters) or names a bucket in
-its host (``bucket.<storage_domain>``); every other request passes through
-untouched.  The signature is checked by the auth filter to our right
+...`` or ``AWS key:sig``, or presigned query parameters); it may name its
+bucket in the path or in its host (``bucket.<storage_domain>``).  Every other
+request passes through untouched (anonymous S3 access is not served).  The signature is checked by the auth filter to our right
 (tempauth) through :data:`auth.AUTH_DETAILS_KEY`; the access key is
 ``account:user`` and the secret that user's key.  Handlers answer with S3
 XML, errors with S3 error codes.
@@ -26,7 +26,7 @@ from objstore.middleware.s3api.auth import AuthReader, parse_query
 from objstore.middleware.s3api.config import S3ApiConfig
 from objstore.middleware.s3api.context import S3Request
 from objstore.middleware.s3api.errors import S3Error, error_response
-from objstore.middleware.s3api.routing import route, virtual_host_bucket
+from objstore.middleware.s3api.routing import route
 
 # Bucket sub-resources answered here; any other one is refused, never ignored.
 _UNSUPPORTED = ("cors", "lifecycle", "policy", "tagging", "website", "logging",
@@ -46,15 +46,15 @@ class S3ApiMiddleware:
         self.logger = logger or get_logger(conf.log_name)
         self.auth_reader = AuthReader(conf.location)
 
-    def is_s3(self, environ: dict) -> bool:
+    @staticmethod
+    def is_s3(environ: dict) -> bool:
+        """Signed the AWS way.  Unsigned requests stay Swift's, even on a
+        ``name.<storage_domain>`` host: domain_remap's sites live there too."""
         authorization = environ.get("HTTP_AUTHORIZATION", "")
         if authorization.startswith(("AWS4-HMAC-SHA256 ", "AWS ")):
             return True
         query = environ.get("QUERY_STRING", "")
-        if "X-Amz-Algorithm=" in query or "AWSAccessKeyId=" in query:
-            return True
-        return virtual_host_bucket(environ.get("HTTP_HOST") or "",
-                                   self.conf.storage_domain) is not None
+        return "X-Amz-Algorithm=" in query or "AWSAccessKeyId=" in query
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if not self.is_s3(environ):

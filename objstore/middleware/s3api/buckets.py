@@ -14,6 +14,7 @@ import webob
 from objstore.middleware.s3api.context import SEGMENTS_SUFFIX, S3Request
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.listing import s3_timestamp, xml_response
+from objstore.middleware.s3api.objects import refuse_unsupported_headers
 from objstore.middleware.s3api.s3xml import XmlRefused, child_text, parse_xml, to_xml
 
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]\Z")
@@ -87,10 +88,7 @@ def create_bucket(req: S3Request) -> webob.Response:
             raise S3Error("InvalidLocationConstraint",
                           "The specified location-constraint is not valid",
                           LocationConstraint=location)
-    acl = req.headers.get("x-amz-acl", "private")
-    if acl != "private":
-        raise S3Error("NotImplemented", "Only the canned ACL 'private' is supported",
-                      Header="x-amz-acl")
+    refuse_unsupported_headers(req)
     resp = req.swift("PUT", req.bucket)
     if resp.status_int == 202:
         raise S3Error("BucketAlreadyOwnedByYou", BucketName=req.bucket or "")

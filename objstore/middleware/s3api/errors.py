@@ -31,6 +31,7 @@ _CODES: dict[str, tuple[int, str]] = {
     "InvalidArgument": (400, "Invalid Argument."),
     "InvalidBucketName": (400, "The specified bucket is not valid."),
     "InvalidDigest": (400, "The Content-MD5 you specified was invalid."),
+    "InvalidStorageClass": (400, "The storage class you specified is not valid."),
     "InvalidLocationConstraint": (400, "The specified location constraint is not valid."),
     "InvalidRange": (416, "The requested range is not satisfiable."),
     "InvalidRequest": (400, "Invalid Request."),

@@ -140,7 +140,27 @@ def _body_reader(req: S3Request) -> tuple[Any, int, Optional[DigestCheck]]:
     return raw, length, checksum
 
 
+# Request headers S3 acts on that this store does not: refused, never ignored.
+_UNSUPPORTED_HEADER_PREFIXES = ("x-amz-grant-", "x-amz-tagging", "x-amz-server-side-encryption",
+                                "x-amz-website-redirect-location", "x-amz-object-lock-")
+
+
+def refuse_unsupported_headers(req: S3Request) -> None:
+    acl = req.headers.get("x-amz-acl")
+    if acl is not None and acl != "private":
+        raise S3Error("NotImplemented", "Only the canned ACL 'private' is supported",
+                      Header="x-amz-acl")
+    for name in req.headers.keys():
+        if name.lower().startswith(_UNSUPPORTED_HEADER_PREFIXES):
+            raise S3Error("NotImplemented", "%s is not supported" % name.lower(),
+                          Header=name.lower())
+    storage_class = req.headers.get("x-amz-storage-class", "STANDARD")
+    if storage_class != "STANDARD":
+        raise S3Error("InvalidStorageClass", StorageClassRequested=storage_class)
+
+
 def put_object(req: S3Request) -> webob.Response:
+    refuse_unsupported_headers(req)
     if "x-amz-copy-source" in req.headers:
         return copy_object(req)
     headers = _metadata_headers(req)

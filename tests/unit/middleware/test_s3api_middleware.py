@@ -41,9 +41,19 @@ def test_non_s3_requests_pass_untouched():
     assert resp.body == b"swift"
 
 
-def test_anonymous_virtual_host_request_is_access_denied_xml():
+def test_unsigned_requests_on_storage_domain_hosts_stay_swift():
+    """domain_remap's sites (site.auth-test.localhost) share the storage domain."""
     app = S3ApiMiddleware(passthrough, S3ApiConfig.of({"storage_domain": "localhost"}))
-    resp = webob.Request.blank("/key", headers={"Host": "bkt.localhost"}).get_response(app)
+    resp = webob.Request.blank("/page", headers={"Host": "site.auth-test.localhost"}
+                               ).get_response(app)
+    assert resp.body == b"swift"
+
+
+def test_v2_signed_virtual_host_request_names_its_bucket_in_errors():
+    app = S3ApiMiddleware(passthrough, S3ApiConfig.of({"storage_domain": "localhost"}))
+    resp = webob.Request.blank("/key", headers={"Host": "bkt.localhost",
+                                                "Authorization": "AWS nocolon"}
+                               ).get_response(app)
     assert resp.status_int == 403
     assert b"<Code>AccessDenied</Code>" in resp.body and b"<Resource>/bkt/key</Resource>" \
         in resp.body
