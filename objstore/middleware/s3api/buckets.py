@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+from urllib.parse import quote
 
 import webob
 
@@ -59,7 +60,7 @@ def list_buckets(req: S3Request) -> webob.Response:
     buckets: list[tuple[str, object]] = []
     marker = ""
     while True:
-        resp = req.swift("GET", query="format=json&marker=" + webob.request.url_quote(marker)
+        resp = req.swift("GET", query="format=json&marker=" + quote(marker)
                          if marker else "format=json")
         if resp.status_int == 204 or resp.status_int == 404:
             break
