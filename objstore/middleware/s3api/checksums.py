@@ -9,6 +9,7 @@ import base64
 import dataclasses
 import hashlib
 import zlib
+from types import MappingProxyType
 from typing import Any, Callable, Mapping, Optional
 
 ALGORITHMS = ("crc32", "crc32c", "sha1", "sha256")
@@ -54,8 +55,8 @@ class Crc32:
         return self.crc.to_bytes(4, "big")
 
 
-_FACTORIES: Mapping[str, Callable[[], Any]] = {
-    "crc32": Crc32, "crc32c": Crc32c, "sha1": hashlib.sha1, "sha256": hashlib.sha256}
+_FACTORIES: Mapping[str, Callable[[], Any]] = MappingProxyType({
+    "crc32": Crc32, "crc32c": Crc32c, "sha1": hashlib.sha1, "sha256": hashlib.sha256})
 
 
 def new_hasher(algorithm: str) -> Any:

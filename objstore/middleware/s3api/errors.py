@@ -6,14 +6,15 @@ middleware turns it into the XML body AWS documents, with the request id.
 """
 from __future__ import annotations
 
-from typing import Optional
+from types import MappingProxyType
+from typing import Mapping, Optional
 
 import webob
 
 from objstore.middleware.s3api.s3xml import to_xml
 
 # code -> (HTTP status, the message AWS gives)
-_CODES: dict[str, tuple[int, str]] = {
+_CODES: Mapping[str, tuple[int, str]] = MappingProxyType({
     "AccessDenied": (403, "Access Denied."),
     "AuthorizationHeaderMalformed": (400, "The authorization header is malformed."),
     "AuthorizationQueryParametersError": (400, "The presigned query parameters are malformed."),
@@ -53,7 +54,7 @@ _CODES: dict[str, tuple[int, str]] = {
                                    "method."),
     "XAmzContentSHA256Mismatch": (400, "The provided 'x-amz-content-sha256' header does not "
                                        "match what was computed."),
-}
+})
 
 
 class S3Error(Exception):

@@ -11,6 +11,7 @@ import base64
 import binascii
 import email.utils
 import hashlib
+from types import MappingProxyType
 from typing import Any, Optional
 from urllib.parse import quote, unquote
 
@@ -34,12 +35,12 @@ PASSED_RESPONSE_HEADERS = STORED_HEADERS + ("Content-Length", "Content-Range",
                                             "Last-Modified", "ETag", "Accept-Ranges")
 CONDITION_HEADERS = ("If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since")
 # ?response-<header>=value overrides a header of a GET's answer.
-RESPONSE_OVERRIDES = {"response-content-type": "Content-Type",
+RESPONSE_OVERRIDES = MappingProxyType({"response-content-type": "Content-Type",
                       "response-content-language": "Content-Language",
                       "response-expires": "Expires",
                       "response-cache-control": "Cache-Control",
                       "response-content-disposition": "Content-Disposition",
-                      "response-content-encoding": "Content-Encoding"}
+                      "response-content-encoding": "Content-Encoding"})
 SWIFT_META = "X-Object-Meta-"
 CHECKSUM_SYSMETA = "X-Object-Sysmeta-S3api-Checksum"
 S3_META = "x-amz-meta-"
