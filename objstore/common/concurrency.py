@@ -124,11 +124,7 @@ def serve_wsgi(sock: Any, app: Callable, *, max_clients: int = 1024,
         sock, app, custom_pool=pool, log=log or _NullLog(), log_output=False,
         socket_timeout=client_timeout, keepalive=keepalive, minimum_chunk_size=4096,
         debug=False, max_size=max_clients, protocol=protocol,
-        url_length_limit=max_request_line,
-        # Header names go out as the application wrote them: S3 clients read
-        # x-amz-meta-* names as sent (S3 sends them lower-case) and some SDKs
-        # look for "ETag", not eventlet's "Etag".
-        capitalize_response_headers=False)
+        url_length_limit=max_request_line)
 
 
 def hub_id() -> int:

@@ -48,6 +48,11 @@ MAX_DISCARD_BYTES = 64 << 20
 CONTINUE_LINE = b"HTTP/1.1 100 Continue\r\n\r\n"
 # A client that hung up while we answered: nothing to report.
 CLIENT_GONE_ERRNOS = frozenset((errno.EPIPE, errno.ECONNRESET, errno.ESHUTDOWN))
+# An app sets this environ key (to True) when its answer's header names must go
+# out exactly as written (``ETag``, lower-case ``x-amz-meta-*``): S3 clients and
+# some AWS SDKs read them so.  Every other answer keeps eventlet's
+# capitalised names (``Etag``), which Swift's clients have always seen.
+HEADER_NAMES_AS_WRITTEN = "objstore.header_names_as_written"
 
 
 class FieldLines:
@@ -66,6 +71,17 @@ class HttpProtocol(concurrency.HttpProtocolBase):
 
     head_limits = HeadLimits()
     max_discard_bytes = MAX_DISCARD_BYTES
+
+    @property
+    def capitalize_response_headers(self) -> bool:
+        """Read by eventlet's start_response, per answer (see HEADER_NAMES_AS_WRITTEN)."""
+        environ = getattr(self, "environ", None) or {}
+        return self._capitalize_by_default and not environ.get(HEADER_NAMES_AS_WRITTEN)
+
+    @capitalize_response_headers.setter
+    def capitalize_response_headers(self, value: bool) -> None:
+        # eventlet's handler copies the server-wide setting here when it starts.
+        self._capitalize_by_default = value
 
     def handle_one_request(self) -> None:
         if self.server.max_http_version:

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Mapping
 import webob
 
 from objstore.common.cluster_config import ClusterConfig
+from objstore.common.http_protocol import HEADER_NAMES_AS_WRITTEN
 from objstore.common.logs import get_logger
 from objstore.common.pipeline import typed_factory
 from objstore.middleware.s3api import buckets, listing, multi_delete, objects
@@ -59,6 +60,8 @@ class S3ApiMiddleware:
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if not self.is_s3(environ):
             return self.app(environ, start_response)
+        # S3 clients read "ETag" and lower-case x-amz-meta-* names as S3 sends them.
+        environ[HEADER_NAMES_AS_WRITTEN] = True
         request_id = environ.get("swift.trans_id") or "s3api"
         target = route(environ, self.conf.storage_domain)
         resource = "/" + (target.bucket or "") + ("/" + target.key if target.key else "")
