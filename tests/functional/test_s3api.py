@@ -179,6 +179,21 @@ def test_bucket_lifecycle_and_errors(s3, unique):
     assert _code(err) == "NoSuchBucket"
 
 
+def test_list_buckets_skips_containers_no_bucket_can_name(conn, s3, unique):
+    """A Swift container named with a control character or "&" (other tests make
+    such names in this account) is no bucket: ListBuckets stays valid XML."""
+    odd = [unique("ctl\x01"), unique("amp-&"), unique("under_score")]
+    plain = unique("plain")
+    for name in odd + [plain]:
+        conn.put_container(name)
+    try:
+        listed = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+        assert plain in listed and not set(odd) & set(listed)
+    finally:
+        for name in odd + [plain]:
+            conn.delete_container(name)
+
+
 def test_bucket_names_and_location_constraint(s3, unique):
     with pytest.raises(ClientError) as err:
         s3.create_bucket(Bucket="Bad_Name")
@@ -403,6 +418,30 @@ def test_swift_api_still_works_beside_s3(conn, s3, bucket):
     assert body == b"one store"
     conn.put_object(bucket, "from-swift", b"swift wrote")
     assert s3.get_object(Bucket=bucket, Key="from-swift")["Body"].read() == b"swift wrote"
+
+
+def _raw_header_names(url, headers=None):
+    parts = urlparse(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        connection.request("GET", parts.path + ("?" + parts.query if parts.query else ""),
+                           headers=headers or {})
+        resp = connection.getresponse()
+        resp.read()
+        return [name for name, _value in resp.getheaders()]
+    finally:
+        connection.close()
+
+
+def test_header_names_go_out_as_s3_writes_them_only_for_s3(conn, s3, bucket):
+    """S3 answers carry "ETag" and lower-case x-amz-meta-*; Swift answers keep "Etag"."""
+    s3.put_object(Bucket=bucket, Key="cased", Body=b"x", Metadata={"colour": "blue"})
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "cased"})
+    names = _raw_header_names(url)
+    assert "ETag" in names and "x-amz-meta-colour" in names and "Etag" not in names
+    storage_url, token = conn.get_auth()
+    names = _raw_header_names("%s/%s/cased" % (storage_url, bucket), {"X-Auth-Token": token})
+    assert "Etag" in names and "X-Object-Meta-Colour" in names and "ETag" not in names
 
 
 def test_checksums_boto3_sends_are_verified_stored_and_returned(s3, bucket):

@@ -1,7 +1,8 @@
 """Bucket operations: create, head, delete, list all buckets, location.
 
-A bucket is a Swift container of the user's account; the hidden
-``<bucket>+segments`` containers (multipart parts) never show as buckets.
+A bucket is a Swift container of the user's account.  Only containers with
+valid bucket names are listed as buckets: the hidden ``<bucket>+segments``
+containers (multipart parts) and Swift-only names never show.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from urllib.parse import quote
 
 import webob
 
-from objstore.middleware.s3api.context import SEGMENTS_SUFFIX, S3Request
+from objstore.middleware.s3api.context import S3Request
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.listing import s3_timestamp, xml_response
 from objstore.middleware.s3api.objects import refuse_unsupported_headers
@@ -22,16 +23,19 @@ _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]\Z")
 MAX_CONFIG_BODY = 64 * 1024
 
 
-def check_bucket_name(name: str) -> None:
+def is_bucket_name(name: str) -> bool:
     """DNS-compatible names only: they must work as virtual-hosted host names too."""
-    bad = not _BUCKET_NAME.match(name) or ".." in name or ".-" in name or "-." in name
-    if not bad:
-        try:
-            ipaddress.ip_address(name)
-            bad = True
-        except ValueError:
-            pass
-    if bad:
+    if not _BUCKET_NAME.match(name) or ".." in name or ".-" in name or "-." in name:
+        return False
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return True
+    return False
+
+
+def check_bucket_name(name: str) -> None:
+    if not is_bucket_name(name):
         raise S3Error("InvalidBucketName", BucketName=name)
 
 
@@ -70,7 +74,10 @@ def list_buckets(req: S3Request) -> webob.Response:
         if not page:
             break
         for entry in page:
-            if entry["name"].endswith(SEGMENTS_SUFFIX):
+            # Only containers an S3 client could name: Swift allows names that
+            # are no bucket (and control characters no XML document may hold).
+            # The hidden "+segments" containers fail this test too.
+            if not is_bucket_name(entry["name"]):
                 continue
             buckets.append(("Bucket", [("Name", entry["name"]), ("CreationDate", s3_timestamp(
                 entry.get("last_modified") or "1970-01-01T00:00:00.000000"))]))

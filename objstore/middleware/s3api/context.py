@@ -8,7 +8,8 @@ Swift answer into the S3 error a client expects.
 from __future__ import annotations
 
 import io
-from typing import Any, Callable, Optional
+from types import MappingProxyType
+from typing import Any, Callable, Mapping, Optional
 
 import webob
 
@@ -23,6 +24,13 @@ _INHERITED = ("SERVER_NAME", "SERVER_PORT", "HTTP_HOST", "wsgi.url_scheme",
               "SERVER_PROTOCOL", "REMOTE_ADDR", "swift.trans_id", "wsgi.errors",
               "HTTP_USER_AGENT", "objstore.infocache", "swift.infocache")
 SEGMENTS_SUFFIX = "+segments"
+# Swift answers with an S3 error of their own (the rest: see S3Request.fail_for).
+_SWIFT_STATUS_CODES: Mapping[int, str] = MappingProxyType({
+    401: "AccessDenied", 403: "AccessDenied", 405: "MethodNotAllowed",
+    408: "IncompleteBody", 409: "OperationAborted", 411: "MissingContentLength",
+    412: "PreconditionFailed", 413: "EntityTooLarge", 416: "InvalidRange",
+    422: "BadDigest", 429: "SlowDown", 499: "IncompleteBody",
+    503: "ServiceUnavailable", 507: "ServiceUnavailable"})
 
 
 class S3Request:
@@ -86,14 +94,14 @@ class S3Request:
             if missing == "NoSuchBucket":
                 return S3Error("NoSuchBucket", BucketName=self.bucket or "")
             return S3Error(missing, Key=self.key or "")
-        table = {401: "AccessDenied", 403: "AccessDenied", 412: "PreconditionFailed",
-                 416: "InvalidRange", 422: "BadDigest", 413: "EntityTooLarge",
-                 411: "MissingContentLength", 405: "MethodNotAllowed",
-                 408: "IncompleteBody", 499: "IncompleteBody", 503: "ServiceUnavailable"}
-        if status in table:
-            return S3Error(table[status])
+        if status in _SWIFT_STATUS_CODES:
+            return S3Error(_SWIFT_STATUS_CODES[status])
+        reason = resp.text.strip()[:200] or None
         if status == 400:
-            return S3Error("InvalidArgument", resp.text.strip()[:200] or None)
+            return S3Error("InvalidArgument", reason)
+        if 400 <= status < 500:
+            # The client's fault whatever the exact status: never a 500.
+            return S3Error("InvalidRequest", reason)
         return S3Error("InternalError")
 
     def bucket_exists(self) -> bool:

@@ -44,11 +44,14 @@ _CODES: Mapping[str, tuple[int, str]] = MappingProxyType({
     "NoSuchKey": (404, "The specified key does not exist."),
     "NotImplemented": (501, "A header or query you provided implies functionality that is "
                             "not implemented."),
+    "OperationAborted": (409, "A conflicting conditional operation is currently in "
+                              "progress against this resource. Please try again."),
     "PreconditionFailed": (412, "At least one of the preconditions you specified did not "
                                 "hold."),
     "RequestTimeTooSkewed": (403, "The difference between the request time and the current "
                                   "time is too large."),
     "ServiceUnavailable": (503, "Please reduce your request rate."),
+    "SlowDown": (503, "Please reduce your request rate."),
     "SignatureDoesNotMatch": (403, "The request signature we calculated does not match the "
                                    "signature you provided. Check your key and signing "
                                    "method."),

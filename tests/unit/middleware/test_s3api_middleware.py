@@ -1,11 +1,15 @@
 """The s3api filter in process: routing, errors as S3 XML, XML refused with a DTD,
 and tempauth's side of the signature interface."""
+import json
+import xml.etree.ElementTree as ElementTree
+
 import webob
 
 from objstore.middleware import tempauth
-from objstore.middleware.s3api import S3ApiMiddleware
+from objstore.middleware.s3api import S3ApiMiddleware, buckets
 from objstore.middleware.s3api.auth import AUTH_DETAILS_KEY, AuthDetails
 from objstore.middleware.s3api.config import S3ApiConfig
+from objstore.middleware.s3api.context import S3Request
 from objstore.middleware.s3api.routing import route
 from objstore.middleware.s3api.s3xml import XmlRefused, parse_xml
 
@@ -108,3 +112,39 @@ def test_tempauth_refusals_name_the_s3_error():
         req.environ[AUTH_DETAILS_KEY] = details
         assert req.get_response(auth).status_int == 403
         assert details.error == code
+
+
+def s3_request(app, bucket=None, key=None):
+    details = AuthDetails(access_key="test:tester", signature="s", string_to_sign=b"",
+                          version=4)
+    environ = webob.Request.blank("/").environ
+    return S3Request(app, environ, S3ApiConfig.of({}), details, bucket, key, {}, "tx1")
+
+
+def test_list_buckets_shows_only_names_a_bucket_can_have():
+    """Swift container names may hold "&", "_", "+segments" or control characters,
+    which no bucket has (and no XML document may carry)."""
+    names = ["good-bucket", "ctl\x01-name", "amp-&a", "under_score", "good-bucket+segments",
+             "UPPER", "zz.top"]
+
+    def account(environ, start_response):
+        body = b"[]" if "marker=" in environ["QUERY_STRING"] else json.dumps(
+            [{"name": name, "count": 0, "bytes": 0,
+              "last_modified": "2026-11-30T10:00:00.000000"} for name in names]).encode()
+        return webob.Response(body=body, content_type="application/json")(
+            environ, start_response)
+
+    resp = buckets.list_buckets(s3_request(account))
+    root = ElementTree.fromstring(resp.body)
+    listed = [element.text for element in root.iter(
+        "{http://s3.amazonaws.com/doc/2006-03-01/}Name")]
+    assert listed == ["good-bucket", "zz.top"]
+
+
+@pytest.mark.parametrize("status, code, s3_status", [
+    (406, "InvalidRequest", 400), (409, "OperationAborted", 409), (429, "SlowDown", 503),
+    (410, "InvalidRequest", 400), (502, "InternalError", 500), (507, "ServiceUnavailable", 503)])
+def test_swift_statuses_become_s3_errors_and_a_4xx_stays_a_4xx(status, code, s3_status):
+    req = s3_request(passthrough, "bkt", "key")
+    error = req.fail_for(webob.Response(status=status, body=b"why"))
+    assert (error.code, error.status) == (code, s3_status)
