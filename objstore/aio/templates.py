@@ -457,6 +457,10 @@ storage_domain = {storage_domain}
 # location = us-east-1
 # max_bucket_listing = 1000
 # max_multi_delete_objects = 1000
+# Multipart uploads: the smallest part but the last, and the most parts (each
+# part is an SLO segment: keep it within slo's max_manifest_segments).
+# min_segment_size = 5242880
+# max_upload_part_num = 1000
 
 [filter:tempauth]
 # Simple built-in users, for test clusters and small deployments.

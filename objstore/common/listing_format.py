@@ -179,28 +179,36 @@ def _object_dict(entry: ObjectEntry) -> dict:
     item = {"name": entry.name, "hash": entry.etag, "bytes": size,
             "content_type": content_type, "last_modified": iso8601_from_internal(entry.created_at)}
     if entry.etag and ";" in entry.etag:
-        item["hash"], slo_etag = split_slo_etag(entry.etag)
-        if slo_etag is not None:
-            item["slo_etag"] = '"%s"' % slo_etag
+        item["hash"], listed = split_listed_etags(entry.etag)
+        if "slo_etag" in listed:
+            item["slo_etag"] = '"%s"' % listed["slo_etag"]
+        if "s3_etag" in listed:
+            item["s3_etag"] = listed["s3_etag"]
     return item
 
 
-def split_slo_etag(stored_etag: str) -> tuple[str, Optional[str]]:
-    """``(listed hash, large object ETag or None)`` from a row's stored ETag.
+# ETag parameters a row may carry that listings show as fields of their own:
+# an SLO's ETag, and the S3 ETag of an object a multipart upload assembled.
+LISTED_ETAG_PARAMS = ("slo_etag", "s3_etag")
+
+
+def split_listed_etags(stored_etag: str) -> tuple[str, dict[str, str]]:
+    """``(listed hash, {param: ETag})`` from a row's stored ETag.
 
     An SLO manifest's row holds the manifest's own ETag with the large
-    object's as a ``slo_etag`` parameter; listings show the two apart.
+    object's as a ``slo_etag`` parameter (and an S3 multipart object's as
+    ``s3_etag``); listings show them apart.
     """
     base, *params = [part.strip() for part in stored_etag.split(";")]
-    slo_etag = None
+    listed: dict[str, str] = {}
     kept = []
     for param in params:
         name, _eq, value = param.partition("=")
-        if name.strip().lower() == "slo_etag":
-            slo_etag = value.strip()
+        if name.strip().lower() in LISTED_ETAG_PARAMS:
+            listed[name.strip().lower()] = value.strip()
         else:
             kept.append(param)
-    return "".join([base] + ["; " + p for p in kept]), slo_etag
+    return "".join([base] + ["; " + p for p in kept]), listed
 
 
 def _container_dict(entry: ContainerEntry) -> dict:

@@ -11,11 +11,10 @@ import random
 import shutil
 import subprocess
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from objstore.aio.cluster import USERS
+from tests.functional.s3_clients import s3_client
 
 SEGMENT_SIZE = 1024 * 1024
 USER = "test:tester"
@@ -153,12 +152,6 @@ def test_duplicity(cluster, conn, swift, tree, tmp_path, unique):
 # -- the same tools through their S3 backends (the s3api filter) --------------
 # They sign with the access key test:tester and its tempauth key as secret.
 
-def _s3(cluster):
-    return boto3.client("s3", endpoint_url=cluster.proxy_url, region_name="us-east-1",
-                        aws_access_key_id=USER, aws_secret_access_key=USERS[USER],
-                        config=Config(s3={"addressing_style": "path"}))
-
-
 def _keys(s3, bucket):
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
     return [item["Key"] for page in pages for item in page.get("Contents", [])]
@@ -180,7 +173,7 @@ def test_restic_s3(cluster, tree, tmp_path, unique):
     assert "/large.bin" in listed and "/dir0/changed.txt" in listed
     run(["restic", "restore", "latest", "--target", str(tmp_path / "back")], env)
     assert files_of(tmp_path / "back") == files_of(tree)
-    s3 = _s3(cluster)
+    s3 = s3_client(cluster, USER)
     snapshots_before = [k for k in _keys(s3, bucket) if k.startswith("snapshots/")]
     run(["restic", "forget", "--keep-last", "1", "--prune"], env)
     snapshots_after = [k for k in _keys(s3, bucket) if k.startswith("snapshots/")]
@@ -209,5 +202,5 @@ def test_rclone_s3(cluster, tree, tmp_path, unique):
     run(["rclone", "copy", remote, str(tmp_path / "back")], env)
     assert files_of(tmp_path / "back") == files_of(tree)
     run(["rclone", "purge", remote], env)
-    s3 = _s3(cluster)
+    s3 = s3_client(cluster, USER)
     assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]

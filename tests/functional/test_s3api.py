@@ -20,15 +20,10 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from objstore.aio.cluster import USERS
+from tests.functional.s3_clients import empty_and_delete, s3_client
 
 
-def _client(cluster, user="test:tester", key=None, **config):
-    config.setdefault("s3", {"addressing_style": "path"})
-    config.setdefault("retries", {"max_attempts": 1})
-    return boto3.client("s3", endpoint_url=cluster.proxy_url, region_name="us-east-1",
-                        aws_access_key_id=user, aws_secret_access_key=key or USERS[user],
-                        config=Config(**config))
+_client = s3_client
 
 
 @pytest.fixture
@@ -41,10 +36,7 @@ def bucket(s3):
     name = "b-%s" % uuid.uuid4().hex[:12]
     s3.create_bucket(Bucket=name)
     yield name
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=name):
-        for item in page.get("Contents", []):
-            s3.delete_object(Bucket=name, Key=item["Key"])
-    s3.delete_bucket(Bucket=name)
+    empty_and_delete(s3, name)
 
 
 def _code(excinfo):
@@ -297,7 +289,7 @@ def test_unsupported_features_are_refused_not_ignored(s3, bucket, unique):
         s3.put_object(Bucket=bucket, Key="feature", Body=b"x", StorageClass="GLACIER")
     assert _code(err) == "InvalidStorageClass"
     with pytest.raises(ClientError) as err:
-        s3.create_multipart_upload(Bucket=bucket, Key="mpu")
+        s3.create_multipart_upload(Bucket=bucket, Key="mpu", ACL="public-read")
     assert _code(err) == "NotImplemented"
     with pytest.raises(ClientError) as err:
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
@@ -409,7 +401,8 @@ def test_multi_object_delete_checks_the_body(cluster, bucket):
 def test_info_lists_s3api_and_its_limits(conn):
     info = conn.get_capabilities()["s3api"]
     assert info["max_bucket_listing"] == 1000 and info["location"] == "us-east-1"
-    assert info["max_multi_delete_objects"] == 1000 and info["multipart_upload"] is False
+    assert info["max_multi_delete_objects"] == 1000 and info["multipart_upload"] is True
+    assert info["min_segment_size"] == 5 * 1024 * 1024 and info["max_upload_part_num"] == 1000
 
 
 def test_swift_api_still_works_beside_s3(conn, s3, bucket):

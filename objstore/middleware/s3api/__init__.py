@@ -10,7 +10,8 @@ XML, errors with S3 error codes.
 
 Modules: :mod:`.routing` (bucket/key), :mod:`.auth` and :mod:`.signing`
 (signatures), :mod:`.body` (checked bodies), :mod:`.buckets`, :mod:`.listing`,
-:mod:`.objects` (the handlers), :mod:`.errors` and :mod:`.s3xml`.
+:mod:`.objects`, :mod:`.multipart` and :mod:`.multipart_listing` (the
+handlers), :mod:`.errors` and :mod:`.s3xml`.
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from objstore.common.cluster_config import ClusterConfig
 from objstore.common.http_protocol import HEADER_NAMES_AS_WRITTEN
 from objstore.common.logs import get_logger
 from objstore.common.pipeline import typed_factory
-from objstore.middleware.s3api import buckets, listing, multi_delete, objects
+from objstore.middleware.s3api import (buckets, listing, multi_delete, multipart,
+                                       multipart_listing, objects)
 from objstore.middleware.s3api.auth import AuthReader, parse_query
 from objstore.middleware.s3api.config import S3ApiConfig
 from objstore.middleware.s3api.context import S3Request
@@ -32,8 +34,7 @@ from objstore.middleware.s3api.routing import route
 # Bucket sub-resources answered here; any other one is refused, never ignored.
 _UNSUPPORTED = ("cors", "lifecycle", "policy", "tagging", "website", "logging",
                 "notification", "replication", "encryption", "requestPayment",
-                "object-lock", "retention", "legal-hold", "uploads", "uploadId",
-                "versions", "accelerate", "analytics", "inventory", "metrics",
+                "object-lock", "retention", "legal-hold", "versions", "accelerate", "analytics", "inventory", "metrics",
                 "ownershipControls", "publicAccessBlock", "intelligent-tiering", "torrent",
                 "restore", "select", "attributes")
 
@@ -98,6 +99,9 @@ class S3ApiMiddleware:
             raise S3Error("NotImplemented", "Only GET of the (private) ACL is supported")
         if req.key is None:
             return self._bucket(req)
+        if "uploadId" in req.query or "uploads" in req.query or \
+                (method == "PUT" and "partNumber" in req.query):
+            return self._multipart(req)
         handler = {"PUT": objects.put_object, "GET": objects.get_or_head_object,
                    "HEAD": objects.get_or_head_object,
                    "DELETE": objects.delete_object}.get(method)
@@ -105,8 +109,27 @@ class S3ApiMiddleware:
             raise S3Error("MethodNotAllowed", Method=method, ResourceType="OBJECT")
         return handler(req)
 
+    @staticmethod
+    def _multipart(req: S3Request) -> webob.Response:
+        method = req.method
+        if "uploads" in req.query:
+            if method == "POST":
+                return multipart.initiate(req)
+            raise S3Error("MethodNotAllowed", Method=method, ResourceType="OBJECT")
+        handler = {"PUT": multipart.upload_part, "GET": multipart_listing.list_parts,
+                   "POST": multipart.complete, "DELETE": multipart.abort}.get(method)
+        if handler is None:
+            raise S3Error("MethodNotAllowed", Method=method, ResourceType="OBJECT")
+        return handler(req)
+
     def _bucket(self, req: S3Request) -> webob.Response:
         method = req.method
+        if "uploads" in req.query and method == "GET":
+            return multipart_listing.list_uploads(req)
+        if method == "DELETE":
+            resp = buckets.delete_bucket(req)
+            multipart.discard_all_uploads(req)
+            return resp
         if "location" in req.query and method == "GET":
             return buckets.get_location(req)
         if "versioning" in req.query:
@@ -128,7 +151,8 @@ def filter_factory(cluster: ClusterConfig, conf: S3ApiConfig,
     cluster.capabilities.register(
         "s3api", location=conf.location, max_bucket_listing=conf.max_bucket_listing,
         max_multi_delete_objects=conf.max_multi_delete_objects,
-        signature_versions=["2", "4"], multipart_upload=False)
+        signature_versions=["2", "4"], multipart_upload=True,
+        min_segment_size=conf.min_segment_size, max_upload_part_num=conf.max_upload_part_num)
     logger = get_logger(conf.log_name, raw)
 
     def make_filter(app: Callable) -> S3ApiMiddleware:

@@ -14,6 +14,11 @@ class S3ApiConfig(ConfigSection):
     location: str = "us-east-1"
     max_bucket_listing: int = 1000
     max_multi_delete_objects: int = 1000
+    # Multipart uploads: every part but the last must hold at least this many
+    # bytes, and an upload has at most max_upload_part_num parts (each one an
+    # SLO segment, so keep it within slo's max_manifest_segments).
+    min_segment_size: int = 5 * 1024 * 1024
+    max_upload_part_num: int = 1000
     log_name: str = "s3api"
 
     def validate(self) -> None:
@@ -23,3 +28,6 @@ class S3ApiConfig(ConfigSection):
             raise ConfigError("option 'location' must not be empty")
         if self.max_bucket_listing < 1 or self.max_multi_delete_objects < 1:
             raise ConfigError("listing and multi-delete limits must be positive")
+        if self.min_segment_size < 1 or not 1 <= self.max_upload_part_num <= 10000:
+            raise ConfigError("min_segment_size must be positive and max_upload_part_num "
+                              "1 to 10000")

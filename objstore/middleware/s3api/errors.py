@@ -23,6 +23,8 @@ _CODES: Mapping[str, tuple[int, str]] = MappingProxyType({
     "BucketAlreadyOwnedByYou": (409, "Your previous request to create the named bucket "
                                      "succeeded and you already own it."),
     "BucketNotEmpty": (409, "The bucket you tried to delete is not empty."),
+    "EntityTooSmall": (400, "Your proposed upload is smaller than the minimum allowed "
+                            "object size."),
     "EntityTooLarge": (400, "Your proposed upload exceeds the maximum allowed object size."),
     "IncompleteBody": (400, "You did not provide the number of bytes specified by the "
                             "Content-Length HTTP header."),
@@ -34,6 +36,11 @@ _CODES: Mapping[str, tuple[int, str]] = MappingProxyType({
     "InvalidDigest": (400, "The Content-MD5 you specified was invalid."),
     "InvalidStorageClass": (400, "The storage class you specified is not valid."),
     "InvalidLocationConstraint": (400, "The specified location constraint is not valid."),
+    "InvalidPart": (400, "One or more of the specified parts could not be found. The part "
+                         "might not have been uploaded, or the specified entity tag might "
+                         "not have matched the part's entity tag."),
+    "InvalidPartOrder": (400, "The list of parts was not in ascending order. The parts list "
+                              "must be specified in order by part number."),
     "InvalidRange": (416, "The requested range is not satisfiable."),
     "InvalidRequest": (400, "Invalid Request."),
     "MalformedXML": (400, "The XML you provided was not well-formed or did not validate "
@@ -41,6 +48,9 @@ _CODES: Mapping[str, tuple[int, str]] = MappingProxyType({
     "MethodNotAllowed": (405, "The specified method is not allowed against this resource."),
     "MissingContentLength": (411, "You must provide the Content-Length HTTP header."),
     "NoSuchBucket": (404, "The specified bucket does not exist."),
+    "NoSuchUpload": (404, "The specified multipart upload does not exist. The upload ID "
+                          "might be invalid, or the multipart upload might have been aborted "
+                          "or completed."),
     "NoSuchKey": (404, "The specified key does not exist."),
     "NotImplemented": (501, "A header or query you provided implies functionality that is "
                             "not implemented."),

@@ -99,7 +99,8 @@ def list_objects(req: S3Request) -> webob.Response:
         fields: list[tuple[str, object]] = [
             ("Key", enc(entry["name"])),
             ("LastModified", s3_timestamp(entry["last_modified"])),
-            ("ETag", '"%s"' % entry["hash"]), ("Size", entry["bytes"]),
+            ("ETag", '"%s"' % (entry.get("s3_etag") or entry["hash"])),
+            ("Size", entry["bytes"]),
             ("StorageClass", "STANDARD")]
         if fetch_owner:
             fields.append(("Owner", req.owner))

@@ -18,6 +18,7 @@ from objstore.middleware.s3api.checksums import request_checksum
 from objstore.middleware.s3api.context import S3Request
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.listing import xml_response
+from objstore.middleware.s3api.objects import delete_key
 from objstore.middleware.s3api.s3xml import child_text, to_xml
 
 MAX_DELETE_BODY = 2 * 1024 * 1024
@@ -60,7 +61,7 @@ def delete_objects(req: S3Request) -> webob.Response:
                                       ("Code", "NotImplemented"),
                                       ("Message", "Object versions are not supported")]))
             continue
-        resp = req.swift("DELETE", req.bucket, key)
+        resp = delete_key(req, key)
         if resp.status_int // 100 == 2 or resp.status_int == 404:
             if not quiet:
                 results.append(("Deleted", [("Key", key)]))

@@ -11,6 +11,7 @@ import base64
 import binascii
 import email.utils
 import hashlib
+import json
 from types import MappingProxyType
 from typing import Any, Optional
 from urllib.parse import quote, unquote
@@ -43,10 +44,12 @@ RESPONSE_OVERRIDES = MappingProxyType({"response-content-type": "Content-Type",
                       "response-content-encoding": "Content-Encoding"})
 SWIFT_META = "X-Object-Meta-"
 CHECKSUM_SYSMETA = "X-Object-Sysmeta-S3api-Checksum"
+# A completed multipart upload's S3 ETag ("<md5 of the part MD5s>-<parts>").
+MULTIPART_ETAG_SYSMETA = "X-Object-Sysmeta-S3api-Etag"
 S3_META = "x-amz-meta-"
 
 
-def _metadata_headers(req: S3Request) -> dict[str, str]:
+def metadata_headers(req: S3Request) -> dict[str, str]:
     headers = {}
     for name, value in req.headers.items():
         if name.lower().startswith(S3_META):
@@ -164,7 +167,16 @@ def put_object(req: S3Request) -> webob.Response:
     refuse_unsupported_headers(req)
     if "x-amz-copy-source" in req.headers:
         return copy_object(req)
-    headers = _metadata_headers(req)
+    return store_body(req, req.bucket or "", req.key or "", metadata_headers(req))
+
+
+def store_body(req: S3Request, container: str, obj: str,
+               headers: dict[str, str]) -> webob.Response:
+    """PUT the client's body (checked as it asks) to ``container/obj``; S3's answer.
+
+    Both an object PUT and a multipart part upload land here; a 404 means the
+    container is missing, which the caller has already ruled out for parts.
+    """
     etag = _md5_etag(req)
     if etag:
         headers["ETag"] = etag
@@ -172,7 +184,7 @@ def put_object(req: S3Request) -> webob.Response:
     if checksum is not None and not req.headers.get("x-amz-trailer"):
         # Kept so GET/HEAD with x-amz-checksum-mode can give it back.
         headers[CHECKSUM_SYSMETA] = "%s:%s" % (checksum.algorithm, checksum.expected())
-    resp = req.swift("PUT", req.bucket, req.key, headers=headers, body_file=reader,
+    resp = req.swift("PUT", container, obj, headers=headers, body_file=reader,
                      length=length)
     if resp.status_int // 100 != 2:
         if resp.status_int == 404:
@@ -193,6 +205,8 @@ def _swift_to_s3_headers(resp: webob.Response, out: webob.Response) -> None:
     for name, value in resp.headers.items():
         if name.lower().startswith(SWIFT_META.lower()):
             out.headers[S3_META + name[len(SWIFT_META):].lower()] = value
+    if is_multipart_object(resp):
+        out.headers["ETag"] = resp.headers[MULTIPART_ETAG_SYSMETA]
     if "ETag" in out.headers:
         out.headers["ETag"] = '"%s"' % out.headers["ETag"].strip('"')
 
@@ -234,10 +248,37 @@ def get_or_head_object(req: S3Request) -> webob.Response:
     return out
 
 
+def is_multipart_object(resp: webob.Response) -> bool:
+    """An SLO this filter assembled from a multipart upload (its S3 ETag is kept)."""
+    return bool(resp.headers.get(MULTIPART_ETAG_SYSMETA)) and \
+        (resp.headers.get("X-Static-Large-Object") or "").lower() == "true"
+
+
+def delete_key(req: S3Request, key: str) -> webob.Response:
+    """DELETE ``key`` of the bucket; a multipart object goes with its parts.
+
+    Only objects a multipart upload made lose their segments: a Swift user's
+    own SLO deleted through S3 keeps the segments it merely points to.
+    """
+    head = req.swift("HEAD", req.bucket, key, query="multipart-manifest=get")
+    if not is_multipart_object(head):
+        return req.swift("DELETE", req.bucket, key)
+    resp = req.swift("DELETE", req.bucket, key, query="multipart-manifest=delete",
+                     headers={"Accept": "application/json"})
+    if resp.status_int != 200:
+        return resp
+    try:
+        status = json.loads(resp.body)["Response Status"]
+        code = int(status.split()[0])
+    except (ValueError, KeyError, IndexError, TypeError):
+        code, status = 500, "500 Internal Server Error"
+    return resp if code // 100 == 2 else webob.Response(status=status, body=resp.body)
+
+
 def delete_object(req: S3Request) -> webob.Response:
     if "versionId" in req.query and req.query["versionId"] != "null":
         raise S3Error("NotImplemented", "Object versions are not supported")
-    resp = req.swift("DELETE", req.bucket, req.key)
+    resp = delete_key(req, req.key or "")
     if resp.status_int == 404:
         if not req.bucket_exists():
             raise S3Error("NoSuchBucket", BucketName=req.bucket or "")
@@ -246,7 +287,8 @@ def delete_object(req: S3Request) -> webob.Response:
     return webob.Response(status=204)
 
 
-def _copy_source(req: S3Request) -> tuple[str, str]:
+def copy_source(req: S3Request) -> tuple[str, str]:
+    """(bucket, key) that x-amz-copy-source names."""
     text = wsgi_to_str(req.environ["HTTP_X_AMZ_COPY_SOURCE"])
     path, _, query = text.partition("?")
     if query and query != "versionId=null":
@@ -259,7 +301,7 @@ def _copy_source(req: S3Request) -> tuple[str, str]:
 
 
 def copy_object(req: S3Request) -> webob.Response:
-    src_bucket, src_key = _copy_source(req)
+    src_bucket, src_key = copy_source(req)
     directive = req.headers.get("x-amz-metadata-directive", "COPY")
     if directive not in ("COPY", "REPLACE"):
         raise S3Error("InvalidArgument", "Unknown metadata directive.",
@@ -268,15 +310,27 @@ def copy_object(req: S3Request) -> webob.Response:
         raise S3Error("InvalidRequest", "This copy request is illegal because it is trying "
                       "to copy an object to itself without changing the object's metadata, "
                       "storage class, website redirect location or encryption attributes.")
-    headers = {"X-Copy-From": quote("/%s/%s" % (src_bucket, src_key))}
+    headers = {}
     if directive == "REPLACE":
-        headers.update(_metadata_headers(req))
+        headers.update(metadata_headers(req))
         headers["X-Fresh-Metadata"] = "true"
+    return copy_into(req, req.bucket or "", req.key or "", headers, "CopyObjectResult")
+
+
+def copy_into(req: S3Request, container: str, obj: str, headers: dict[str, str],
+              result_root: str) -> webob.Response:
+    """PUT ``container/obj`` as a server-side copy of x-amz-copy-source, under its
+    x-amz-copy-source-if-* conditions; S3's ``<result_root>`` answer.
+
+    ``headers`` may add a Range (a part copied from a byte range of the source).
+    """
+    src_bucket, src_key = copy_source(req)
+    headers["X-Copy-From"] = quote("/%s/%s" % (src_bucket, src_key))
     for name in CONDITION_HEADERS:
         value = req.headers.get("x-amz-copy-source-" + name.lower())
         if value is not None:
             headers[name] = value
-    resp = req.swift("PUT", req.bucket, req.key, headers=headers, body=b"")
+    resp = req.swift("PUT", container, obj, headers=headers, body=b"")
     if resp.status_int // 100 != 2:
         if resp.status_int == 404:
             if not req.bucket_exists():
@@ -284,9 +338,11 @@ def copy_object(req: S3Request) -> webob.Response:
             raise S3Error("NoSuchKey", Key=src_key)
         if resp.status_int == 304:
             raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-None-Match")
+        if resp.status_int == 416 and "Range" in headers:
+            raise S3Error("InvalidRange", RangeRequested=headers["Range"])
         raise req.fail_for(resp)
     modified = resp.headers.get("Last-Modified")
     when = email.utils.parsedate_to_datetime(modified) if modified else None
     fields = [("LastModified", when.strftime("%Y-%m-%dT%H:%M:%S.000Z") if when else None),
               ("ETag", '"%s"' % resp.headers.get("Etag", "").strip('"'))]
-    return xml_response(to_xml("CopyObjectResult", fields))
+    return xml_response(to_xml(result_root, fields))

@@ -59,6 +59,11 @@ def test_slo_etag_is_listed_apart_from_the_manifest_hash():
     data = json.loads(render_listing([slo_row], "application/json", "container", "c"))
     assert data[0]["hash"] == "m5" and data[0]["slo_etag"] == '"abc"'
     assert data[0]["bytes"] == 3000 and data[0]["content_type"] == "text/plain"
+    s3_row = ObjectEntry("mpu", "1700000000.12345", 9, "text/plain;swift_bytes=30",
+                         "m5; s3_etag=0123-2; slo_etag=abc")
+    data = json.loads(render_listing([s3_row], "application/json", "container", "c"))
+    assert (data[0]["hash"], data[0]["s3_etag"], data[0]["slo_etag"]) == \
+        ("m5", "0123-2", '"abc"')
     other = ObjectEntry("o", "1700000000.12345", 1, "text/plain", "m5; other=1")
     assert json.loads(render_listing([other], "application/json", "container", "c")
                       )[0]["hash"] == "m5; other=1"
