@@ -221,3 +221,21 @@ def test_multi_delete_removes_multipart_segments_too(conn, s3, bucket):
     assert len(_segments(conn, bucket)) == 2
     s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "m"}]})
     assert _segments(conn, bucket) == []
+
+
+def test_etag_conditions_compare_the_s3_etag(s3, bucket):
+    """The aws CLI downloads in ranged GETs, each with If-Match: <the S3 ETag>."""
+    parts = [b"q" * PART, b"r"]
+    upload_id, done = _upload(s3, bucket, "cond", parts)
+    s3.complete_multipart_upload(Bucket=bucket, Key="cond", UploadId=upload_id,
+                                 MultipartUpload={"Parts": done})
+    etag = _s3_etag(parts)
+    got = s3.get_object(Bucket=bucket, Key="cond", IfMatch=etag, Range="bytes=0-1")
+    assert got["Body"].read() == b"qq" and got["ETag"] == etag
+    with pytest.raises(ClientError) as err:
+        s3.get_object(Bucket=bucket, Key="cond", IfMatch='"%s"' % ("0" * 32))
+    assert _code(err) == "PreconditionFailed"
+    with pytest.raises(ClientError) as err:
+        s3.head_object(Bucket=bucket, Key="cond", IfNoneMatch=etag)
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 304
+    assert s3.head_object(Bucket=bucket, Key="cond", IfNoneMatch='"other"')["ETag"] == etag
