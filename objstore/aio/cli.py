@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--replicas", type=int, default=3, help="replicas (default 3)")
     parser.add_argument("--bind-ip", default="127.0.0.1",
                         help="address every server listens on (default 127.0.0.1)")
+    parser.add_argument("--tls", action="store_true",
+                        help="the proxy serves HTTPS on its port, with a certificate from a "
+                             "CA made for this cluster (its path is printed)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("start", help="start in the foreground (the default)")
     commands.add_parser("status", help="each server and daemon: node, kind, port, pid, up/down")
@@ -69,14 +72,17 @@ Users (tempauth):
 
 From another terminal:
     objstore-aio --data-dir {data} status | stop-node N | start-node N | stop
-Ctrl-C stops the cluster; the data stays for the next start.""".format(
+Ctrl-C stops the cluster; the data stays for the next start.{tls}""".format(
         proxy=cluster.proxy_url, nodes=cluster.layout.nodes, replicas=cluster.replicas,
-        data=cluster.data_dir, logs=cluster.logs_dir, auth=cluster.auth_url, users=users)
+        data=cluster.data_dir, logs=cluster.logs_dir, auth=cluster.auth_url, users=users,
+        tls="\n\nHTTPS: clients must trust the CA certificate %s\n"
+            "    (e.g. curl --cacert %s, swift --os-cacert %s, aws --ca-bundle %s)"
+            % ((cluster.ca_file,) * 4) if cluster.tls else "")
 
 
 def run_foreground(args: argparse.Namespace) -> int:
     cluster = Cluster(args.data_dir, port=args.port, nodes=args.nodes, replicas=args.replicas,
-                      bind_ip=args.bind_ip, say=_say)
+                      bind_ip=args.bind_ip, say=_say, tls=args.tls)
     stopping = {"signal": None}
 
     def on_signal(signum, frame):  # noqa: ANN001 - signal handler signature

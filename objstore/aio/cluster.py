@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import os
 import socket
+import ssl
 import time
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping, Optional
@@ -18,6 +19,7 @@ from objstore.aio.layout import (DAEMONS_BY_KIND, DAEMONS_LAST, STORAGE_KINDS, L
                                  LayoutError, ProcessSpec, assign_ports, port_is_free)
 from objstore.aio.state import locked_state, read_state
 from objstore.aio.templates import PROXY_PIPELINE
+from objstore.aio.tls import TlsError, ensure_certificate, tls_files
 from objstore.common.cluster_config import load_cluster_config
 from objstore.common.config import ConfigError, read_ini
 from objstore.common.config_check import check_server_config
@@ -51,7 +53,8 @@ class Cluster:
                  bind_ip: str = "127.0.0.1",
                  say: Optional[Callable[[str], None]] = None,
                  background_daemons: bool = True,
-                 proxy_options: Optional[Mapping[str, str]] = None) -> None:
+                 proxy_options: Optional[Mapping[str, str]] = None,
+                 tls: bool = False) -> None:
         if nodes < 1:
             raise ClusterError("--nodes must be at least 1")
         if not 1 <= replicas <= nodes:
@@ -67,6 +70,8 @@ class Cluster:
         # Set in [app:proxy-server] at every start (a test cluster that needs
         # an option off by default, e.g. allow_open_expired).
         self.proxy_options = dict(proxy_options or {})
+        # The proxy serves HTTPS with a certificate from this cluster's own CA.
+        self.tls = tls
         self.supervisor = procs.Supervisor()
         self.ports: dict[str, int] = {}
         self.skipped_daemons: list[str] = []
@@ -82,7 +87,8 @@ class Cluster:
                                % (layout.data_dir, layout.state_path))
         cluster = cls(data_dir, port=state["ports"].get("proxy-server", 0),
                       nodes=state.get("nodes", 4), replicas=state.get("replicas", 3),
-                      bind_ip=state.get("bind_ip", "127.0.0.1"), say=say)
+                      bind_ip=state.get("bind_ip", "127.0.0.1"), say=say,
+                      tls=state.get("tls", False))
         cluster.ports = dict(state["ports"])
         cluster.skipped_daemons = list(state.get("skipped_daemons", []))
         return cluster
@@ -103,7 +109,12 @@ class Cluster:
     @property
     def proxy_url(self) -> str:
         host = "[%s]" % self.layout.bind_ip if ":" in self.layout.bind_ip else self.layout.bind_ip
-        return "http://%s:%d" % (host, self.proxy_port)
+        return "%s://%s:%d" % ("https" if self.tls else "http", host, self.proxy_port)
+
+    @property
+    def ca_file(self) -> Optional[str]:
+        """The CA certificate HTTPS clients must trust (None without --tls)."""
+        return tls_files(self.layout.tls_dir).ca_file if self.tls else None
 
     @property
     def auth_url(self) -> str:
@@ -310,16 +321,20 @@ class Cluster:
             self.say("created %s with a new random hash salt" % layout.cluster_conf)
         pipeline = [name for name in PROXY_PIPELINE if name not in self.dropped_filters]
         try:
-            layout.write_server_confs(self.ports, pipeline)
+            tls = None
+            if self.tls:
+                made = ensure_certificate(layout.tls_dir, layout.bind_ip)
+                tls = (made.cert_file, made.key_file)
+            layout.write_server_confs(self.ports, pipeline, tls)
             layout.set_proxy_app_options(self.proxy_options)
             layout.write_rings(self.ports, self.replicas)
-        except LayoutError as err:
+        except (LayoutError, TlsError) as err:
             raise ClusterError(str(err)) from None
         self._check_configs()
         with locked_state(layout.state_path) as state:
             state.update(nodes=layout.nodes, replicas=self.replicas, bind_ip=layout.bind_ip,
                          ports=self.ports, skipped_daemons=self.skipped_daemons,
-                         dropped_filters=self.dropped_filters)
+                         dropped_filters=self.dropped_filters, tls=self.tls)
 
     def config_files(self) -> list[str]:
         """objstore.conf and every server's config file, as the servers read them."""
@@ -368,7 +383,12 @@ class Cluster:
         return self._get("/healthcheck") == (200, b"OK")
 
     def _get(self, path: str) -> tuple[int, bytes]:
-        conn = http.client.HTTPConnection(self.layout.bind_ip, self.proxy_port, timeout=2)
+        if self.tls:
+            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                self.layout.bind_ip, self.proxy_port, timeout=2,
+                context=ssl.create_default_context(cafile=self.ca_file))
+        else:
+            conn = http.client.HTTPConnection(self.layout.bind_ip, self.proxy_port, timeout=2)
         try:
             conn.request("GET", path)
             resp = conn.getresponse()

@@ -107,6 +107,10 @@ class Layout:
     def proxy_conf(self) -> str:
         return os.path.join(self.etc_dir, "proxy-server.conf")
 
+    @property
+    def tls_dir(self) -> str:
+        return os.path.join(self.data_dir, "tls")
+
     def server_conf(self, kind: str, node: int) -> str:
         return os.path.join(self.etc_dir, "%s-server-%d.conf" % (kind, node))
 
@@ -180,8 +184,10 @@ class Layout:
         write_file_atomic(self.cluster_conf, text.encode("utf-8"))
         return True
 
-    def write_server_confs(self, ports: dict[str, int], pipeline: Iterable[str]) -> None:
-        """Write missing configs; in existing ones refresh only ``bind_port`` and the pipeline."""
+    def write_server_confs(self, ports: dict[str, int], pipeline: Iterable[str],
+                           tls: Optional[tuple[str, str]] = None) -> None:
+        """Write missing configs; in existing ones refresh only ``bind_port``, the
+        pipeline and the proxy's ``cert_file``/``key_file`` (``tls``, or plain HTTP)."""
         pipeline = list(pipeline)
         for node in range(1, self.nodes + 1):
             for kind in STORAGE_KINDS:
@@ -214,12 +220,16 @@ class Layout:
                 write_file_atomic(path, templates.render(name, values).encode("utf-8"))
         pipeline_text = " ".join(pipeline)
         values = self._common_values(self.log_file("proxy-server"))
+        cert_file, key_file = tls or ("", "")
         values.update(bind_port=str(ports["proxy-server"]), pipeline=pipeline_text,
-                      token_secret=secrets.token_hex(16))
+                      token_secret=secrets.token_hex(16), cert_file=cert_file,
+                      key_file=key_file)
         fresh_text = templates.render("proxy-server.conf", values)
         if os.path.exists(self.proxy_conf):
             _set_option(self.proxy_conf, "DEFAULT", "bind_port", str(ports["proxy-server"]))
             _set_option(self.proxy_conf, "pipeline:main", "pipeline", pipeline_text)
+            for key, value in (("cert_file", cert_file), ("key_file", key_file)):
+                _set_option(self.proxy_conf, "DEFAULT", key, value, add=True)
             # A filter added to objstore since this config was written needs its
             # section too; the operator's other edits stay as they are.
             for name in list(pipeline)[:-1]:
@@ -297,24 +307,35 @@ class Layout:
         return RingBuilder.load(path).replicas
 
 
-def _set_option(path: str, section: str, key: str, value: str) -> None:
-    """Change ``key = …`` inside ``[section]`` of an INI file, leaving every other line alone."""
+def _set_option(path: str, section: str, key: str, value: str, add: bool = False) -> None:
+    """Change ``key = …`` inside ``[section]`` of an INI file, leaving every other line alone.
+
+    ``add``: a config written before the option existed gets it at the end of the section.
+    """
     with open(path, encoding="utf-8") as handle:
         lines = handle.read().splitlines(keepends=True)
     current = None
+    end_of_section = None
     option = re.compile(r"^\s*%s\s*=" % re.escape(key))
+    new_line = "%s = %s\n" % (key, value)
     for index, line in enumerate(lines):
         header = re.match(r"^\s*\[([^\]]+)\]", line)
         if header:
+            if current == section:
+                end_of_section = index
             current = header.group(1).strip()
             continue
         if current == section and option.match(line):
-            new_line = "%s = %s\n" % (key, value)
             if line != new_line:
                 lines[index] = new_line
                 write_file_atomic(path, "".join(lines).encode("utf-8"))
             return
-    raise LayoutError("%s: no %s option in [%s]" % (path, key, section))
+    if not add:
+        raise LayoutError("%s: no %s option in [%s]" % (path, key, section))
+    if end_of_section is None and current != section:
+        raise LayoutError("%s: no [%s] section" % (path, section))
+    lines.insert(len(lines) if end_of_section is None else end_of_section, new_line)
+    write_file_atomic(path, "".join(lines).encode("utf-8"))
 
 
 def _put_option(path: str, section: str, key: str, value: str) -> None:

@@ -322,6 +322,10 @@ workers = 0
 # Empty: log to stderr.
 log_file = {log_file}
 # log_level = INFO
+# HTTPS: with both set, the proxy serves TLS on bind_port (PEM certificate
+# chain and its private key).  Empty: plain HTTP.
+cert_file = {cert_file}
+key_file = {key_file}
 
 # The filters a request passes through, outermost first, then the app.
 [pipeline:main]
@@ -593,6 +597,8 @@ SAMPLE_VALUES: Mapping[str, str] = MappingProxyType({
     "expirer_process": "0",
     "token_secret": "change-me-to-a-long-random-string",
     "storage_domain": "example.com",
+    "cert_file": "",
+    "key_file": "",
     "pipeline": " ".join(PROXY_PIPELINE),
     "storage_policies": SAMPLE_POLICIES,
 })

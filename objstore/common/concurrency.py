@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import socket
+import ssl
 import warnings
 from typing import Any, Callable, Optional
 
@@ -25,6 +26,7 @@ import eventlet.semaphore
 import eventlet.tpool
 import eventlet.wsgi
 from eventlet.green import socket as green_socket  # noqa: F401  (re-exported)
+from eventlet.green import ssl as green_ssl
 
 class GreenPool(eventlet.GreenPool):
     """A pool whose green threads inherit the caller's context (trans id for logs)."""
@@ -92,6 +94,24 @@ def green_listen(addr: tuple[str, int], backlog: int = 4096,
 def wrap_socket(sock: socket.socket) -> Any:
     """Turn an already bound plain socket (inherited across fork) into a green one."""
     return eventlet.greenio.GreenSocket(sock)
+
+
+def tls_server_context(cert_file: str, key_file: str) -> ssl.SSLContext:
+    """A server-side TLS context (TLS 1.2 or newer) holding the certificate chain and key.
+
+    Raises OSError / ssl.SSLError when the files are missing or do not match.
+    """
+    context = green_ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert_file, key_file)
+    return context
+
+
+def tls_listener(sock: Any, context: ssl.SSLContext) -> Any:
+    """``sock`` (listening, green) serving TLS.  Accepting does not handshake:
+    each connection's handshake runs in its own green thread on its first read,
+    so a client that never finishes one holds up nobody else."""
+    return context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
 
 
 class _NullLog:

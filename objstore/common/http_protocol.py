@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import errno
 import socket
+import ssl
 import urllib.parse
 from typing import Any, Callable, Optional
 
@@ -82,6 +83,15 @@ class HttpProtocol(concurrency.HttpProtocolBase):
     def capitalize_response_headers(self, value: bool) -> None:
         # eventlet's handler copies the server-wide setting here when it starts.
         self._capitalize_by_default = value
+
+    def _read_request_line(self) -> bytes:
+        try:
+            return super()._read_request_line()
+        except ssl.SSLError:
+            # On an HTTPS port: a failed handshake (plain HTTP, an untrusted
+            # or broken client).  Nothing can be answered; the connection ends.
+            self.close_connection = 1
+            return b""
 
     def handle_one_request(self) -> None:
         if self.server.max_http_version:

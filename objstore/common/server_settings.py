@@ -21,6 +21,9 @@ class ServerSettings(ConfigSection):
     max_clients: int = 1024
     client_timeout: float = 60.0
     graceful_shutdown_timeout: float = 30.0
+    # Both set: serve HTTPS with this PEM certificate (chain) and private key.
+    cert_file: str = ""
+    key_file: str = ""
     log_name: str = "server"
 
     def validate(self) -> None:
@@ -28,3 +31,6 @@ class ServerSettings(ConfigSection):
             raise ConfigError("option 'bind_port' must be 0..65535")
         if self.workers < 0:
             raise ConfigError("option 'workers' must be >= 0")
+        if bool(self.cert_file) != bool(self.key_file):
+            raise ConfigError("options 'cert_file' and 'key_file' go together: set both "
+                              "to serve HTTPS, or neither")

@@ -13,6 +13,7 @@ import errno
 import os
 import signal
 import socket
+import ssl
 import time
 from typing import Callable, Optional
 
@@ -47,8 +48,20 @@ def bind_socket(settings: ServerSettings) -> socket.socket:
     return sock
 
 
+def tls_context_for(settings: ServerSettings) -> Optional[ssl.SSLContext]:
+    """The TLS context ``cert_file``/``key_file`` name (None: plain HTTP), loaded
+    before anything is served so a bad certificate stops the start with one line."""
+    if not settings.cert_file:
+        return None
+    try:
+        return concurrency.tls_server_context(settings.cert_file, settings.key_file)
+    except (OSError, ssl.SSLError) as err:
+        raise ConfigError("cannot load cert_file %s / key_file %s: %s" % (
+            settings.cert_file, settings.key_file, err)) from None
+
+
 def _serve(sock: socket.socket, app: Callable, settings: ServerSettings, logger,
-           head_limits: HeadLimits) -> None:
+           head_limits: HeadLimits, tls: Optional[ssl.SSLContext] = None) -> None:
     """Serve until SIGTERM/SIGHUP, then finish in-flight requests and return.
 
     A signal only sets a flag: the handler runs inside the hub, where little is
@@ -58,6 +71,8 @@ def _serve(sock: socket.socket, app: Callable, settings: ServerSettings, logger,
     the process after ``graceful_shutdown_timeout``.
     """
     green = concurrency.wrap_socket(sock)
+    if tls is not None:
+        green = concurrency.tls_listener(green, tls)
     stopping = {"flag": False}
     server_greenlet = concurrency.getcurrent()
 
@@ -92,6 +107,7 @@ def run_wsgi(conf_path: str, app_name: str = "main", *,
     check_server_config(conf_path)
     settings = ServerSettings.from_section(inherited=defaults)
     logger = get_logger(settings.log_name, defaults)
+    tls = tls_context_for(settings)
     sock = bind_socket(settings)
     if ready_fd is not None:
         os.write(ready_fd, b"%d\n" % sock.getsockname()[1])
@@ -99,13 +115,14 @@ def run_wsgi(conf_path: str, app_name: str = "main", *,
     if settings.workers == 0:
         app = load_app(conf_path, cluster, app_name)
         logger.info("%s serving on %s:%s", settings.log_name, *sock.getsockname()[:2])
-        _serve(sock, app, settings, logger, request_head_limits(cluster.constraints))
+        _serve(sock, app, settings, logger, request_head_limits(cluster.constraints), tls)
         return 0
-    return _run_workers(sock, conf_path, app_name, settings, logger, cluster)
+    return _run_workers(sock, conf_path, app_name, settings, logger, cluster, tls)
 
 
 def _run_workers(sock: socket.socket, conf_path: str, app_name: str,
-                 settings: ServerSettings, logger, cluster: ClusterConfig) -> int:
+                 settings: ServerSettings, logger, cluster: ClusterConfig,
+                 tls: Optional[ssl.SSLContext] = None) -> int:
     children: dict[int, float] = {}
     state = {"running": True, "reload": False}
 
@@ -118,7 +135,8 @@ def _run_workers(sock: socket.socket, conf_path: str, app_name: str,
                 for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
                     signal.signal(signum, signal.SIG_DFL)
                 app = load_app(conf_path, cluster, app_name)
-                _serve(sock, app, settings, logger, request_head_limits(cluster.constraints))
+                _serve(sock, app, settings, logger, request_head_limits(cluster.constraints),
+                       tls)
             except BaseException:  # noqa: BLE001 - a child must exit, never return
                 logger.exception("worker failed")
                 os._exit(1)

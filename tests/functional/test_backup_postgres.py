@@ -51,8 +51,10 @@ def free_port():
 
 
 @contextlib.contextmanager
-def postgres_server():
-    """A throwaway server on a loopback port; yields the environment its clients need."""
+def postgres_server(extra_options=()):
+    """A throwaway server on a loopback port; yields the environment its clients need
+    (``PGDATA`` names its data dir, inside a scratch dir the server's user owns).
+    ``extra_options``: more ``name=value`` server settings."""
     # The server refuses to run as root; its data dir must be reachable by its user,
     # so it lives directly under /tmp rather than in pytest's root-only directory.
     as_user = []
@@ -74,10 +76,11 @@ def postgres_server():
         run(os.path.join(BIN_DIR, "initdb"), "-D", data, "-U", "postgres", "--auth=trust",
             "--no-sync")
         run(os.path.join(BIN_DIR, "pg_ctl"), "-D", data, "-l", os.path.join(base, "log"), "-w",
-            "-o", "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off" % (port, base),
-            "start")
+            "-o", "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off" % (port, base)
+            + "".join(" -c %s" % option for option in extra_options), "start")
         try:
-            yield dict(os.environ, PGHOST="127.0.0.1", PGPORT=str(port), PGUSER="postgres")
+            yield dict(os.environ, PGHOST="127.0.0.1", PGPORT=str(port), PGUSER="postgres",
+                       PGDATA=data)
         finally:
             run(os.path.join(BIN_DIR, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop")
     finally:

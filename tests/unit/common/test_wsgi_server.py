@@ -116,3 +116,16 @@ def test_wrong_type_in_a_daemon_section_stops_the_server_too(tmp_path):
     assert result.returncode == 2
     assert result.stderr == ("objstore-server: %s [object-updater]: option 'concurrency': "
                              "expected an integer, got 'many'\n" % conf)
+
+
+def test_cert_file_and_key_file_go_together_and_must_load(tmp_path):
+    from objstore.common.config import ConfigError
+    from objstore.common.server_settings import ServerSettings
+    from objstore.common.wsgi import tls_context_for
+    with pytest.raises(ConfigError, match="go together"):
+        ServerSettings.of({"cert_file": "/x.pem"})
+    assert tls_context_for(ServerSettings.of({})) is None
+    (tmp_path / "bad.pem").write_text("not a certificate")
+    with pytest.raises(ConfigError, match="cannot load cert_file"):
+        tls_context_for(ServerSettings.of({"cert_file": str(tmp_path / "bad.pem"),
+                                           "key_file": str(tmp_path / "bad.pem")}))
