@@ -17,7 +17,8 @@ COLLECTION = "<collection>"
 
 
 def case_id(classname: str, name: str) -> str:
-    """``test.functional.test_object.TestObject`` + ``test_x`` -> ``test_object.py::TestObject::test_x``.
+    """``test.functional.test_object.TestObject`` + ``test_x`` -> ``test_object.py::TestObject::test_x``
+    (``test.functional.s3api.test_bucket.T`` -> ``s3api/test_bucket.py::T::...``).
 
     The id names the module by its file, as ``--modules`` does, so a line of
     the expected file can be pasted into a pytest command in Swift's tree.
@@ -26,7 +27,11 @@ def case_id(classname: str, name: str) -> str:
         # A module that failed to import: pytest names only the module.
         classname, name = name, COLLECTION
     dotted = classname[len(TEST_PACKAGE):] if classname.startswith(TEST_PACKAGE) else classname
-    module, _, klass = dotted.partition(".")
+    # The module may sit in a package (s3api.test_bucket): it is the first
+    # dotted part named test*, with the packages before it as folders.
+    pieces = dotted.split(".")
+    index = next((i for i, piece in enumerate(pieces) if piece.startswith("test")), 0)
+    module, klass = "/".join(pieces[:index + 1]), ".".join(pieces[index + 1:])
     parts = [module + ".py"] + ([klass] if klass else []) + [name]
     return "::".join(parts)
 

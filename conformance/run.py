@@ -75,6 +75,14 @@ collate = C
 insecure = no
 # objstore-aio serves <container>.<account>.localhost through domain_remap.
 storage_domain = localhost
+# The s3api/ modules: access key account:user, secret that user's key.
+s3_storage_url = {proxy_url}
+s3_access_key = test:tester
+s3_secret_key = testing
+s3_access_key2 = test:tester2
+s3_secret_key2 = testing2
+s3_access_key3 = test:tester3
+s3_secret_key3 = testing3
 
 [unit_test]
 fake_syslog = False
@@ -137,8 +145,10 @@ def ensure_test_venv(sdist: Path, cache: Path) -> Path:
 
 
 def all_modules(tree: Path) -> list[str]:
-    pattern = str(tree / FUNCTIONAL_DIR / "test*.py")
-    return sorted(os.path.basename(path) for path in glob.glob(pattern))
+    """``test_x.py`` names, and ``s3api/test_x.py`` for the S3 API's own modules."""
+    base = tree / FUNCTIONAL_DIR
+    found = glob.glob(str(base / "test*.py")) + glob.glob(str(base / "s3api" / "test*.py"))
+    return sorted(os.path.relpath(path, base) for path in found)
 
 
 def run_pytest(python: Path, tree: Path, modules: list[str], conf: Path, junit: Path,
@@ -206,7 +216,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         cluster.start()
         conf = work / "test.conf"
-        conf.write_text(TEST_CONF.format(auth_url=cluster.auth_url), encoding="utf-8")
+        conf.write_text(TEST_CONF.format(auth_url=cluster.auth_url, proxy_url=cluster.proxy_url), encoding="utf-8")
         junit = work / "junit.xml"
         extra = ["-k", args.keyword] if args.keyword else []
         returncode = run_pytest(python, tree, modules, conf, junit, extra, args.timeout)

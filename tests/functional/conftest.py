@@ -17,6 +17,7 @@ import pytest
 from swiftclient import client as swift_client
 
 from objstore.aio.cluster import USERS, Cluster
+from tests.functional import s3_clients
 
 
 def pytest_configure(config):
@@ -196,3 +197,18 @@ def http_as(connect):
         url, token = connect(user).get_auth()
         return Http(url, token)
     return _http
+
+
+@pytest.fixture
+def s3(cluster):
+    """A boto3 S3 client for test:tester (path-style, no retries)."""
+    return s3_clients.s3_client(cluster)
+
+
+@pytest.fixture
+def bucket(s3):
+    """A fresh bucket, emptied and deleted afterwards."""
+    name = "b-%s" % uuid.uuid4().hex[:12]
+    s3.create_bucket(Bucket=name)
+    yield name
+    s3_clients.empty_and_delete(s3, name)

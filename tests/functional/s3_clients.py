@@ -5,13 +5,14 @@ from botocore.config import Config
 from objstore.aio.cluster import USERS
 
 
-def s3_client(cluster, user="test:tester", key=None, **config):
-    """Path-style, one attempt (a retry would hide the first answer's error)."""
+def s3_client(cluster, user="test:tester", key=None, verify=None, **config):
+    """Path-style, one attempt (a retry would hide the first answer's error);
+    ``verify``: the CA file an HTTPS cluster's certificate is checked with."""
     config.setdefault("s3", {"addressing_style": "path"})
     config.setdefault("retries", {"max_attempts": 1})
     return boto3.client("s3", endpoint_url=cluster.proxy_url, region_name="us-east-1",
                         aws_access_key_id=user, aws_secret_access_key=key or USERS[user],
-                        config=Config(**config))
+                        verify=verify, config=Config(**config))
 
 
 def empty_and_delete(s3, bucket):
@@ -19,3 +20,4 @@ def empty_and_delete(s3, bucket):
         for item in page.get("Contents", []):
             s3.delete_object(Bucket=bucket, Key=item["Key"])
     s3.delete_bucket(Bucket=bucket)
+

@@ -19,15 +19,12 @@ import uuid
 from urllib.parse import urlparse
 
 import pytest
-from botocore.config import Config
 
 from objstore.aio.cli import usage_text
 from objstore.aio.cluster import USERS, Cluster
-from tests.functional.s3_clients import empty_and_delete
+from tests.functional.s3_clients import empty_and_delete, s3_client
 from tests.functional.test_backup_postgres import (BIN_DIR, FILL_SQL, free_port, pg,
                                                    postgres_server, table_digests)
-
-import boto3
 
 STANZA = "demo"
 
@@ -43,17 +40,10 @@ def tls_cluster(tmp_path_factory):
         aio.stop()
 
 
-def _s3(cluster, **kwargs):
-    return boto3.client("s3", endpoint_url=cluster.proxy_url, region_name="us-east-1",
-                        aws_access_key_id="test:tester", aws_secret_access_key=USERS["test:tester"],
-                        config=Config(s3={"addressing_style": "path"},
-                                      retries={"max_attempts": 1}), **kwargs)
-
-
 def test_https_with_the_clusters_ca(tls_cluster):
     assert tls_cluster.proxy_url.startswith("https://")
     assert tls_cluster.ca_file in usage_text(tls_cluster)
-    s3 = _s3(tls_cluster, verify=tls_cluster.ca_file)
+    s3 = s3_client(tls_cluster, verify=tls_cluster.ca_file)
     bucket = "tls-%s" % uuid.uuid4().hex[:10]
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="k", Body=b"over TLS")
@@ -124,7 +114,7 @@ def test_pgbackrest_full_and_incremental_backup_and_restore(tls_cluster):
     if os.geteuid() == 0 and owner is None:
         pytest.skip("running as root and there is no postgres user to run the server")
     bucket = "pgbackrest-%s" % uuid.uuid4().hex[:8]
-    s3 = _s3(tls_cluster, verify=tls_cluster.ca_file)
+    s3 = s3_client(tls_cluster, verify=tls_cluster.ca_file)
     s3.create_bucket(Bucket=bucket)
     work = _scratch_dir("pgbackrest-", owner)
     restored_base = _scratch_dir("pgbackrest-restored-", owner)

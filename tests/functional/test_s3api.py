@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import http.client
 import time
-import uuid
 import zlib
 from urllib.parse import urlparse
 
@@ -20,23 +19,10 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from tests.functional.s3_clients import empty_and_delete, s3_client
+from tests.functional.s3_clients import s3_client
 
 
 _client = s3_client
-
-
-@pytest.fixture
-def s3(cluster):
-    return _client(cluster)
-
-
-@pytest.fixture
-def bucket(s3):
-    name = "b-%s" % uuid.uuid4().hex[:12]
-    s3.create_bucket(Bucket=name)
-    yield name
-    empty_and_delete(s3, name)
 
 
 def _code(excinfo):

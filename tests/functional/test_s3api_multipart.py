@@ -9,23 +9,9 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.functional.s3_clients import empty_and_delete, s3_client
 
 MIB = 1024 * 1024
 PART = 5 * MIB
-
-
-@pytest.fixture
-def s3(cluster):
-    return s3_client(cluster)
-
-
-@pytest.fixture
-def bucket(s3):
-    name = "mpu-%s" % uuid.uuid4().hex[:12]
-    s3.create_bucket(Bucket=name)
-    yield name
-    empty_and_delete(s3, name)
 
 
 def _code(excinfo):

@@ -8,8 +8,10 @@ Swift answer into the S3 error a client expects.
 from __future__ import annotations
 
 import io
+import json
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional
+from urllib.parse import quote, urlencode
 
 import webob
 
@@ -81,6 +83,24 @@ class S3Request:
             resp.app_iter = []
             raise S3Error(self.details.error)
         return resp
+
+    def listed(self, container: Optional[str] = None, prefix: str = "",
+               marker: str = "") -> Iterator[dict]:
+        """Every JSON listing row of the account (or of ``container``) under
+        ``prefix`` after ``marker``, page by page; nothing when it does not exist."""
+        while True:
+            query = urlencode({"format": "json", "prefix": prefix, "marker": marker},
+                              quote_via=quote)
+            resp = self.swift("GET", container, query=query)
+            if resp.status_int in (204, 404):
+                return
+            if resp.status_int != 200:
+                raise self.fail_for(resp)
+            page = json.loads(resp.body)
+            if not page:
+                return
+            yield from page
+            marker = page[-1].get("name") or page[-1].get("subdir")
 
     def fail_for(self, resp: webob.Response, missing: str = "NoSuchKey") -> S3Error:
         """The S3 error for a Swift answer that was not a success."""

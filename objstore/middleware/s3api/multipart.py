@@ -20,8 +20,6 @@ import hashlib
 import json
 import re
 import uuid
-from typing import Iterator
-from urllib.parse import quote, urlencode
 
 import webob
 
@@ -72,24 +70,6 @@ def check_upload(req: S3Request, upload_id: str) -> webob.Response:
     if resp.status_int // 100 != 2:
         raise req.fail_for(resp)
     return resp
-
-
-def listed_objects(req: S3Request, container: str, prefix: str,
-                   marker: str = "") -> Iterator[dict]:
-    """Every listing row of ``container`` under ``prefix`` after ``marker``, page by page."""
-    while True:
-        query = urlencode({"format": "json", "prefix": prefix, "marker": marker},
-                          quote_via=quote)
-        resp = req.swift("GET", container, query=query)
-        if resp.status_int in (204, 404):
-            return
-        if resp.status_int != 200:
-            raise req.fail_for(resp)
-        page = json.loads(resp.body)
-        if not page:
-            return
-        yield from page
-        marker = page[-1].get("name") or page[-1].get("subdir")
 
 
 def _part_number(req: S3Request) -> int:
@@ -174,7 +154,7 @@ def stored_parts(req: S3Request, upload_id: str) -> dict[int, dict]:
     """{part number: its listing row} of an upload."""
     prefix = marker_name(req.key or "", upload_id) + "/"
     parts = {}
-    for row in listed_objects(req, segments_container(req), prefix):
+    for row in req.listed(segments_container(req), prefix):
         suffix = row.get("name", "")[len(prefix):]
         if suffix.isdigit():
             parts[int(suffix)] = row
@@ -247,7 +227,7 @@ def abort(req: S3Request) -> webob.Response:
 
 def discard(req: S3Request, prefix: str) -> None:
     """Delete every object of the segments container under ``prefix``."""
-    names = [row["name"] for row in listed_objects(req, segments_container(req), prefix)
+    names = [row["name"] for row in req.listed(segments_container(req), prefix)
              if "name" in row]
     for name in names:
         resp = req.swift("DELETE", segments_container(req), name)

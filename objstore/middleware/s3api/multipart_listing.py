@@ -15,7 +15,7 @@ import webob
 from objstore.middleware.s3api.context import S3Request
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.listing import s3_timestamp, xml_response
-from objstore.middleware.s3api.multipart import (UPLOAD_ID, check_upload, listed_objects,
+from objstore.middleware.s3api.multipart import (UPLOAD_ID, check_upload,
                                                  marker_name, requested_upload_id,
                                                  segments_container)
 from objstore.middleware.s3api.s3xml import to_xml
@@ -92,7 +92,7 @@ def list_uploads(req: S3Request) -> webob.Response:
     upload_id_marker = req.query.get("upload-id-marker", "") if key_marker else ""
     # (sort key, ("Upload"|"CommonPrefixes", fields)); a common prefix sorts as its text.
     found: dict[tuple[str, str], tuple[str, list]] = {}
-    for row in listed_objects(req, segments_container(req), prefix, key_marker):
+    for row in req.listed(segments_container(req), prefix, key_marker):
         key, _slash, upload_id = row.get("name", "").rpartition("/")
         if not key or not UPLOAD_ID.match(upload_id) or \
                 not _after_markers(key, upload_id, key_marker, upload_id_marker):

@@ -92,6 +92,8 @@ def test_junit_outcomes_and_ids():
 
 def test_id_of_a_module_level_test():
     assert case_id("test.functional.test_protocol", "test_x") == "test_protocol.py::test_x"
+    assert case_id("test.functional.s3api.test_bucket.TestS3ApiBucket", "test_x") == \
+        "s3api/test_bucket.py::TestS3ApiBucket::test_x"
 
 
 def test_compare_reports_only_changes_for_the_modules_run():

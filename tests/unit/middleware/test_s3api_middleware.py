@@ -2,6 +2,7 @@
 and tempauth's side of the signature interface."""
 import json
 import xml.etree.ElementTree as ElementTree
+from urllib.parse import parse_qs
 
 import webob
 
@@ -128,7 +129,7 @@ def test_list_buckets_shows_only_names_a_bucket_can_have():
              "UPPER", "zz.top"]
 
     def account(environ, start_response):
-        body = b"[]" if "marker=" in environ["QUERY_STRING"] else json.dumps(
+        body = b"[]" if parse_qs(environ["QUERY_STRING"]).get("marker") else json.dumps(
             [{"name": name, "count": 0, "bytes": 0,
               "last_modified": "2026-11-30T10:00:00.000000"} for name in names]).encode()
         return webob.Response(body=body, content_type="application/json")(

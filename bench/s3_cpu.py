@@ -1,0 +1,145 @@
+"""Server CPU per 4 KiB PUT and GET: the S3 API (s3api) against the Swift API, one cluster.
+
+Both APIs reach the same proxy, so the difference is what s3api adds:
+signature checks (tempauth computes the SigV4 HMAC), the payload SHA-256
+and CRC32 the SDK asks for, XML, and its sub-request.  The figure is the CPU
+the cluster's server processes burn per operation (from /proc), which
+moves far less with other load than operations per second do.
+
+    python bench/s3_cpu.py [--objects 400] [--clients 8] [--rounds 3] [--json out.json]
+
+The S3 side is boto3 with its defaults (SigV4 over HTTP signs the payload
+hash, and CRC32 checksums are sent); the Swift side is keep-alive HTTP with
+a token.  The acceptance line of issue 13 is S3 CPU per op <= 1.2 x Swift's.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR.parent))
+sys.path.insert(0, str(BENCH_DIR))
+
+import boto3  # noqa: E402
+from botocore.config import Config  # noqa: E402
+
+from compare_proxy import objstore_server_pids  # noqa: E402
+from proc_cpu import timed_phase  # noqa: E402
+from objstore.aio.cluster import USERS, Cluster  # noqa: E402
+
+BODY = os.urandom(4096)
+USER = "test:tester"
+
+
+def swift_worker(cluster: Cluster, token: str, path: str, method: str, names: list[str]):
+    def run() -> None:
+        parts = urlparse(cluster.proxy_url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        for name in names:
+            body = BODY if method == "PUT" else None
+            conn.request(method, "%s/%s" % (path, name), body=body,
+                         headers={"X-Auth-Token": token})
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status // 100 != 2:
+                raise RuntimeError("swift %s %s: %d" % (method, name, resp.status))
+        conn.close()
+    return run
+
+
+def s3_worker(cluster: Cluster, bucket: str, method: str, names: list[str]):
+    client = boto3.client("s3", endpoint_url=cluster.proxy_url, region_name="us-east-1",
+                          aws_access_key_id=USER, aws_secret_access_key=USERS[USER],
+                          config=Config(s3={"addressing_style": "path"},
+                                        retries={"max_attempts": 1}))
+
+    def run() -> None:
+        for name in names:
+            if method == "PUT":
+                client.put_object(Bucket=bucket, Key=name, Body=BODY)
+            else:
+                client.get_object(Bucket=bucket, Key=name)["Body"].read()
+    return run
+
+
+def auth(cluster: Cluster) -> tuple[str, str]:
+    parts = urlparse(cluster.proxy_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    conn.request("GET", "/auth/v1.0", headers={"X-Auth-User": USER, "X-Auth-Key": USERS[USER]})
+    resp = conn.getresponse()
+    resp.read()
+    return resp.getheader("X-Storage-Url"), resp.getheader("X-Auth-Token")
+
+
+def one_round(cluster: Cluster, objects: int, clients: int) -> dict:
+    storage_url, token = auth(cluster)
+    container = "cpu-%s" % uuid.uuid4().hex[:8]
+    parts = urlparse(cluster.proxy_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    conn.request("PUT", urlparse(storage_url).path + "/" + container,
+                 headers={"X-Auth-Token": token})
+    conn.getresponse().read()
+    path = urlparse(storage_url).path + "/" + container
+    per_client = [["o-%d-%d" % (c, i) for i in range(objects // clients)]
+                  for c in range(clients)]
+    done = objects // clients * clients
+    pids = objstore_server_pids(cluster)
+    figures = {}
+    for api in ("swift", "s3"):
+        for method in ("PUT", "GET"):
+            names = [["%s-%s" % (api, n) for n in chunk] for chunk in per_client]
+            if api == "swift":
+                workers = [swift_worker(cluster, token, path, method, chunk) for chunk in names]
+            else:
+                workers = [s3_worker(cluster, container, method, chunk) for chunk in names]
+            wall, cpu = timed_phase(workers, pids)
+            figures["%s %s" % (api, method)] = {
+                "ops_per_s": round(done / wall, 1),
+                "cpu_ms_per_op": None if cpu is None else round(cpu / done * 1000, 3)}
+    return figures
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--objects", type=int, default=400)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    data_dir = tempfile.mkdtemp(prefix="s3-cpu-")
+    cluster = Cluster(data_dir, port=0, background_daemons=False)
+    cluster.start()
+    try:
+        rounds = [one_round(cluster, args.objects, args.clients) for _ in range(args.rounds)]
+    finally:
+        cluster.stop()
+    summary = {}
+    for phase in rounds[0]:
+        cpu = [r[phase]["cpu_ms_per_op"] for r in rounds if r[phase]["cpu_ms_per_op"]]
+        summary[phase] = {"cpu_ms_per_op_median": round(statistics.median(cpu), 3)
+                          if cpu else None,
+                          "ops_per_s_median": statistics.median(
+                              r[phase]["ops_per_s"] for r in rounds)}
+    for method in ("PUT", "GET"):
+        s3, swift = (summary["%s %s" % (api, method)]["cpu_ms_per_op_median"]
+                     for api in ("s3", "swift"))
+        summary["ratio " + method] = round(s3 / swift, 2) if s3 and swift else None
+    print(json.dumps({"rounds": rounds, "summary": summary,
+                      "load_average": os.getloadavg(), "when": time.ctime()}, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps({"rounds": rounds, "summary": summary}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
