@@ -31,6 +31,8 @@ from objstore.middleware.s3api.context import S3Request
 from objstore.middleware.s3api.errors import S3Error, error_response
 from objstore.middleware.s3api.routing import route
 
+# A refused request's body is read first up to this size (see discard_small_body).
+MAX_DISCARDED_BODY = 1024 * 1024
 # Bucket sub-resources answered here; any other one is refused, never ignored.
 _UNSUPPORTED = ("cors", "lifecycle", "policy", "tagging", "website", "logging",
                 "notification", "replication", "encryption", "requestPayment",
@@ -77,6 +79,7 @@ class S3ApiMiddleware:
                             target.key, query, request_id)
             resp = self.dispatch(req)
         except S3Error as error:
+            discard_small_body(environ)
             resp = error_response(error, request_id, resource,
                                   with_body=environ["REQUEST_METHOD"] != "HEAD")
         resp.headers["x-amz-request-id"] = request_id
@@ -143,6 +146,28 @@ class S3ApiMiddleware:
         if handler is None:
             raise S3Error("MethodNotAllowed", Method=method, ResourceType="BUCKET")
         return handler(req)
+
+
+def discard_small_body(environ: dict) -> None:
+    """Read what is left of a small request body before refusing the request.
+
+    SDKs send ``Expect: 100-continue`` and, when no answer comes within a
+    second, the body anyway.  A refusal sent before the body was asked for
+    races with it: on a busy server the body can arrive after the connection
+    closed, and the reset it meets destroys the refusal the client has not
+    read yet.  Asking for a small body first keeps the exchange in order;
+    a large one is left to the protocol, which closes the connection.
+    """
+    length = environ.get("CONTENT_LENGTH") or ""
+    if environ.get("REQUEST_METHOD") not in ("PUT", "POST") or not length.isdigit() or \
+            int(length) > MAX_DISCARDED_BODY:
+        return
+    body = environ.get("wsgi.input")
+    try:
+        while body is not None and body.read(65536):
+            pass
+    except (OSError, ValueError):
+        pass  # the body itself was refused (a framing error): nothing more to read
 
 
 @typed_factory(S3ApiConfig)

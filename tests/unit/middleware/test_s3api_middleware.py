@@ -149,3 +149,14 @@ def test_swift_statuses_become_s3_errors_and_a_4xx_stays_a_4xx(status, code, s3_
     req = s3_request(passthrough, "bkt", "key")
     error = req.fail_for(webob.Response(status=status, body=b"why"))
     assert (error.code, error.status) == (code, s3_status)
+
+
+def test_a_refused_upload_reads_a_small_body_first_and_leaves_a_large_one():
+    """An SDK waiting on Expect: 100-continue sends the body after a second; the
+    refusal must not race it (a large body is left for the protocol to close on)."""
+    app = S3ApiMiddleware(passthrough, S3ApiConfig.of({}))
+    for size, left in ((1000, b""), (2 * 1024 * 1024, b"x")):
+        req = webob.Request.blank("/bkt/key", method="PUT", body=b"x" * size, headers={
+            "Authorization": "AWS4-HMAC-SHA256 Credential=x"})
+        assert req.get_response(app).status_int == 400
+        assert req.environ["wsgi.input"].read(1) == left
