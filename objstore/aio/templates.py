@@ -188,6 +188,8 @@ process = {expirer_process}
 # conn_timeout = 0.5
 # node_timeout = 10
 # listing_limit = 10000
+# Settled rows removed from the queue per request to each bucket replica.
+# row_batch = 500
 # log_name = object-expirer
 """
 

@@ -8,8 +8,14 @@ account's due buckets, and for every due row sends a DELETE carrying
 changed since answers 412 and is left alone, the others become tombstones
 timestamped at their expiry and leave their container listing.  Only when a
 majority of replicas answered for good is the row removed; a row that fails
-stays for the next pass, so a restart loses nothing.  Several expirers share the queue by ``processes``/``process``
-(each takes the rows whose name hashes to its number).
+stays for the next pass, so a restart loses nothing.  Several expirers share
+the queue by ``processes``/``process`` (each takes the rows whose name hashes
+to its number).
+
+Settled rows leave the queue in batches of ``row_batch``: one ``REPLICATE``
+``merge_items`` per bucket replica carries their tombstones (the same newest-
+wins merge replication uses), where one DELETE per row and replica made the
+container servers handle twice as many requests as the objects needed.
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional
 
 from objstore.common.backend_client import (BackendResponse, node_request,
                                             update_target_headers)
+from objstore.common.db_replication import OP_HEADER
 from objstore.common.cluster_config import ClusterConfig
 from objstore.common.concurrency import GreenPile, GreenPool
 from objstore.common.config import ConfigError
@@ -47,6 +54,7 @@ class ObjectExpirerConfig(DaemonConfig):
     conn_timeout: float = 0.5
     node_timeout: float = 10.0
     listing_limit: int = 10000        # rows asked for per listing page
+    row_batch: int = 500              # settled rows removed from the queue per request
     # Expirers sharing the queue: each takes the rows that hash to ``process``.
     processes: int = 0
     process: int = 0
@@ -57,6 +65,8 @@ class ObjectExpirerConfig(DaemonConfig):
             raise ConfigError("option 'concurrency' must be >= 1")
         if not 1 <= self.listing_limit <= 10000:
             raise ConfigError("option 'listing_limit' must be 1..10000")
+        if self.row_batch < 1:
+            raise ConfigError("option 'row_batch' must be >= 1")
         if self.processes < 0 or not (self.processes == 0 or 0 <= self.process < self.processes):
             raise ConfigError("option 'process' must be in 0..processes-1")
 
@@ -67,7 +77,7 @@ class ExpirerStats:
     due: int = 0
     expired: int = 0          # rows whose object is gone and row removed
     skipped: int = 0          # rows whose X-Delete-At changed (412): row removed, object kept
-    failures: int = 0         # rows left for the next pass
+    failures: int = 0         # rows left for the next pass (object or row removal failed)
     other_process: int = 0    # due rows another expirer process owns
     buckets_deleted: int = 0  # drained past buckets removed from the queue account
     seconds: float = 0.0
@@ -156,6 +166,7 @@ class ObjectExpirer(Daemon):
         pool = GreenPool(self.conf.concurrency)
         failures_before = stats.failures
         rows_left = False
+        settled: list[str] = []   # rows whose object is settled, not yet removed
         try:
             for name in self._listing(self.container_ring, EXPIRING_ACCOUNT, bucket):
                 if self.stopping:
@@ -174,10 +185,23 @@ class ObjectExpirer(Daemon):
                     rows_left = True
                     continue
                 stats.due += 1
-                pool.spawn_n(self._expire_row, bucket, name, row, stats, policy_cache)
+                pool.spawn_n(self._expire_row, name, row, stats, policy_cache, settled)
+                batch = self._take_batch(settled, self.conf.row_batch)
+                if batch:
+                    pool.spawn_n(self._remove_rows, bucket, batch, stats)
         finally:
             pool.waitall()
+        self._remove_rows(bucket, self._take_batch(settled, 1), stats)
         return not rows_left and stats.failures == failures_before
+
+    def _take_batch(self, settled: list[str], at_least: int) -> list[str]:
+        """Every settled row, once there are ``at_least`` of them; else nothing."""
+        with self._stats_lock:
+            if len(settled) < at_least:
+                return []
+            batch = settled[:]
+            del settled[:]
+            return batch
 
     def _is_mine(self, name: str) -> bool:
         if self.conf.processes <= 1:
@@ -186,21 +210,23 @@ class ObjectExpirer(Daemon):
                              usedforsecurity=False).digest()
         return int.from_bytes(digest[:8], "big") % self.conf.processes == self.conf.process
 
-    def _count(self, stats: ExpirerStats, field: str) -> None:
+    def _count(self, stats: ExpirerStats, field: str, amount: int = 1) -> None:
         with self._stats_lock:
-            setattr(stats, field, getattr(stats, field) + 1)
+            setattr(stats, field, getattr(stats, field) + amount)
 
-    def _expire_row(self, bucket: str, name: str, row: QueueRow, stats: ExpirerStats,
-                    policy_cache: dict) -> None:
+    def _expire_row(self, name: str, row: QueueRow, stats: ExpirerStats, policy_cache: dict,
+                    settled: list[str]) -> None:
         try:
             outcome = self._delete_object(row, policy_cache)
-            if outcome is None or not self._delete_row(bucket, name):
-                self._count(stats, "failures")
-                return
-            self._count(stats, outcome)
         except Exception:  # noqa: BLE001 - one bad row must not end the pass
+            outcome = None
+            self.logger.exception("object expirer: row %s stays queued", name)
+        if outcome is None:
             self._count(stats, "failures")
-            self.logger.exception("object expirer: row %s/%s stays queued", bucket, name)
+            return
+        with self._stats_lock:
+            setattr(stats, outcome, getattr(stats, outcome) + 1)
+            settled.append(name)
 
     # -- the object --------------------------------------------------------------
     def _policy_index(self, row: QueueRow, cache: dict) -> Optional[int]:
@@ -247,17 +273,31 @@ class ObjectExpirer(Daemon):
         return "expired" if deleted else "skipped"
 
     # -- the queue ---------------------------------------------------------------
-    def _delete_row(self, bucket: str, name: str) -> bool:
+    def _remove_rows(self, bucket: str, names: list[str], stats: ExpirerStats) -> None:
+        """Tombstone ``names`` in the bucket's replicas; failures stay queued.
+
+        A row whose removal fails is expired again next pass: its object
+        answers 404 then, which settles it.
+        """
+        if not names:
+            return
         part, nodes = self.container_ring.get_nodes(EXPIRING_ACCOUNT, bucket)
-        headers = {"X-Timestamp": Timestamp.now().internal,
-                   POLICY_INDEX_HEADER: str(QUEUE_POLICY_INDEX)}
-        path = "/%s/%s/%s" % (EXPIRING_ACCOUNT, bucket, name)
+        timestamp = Timestamp.now().internal
+        body = json.dumps({"id": "object-expirer", "items": [
+            {"name": name, "created_at": timestamp, "size": 0, "content_type": "",
+             "etag": "", "deleted": 1, "storage_policy_index": QUEUE_POLICY_INDEX}
+            for name in names]}).encode("utf-8")
+        path = "/" + self.cluster.hasher.hash_path(EXPIRING_ACCOUNT, bucket)
+        headers = {OP_HEADER: "merge_items", "Content-Type": "application/json"}
         pile = GreenPile(len(nodes) or 1)
         for node in nodes:
-            pile.spawn(self._request, node, part, "DELETE", path, headers)
+            pile.spawn(self._request, node, part, "REPLICATE", path, headers, "", body)
         answers = list(pile)
         done = sum(1 for r in answers if r is not None and (r.is_success or r.status == 404))
-        return done >= len(nodes) // 2 + 1
+        if done < len(nodes) // 2 + 1:
+            self.logger.error("object expirer: %d rows of %s stay queued: %s", len(names),
+                              bucket, [None if r is None else r.status for r in answers])
+            self._count(stats, "failures", len(names))
 
     def _delete_bucket(self, bucket: str) -> int:
         """Delete a drained bucket and drop it from the queue account's listing; 1 if done.
@@ -321,9 +361,9 @@ class ObjectExpirer(Daemon):
         raise ListingError("no replica of %s answered" % path)
 
     def _request(self, node: Mapping[str, Any], part: int, method: str, path: str,
-                 headers: Mapping[str, str], query_string: str = ""
+                 headers: Mapping[str, str], query_string: str = "", body: bytes = b""
                  ) -> Optional[BackendResponse]:
-        return node_request(node, part, method, path, headers, query_string,
+        return node_request(node, part, method, path, headers, query_string, body=body,
                             conn_timeout=self.conf.conn_timeout,
                             response_timeout=self.conf.node_timeout, logger=self.logger,
                             who="object expirer")
