@@ -314,22 +314,24 @@ class FsDiskFile(DiskFile):
         """Attach metadata, fsync, rename into the hash dir, then clean up older files."""
         final_name = rules.file_name(timestamp, ext)
         try:
-            # The fsyncs take milliseconds: in a real thread the hub serves
-            # other requests meanwhile, and their fsyncs overlap on the disk.
+            # The fsyncs take milliseconds, and an unlink or the partition's
+            # flock can wait as long on a busy disk: in a real thread the hub
+            # serves other requests meanwhile, and their fsyncs overlap.
             tpool_execute(self._make_durable, fd, tmp_path, final_name, metadata)
         except OSError as err:
             _raise_no_space(err)
-        invalidate_suffix(self.part_dir, self.suffix)
-        self.cleanup()
 
     def _make_durable(self, fd: int, tmp_path: str, final_name: str,
                       metadata: dict[str, str]) -> None:
-        """Metadata, fsync, rename into the hash dir, fsync the dir: plain system calls only."""
+        """Metadata, fsync, rename into the hash dir, fsync the dir, then drop what the
+        new file makes obsolete: plain system calls only."""
         write_metadata_to(fd, final_name, self.hash_dir, self.tmp_dir, metadata)
         os.fsync(fd)
         if os.fstat(fd).st_size > self.manager.keep_cache_size:
             durable_fs.drop_buffer_cache(fd)
         durable_fs.renamer(tmp_path, os.path.join(self.hash_dir, final_name))
+        invalidate_suffix(self.part_dir, self.suffix)
+        self.cleanup()
 
     def _write_marker(self, ext: str, metadata: dict[str, str]) -> None:
         timestamp = Timestamp(metadata["X-Timestamp"])
