@@ -89,15 +89,25 @@ def _sent(nodes, method, prefix):
 BUCKET_HASH = CLUSTER.hasher.hash_path(".expiring_objects", PAST_BUCKET)
 
 
-def _row_removals(nodes):
-    """(path, names) of every REPLICATE merge_items the expirer sent to a bucket replica."""
+def _merges(nodes, account, container):
+    """(path, rows) of every REPLICATE merge_items the expirer sent to a container's replicas."""
+    name_hash = CLUSTER.hasher.hash_path(account, container)
     found = []
     for (method, path, _q, headers), body in zip(nodes.requests, nodes.bodies):
-        if method == "REPLICATE":
+        if method == "REPLICATE" and path.endswith("/" + name_hash):
             assert headers["X-Backend-Replicate-Op"] == "merge_items"
             items = json.loads(body)["items"]
-            assert all(i["deleted"] == 1 and i["storage_policy_index"] == 0 for i in items)
-            found.append((path, [i["name"] for i in items]))
+            assert all(i["deleted"] == 1 for i in items)
+            found.append((path, items))
+    return found
+
+
+def _row_removals(nodes):
+    """(path, names) of every queue-row removal sent to a bucket replica."""
+    found = []
+    for path, items in _merges(nodes, ".expiring_objects", PAST_BUCKET):
+        assert all(i["storage_policy_index"] == 0 for i in items)
+        found.append((path, [i["name"] for i in items]))
     return found
 
 
@@ -114,9 +124,14 @@ def test_pass_deletes_due_objects_and_their_rows(nodes):
         assert headers["X-If-Delete-At"] == str(NOW - 5)
         assert headers["X-Timestamp"] == "%d.00000" % (NOW - 5)
         assert headers["X-Backend-Clean-Expiring-Object-Queue"] == "no"
-        assert headers["X-Container-Partition"] == "2"
-    # each container replica is named by exactly one object replica
-    assert sorted(h["X-Container-Device"] for *_x, h in object_deletes) == ["c1", "c2", "c3"]
+        assert not [h for h in headers if h.startswith("X-Container-")]
+    # the expirer tells every replica of the listing itself, timestamped at the expiry
+    tombstones = _merges(nodes, "AUTH_a", "c")
+    assert sorted(path for path, _items in tombstones) == [
+        "/c%d/2/%s" % (i, CLUSTER.hasher.hash_path("AUTH_a", "c")) for i in (1, 2, 3)]
+    for _path, items in tombstones:
+        assert [(i["name"], i["created_at"], i["storage_policy_index"]) for i in items] == [
+            ("o", "%d.00000" % (NOW - 5), 0)]
     # the row leaves every replica of its bucket, in one batched request each
     assert _sent(nodes, "DELETE", "/c") == []
     assert sorted(_row_removals(nodes)) == [
@@ -136,6 +151,7 @@ def test_changed_expiry_keeps_the_object_and_drops_the_row(nodes):
     stats = _expirer(nodes).run_once()
     assert (stats.expired, stats.skipped, stats.failures) == (0, 1, 0)
     assert len(_row_removals(nodes)) == 3       # the row leaves the queue
+    assert _merges(nodes, "AUTH_a", "c") == []    # the object stays listed
     assert len(_sent(nodes, "DELETE", "/c")) == 3   # then the drained bucket
 
 
@@ -165,6 +181,8 @@ def test_object_policy_comes_from_its_container(nodes):
     assert len(_sent(nodes, "DELETE", "/o1-")) == 6
     assert all(r[3]["X-Backend-Storage-Policy-Index"] == "1"
                for r in _sent(nodes, "DELETE", "/o1-"))
+    rows = [i for _path, items in _merges(nodes, "AUTH_a", "silver") for i in items]
+    assert len(rows) == 6 and {i["storage_policy_index"] for i in rows} == {1}
     assert len(_sent(nodes, "HEAD", "/c")) == 1  # looked up once per pass
 
 
@@ -251,3 +269,23 @@ def test_failed_row_removal_keeps_rows_and_bucket_for_the_next_pass(nodes):
     stats = _expirer(nodes).run_once()
     assert (stats.expired, stats.failures, stats.buckets_deleted) == (4, 4, 0)
     assert not [r for r in _sent(nodes, "DELETE", "/c") if r[1].endswith(PAST_BUCKET)]
+
+
+def test_listing_that_cannot_be_told_keeps_the_row_for_the_next_pass(nodes):
+    rows = [queue_row(NOW - 5, "AUTH_a", "c", "o%d" % i) for i in range(3)]
+    _queue(nodes, rows)
+    listing_hash = CLUSTER.hasher.hash_path("AUTH_a", "c")
+    for i in (1, 2):
+        nodes.routes[("REPLICATE", "/c%d/2/%s" % (i, listing_hash))] = (503, None)
+    stats = _expirer(nodes).run_once()
+    assert (stats.expired, stats.failures, stats.buckets_deleted) == (3, 3, 0)
+    assert _row_removals(nodes) == []
+    # the containers recover: the objects answer 404 now, the listing is told, rows go
+    nodes.routes.clear()
+    _queue(nodes, rows)
+    for i in (1, 2, 3):
+        nodes.routes.update({("DELETE", "/o0-%d/3/AUTH_a/c/o%d" % (i, n)): (404, None)
+                             for n in range(3)})
+    stats = _expirer(nodes).run_once()
+    assert (stats.expired, stats.failures, stats.buckets_deleted) == (3, 0, 1)
+    assert sorted(n for _p, names in _row_removals(nodes) for n in names) == sorted(rows * 3)
