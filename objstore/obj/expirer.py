@@ -35,10 +35,10 @@ import urllib.parse
 from typing import Any, Callable, Iterator, Mapping, Optional
 
 from objstore.common.backend_client import BackendResponse, node_request
-from objstore.common.db_replication import OP_HEADER
 from objstore.common.cluster_config import ClusterConfig
 from objstore.common.concurrency import GreenPile, GreenPool
 from objstore.common.config import ConfigError
+from objstore.common.db_replication import OP_HEADER
 from objstore.common.daemon import Daemon, DaemonConfig
 from objstore.common.expiring_queue import (CLEAN_QUEUE_HEADER, EXPIRING_ACCOUNT, QueueRow,
                                             bucket_is_due, parse_queue_row)
@@ -82,9 +82,9 @@ class ObjectExpirerConfig(DaemonConfig):
 class ExpirerStats:
     buckets: int = 0
     due: int = 0
-    expired: int = 0          # rows whose object is gone and row removed
+    expired: int = 0          # rows whose object is gone from a majority of replicas
     skipped: int = 0          # rows whose X-Delete-At changed (412): row removed, object kept
-    failures: int = 0         # rows left for the next pass (object or row removal failed)
+    failures: int = 0         # rows left for the next pass (object, listing or queue failed)
     other_process: int = 0    # due rows another expirer process owns
     buckets_deleted: int = 0  # drained past buckets removed from the queue account
     seconds: float = 0.0
@@ -210,7 +210,7 @@ class ObjectExpirer(Daemon):
         self._finish_batch(bucket, self._take_batch(settled, 1), stats)
         return not rows_left and stats.failures == failures_before
 
-    def _take_batch(self, settled: list["Settled"], at_least: int) -> list["Settled"]:
+    def _take_batch(self, settled: list[Settled], at_least: int) -> list[Settled]:
         """Every settled row, once there are ``at_least`` of them; else nothing."""
         with self._stats_lock:
             if len(settled) < at_least:
@@ -231,7 +231,7 @@ class ObjectExpirer(Daemon):
             setattr(stats, field, getattr(stats, field) + amount)
 
     def _expire_row(self, name: str, row: QueueRow, stats: ExpirerStats, policy_cache: dict,
-                    settled: list["Settled"]) -> None:
+                    settled: list[Settled]) -> None:
         try:
             index = self._policy_index(row, policy_cache)
             outcome = None if index is None else self._delete_object(row, index)
@@ -245,7 +245,7 @@ class ObjectExpirer(Daemon):
             setattr(stats, outcome, getattr(stats, outcome) + 1)
             settled.append(Settled(name, row, index if outcome == "expired" else None))
 
-    def _finish_batch(self, bucket: str, batch: list["Settled"], stats: ExpirerStats) -> None:
+    def _finish_batch(self, bucket: str, batch: list[Settled], stats: ExpirerStats) -> None:
         """Tombstone the expired objects in their listings, then drop the rows from the queue.
 
         A row whose listing could not be told stays queued for the next pass.
@@ -264,7 +264,7 @@ class ObjectExpirer(Daemon):
         self._count(stats, "failures", len(stuck))
         self._remove_rows(bucket, [e.name for e in batch if e.name not in stuck], stats)
 
-    def _tell_listing(self, account: str, container: str, entries: list["Settled"]
+    def _tell_listing(self, account: str, container: str, entries: list[Settled]
                       ) -> list[str]:
         """Listing tombstones for ``entries`` at their expiry; the queue rows that failed."""
         items = [{"name": e.row.obj, "created_at": Timestamp(e.row.delete_at).internal,
