@@ -42,6 +42,10 @@ RETIRED_OPTIONS: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType({}
 # Daemons a pass runs after all the others: the expirer lists the queue's
 # buckets, which the account learns of from the container updaters.
 DAEMONS_LAST = ("object-expirer",)
+# Daemons whose passes on the different nodes run side by side in one
+# run-daemons pass: each node's expirer works its own share of the queue
+# (``processes``/``process``), so one after another they only add up waits.
+DAEMONS_SIDE_BY_SIDE = ("object-expirer",)
 PART_POWER = 10
 DAEMON_INTERVAL = 5
 # The replicators, auditors and reaper walk every partition or database of a

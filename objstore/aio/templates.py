@@ -137,8 +137,9 @@ use = egg:objstore#object
 # client_timeout = 60
 # network_chunk_size = 262144
 # disk_chunk_size = 65536
-# Bytes to keep free on every device: a PUT that would dip below is refused (507).
-# fallocate_reserve = 0
+# Free space every device keeps, in bytes or as a percentage of its size
+# (ending in %): a PUT that would leave no more than that is refused (507).
+# fallocate_reserve = 1%
 # Objects larger than this many bytes are dropped from the page cache once
 # they are on disk (written once, rarely read back: keep the cache for others).
 # keep_cache_size = 5242880
@@ -188,6 +189,8 @@ process = {expirer_process}
 # conn_timeout = 0.5
 # node_timeout = 10
 # listing_limit = 10000
+# Settled rows removed from the queue per request to each bucket replica.
+# row_batch = 500
 # log_name = object-expirer
 """
 

@@ -511,7 +511,7 @@ def backend_request(ip: str, port: int, device: str, partition: int | str, metho
 
 def node_request(node: Mapping[str, Any], partition: int | str, method: str, path: str,
                  headers: Optional[Mapping[str, Any]] = None, query_string: str = "", *,
-                 conn_timeout: float = DEFAULT_CONN_TIMEOUT,
+                 body: bytes = b"", conn_timeout: float = DEFAULT_CONN_TIMEOUT,
                  response_timeout: float = DEFAULT_RESPONSE_TIMEOUT,
                  logger: Any = None, who: str = "") -> Optional[BackendResponse]:
     """:func:`backend_request` to a ring device; None (logged) when it cannot be reached.
@@ -521,8 +521,9 @@ def node_request(node: Mapping[str, Any], partition: int | str, method: str, pat
     """
     try:
         return backend_request(node["ip"], int(node["port"]), node["device"], partition,
-                               method, path, headers=headers, query_string=query_string,
-                               conn_timeout=conn_timeout, response_timeout=response_timeout)
+                               method, path, headers=headers, body=body,
+                               query_string=query_string, conn_timeout=conn_timeout,
+                               response_timeout=response_timeout)
     except (BackendError, OSError) as err:
         if logger is not None:
             logger.warning("%s: %s %s to %s:%s/%s failed: %s", who, method, path,

@@ -59,6 +59,49 @@ def to_list(value: Any) -> list[str]:
     return [item for item in str(value).replace(",", " ").split() if item]
 
 
+@dataclasses.dataclass(frozen=True)
+class SpaceReserve:
+    """Free space a device keeps for itself: bytes, or a percentage of its size.
+
+    Written ``1%`` (a percentage when it ends with ``%``) or ``10737418240``
+    (bytes); 0 keeps nothing back.  A full disk cannot even hold the
+    tombstone or database row that would free space again, so writes stop
+    while a little is still left.
+    """
+
+    amount: float = 0.0
+    percent: bool = False
+
+    @classmethod
+    def parse(cls, value: Any) -> "SpaceReserve":
+        if isinstance(value, SpaceReserve):
+            return value
+        if isinstance(value, int):
+            return cls(float(value))
+        text = str(value).strip()
+        percent = text.endswith("%")
+        try:
+            amount = float(text[:-1] if percent else text)
+        except ValueError:
+            raise ValueError("expected bytes or a percentage such as 1%%, got %r"
+                             % value) from None
+        if amount < 0 or (percent and amount > 100) or amount != amount:
+            raise ValueError("expected 0..100%% or a byte count >= 0, got %r" % value)
+        return cls(amount, percent)
+
+    def crossed_by(self, size: int, free: int, total: int) -> bool:
+        """True when writing ``size`` bytes would leave no more than the reserve free."""
+        if self.amount <= 0:
+            return False
+        left = free - size
+        if self.percent:
+            return total <= 0 or left * 100.0 / total <= self.amount
+        return left <= self.amount
+
+    def __str__(self) -> str:
+        return "%g%%" % self.amount if self.percent else "%d" % self.amount
+
+
 def _convert(kind: Any, value: Any) -> Any:
     origin = typing.get_origin(kind)
     if origin is typing.Union:
@@ -82,6 +125,8 @@ def _convert(kind: Any, value: Any) -> Any:
             raise ValueError("expected a number, got %r" % value) from None
     if kind is str:
         return str(value)
+    if kind is SpaceReserve:
+        return SpaceReserve.parse(value)
     if kind in (list, list[str]) or origin is list:
         return to_list(value)
     if kind in (tuple, tuple[str, ...]) or origin is tuple:

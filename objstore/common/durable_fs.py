@@ -101,10 +101,10 @@ def drop_buffer_cache(fd: int, offset: int = 0, length: int = 0) -> None:
         pass
 
 
-def free_space(path: str) -> int:
-    """Bytes available to an unprivileged writer on the file system of ``path``."""
+def space_of(path: str) -> tuple[int, int]:
+    """(bytes free to an unprivileged writer, size in bytes) of the file system of ``path``."""
     stats = os.statvfs(path)
-    return stats.f_bavail * stats.f_frsize
+    return stats.f_bavail * stats.f_frsize, stats.f_blocks * stats.f_frsize
 
 
 def is_mount(path: str) -> bool:

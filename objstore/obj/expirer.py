@@ -8,8 +8,21 @@ account's due buckets, and for every due row sends a DELETE carrying
 changed since answers 412 and is left alone, the others become tombstones
 timestamped at their expiry and leave their container listing.  Only when a
 majority of replicas answered for good is the row removed; a row that fails
-stays for the next pass, so a restart loses nothing.  Several expirers share the queue by ``processes``/``process``
-(each takes the rows whose name hashes to its number).
+stays for the next pass, so a restart loses nothing.  Several expirers share
+the queue by ``processes``/``process`` (each takes the rows whose name hashes
+to its number).
+
+The listings are told in batches too.  The object servers are not asked to
+update their containers (no ``X-Container-*`` headers); once ``row_batch``
+rows are settled, one ``REPLICATE`` ``merge_items`` per container replica
+carries the expired objects' listing tombstones (timestamped at their expiry,
+as the object servers' updates would be: the same newest-wins merge
+replication uses), and one more per bucket replica removes their queue rows.
+Per object that leaves the three object DELETEs, where one container update
+per replica and one queue-row DELETE per bucket replica made the container
+servers handle twice as many requests as the object servers.  A row leaves
+the queue only once its listing took the tombstone, so a failed listing
+update is retried next pass (the object then answers 404, which settles it).
 """
 from __future__ import annotations
 
@@ -21,11 +34,11 @@ import time
 import urllib.parse
 from typing import Any, Callable, Iterator, Mapping, Optional
 
-from objstore.common.backend_client import (BackendResponse, node_request,
-                                            update_target_headers)
+from objstore.common.backend_client import BackendResponse, node_request
 from objstore.common.cluster_config import ClusterConfig
 from objstore.common.concurrency import GreenPile, GreenPool
 from objstore.common.config import ConfigError
+from objstore.common.db_replication import OP_HEADER
 from objstore.common.daemon import Daemon, DaemonConfig
 from objstore.common.expiring_queue import (CLEAN_QUEUE_HEADER, EXPIRING_ACCOUNT, QueueRow,
                                             bucket_is_due, parse_queue_row)
@@ -47,6 +60,8 @@ class ObjectExpirerConfig(DaemonConfig):
     conn_timeout: float = 0.5
     node_timeout: float = 10.0
     listing_limit: int = 10000        # rows asked for per listing page
+    row_batch: int = 500              # settled rows whose listings and queue rows are
+                                      # updated together, one request per replica
     # Expirers sharing the queue: each takes the rows that hash to ``process``.
     processes: int = 0
     process: int = 0
@@ -57,6 +72,8 @@ class ObjectExpirerConfig(DaemonConfig):
             raise ConfigError("option 'concurrency' must be >= 1")
         if not 1 <= self.listing_limit <= 10000:
             raise ConfigError("option 'listing_limit' must be 1..10000")
+        if self.row_batch < 1:
+            raise ConfigError("option 'row_batch' must be >= 1")
         if self.processes < 0 or not (self.processes == 0 or 0 <= self.process < self.processes):
             raise ConfigError("option 'process' must be in 0..processes-1")
 
@@ -65,12 +82,21 @@ class ObjectExpirerConfig(DaemonConfig):
 class ExpirerStats:
     buckets: int = 0
     due: int = 0
-    expired: int = 0          # rows whose object is gone and row removed
+    expired: int = 0          # rows whose object is gone from a majority of replicas
     skipped: int = 0          # rows whose X-Delete-At changed (412): row removed, object kept
-    failures: int = 0         # rows left for the next pass
+    failures: int = 0         # rows left for the next pass (object, listing or queue failed)
     other_process: int = 0    # due rows another expirer process owns
     buckets_deleted: int = 0  # drained past buckets removed from the queue account
     seconds: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Settled:
+    """A queue row whose object every replica that matters has answered for."""
+
+    name: str                          # the queue row
+    row: QueueRow
+    listing_policy: Optional[int]      # the object's policy when its listing needs a tombstone
 
 
 class ListingError(Exception):
@@ -156,6 +182,7 @@ class ObjectExpirer(Daemon):
         pool = GreenPool(self.conf.concurrency)
         failures_before = stats.failures
         rows_left = False
+        settled: list[Settled] = []   # rows whose object is settled, not yet removed
         try:
             for name in self._listing(self.container_ring, EXPIRING_ACCOUNT, bucket):
                 if self.stopping:
@@ -174,10 +201,23 @@ class ObjectExpirer(Daemon):
                     rows_left = True
                     continue
                 stats.due += 1
-                pool.spawn_n(self._expire_row, bucket, name, row, stats, policy_cache)
+                pool.spawn_n(self._expire_row, name, row, stats, policy_cache, settled)
+                batch = self._take_batch(settled, self.conf.row_batch)
+                if batch:
+                    pool.spawn_n(self._finish_batch, bucket, batch, stats)
         finally:
             pool.waitall()
+        self._finish_batch(bucket, self._take_batch(settled, 1), stats)
         return not rows_left and stats.failures == failures_before
+
+    def _take_batch(self, settled: list[Settled], at_least: int) -> list[Settled]:
+        """Every settled row, once there are ``at_least`` of them; else nothing."""
+        with self._stats_lock:
+            if len(settled) < at_least:
+                return []
+            batch = settled[:]
+            del settled[:]
+            return batch
 
     def _is_mine(self, name: str) -> bool:
         if self.conf.processes <= 1:
@@ -186,21 +226,53 @@ class ObjectExpirer(Daemon):
                              usedforsecurity=False).digest()
         return int.from_bytes(digest[:8], "big") % self.conf.processes == self.conf.process
 
-    def _count(self, stats: ExpirerStats, field: str) -> None:
+    def _count(self, stats: ExpirerStats, field: str, amount: int = 1) -> None:
         with self._stats_lock:
-            setattr(stats, field, getattr(stats, field) + 1)
+            setattr(stats, field, getattr(stats, field) + amount)
 
-    def _expire_row(self, bucket: str, name: str, row: QueueRow, stats: ExpirerStats,
-                    policy_cache: dict) -> None:
+    def _expire_row(self, name: str, row: QueueRow, stats: ExpirerStats, policy_cache: dict,
+                    settled: list[Settled]) -> None:
         try:
-            outcome = self._delete_object(row, policy_cache)
-            if outcome is None or not self._delete_row(bucket, name):
-                self._count(stats, "failures")
-                return
-            self._count(stats, outcome)
+            index = self._policy_index(row, policy_cache)
+            outcome = None if index is None else self._delete_object(row, index)
         except Exception:  # noqa: BLE001 - one bad row must not end the pass
+            outcome = None
+            self.logger.exception("object expirer: row %s stays queued", name)
+        if outcome is None:
             self._count(stats, "failures")
-            self.logger.exception("object expirer: row %s/%s stays queued", bucket, name)
+            return
+        with self._stats_lock:
+            setattr(stats, outcome, getattr(stats, outcome) + 1)
+            settled.append(Settled(name, row, index if outcome == "expired" else None))
+
+    def _finish_batch(self, bucket: str, batch: list[Settled], stats: ExpirerStats) -> None:
+        """Tombstone the expired objects in their listings, then drop the rows from the queue.
+
+        A row whose listing could not be told stays queued for the next pass.
+        """
+        if not batch:
+            return
+        by_container: dict[tuple[str, str], list[Settled]] = {}
+        for entry in batch:
+            if entry.listing_policy is not None:
+                by_container.setdefault((entry.row.account, entry.row.container),
+                                        []).append(entry)
+        pile = GreenPile(max(1, min(len(by_container), self.conf.concurrency)))
+        for (account, container), entries in by_container.items():
+            pile.spawn(self._tell_listing, account, container, entries)
+        stuck = {name for names in pile for name in names}
+        self._count(stats, "failures", len(stuck))
+        self._remove_rows(bucket, [e.name for e in batch if e.name not in stuck], stats)
+
+    def _tell_listing(self, account: str, container: str, entries: list[Settled]
+                      ) -> list[str]:
+        """Listing tombstones for ``entries`` at their expiry; the queue rows that failed."""
+        items = [{"name": e.row.obj, "created_at": Timestamp(e.row.delete_at).internal,
+                  "size": 0, "content_type": "", "etag": "", "deleted": 1,
+                  "storage_policy_index": e.listing_policy} for e in entries]
+        if self._merge_rows(account, container, items):
+            return []
+        return [e.name for e in entries]
 
     # -- the object --------------------------------------------------------------
     def _policy_index(self, row: QueueRow, cache: dict) -> Optional[int]:
@@ -221,23 +293,19 @@ class ObjectExpirer(Daemon):
             cache[key] = index
         return cache[key]
 
-    def _delete_object(self, row: QueueRow, policy_cache: dict) -> Optional[str]:
-        """``"expired"``/``"skipped"`` once a majority of replicas settled; None to retry."""
-        index = self._policy_index(row, policy_cache)
-        if index is None:
-            return None
+    def _delete_object(self, row: QueueRow, index: int) -> Optional[str]:
+        """``"expired"``/``"skipped"`` once a majority of replicas settled; None to retry.
+
+        No ``X-Container-*`` headers: the listing is told in batches afterwards.
+        """
         ring = self.object_ring(index)
         part, nodes = ring.get_nodes(row.account, row.container, row.obj)
-        c_part, c_nodes = self.container_ring.get_nodes(row.account, row.container)
         path = "/%s/%s/%s" % (row.account, row.container, row.obj)
+        headers = {"X-Timestamp": Timestamp(row.delete_at).internal,
+                   "X-If-Delete-At": row.delete_at_header,
+                   POLICY_INDEX_HEADER: str(index), CLEAN_QUEUE_HEADER: "no"}
         pile = GreenPile(len(nodes) or 1)
-        for i, node in enumerate(nodes):
-            headers = {"X-Timestamp": Timestamp(row.delete_at).internal,
-                       "X-If-Delete-At": row.delete_at_header,
-                       POLICY_INDEX_HEADER: str(index), CLEAN_QUEUE_HEADER: "no"}
-            # each replica tells its share of the container replicas (paired by index)
-            headers.update(update_target_headers("X-Container", c_nodes, c_part, i,
-                                                 len(nodes)))
+        for node in nodes:
             pile.spawn(self._request, node, part, "DELETE", path, headers)
         statuses = [None if resp is None else resp.status for resp in pile]
         settled = [s for s in statuses if s is not None and (200 <= s < 300 or s in SETTLED)]
@@ -247,17 +315,42 @@ class ObjectExpirer(Daemon):
         return "expired" if deleted else "skipped"
 
     # -- the queue ---------------------------------------------------------------
-    def _delete_row(self, bucket: str, name: str) -> bool:
-        part, nodes = self.container_ring.get_nodes(EXPIRING_ACCOUNT, bucket)
-        headers = {"X-Timestamp": Timestamp.now().internal,
-                   POLICY_INDEX_HEADER: str(QUEUE_POLICY_INDEX)}
-        path = "/%s/%s/%s" % (EXPIRING_ACCOUNT, bucket, name)
+    def _remove_rows(self, bucket: str, names: list[str], stats: ExpirerStats) -> None:
+        """Tombstone ``names`` in the bucket's replicas; failures stay queued.
+
+        A row whose removal fails is expired again next pass: its object
+        answers 404 then, which settles it.
+        """
+        if not names:
+            return
+        timestamp = Timestamp.now().internal
+        items = [{"name": name, "created_at": timestamp, "size": 0, "content_type": "",
+                  "etag": "", "deleted": 1, "storage_policy_index": QUEUE_POLICY_INDEX}
+                 for name in names]
+        if not self._merge_rows(EXPIRING_ACCOUNT, bucket, items):
+            self._count(stats, "failures", len(names))
+
+    def _merge_rows(self, account: str, container: str, items: list[dict]) -> bool:
+        """Merge object rows into a majority of the container's replicas (or it is gone).
+
+        One ``REPLICATE`` ``merge_items`` per replica: newest wins per name, as
+        in replication, so a retry or a replica already told changes nothing.
+        """
+        part, nodes = self.container_ring.get_nodes(account, container)
+        body = json.dumps({"id": "object-expirer", "items": items}).encode("utf-8")
+        path = "/" + self.cluster.hasher.hash_path(account, container)
+        headers = {OP_HEADER: "merge_items", "Content-Type": "application/json"}
         pile = GreenPile(len(nodes) or 1)
         for node in nodes:
-            pile.spawn(self._request, node, part, "DELETE", path, headers)
+            pile.spawn(self._request, node, part, "REPLICATE", path, headers, "", body)
         answers = list(pile)
         done = sum(1 for r in answers if r is not None and (r.is_success or r.status == 404))
-        return done >= len(nodes) // 2 + 1
+        if done < len(nodes) // 2 + 1:
+            self.logger.error("object expirer: %d rows of /%s/%s not merged: %s", len(items),
+                              account, container,
+                              [None if r is None else r.status for r in answers])
+            return False
+        return True
 
     def _delete_bucket(self, bucket: str) -> int:
         """Delete a drained bucket and drop it from the queue account's listing; 1 if done.
@@ -321,9 +414,9 @@ class ObjectExpirer(Daemon):
         raise ListingError("no replica of %s answered" % path)
 
     def _request(self, node: Mapping[str, Any], part: int, method: str, path: str,
-                 headers: Mapping[str, str], query_string: str = ""
+                 headers: Mapping[str, str], query_string: str = "", body: bytes = b""
                  ) -> Optional[BackendResponse]:
-        return node_request(node, part, method, path, headers, query_string,
+        return node_request(node, part, method, path, headers, query_string, body=body,
                             conn_timeout=self.conf.conn_timeout,
                             response_timeout=self.conf.node_timeout, logger=self.logger,
                             who="object expirer")

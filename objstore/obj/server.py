@@ -23,7 +23,7 @@ from webob import Request, Response
 from webob.exc import HTTPException, status_map
 
 from objstore.common.cluster_config import ClusterConfig
-from objstore.common.config import TRUE_VALUES, ConfigError, ConfigSection
+from objstore.common.config import TRUE_VALUES, ConfigError, ConfigSection, SpaceReserve
 from objstore.common.constraints import MetadataError, check_metadata
 from objstore.common.http_response import plain_response
 from objstore.common.http_text import str_to_wsgi as _wsgi
@@ -69,7 +69,8 @@ class ObjectServerConfig(ConfigSection):
     client_timeout: float = 60.0
     network_chunk_size: int = 262144
     disk_chunk_size: int = 65536
-    fallocate_reserve: int = 0
+    # Free space each device keeps: a PUT that would leave less is refused (507).
+    fallocate_reserve: SpaceReserve = SpaceReserve(1.0, percent=True)
     keep_cache_size: int = 5242880
     # Seconds a tombstone is kept before replication may forget it; shorter
     # than a node's longest outage would let a deleted object come back.

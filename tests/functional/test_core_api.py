@@ -55,7 +55,7 @@ def test_a_path_naming_no_account_is_412_bad_url(request_as):
         assert headers["x-trans-id"].startswith("tx")
     assert request_as("PUT", "/v1")[0] == 412
     # an empty segment before the last names nothing that can exist
-    for path in ("/v1/AUTH_test//o", "/v1//c/o", "/v1///o"):
+    for path in ("/v1/AUTH_test//o", "/v1//c/o", "/v1///o", "//v1/AUTH_test"):
         assert request_as("GET", path)[0] == 404, path
 
 

@@ -7,14 +7,17 @@ and reads every byte back.
 """
 import glob
 import hashlib
+import json
 import os
 import shutil
 import struct
+import time
 import uuid
 
 import pytest
 
 from objstore.common.backend_client import BackendError, backend_request
+from objstore.common.expiring_queue import queue_row
 from objstore.ring.ring import load_ring
 
 REPLICATOR = ["object-replicator"]
@@ -185,3 +188,64 @@ def test_delete_while_a_replica_is_down_wins_everywhere(cluster, conn, names):
     with pytest.raises(ClientException) as info:
         conn.get_object(container, obj)
     assert info.value.http_status == 404
+
+
+def _container_replica_listings(cluster, account, container):
+    """The object names each container replica lists, asked of its server directly."""
+    ring = load_ring(os.path.join(cluster.data_dir, "etc"), "container", reload_time=0)
+    prefix, suffix = cluster.hash_path_salt()
+    digest = hashlib.md5((prefix + "/%s/%s" % (account, container) + suffix).encode("utf-8"))
+    part = struct.unpack(">I", digest.digest()[:4])[0] >> (32 - ring.part_power)
+    listings = []
+    for dev in ring.get_part_nodes(part):
+        resp = backend_request(dev["ip"], dev["port"], dev["device"], part, "GET",
+                               "/%s/%s" % (account, container), query_string="format=json")
+        assert resp.status == 200, resp
+        listings.append(sorted(row["name"] for row in json.loads(resp.body)))
+    return listings
+
+
+def test_expired_object_is_never_served_listed_or_resurrected(cluster, conn, names):
+    """A replica whose node was down during the expirer's pass keeps the object's
+    data; replication must carry the expirer's tombstone there, never the object back."""
+    from swiftclient.exceptions import ClientException
+
+    account, container = names
+    obj = "short-lived"
+    delete_at = int(time.time()) + 8      # the PUT and HEAD below finish well before it
+    conn.put_object(container, obj, b"gone at its time", headers={"X-Delete-At": str(delete_at)})
+    conn.put_object(container, "kept", b"stays")
+    assert int(conn.head_object(container, obj)["x-delete-at"]) == delete_at
+    where = Placement(cluster, account, container, obj)
+    # The node taken down holds a replica but is not the one whose expirer owns the
+    # object's queue row (each node's expirer works its own share of the queue).
+    row = queue_row(delete_at, account, container, obj)
+    owner = int.from_bytes(hashlib.md5(row.encode("utf-8")).digest()[:8], "big") % 4 + 1
+    down = next(node for node in where.primary_nodes if node != owner)
+    while time.time() <= delete_at:
+        time.sleep(0.2)
+
+    def assert_not_served():
+        for call in (conn.get_object, conn.head_object):
+            with pytest.raises(ClientException) as info:
+                call(container, obj)
+            assert info.value.http_status == 404
+
+    assert_not_served()    # past its time, before any expirer pass
+    cluster.stop_node(down)
+    try:
+        cluster.run_daemons_once()          # the expirer's pass, without node `down`
+        assert_not_served()
+        assert [e["name"] for e in conn.get_container(container)[1]] == ["kept"]
+        assert len(where.nodes_with(".ts")) == 2
+    finally:
+        cluster.start_node(down)
+    assert where.files(down, ".data")      # it missed the expirer's delete
+
+    cluster.run_daemons_once()             # replicators and updaters meet the stale replica
+
+    assert where.nodes_with(".data") == []
+    assert where.nodes_with(".ts") == where.primary_nodes
+    assert_not_served()
+    assert _container_replica_listings(cluster, account, container) == [["kept"]] * 3
+    assert [e["name"] for e in conn.get_container(container)[1]] == ["kept"]

@@ -23,6 +23,7 @@ import uuid
 from typing import Iterable, Iterator, Optional
 
 from objstore.common import durable_fs
+from objstore.common.config import SpaceReserve
 from objstore.common.concurrency import tpool_execute
 from objstore.common.path_hash import PathHasher, hash_suffix
 from objstore.common.storage_policy import StoragePolicy
@@ -142,10 +143,11 @@ class FsDiskFileWriter(DiskFileWriter):
         self._df = diskfile
         durable_fs.mkdirs(diskfile.tmp_dir)
         manager = diskfile.manager
-        if manager.fallocate_reserve > 0:
-            free = durable_fs.free_space(diskfile.tmp_dir) - (size or 0)
-            if free < manager.fallocate_reserve:
-                raise DiskFileNoSpace("free space below fallocate_reserve")
+        if manager.fallocate_reserve.amount > 0:
+            free, total = durable_fs.space_of(diskfile.tmp_dir)
+            if manager.fallocate_reserve.crossed_by(size or 0, free, total):
+                raise DiskFileNoSpace("free space would fall to fallocate_reserve (%s)"
+                                      % manager.fallocate_reserve)
         self._fd, self.tmp_path = tempfile.mkstemp(dir=diskfile.tmp_dir, prefix=".obj-")
         try:
             if size:
@@ -312,22 +314,24 @@ class FsDiskFile(DiskFile):
         """Attach metadata, fsync, rename into the hash dir, then clean up older files."""
         final_name = rules.file_name(timestamp, ext)
         try:
-            # The fsyncs take milliseconds: in a real thread the hub serves
-            # other requests meanwhile, and their fsyncs overlap on the disk.
+            # The fsyncs take milliseconds, and an unlink or the partition's
+            # flock can wait as long on a busy disk: in a real thread the hub
+            # serves other requests meanwhile, and their fsyncs overlap.
             tpool_execute(self._make_durable, fd, tmp_path, final_name, metadata)
         except OSError as err:
             _raise_no_space(err)
-        invalidate_suffix(self.part_dir, self.suffix)
-        self.cleanup()
 
     def _make_durable(self, fd: int, tmp_path: str, final_name: str,
                       metadata: dict[str, str]) -> None:
-        """Metadata, fsync, rename into the hash dir, fsync the dir: plain system calls only."""
+        """Metadata, fsync, rename into the hash dir, fsync the dir, then drop what the
+        new file makes obsolete: plain system calls only."""
         write_metadata_to(fd, final_name, self.hash_dir, self.tmp_dir, metadata)
         os.fsync(fd)
         if os.fstat(fd).st_size > self.manager.keep_cache_size:
             durable_fs.drop_buffer_cache(fd)
         durable_fs.renamer(tmp_path, os.path.join(self.hash_dir, final_name))
+        invalidate_suffix(self.part_dir, self.suffix)
+        self.cleanup()
 
     def _write_marker(self, ext: str, metadata: dict[str, str]) -> None:
         timestamp = Timestamp(metadata["X-Timestamp"])
@@ -380,14 +384,14 @@ def _read_and_close(fd: int, size: int, chunk_size: int) -> Iterator[bytes]:
 
 class FsDiskFileManager(FsPartitions, DiskFileManager):
     def __init__(self, devices: str, hasher: PathHasher, mount_check: bool = False,
-                 fallocate_reserve: int = 0, keep_cache_size: int = 5242880,
+                 fallocate_reserve: "SpaceReserve | int" = 0, keep_cache_size: int = 5242880,
                  policy: Optional[StoragePolicy] = None,
                  reclaim_age: float = rules.DEFAULT_RECLAIM_AGE):
         super().__init__(policy, reclaim_age=reclaim_age)
         self.devices = devices
         self.hasher = hasher
         self.mount_check = mount_check
-        self.fallocate_reserve = fallocate_reserve
+        self.fallocate_reserve = SpaceReserve.parse(fallocate_reserve)
         # Files larger than this leave the page cache once they are durable.
         self.keep_cache_size = keep_cache_size
 

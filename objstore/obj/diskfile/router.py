@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterator, Mapping, Optional
 
-from objstore.common.config import ConfigError
+from objstore.common.config import ConfigError, SpaceReserve
 from objstore.common.path_hash import PathHasher
 from objstore.common.storage_policy import REPLICATION, PolicyCollection, StoragePolicy
 from objstore.obj.diskfile.fs import FsDiskFileManager
@@ -42,7 +42,8 @@ class DiskFileRouter:
 
 
 def fs_managers(known: PolicyCollection, devices: str, hasher: PathHasher, *,
-                mount_check: bool = False, fallocate_reserve: int = 0,
+                mount_check: bool = False,
+                fallocate_reserve: "SpaceReserve | int" = 0,
                 keep_cache_size: int = 5242880,
                 reclaim_age: float = DEFAULT_RECLAIM_AGE) -> DiskFileRouter:
     """The managers of a node's real devices, by policy type."""

@@ -4,8 +4,8 @@ import hashlib
 import pytest
 
 from objstore.common.cluster_config import load_cluster_config
-from objstore.common.config import (ConfigError, ConfigSection, merge_conf, read_config_file,
-                                    read_ini, to_bool, to_list)
+from objstore.common.config import (ConfigError, ConfigSection, SpaceReserve, merge_conf,
+                                    read_config_file, read_ini, to_bool, to_list)
 from objstore.common.constraints import Constraints, MetadataError, check_metadata, valid_utf8
 
 
@@ -159,3 +159,39 @@ def test_valid_utf8():
     assert valid_utf8("héllo")
     assert not valid_utf8("a\x00b")
     assert not valid_utf8(b"\xff")
+
+
+@pytest.mark.parametrize("text, amount, percent", [
+    ("1%", 1.0, True), (" 0.5% ", 0.5, True), ("100%", 100.0, True),
+    ("0", 0.0, False), ("10737418240", 10737418240.0, False)])
+def test_space_reserve_reads_bytes_or_a_percentage(text, amount, percent):
+    reserve = SpaceReserve.parse(text)
+    assert (reserve.amount, reserve.percent) == (amount, percent)
+    assert SpaceReserve.parse(str(reserve)) == reserve
+
+
+@pytest.mark.parametrize("text", ["", "1 GB", "-1", "101%", "%", "nan"])
+def test_space_reserve_refuses_garbage(text):
+    with pytest.raises(ValueError):
+        SpaceReserve.parse(text)
+
+
+def test_space_reserve_is_crossed_when_a_write_leaves_no_more_than_it():
+    one_percent = SpaceReserve.parse("1%")
+    assert not one_percent.crossed_by(0, free=20, total=1000)
+    assert one_percent.crossed_by(10, free=20, total=1000)      # 1.0% left: at the reserve
+    assert not one_percent.crossed_by(9, free=20, total=1000)
+    assert SpaceReserve.parse("100").crossed_by(1, free=100, total=1000)
+    assert not SpaceReserve.parse("100").crossed_by(1, free=102, total=1000)
+    assert not SpaceReserve.parse("0").crossed_by(10 ** 12, free=0, total=1000)
+
+
+def test_space_reserve_option_in_a_section():
+    @dataclasses.dataclass
+    class Section(ConfigSection):
+        reserve: SpaceReserve = SpaceReserve(1.0, percent=True)
+
+    assert Section.from_section({}).reserve == SpaceReserve(1.0, percent=True)
+    assert Section.from_section({"reserve": "4096"}).reserve == SpaceReserve(4096.0)
+    with pytest.raises(ConfigError, match="reserve"):
+        Section.from_section({"reserve": "lots"})

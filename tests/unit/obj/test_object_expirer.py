@@ -29,12 +29,14 @@ class FakeNodes:
     def __init__(self):
         self.requests = []
         self.routes = {}
-        self.default_status = {"DELETE": 204, "HEAD": 204, "GET": 404}
+        self.default_status = {"DELETE": 204, "HEAD": 204, "GET": 404, "REPLICATE": 204}
+        self.bodies = []
 
-    def request(self, node, part, method, path, headers, query_string=""):
+    def request(self, node, part, method, path, headers, query_string="", body=b""):
         full = "/%s/%s%s" % (node["device"], part, path)
         query = dict(urllib.parse.parse_qsl(query_string, keep_blank_values=True))
         self.requests.append((method, full, query, dict(headers)))
+        self.bodies.append(body)
         status, extra = self.routes.get((method, full), (self.default_status[method], None))
         if callable(extra):
             extra = extra(query)
@@ -84,6 +86,31 @@ def _sent(nodes, method, prefix):
     return [r for r in nodes.requests if r[0] == method and r[1].startswith(prefix)]
 
 
+BUCKET_HASH = CLUSTER.hasher.hash_path(".expiring_objects", PAST_BUCKET)
+
+
+def _merges(nodes, account, container):
+    """(path, rows) of every REPLICATE merge_items the expirer sent to a container's replicas."""
+    name_hash = CLUSTER.hasher.hash_path(account, container)
+    found = []
+    for (method, path, _q, headers), body in zip(nodes.requests, nodes.bodies):
+        if method == "REPLICATE" and path.endswith("/" + name_hash):
+            assert headers["X-Backend-Replicate-Op"] == "merge_items"
+            items = json.loads(body)["items"]
+            assert all(i["deleted"] == 1 for i in items)
+            found.append((path, items))
+    return found
+
+
+def _row_removals(nodes):
+    """(path, names) of every queue-row removal sent to a bucket replica."""
+    found = []
+    for path, items in _merges(nodes, ".expiring_objects", PAST_BUCKET):
+        assert all(i["storage_policy_index"] == 0 for i in items)
+        found.append((path, [i["name"] for i in items]))
+    return found
+
+
 def test_pass_deletes_due_objects_and_their_rows(nodes):
     due = queue_row(NOW - 5, "AUTH_a", "c", "o")
     later = queue_row(NOW + 5, "AUTH_a", "c", "later")
@@ -97,12 +124,18 @@ def test_pass_deletes_due_objects_and_their_rows(nodes):
         assert headers["X-If-Delete-At"] == str(NOW - 5)
         assert headers["X-Timestamp"] == "%d.00000" % (NOW - 5)
         assert headers["X-Backend-Clean-Expiring-Object-Queue"] == "no"
-        assert headers["X-Container-Partition"] == "2"
-    # each container replica is named by exactly one object replica
-    assert sorted(h["X-Container-Device"] for *_x, h in object_deletes) == ["c1", "c2", "c3"]
-    row_deletes = _sent(nodes, "DELETE", "/c")
-    assert sorted(r[1] for r in row_deletes) == [
-        "/c%d/2/.expiring_objects/%s/%s" % (i, PAST_BUCKET, due) for i in (1, 2, 3)]
+        assert not [h for h in headers if h.startswith("X-Container-")]
+    # the expirer tells every replica of the listing itself, timestamped at the expiry
+    tombstones = _merges(nodes, "AUTH_a", "c")
+    assert sorted(path for path, _items in tombstones) == [
+        "/c%d/2/%s" % (i, CLUSTER.hasher.hash_path("AUTH_a", "c")) for i in (1, 2, 3)]
+    for _path, items in tombstones:
+        assert [(i["name"], i["created_at"], i["storage_policy_index"]) for i in items] == [
+            ("o", "%d.00000" % (NOW - 5), 0)]
+    # the row leaves every replica of its bucket, in one batched request each
+    assert _sent(nodes, "DELETE", "/c") == []
+    assert sorted(_row_removals(nodes)) == [
+        ("/c%d/2/%s" % (i, BUCKET_HASH), [due]) for i in (1, 2, 3)]
     # a row not yet due is left, so its bucket stays
     assert stats.buckets_deleted == 0
     # the future bucket is never listed, the later row never touched
@@ -117,7 +150,9 @@ def test_changed_expiry_keeps_the_object_and_drops_the_row(nodes):
         nodes.routes[("DELETE", "/o0-%d/3/AUTH_a/c/o" % i)] = (412, None)
     stats = _expirer(nodes).run_once()
     assert (stats.expired, stats.skipped, stats.failures) == (0, 1, 0)
-    assert len(_sent(nodes, "DELETE", "/c")) == 3 + 3   # the rows, then the drained bucket
+    assert len(_row_removals(nodes)) == 3       # the row leaves the queue
+    assert _merges(nodes, "AUTH_a", "c") == []    # the object stays listed
+    assert len(_sent(nodes, "DELETE", "/c")) == 3   # then the drained bucket
 
 
 def test_failed_replicas_keep_the_row_for_the_next_pass(nodes):
@@ -128,7 +163,7 @@ def test_failed_replicas_keep_the_row_for_the_next_pass(nodes):
     expirer = _expirer(nodes)
     stats = expirer.run_once()
     assert (stats.expired, stats.failures) == (0, 1)
-    assert _sent(nodes, "DELETE", "/c") == []
+    assert _sent(nodes, "DELETE", "/c") == [] and _row_removals(nodes) == []
     # the nodes recover: the next pass (or a restarted expirer) finishes the row
     nodes.routes.clear()
     _queue(nodes, [row])
@@ -146,6 +181,8 @@ def test_object_policy_comes_from_its_container(nodes):
     assert len(_sent(nodes, "DELETE", "/o1-")) == 6
     assert all(r[3]["X-Backend-Storage-Policy-Index"] == "1"
                for r in _sent(nodes, "DELETE", "/o1-"))
+    rows = [i for _path, items in _merges(nodes, "AUTH_a", "silver") for i in items]
+    assert len(rows) == 6 and {i["storage_policy_index"] for i in rows} == {1}
     assert len(_sent(nodes, "HEAD", "/c")) == 1  # looked up once per pass
 
 
@@ -186,8 +223,7 @@ def test_drained_bucket_is_deleted_and_leaves_the_queue_account(nodes):
     assert sorted(h["X-Account-Device"] for *_x, h in bucket_deletes) == ["a1", "a2", "a3"]
     assert {h["X-Account-Partition"] for *_x, h in bucket_deletes} == {"1"}
     # the rows went first: the container server refuses to delete a bucket holding rows
-    last_row_delete = max(i for i, r in enumerate(nodes.requests)
-                          if r[0] == "DELETE" and "/%s/" % PAST_BUCKET in r[1])
+    last_row_delete = max(i for i, r in enumerate(nodes.requests) if r[0] == "REPLICATE")
     first_bucket_delete = min(i for i, r in enumerate(nodes.requests)
                               if r[0] == "DELETE" and r[1].endswith(PAST_BUCKET))
     assert last_row_delete < first_bucket_delete
@@ -211,3 +247,45 @@ def test_bucket_with_rows_left_is_kept(nodes, case):
     assert stats.buckets_deleted == 0
     tried = [r for r in _sent(nodes, "DELETE", "/c") if r[1].endswith(PAST_BUCKET)]
     assert len(tried) == (3 if case == "refused" else 0)
+
+
+def test_settled_rows_leave_the_queue_in_batches(nodes):
+    rows = [queue_row(NOW - 100 + i, "AUTH_a", "c", "o%03d" % i) for i in range(25)]
+    _queue(nodes, rows)
+    stats = _expirer(nodes, row_batch="10").run_once()
+    assert (stats.expired, stats.failures, stats.buckets_deleted) == (25, 0, 1)
+    removals = _row_removals(nodes)
+    for i in (1, 2, 3):
+        batches = [names for path, names in removals if path.startswith("/c%d/" % i)]
+        assert sorted(name for names in batches for name in names) == rows  # each row once
+        assert 3 <= len(batches) <= 4 and max(len(names) for names in batches) <= 25
+
+
+def test_failed_row_removal_keeps_rows_and_bucket_for_the_next_pass(nodes):
+    rows = [queue_row(NOW - 5, "AUTH_a", "c", "o%d" % i) for i in range(4)]
+    _queue(nodes, rows)
+    for i in (1, 2):
+        nodes.routes[("REPLICATE", "/c%d/2/%s" % (i, BUCKET_HASH))] = (503, None)
+    stats = _expirer(nodes).run_once()
+    assert (stats.expired, stats.failures, stats.buckets_deleted) == (4, 4, 0)
+    assert not [r for r in _sent(nodes, "DELETE", "/c") if r[1].endswith(PAST_BUCKET)]
+
+
+def test_listing_that_cannot_be_told_keeps_the_row_for_the_next_pass(nodes):
+    rows = [queue_row(NOW - 5, "AUTH_a", "c", "o%d" % i) for i in range(3)]
+    _queue(nodes, rows)
+    listing_hash = CLUSTER.hasher.hash_path("AUTH_a", "c")
+    for i in (1, 2):
+        nodes.routes[("REPLICATE", "/c%d/2/%s" % (i, listing_hash))] = (503, None)
+    stats = _expirer(nodes).run_once()
+    assert (stats.expired, stats.failures, stats.buckets_deleted) == (3, 3, 0)
+    assert _row_removals(nodes) == []
+    # the containers recover: the objects answer 404 now, the listing is told, rows go
+    nodes.routes.clear()
+    _queue(nodes, rows)
+    for i in (1, 2, 3):
+        nodes.routes.update({("DELETE", "/o0-%d/3/AUTH_a/c/o%d" % (i, n)): (404, None)
+                             for n in range(3)})
+    stats = _expirer(nodes).run_once()
+    assert (stats.expired, stats.failures, stats.buckets_deleted) == (3, 0, 1)
+    assert sorted(n for _p, names in _row_removals(nodes) for n in names) == sorted(rows * 3)

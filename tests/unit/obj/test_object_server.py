@@ -195,6 +195,21 @@ def test_full_device_is_507(devices, app):
     assert get(app).status_int == 404
 
 
+def test_full_device_by_percentage_is_507(devices, app):
+    app.managers = fs_managers(PolicyCollection(), str(devices), CLUSTER.hasher,
+                               fallocate_reserve="100%")
+    assert put(app).status_int == 507
+    assert get(app).status_int == 404
+
+
+def test_object_server_keeps_one_percent_free_by_default():
+    from objstore.obj.server import ObjectServerConfig
+
+    assert str(ObjectServerConfig.from_section({}).fallocate_reserve) == "1%"
+    assert str(ObjectServerConfig.from_section(
+        {"fallocate_reserve": "0"}).fallocate_reserve) == "0"
+
+
 def test_unknown_policy_and_bad_policy_header(app):
     assert put(app, **{"X-Backend-Storage-Policy-Index": "7"}).status_int == 503
     assert put(app, **{"X-Backend-Storage-Policy-Index": "x"}).status_int == 400
