@@ -166,6 +166,32 @@ def test_flipped_byte_never_served_and_restored(cluster, conn, names, size):
     _assert_home(cluster, conn, account, container, {obj: body})
 
 
+def test_auditor_finds_rot_no_client_reads_and_replicator_restores_it(cluster, conn,
+                                                                     names):
+    account, container = names
+    written = {"quiet-%d" % i: _body(300 + i, 20000) for i in range(4)}
+    for obj, body in written.items():
+        conn.put_object(container, obj, body)
+    obj = "quiet-0"
+    where = Placement(cluster, account, container, obj)
+    victim = where.primary_nodes[-1]
+    (data,) = where.files(victim, ".data")
+    with open(data, "r+b") as handle:  # rot nobody reads: no GET touches it
+        handle.seek(12345)
+        byte = handle.read(1)
+        handle.seek(12345)
+        handle.write(bytes([byte[0] ^ 0x10]))
+    cluster.run_daemons_once(kinds=["object-auditor"])
+    quarantined = glob.glob(os.path.join(cluster.devices()[victim - 1], "quarantined",
+                                         "objects", where.name_hash + "*", "*.data"))
+    assert len(quarantined) == 1
+    with open(quarantined[0], "rb") as handle:
+        assert handle.read() != written[obj]  # kept for an operator, not deleted
+    assert victim not in where.nodes_with(".data")
+    cluster.run_daemons_once(kinds=REPLICATOR)
+    _assert_home(cluster, conn, account, container, written)
+
+
 def test_delete_while_a_replica_is_down_wins_everywhere(cluster, conn, names):
     account, container = names
     obj = "doomed"
