@@ -310,6 +310,9 @@ log_file = {account_auditor_log_file}
 # container, then the account's container rows.
 interval = {db_daemon_interval}
 log_file = {account_reaper_log_file}
+# Seconds after an account's DELETE before its data is removed (time to undo
+# a mistake); 0 reaps on the next pass.
+# delay_reaping = 0
 # concurrency = 8
 # conn_timeout = 0.5
 # node_timeout = 10
