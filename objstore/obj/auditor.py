@@ -39,9 +39,6 @@ from objstore.obj.throttle import RateLimiter
 
 AUDIT_MODES = ("full", "quick")
 _MD5_HEX = re.compile(r"^[0-9a-f]{32}$")
-# Passed as "now" when opening: an object past its X-Delete-At is still on
-# disk (until the expirer deletes it) and may still rot, so it is audited too.
-_NEVER_EXPIRED = 0.0
 
 
 @dataclasses.dataclass
@@ -156,7 +153,8 @@ class ObjectAuditor(Daemon):
         stats.objects += 1
         df = manager.get_diskfile_by_hash(device, partition, name_hash)
         try:
-            df.open(now=_NEVER_EXPIRED)
+            # past its X-Delete-At it is still on disk until the expirer runs, and may rot
+            df.open(open_expired=True)
             problem = metadata_problem(df)
             if problem:
                 df.quarantine(problem)
