@@ -44,16 +44,22 @@ class AccountReaperConfig(DaemonConfig):
     db_timeout: float = 25.0
     bind_ip: str = "0.0.0.0"          # with bind_port: which ring devices are this node's
     bind_port: int = 0
+    # Seconds after the account's DELETE before its data goes: time for an
+    # operator to undo a mistaken delete (0: reap on the next pass).
+    delay_reaping: float = 0.0
     log_name: str = "account-reaper"
 
     def validate(self) -> None:
         if self.concurrency < 1:
             raise ConfigError("option 'concurrency' must be >= 1")
+        if self.delay_reaping < 0:
+            raise ConfigError("option 'delay_reaping' must be >= 0")
 
 
 @dataclasses.dataclass
 class ReaperStats:
     accounts_seen: int = 0
+    accounts_delayed: int = 0         # deleted less than delay_reaping ago: left alone
     accounts_emptied: int = 0
     containers_deleted: int = 0
     objects_deleted: int = 0
@@ -108,6 +114,10 @@ class AccountReaper(Daemon):
             if not broker.info_is_deleted(info):
                 return
             stats.accounts_seen += 1
+            deleted_at = Timestamp(info["delete_timestamp"]).seconds
+            if time.time() - deleted_at < self.conf.delay_reaping:
+                stats.accounts_delayed += 1
+                return
             account = info["account"]
             marker = ""
             while True:

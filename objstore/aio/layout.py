@@ -32,7 +32,7 @@ from objstore.ring.builder import RingBuilder
 STORAGE_KINDS = ("object", "container", "account")
 # The daemons each storage server's config file has a section for.
 DAEMONS_BY_KIND: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "object": ("object-replicator", "object-updater", "object-expirer"),
+    "object": ("object-replicator", "object-auditor", "object-updater", "object-expirer"),
     "container": ("container-updater", "container-replicator", "container-auditor"),
     "account": ("account-replicator", "account-auditor", "account-reaper"),
 })
@@ -51,8 +51,12 @@ DAEMON_INTERVAL = 5
 # The replicators, auditors and reaper walk every partition or database of a
 # node each pass: every few seconds would keep a laptop (and a CI machine) busy.
 DB_DAEMON_INTERVAL = 30
-DB_DAEMONS = frozenset(("container-replicator", "container-auditor", "account-replicator",
+DB_DAEMONS = frozenset(("object-auditor", "container-replicator", "container-auditor", "account-replicator",
                         "account-auditor", "account-reaper"))
+# The aio holds little data and its tests run the auditor on demand: a rate
+# limit would only make `run-daemons --once` wait.  Real hosts keep the defaults.
+AIO_AUDITOR_RATES: Mapping[str, str] = MappingProxyType({
+    "files_per_second": "0", "bytes_per_second": "0"})
 # Storage policies of the aio, by index: gold (0, the default) has the
 # cluster's replica count, silver (1) at most two replicas.
 SILVER_REPLICAS = 2
@@ -212,6 +216,8 @@ class Layout:
                         if kind == "account":
                             # older account configs name no ring directory
                             options["swift_dir"] = self.etc_dir
+                        if daemon == "object-auditor":
+                            options.update(AIO_AUDITOR_RATES)
                         if daemon == "object-expirer":
                             options.update(processes=expirer_share["expirer_processes"],
                                            process=expirer_share["expirer_process"])
@@ -256,6 +262,7 @@ class Layout:
                       bind_ip=self.bind_ip, log_file=log_file,
                       daemon_interval=str(DAEMON_INTERVAL),
                       db_daemon_interval=str(DB_DAEMON_INTERVAL),
+                      **{"auditor_" + key: rate for key, rate in AIO_AUDITOR_RATES.items()},
                       # Sites answer at http://<container>.<account>.localhost:<port>/.
                       storage_domain="localhost")
         return values

@@ -165,6 +165,23 @@ log_file = {object_replicator_log_file}
 # reclaim_age = 604800
 # log_name = object-replicator
 
+[object-auditor]
+# Reads every object on this node's devices and checks it against its ETag and
+# metadata; a corrupt one is moved to <device>/quarantined/ (never deleted)
+# and the replicator brings back a good copy.  Also removes temp files of
+# abandoned writes.  Runs every `interval` seconds.
+interval = {db_daemon_interval}
+log_file = {object_auditor_log_file}
+# full: read every byte and check its MD5; quick: only sizes and metadata.
+# mode = full
+# Object bytes read and objects opened per second (0: no limit).
+bytes_per_second = {auditor_bytes_per_second}
+files_per_second = {auditor_files_per_second}
+# Seconds after its last write that a temp file counts as abandoned.
+# temp_max_age = 86400
+# disk_chunk_size = 65536
+# log_name = object-auditor
+
 [object-updater]
 # Retries the container updates that failed while an object was written
 # (the async_pending files).  Runs every `interval` seconds.
@@ -296,6 +313,9 @@ log_file = {account_auditor_log_file}
 # container, then the account's container rows.
 interval = {db_daemon_interval}
 log_file = {account_reaper_log_file}
+# Seconds after an account's DELETE before its data is removed (time to undo
+# a mistake); 0 reaps on the next pass.
+# delay_reaping = 0
 # concurrency = 8
 # conn_timeout = 0.5
 # node_timeout = 10
@@ -596,6 +616,8 @@ SAMPLE_VALUES: Mapping[str, str] = MappingProxyType({
     "log_file": "",
     "daemon_interval": "300",
     "db_daemon_interval": "300",
+    "auditor_bytes_per_second": "10000000",
+    "auditor_files_per_second": "20",
     "expirer_processes": "0",
     "expirer_process": "0",
     "token_secret": "change-me-to-a-long-random-string",

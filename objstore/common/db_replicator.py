@@ -28,14 +28,15 @@ import time
 import uuid
 from typing import Any, Mapping, Optional
 
-from objstore.common.backend_client import BackendError, backend_request
+from objstore.common.backend_client import (BackendConnection, BackendError,
+                                            backend_request, quote_backend_path)
 from objstore.common.cluster_config import ClusterConfig
 from objstore.common.concurrency import GreenPool
 from objstore.common.config import ConfigError
 from objstore.common.daemon import Daemon, DaemonConfig, is_local_device
 from objstore.common.db import DatabaseBroker, DatabaseError
 from objstore.common.db_files import DbFile, iter_devices, remove_db
-from objstore.common.db_replication import OP_HEADER, sync_message
+from objstore.common.db_replication import OP_HEADER, UPLOAD_CHUNK, sync_message
 from objstore.common.durable_fs import mkdirs, unlink_quietly
 from objstore.common.timestamp import Timestamp
 
@@ -219,14 +220,33 @@ class DbReplicator(Daemon):
         tmp_path = os.path.join(tmp_dir, "snapshot-%s.db" % uuid.uuid4().hex)
         try:
             broker.snapshot(tmp_path)
-            with open(tmp_path, "rb") as handle:
-                data = handle.read()
+            status = self._upload(node, db_file, tmp_path)
         finally:
             unlink_quietly(tmp_path)
-        resp = self._request(node, db_file, "upload", data)
-        if not resp.is_success:
+        if not 200 <= status < 300:
             self.logger.info("%s: upload of %s to %s:%s answered %d", self.name,
-                             db_file.name_hash, node["ip"], node["port"], resp.status)
+                             db_file.name_hash, node["ip"], node["port"], status)
             return False
         stats.files_sent += 1
         return True
+
+    def _upload(self, node: Mapping[str, Any], db_file: DbFile, path: str) -> int:
+        """Stream the snapshot at ``path`` to ``node``; its answer's status.
+
+        A database may be gigabytes: it goes chunk by chunk from the file,
+        never whole through memory.
+        """
+        conn = BackendConnection(node["ip"], int(node["port"]), self.conf.conn_timeout,
+                                 self.conf.node_timeout)
+        try:
+            conn.putrequest("REPLICATE", quote_backend_path(
+                node["device"], db_file.partition, "/" + db_file.name_hash),
+                {OP_HEADER: "upload", "Content-Length": str(os.path.getsize(path))})
+            with open(path, "rb") as handle:
+                for chunk in iter(lambda: handle.read(UPLOAD_CHUNK), b""):
+                    conn.send(chunk)
+            resp = conn.getresponse()
+            resp.read()
+            return resp.status
+        finally:
+            conn.close()

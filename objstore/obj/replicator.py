@@ -6,10 +6,16 @@ Each pass walks every policy's partitions on every local device:
   each other primary for its suffix digests (``REPLICATE``), and syncs only
   the suffixes whose digests differ (asking the remote to recompute those
   first, so a stale cache there costs no transfer);
+- when another primary cannot take the partition (its node is down, or
+  its device unmounted and answering 507), the next handoff device the
+  ring names gets that replica instead, so the partition keeps its replica
+  count while the primary is away;
 - on a *handoff* (a partition written here while a primary was down, or one
   that a rebalance moved away), it syncs everything to every primary and,
   once every primary holds every file, removes the files it had and the
   emptied partition.  A write that lands during the pass stays for the next.
+  That is also how a handoff filled for an absent primary drains back once
+  the primary returns.
 
 Digests come from the DiskFile manager's cache, so a pass over a node where
 nothing changed reads two small files per partition and sends one small
@@ -19,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, Mapping, Optional
+from typing import Any, Iterator, Mapping, Optional
 
 from objstore.common.cluster_config import ClusterConfig
 from objstore.common.concurrency import GreenPool
@@ -32,6 +38,10 @@ from objstore.obj.throttle import RateLimiter
 from objstore.ring.ring import load_ring
 
 WILDCARD_IPS = ("", "0.0.0.0", "::")
+# What one push to one device came to.
+SYNC_OK = "ok"
+SYNC_FAILED = "failed"            # it answered, but not as the protocol says
+SYNC_UNAVAILABLE = "unavailable"  # unreachable, or its device unmounted (507)
 
 
 @dataclasses.dataclass
@@ -65,15 +75,19 @@ class ReplicationStats:
     files_sent: int = 0
     bytes_sent: int = 0
     handoffs_removed: int = 0
+    # primaries that could not take a partition, and the handoffs given it instead
+    unavailable: int = 0
+    handoff_pushes: int = 0
     failures: int = 0
     seconds: float = 0.0
 
     def __str__(self) -> str:
         return ("%d partitions (%d handoff, %d removed), %d suffixes synced, %d files "
-                "(%d bytes) sent, %d failures in %.2fs" % (
+                "(%d bytes) sent, %d primaries unavailable (%d pushed to handoffs), "
+                "%d failures in %.2fs" % (
                     self.partitions, self.handoffs, self.handoffs_removed,
-                    self.suffixes_synced, self.files_sent, self.bytes_sent, self.failures,
-                    self.seconds))
+                    self.suffixes_synced, self.files_sent, self.bytes_sent,
+                    self.unavailable, self.handoff_pushes, self.failures, self.seconds))
 
 
 class ObjectReplicator(Daemon):
@@ -148,16 +162,46 @@ class ObjectReplicator(Daemon):
                 stats.handoffs += 1
                 self._drain_handoff(manager, device, partition, peers, limiter, stats)
             else:
+                spares = None
                 for node in peers:
-                    self._sync_to(manager, device, partition, node, limiter, stats)
+                    if self._sync_to(manager, device, partition, node, limiter,
+                                     stats) != SYNC_UNAVAILABLE:
+                        continue
+                    stats.unavailable += 1
+                    if spares is None:
+                        spares = self._spare_nodes(ring, partition, device)
+                    self._push_to_spare(manager, device, partition, spares, limiter, stats)
         except (DiskFileError, OSError) as err:
             stats.failures += 1
             self.logger.error("object replicator: %s/%s (policy %d): %s", device,
                               partition, manager.policy_index, err)
 
+    def _spare_nodes(self, ring: Any, partition: str, device: str) -> Iterator[dict]:
+        """The partition's handoff devices, best first, never this one."""
+        for node in ring.get_more_nodes(int(partition)):
+            if not self._is_me(node, device):
+                yield node
+
+    def _push_to_spare(self, manager: DiskFileManager, device: str, partition: str,
+                       spares: Iterator[dict], limiter: RateLimiter,
+                       stats: ReplicationStats) -> None:
+        """Give an absent primary's replica to the next handoff that takes it.
+
+        ``spares`` is shared by the partition's absent primaries, so each
+        gets its own handoff.  The handoff's replicator pushes the partition
+        home, and removes its copy, once every primary holds it again.
+        """
+        for node in spares:
+            outcome = self._sync_to(manager, device, partition, node, limiter, stats)
+            if outcome == SYNC_OK:
+                stats.handoff_pushes += 1
+                return
+            if outcome != SYNC_UNAVAILABLE:
+                return  # it answered but failed: the next pass tries again
+
     def _sync_to(self, manager: DiskFileManager, device: str, partition: str, node: dict,
-                 limiter: RateLimiter, stats: ReplicationStats) -> bool:
-        """Bring ``node`` up to date with this partition; False when it failed."""
+                 limiter: RateLimiter, stats: ReplicationStats) -> str:
+        """Bring ``node`` up to date with this partition: SYNC_OK, _FAILED or _UNAVAILABLE."""
         sender = SyncSender(manager, device, partition, node, self.conf.conn_timeout,
                             self.conf.node_timeout, limiter)
         try:
@@ -169,13 +213,13 @@ class ObjectReplicator(Daemon):
                 remote = sender.remote_hashes(differ)
                 differ = [s for s in differ if local[s] != remote.get(s)]
             if not differ:
-                return True
+                return SYNC_OK
             result = sender.sync(differ)
         except SyncFailed as err:
             stats.failures += 1
             self.logger.warning("object replicator: %s/%s to %s:%s/%s failed: %s", device,
                                 partition, node["ip"], node["port"], node["device"], err)
-            return False
+            return SYNC_UNAVAILABLE if err.unavailable else SYNC_FAILED
         stats.suffixes_synced += len(differ)
         stats.files_sent += result.sent
         stats.bytes_sent += result.bytes_sent
@@ -183,8 +227,8 @@ class ObjectReplicator(Daemon):
             stats.failures += 1
             self.logger.error("object replicator: %s refused %s", node["device"],
                               result.refused)
-            return False
-        return True
+            return SYNC_FAILED
+        return SYNC_OK
 
     def _drain_handoff(self, manager: DiskFileManager, device: str, partition: str,
                        primaries: list, limiter: RateLimiter,
@@ -193,7 +237,7 @@ class ObjectReplicator(Daemon):
         snapshot = {}
         for suffix in manager.list_suffixes(device, partition):
             snapshot.update(manager.list_hashes(device, partition, suffix))
-        results = [self._sync_to(manager, device, partition, node, limiter, stats)
+        results = [self._sync_to(manager, device, partition, node, limiter, stats) == SYNC_OK
                    for node in primaries]
         if not primaries or not all(results):
             return  # keep everything until every primary has it

@@ -20,7 +20,16 @@ from objstore.obj.throttle import RateLimiter
 
 
 class SyncFailed(Exception):
-    """The remote did not answer as the protocol says (the pass counts a failure)."""
+    """The remote did not answer as the protocol says (the pass counts a failure).
+
+    ``unavailable`` is True when the remote could not take the partition at
+    all: unreachable, or its device unmounted (507).  The replicator then
+    gives the partition's replica to a handoff instead.
+    """
+
+    def __init__(self, message: str, unavailable: bool = False):
+        super().__init__(message)
+        self.unavailable = unavailable
 
 
 @dataclasses.dataclass
@@ -59,11 +68,12 @@ class SyncSender:
                                    body=body, conn_timeout=self.conn_timeout,
                                    response_timeout=self.node_timeout)
         except BackendError as err:
-            raise SyncFailed(str(err)) from None
+            raise SyncFailed(str(err), unavailable=True) from None
         if resp.status != 200:
             raise SyncFailed("%s %s/%s: %d %s" % (method, self.node["device"],
                                                   self.partition, resp.status,
-                                                  resp.body[:200]))
+                                                  resp.body[:200]),
+                             unavailable=resp.status == 507)
         try:
             return json.loads(resp.body)
         except ValueError:

@@ -225,6 +225,7 @@ def test_reseller_admin_deletes_account_and_reaper_removes_everything(cluster):
             written[(container, "o%d" % o)] = True
     assert len(written) == 12
     assert _raw(url, token, "DELETE") == 204
+    assert _raw(url, token, "HEAD") == 410 and _raw(url, token, "GET") == 410
     a_part, a_nodes, _hash = _place(cluster, "account", "/%s" % account)
     for node in a_nodes:   # marked deleted, the data still there for the reaper
         resp = backend_request(node["ip"], node["port"], node["device"], a_part, "HEAD",

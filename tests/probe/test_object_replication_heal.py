@@ -81,6 +81,22 @@ def _body(i, size=1000):
     return (seed * (size // len(seed) + 1))[:size]
 
 
+def _put_home(cluster, conn, account, container, written):
+    """PUT objects and make sure each one's .data sits on exactly its primaries.
+
+    After an earlier test stopped a node, the proxy skips that node for a
+    while (error limiting) and the PUT lands on a handoff: one replication
+    pass brings it home, so the test breaks the replica it means to.
+    """
+    for obj, body in written.items():
+        conn.put_object(container, obj, body)
+    places = [Placement(cluster, account, container, obj) for obj in written]
+    if any(where.nodes_with(".data") != where.primary_nodes for where in places):
+        cluster.run_daemons_once(kinds=REPLICATOR)
+    for where in places:
+        assert where.nodes_with(".data") == where.primary_nodes, where.path
+
+
 def _assert_home(cluster, conn, account, container, written):
     """Every object: byte-identical through the API, .data on exactly its primaries."""
     verified = replicas = 0
@@ -134,7 +150,7 @@ def test_wiped_device_is_rebuilt_byte_identical(cluster, conn, names):
 def test_flipped_byte_never_served_and_restored(cluster, conn, names, size):
     account, container = names
     obj, body = "rot-%d" % size, _body(7, size)
-    conn.put_object(container, obj, body)
+    _put_home(cluster, conn, account, container, {obj: body})
     where = Placement(cluster, account, container, obj)
     victim = where.primary_nodes[0]
     (data,) = where.files(victim, ".data")
@@ -169,10 +185,70 @@ def test_flipped_byte_never_served_and_restored(cluster, conn, names, size):
     _assert_home(cluster, conn, account, container, {obj: body})
 
 
+def test_auditor_finds_rot_no_client_reads_and_replicator_restores_it(cluster, conn,
+                                                                     names):
+    account, container = names
+    written = {"quiet-%d" % i: _body(300 + i, 20000) for i in range(4)}
+    _put_home(cluster, conn, account, container, written)
+    obj = "quiet-0"
+    where = Placement(cluster, account, container, obj)
+    victim = where.primary_nodes[-1]
+    (data,) = where.files(victim, ".data")
+    with open(data, "r+b") as handle:  # rot nobody reads: no GET touches it
+        handle.seek(12345)
+        byte = handle.read(1)
+        handle.seek(12345)
+        handle.write(bytes([byte[0] ^ 0x10]))
+    cluster.run_daemons_once(kinds=["object-auditor"])
+    quarantined = glob.glob(os.path.join(cluster.devices()[victim - 1], "quarantined",
+                                         "objects", where.name_hash + "*", "*.data"))
+    assert len(quarantined) == 1
+    with open(quarantined[0], "rb") as handle:
+        assert handle.read() != written[obj]  # kept for an operator, not deleted
+    assert victim not in where.nodes_with(".data")
+    cluster.run_daemons_once(kinds=REPLICATOR)
+    _assert_home(cluster, conn, account, container, written)
+
+
+@pytest.mark.parametrize("absence", ["unmounted", "down"])
+def test_absent_primary_s_replicas_live_on_a_handoff_then_drain_back(cluster, conn, names,
+                                                                     absence):
+    account, container = names
+    written = {"away-%d" % i: _body(500 + i, 2000) for i in range(12)}
+    _put_home(cluster, conn, account, container, written)
+    victim = 2
+    affected = [obj for obj in written
+                if victim in Placement(cluster, account, container, obj).primary_nodes]
+    assert affected, "no object had node 2 as a primary: the test proves nothing"
+    device = cluster.devices()[victim - 1]
+    if absence == "unmounted":  # the server answers 507 for a device it cannot find
+        os.rename(device, device + "-unmounted")
+        shutil.move(device + "-unmounted", os.path.join(cluster.data_dir, "unmounted"))
+    else:
+        cluster.stop_node(victim)
+    try:
+        cluster.run_daemons_once(kinds=REPLICATOR)
+        replicas = 0
+        for obj in affected:
+            # a stopped node keeps its files, but nobody can read them
+            holders = [node for node in Placement(cluster, account, container,
+                                                  obj).nodes_with(".data") if node != victim]
+            assert len(holders) == 3, (obj, holders)
+            replicas += len(holders)
+        assert replicas == 3 * len(affected)
+    finally:
+        if absence == "unmounted":
+            shutil.move(os.path.join(cluster.data_dir, "unmounted"), device)
+        else:
+            cluster.start_node(victim)
+    cluster.run_daemons_once(kinds=REPLICATOR)
+    _assert_home(cluster, conn, account, container, written)
+
+
 def test_delete_while_a_replica_is_down_wins_everywhere(cluster, conn, names):
     account, container = names
     obj = "doomed"
-    conn.put_object(container, obj, b"soon gone")
+    _put_home(cluster, conn, account, container, {obj: b"soon gone"})
     where = Placement(cluster, account, container, obj)
     down = where.primary_nodes[0]
     cluster.stop_node(down)

@@ -409,13 +409,33 @@ class FsDiskFileManager(FsPartitions, DiskFileManager):
         return [n for n in names
                 if durable_fs.check_device(self.devices, n, self.mount_check)]
 
+    def remove_stale_temp_files(self, device: str, max_age: float,
+                                now: Optional[float] = None) -> int:
+        tmp_dir = os.path.join(self.device_path(device), "tmp")
+        cutoff = (time.time() if now is None else now) - max_age
+        removed = 0
+        try:
+            entries = list(os.scandir(tmp_dir))
+        except FileNotFoundError:
+            return 0
+        for entry in entries:
+            try:
+                stale = entry.is_file(follow_symlinks=False) and \
+                    entry.stat(follow_symlinks=False).st_mtime < cutoff
+            except FileNotFoundError:
+                continue  # finished (renamed into place) while we looked
+            if stale and durable_fs.unlink_quietly(entry.path):
+                removed += 1
+        return removed
+
     def get_diskfile(self, device: str, partition: str, account: str, container: str,
                      obj: str) -> FsDiskFile:
         return FsDiskFile(self, self.device_path(device), partition, account, container,
                           obj)
 
     # -- replication: whole files by hash ----------------------------------
-    def _by_hash(self, device: str, partition: str, name_hash: str) -> FsDiskFile:
+    def get_diskfile_by_hash(self, device: str, partition: str,
+                             name_hash: str) -> FsDiskFile:
         if not is_hash(name_hash) or not str(partition).isdigit():
             raise ObjectFileInvalid("bad object hash %r or partition %r"
                                     % (name_hash, partition))
@@ -423,7 +443,7 @@ class FsDiskFileManager(FsPartitions, DiskFileManager):
 
     def read_file(self, device: str, partition: str, name_hash: str, name: str,
                   chunk_size: int = 65536) -> StoredFile:
-        df = self._by_hash(device, partition, name_hash)
+        df = self.get_diskfile_by_hash(device, partition, name_hash)
         if rules.parse_name(name) is None:
             raise DiskFileNotExist("not an object file: %r" % name)
         try:
@@ -440,7 +460,7 @@ class FsDiskFileManager(FsPartitions, DiskFileManager):
 
     def receive_file(self, device: str, partition: str, name_hash: str, name: str,
                      metadata: dict[str, str], chunks: Iterable[bytes]) -> bool:
-        df = self._by_hash(device, partition, name_hash)
+        df = self.get_diskfile_by_hash(device, partition, name_hash)
         info = rules.parse_name(name)
         if info is None or info[0] != Timestamp(metadata.get("X-Timestamp", "0")):
             raise ObjectFileInvalid("file %r does not match its X-Timestamp" % name)
@@ -461,7 +481,7 @@ class FsDiskFileManager(FsPartitions, DiskFileManager):
 
     def remove_files(self, device: str, partition: str, name_hash: str,
                      names: Iterable[str]) -> None:
-        df = self._by_hash(device, partition, name_hash)
+        df = self.get_diskfile_by_hash(device, partition, name_hash)
         for name in names:
             if rules.parse_name(name) is None:
                 continue

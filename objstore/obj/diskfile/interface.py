@@ -248,8 +248,22 @@ class DiskFileManager(abc.ABC):
         """Raise DiskFileDeviceUnavailable when ``device`` cannot be used."""
 
     @abc.abstractmethod
+    def get_diskfile_by_hash(self, device: str, partition: str, name_hash: str) -> DiskFile:
+        """The DiskFile of an object known only by its hash (daemons walking a device)."""
+
+    @abc.abstractmethod
     def list_devices(self) -> list[str]:
         """Devices this node can use now (for daemons)."""
+
+    @abc.abstractmethod
+    def remove_stale_temp_files(self, device: str, max_age: float,
+                                now: Optional[float] = None) -> int:
+        """Remove writes abandoned in ``device``'s temp area untouched for ``max_age`` s.
+
+        A crashed server or a killed upload leaves its temp file behind; a
+        live upload touches its file with every chunk, so only the age since
+        the last write counts.  Returns how many were removed.
+        """
 
     @abc.abstractmethod
     def save_async_update(self, device: str, update: AsyncUpdate) -> None:

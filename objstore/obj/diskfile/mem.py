@@ -77,8 +77,9 @@ class MemDiskFile(DiskFile):
         self.timestamp = rules.parse_name(choice.meta)[0] if choice.meta else self.data_timestamp
         self._data_metadata = dict(data_meta)
         self._metadata = rules.merge_metadata(data_meta, post_meta)
-        if int(data_meta.get("Content-Length", -1)) != len(self._body):
-            self.quarantine("size does not match Content-Length")
+        stored = data_meta.get("Content-Length", "")
+        if not (stored.isascii() and stored.isdigit()) or int(stored) != len(self._body):
+            self.quarantine("size does not match Content-Length %r" % stored)
         if not open_expired and rules.is_expired(self._metadata,
                                                  time.time() if now is None else now):
             raise DiskFileExpired(timestamp=self.timestamp, metadata=self._metadata)
@@ -150,6 +151,16 @@ class MemDiskFileManager(DiskFileManager):
         self._check_device(device)
         key = (device, str(partition), str(self.hasher.hash_path(account, container, obj)))
         return MemDiskFile(self, key, "/%s/%s/%s" % (account, container, obj))
+
+    def get_diskfile_by_hash(self, device: str, partition: str,
+                             name_hash: str) -> MemDiskFile:
+        self._check_device(device)
+        return MemDiskFile(self, (device, str(partition), name_hash), name_hash)
+
+    def remove_stale_temp_files(self, device: str, max_age: float,
+                                now: Optional[float] = None) -> int:
+        self._check_device(device)
+        return 0  # a write in memory is never left half done on a "disk"
 
     # -- replication seams: computed on demand, memory is cheap to walk -----
     def list_partitions(self, device: str) -> list[str]:

@@ -85,8 +85,9 @@ class AccountController(Controller):
             headers["Accept"] = req.headers["Accept"]
         if allows_reserved(req.headers):
             headers[ALLOW_RESERVED_HEADER] = "true"
+        not_found: list = []
         found, statuses = self.read_first(req, ring, part, "/%s" % self.account, headers,
-                                          req.query_string)
+                                          req.query_string, not_found)
         if found is not None:
             info_cache.store(req.environ, self.account, None,
                              info_cache.account_info_from_headers(found.status, found.headers))
@@ -94,6 +95,12 @@ class AccountController(Controller):
         if 404 in statuses:
             info_cache.store(req.environ, self.account, None,
                              info_cache.account_info_from_headers(404, {}))
+            if any(resp.headers.get("X-Account-Status", "").lower() == "deleted"
+                   for resp in not_found):
+                # deleted by a reseller admin, the reaper at work: never shown
+                # as the empty account autocreate would pretend
+                return plain_response(410, "Gone", {"X-Account-Status": "Deleted"},
+                                      request_method=req.method)
             if self.conf.account_autocreate:
                 return self._empty_account(req)
             return plain_response(404, "Not Found", request_method=req.method)

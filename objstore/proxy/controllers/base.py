@@ -188,9 +188,14 @@ class Controller:
         return resp
 
     def read_first(self, req: Request, ring: RingReader, part: int, path: str,
-                   headers: Mapping[str, str], query_string: str = ""
+                   headers: Mapping[str, str], query_string: str = "",
+                   not_found: Optional[list[BackendResponse]] = None
                    ) -> tuple[Optional[BackendResponse], list[int]]:
-        """GET/HEAD nodes one at a time; the first success wins (containers, accounts)."""
+        """GET/HEAD nodes one at a time; the first success wins (containers, accounts).
+
+        The 404 answers are appended to ``not_found`` when given: their headers
+        may say why (an account marked deleted).
+        """
         statuses: list[int] = []
         for node in self.node_iter(ring, part, shuffle=True):
             resp = self.request_node(node, part, req.method, path, headers, query_string)
@@ -202,6 +207,8 @@ class Controller:
                 return resp, statuses
             if resp.status < 500 and resp.status != 404:
                 return resp, statuses
+            if resp.status == 404 and not_found is not None:
+                not_found.append(resp)
         return None, statuses
 
     def quorum(self, ring: RingReader) -> int:

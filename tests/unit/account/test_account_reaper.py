@@ -4,6 +4,7 @@ The whole reap (objects, containers, account rows) runs against real
 processes in tests/probe/test_db_durability.py.
 """
 import socket
+import time
 
 from objstore.account.backend import AccountBroker
 from objstore.account.reaper import AccountReaper
@@ -43,13 +44,13 @@ def setup(tmp_path, deleted=True, containers=()):
     return broker
 
 
-def reaper(tmp_path, first_device="d1"):
+def reaper(tmp_path, first_device="d1", **conf):
     dead = dead_port()
     devices = [{"ip": "127.0.0.1", "port": dead, "device": first_device},
                {"ip": "127.0.0.1", "port": dead, "device": "d9"}]
     ring = FakeRing(devices)
     return AccountReaper(CLUSTER, {"devices": str(tmp_path), "mount_check": "false",
-                                   "conn_timeout": "0.2", "bind_port": str(dead)},
+                                   "conn_timeout": "0.2", "bind_port": str(dead), **conf},
                          rings={"account": ring, "container": ring, "object": ring})
 
 
@@ -76,3 +77,12 @@ def test_an_account_without_containers_is_already_empty(tmp_path):
     setup(tmp_path)
     stats = reaper(tmp_path).run_once()
     assert (stats.accounts_seen, stats.accounts_emptied, stats.failures) == (1, 1, 0)
+
+
+def test_delay_reaping_leaves_a_recent_delete_alone(tmp_path):
+    broker = setup(tmp_path, containers=["c"])
+    broker.update_delete_timestamp(time.time() - 60)  # deleted a minute ago
+    stats = reaper(tmp_path, delay_reaping="3600").run_once()
+    assert (stats.accounts_seen, stats.accounts_delayed, stats.failures) == (1, 1, 0)
+    stats = reaper(tmp_path, delay_reaping="30").run_once()
+    assert (stats.accounts_delayed, stats.failures) == (0, 1)  # its turn: servers are down

@@ -251,3 +251,24 @@ def test_account_replicator(tmp_path):
     finally:
         for node in nodes:
             node.stop()
+
+
+def test_whole_file_goes_chunk_by_chunk_never_whole_in_memory(nodes, monkeypatch):
+    from objstore.common import db_replicator
+    from objstore.common.db_replication import UPLOAD_CHUNK
+
+    sent = []
+    real_send = db_replicator.BackendConnection.send
+
+    def recording_send(self, data):
+        sent.append(len(data))
+        real_send(self, data)
+
+    monkeypatch.setattr(db_replicator.BackendConnection, "send", recording_send)
+    source = make_container(nodes[0], objects=0)
+    for i in range(3000):
+        source.put_object("object-with-a-longish-name-%05d" % i, 2000 + i, i, "t", "e" * 32)
+    stats = replicator(nodes[0], nodes[:2]).run_once()
+    assert (stats.files_sent, stats.failures) == (1, 0)
+    assert rows(nodes[1].container()) == rows(source)
+    assert sum(sent) > 4 * UPLOAD_CHUNK and max(sent) <= UPLOAD_CHUNK

@@ -118,11 +118,15 @@ SERVER_SCRIPT = textwrap.dedent("""
 
 
 class _Ring:
-    def __init__(self, nodes):
+    def __init__(self, nodes, handoffs=()):
         self.nodes = nodes
+        self.handoffs = list(handoffs)
 
     def get_part_nodes(self, part):
         return self.nodes
+
+    def get_more_nodes(self, part):
+        return iter(self.handoffs)
 
 
 @pytest.fixture(scope="module")
@@ -146,14 +150,15 @@ def remote(remote_server):
     return {"ip": "127.0.0.1", "port": port, "device": device}, root
 
 
-def _replicator(tmp_path, nodes, **conf):
+def _replicator(tmp_path, nodes, handoffs=(), **conf):
     local = tmp_path / "local"
     (local / "sda").mkdir(parents=True, exist_ok=True)
     managers = DiskFileRouter(CLUSTER.policies, lambda policy: FsDiskFileManager(
         str(local), CLUSTER.hasher, policy=policy))
     options = {"devices": str(local), "bind_ip": "127.0.0.1", "bind_port": "1"}
     options.update(conf)
-    return ObjectReplicator(CLUSTER, options, managers=managers, rings={0: _Ring(nodes)})
+    return ObjectReplicator(CLUSTER, options, managers=managers,
+                            rings={0: _Ring(nodes, handoffs)})
 
 
 def _write(manager, device, obj, body, when):
@@ -225,6 +230,45 @@ def test_handoff_stays_while_a_primary_is_down(tmp_path, remote):
     stats = replicator.run_once()
     assert stats.failures == 1 and stats.handoffs_removed == 0
     assert _read(manager, "sda", "o")[0] == b"keep me"
+
+
+@pytest.mark.parametrize("absence", ["unmounted", "down"])
+def test_absent_primary_s_replica_goes_to_the_next_handoff_that_takes_it(tmp_path, remote,
+                                                                          absence):
+    node, remote_root = remote
+    me = {"ip": "127.0.0.1", "port": 1, "device": "sda"}
+    if absence == "unmounted":  # its server answers 507 for a device it lacks
+        absent = dict(node, device=node["device"] + "-unmounted")
+    else:
+        absent = {"ip": "127.0.0.1", "port": 9, "device": "sdc"}
+    spare = dict(node, device=node["device"] + "-spare")
+    (remote_root / spare["device"]).mkdir()
+    dead_spare = {"ip": "127.0.0.1", "port": 9, "device": "sdz"}
+    replicator = _replicator(tmp_path, [me, node, absent], handoffs=[me, dead_spare, spare],
+                             conn_timeout="0.2")
+    manager = replicator.managers[0]
+    theirs = FsDiskFileManager(str(remote_root), CLUSTER.hasher)
+    for i in range(3):
+        _write(manager, "sda", "o%d" % i, b"body %d" % i, time.time())
+    stats = replicator.run_once()
+    assert (stats.unavailable, stats.handoff_pushes) == (1, 1)
+    for i in range(3):
+        assert _read(theirs, node["device"], "o%d" % i)[0] == b"body %d" % i
+        assert _read(theirs, spare["device"], "o%d" % i)[0] == b"body %d" % i
+    again = replicator.run_once()  # still away: the spare is kept up to date, nothing moves
+    assert (again.unavailable, again.handoff_pushes, again.files_sent) == (1, 1, 0)
+
+
+def test_a_primary_that_answers_but_fails_gets_no_handoff(tmp_path, remote, recorder):
+    node, remote_root = remote
+    me = {"ip": "127.0.0.1", "port": 1, "device": "sda"}
+    spare = dict(node, device=node["device"] + "-spare")
+    (remote_root / spare["device"]).mkdir()
+    confused = {"ip": "127.0.0.1", "port": recorder.port, "device": "sdb"}  # answers 501
+    replicator = _replicator(tmp_path, [me, confused], handoffs=[spare])
+    _write(replicator.managers[0], "sda", "o", b"x", time.time())
+    stats = replicator.run_once()
+    assert stats.failures == 1 and (stats.unavailable, stats.handoff_pushes) == (0, 0)
 
 
 def test_bandwidth_limit_is_honoured(tmp_path, remote):

@@ -74,6 +74,18 @@ def test_account_autocreate_and_management(cluster):
     assert req("/v1/AUTH_other", "HEAD").get_response(managed).status_int == 204
 
 
+def test_deleted_account_is_gone_not_autocreated(cluster):
+    managed = cluster.make_proxy(allow_account_management=True, account_autocreate=True)
+    assert req("/v1/AUTH_doomed", "PUT").get_response(managed).status_int == 201
+    assert req("/v1/AUTH_doomed", "DELETE").get_response(managed).status_int == 204
+    for method in ("HEAD", "GET"):
+        resp = req("/v1/AUTH_doomed", method).get_response(managed)
+        assert resp.status_int == 410, method
+        assert resp.headers["X-Account-Status"] == "Deleted"
+    # a name never written is still the empty account autocreate shows
+    assert req("/v1/AUTH_never", "HEAD").get_response(managed).status_int == 204
+
+
 def test_container_lifecycle(cluster):
     app = cluster.proxy
     resp = req("/v1/%s/%s" % (ACCOUNT, "c" * 257), "PUT").get_response(app)
