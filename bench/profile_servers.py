@@ -127,7 +127,7 @@ def main(argv: Optional[list] = None) -> int:
     from objstore.aio.cluster import Cluster
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="profile-servers-"))
     cluster = Cluster(str(data_dir / "aio"), port=0, nodes=4, replicas=3,
-                      say=lambda m: print("aio:", m, file=sys.stderr))
+                      background_daemons=False, say=lambda m: print("aio:", m, file=sys.stderr))
     spy = None if args.no_spy else py_spy_binary()
     if spy is None and not args.no_spy:
         print("py-spy not found: CPU per process kind only", file=sys.stderr)
