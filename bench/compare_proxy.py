@@ -32,6 +32,7 @@ REPO_ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
 import compare_chart  # noqa: E402  (bench/ is not a package)
+import machine_limits  # noqa: E402
 import proxy_bench  # noqa: E402
 import swift_peer  # noqa: E402
 
@@ -253,6 +254,27 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def limit_fractions(rows: list[dict], limits: Optional[dict]) -> list[str]:
+    """Large-object MiB/s as a share of what the machine allows at most."""
+    if not limits:
+        return []
+    ceilings = {"put": ("disk write+fsync / replicas",
+                        limits["put_ceiling_disk_mib_s"]),
+                "get": ("loopback", limits["get_ceiling_loopback_mib_s"])}
+    lines = ["machine limits (MiB/s): disk write+fsync %(disk_write_fsync_mib_s)s, "
+             "loopback %(loopback_mib_s)s, MD5 per core %(md5_mib_s_per_core)s, "
+             "CRC32 per core %(crc32_mib_s_per_core)s" % limits]
+    for row in rows:
+        if row["section"] == "large" and row["field"] == "mib_per_s":
+            label, ceiling = ceilings[row["phase"]]
+            for name in ("objstore", "swift"):
+                if row[name] and ceiling:
+                    lines.append("%s: %s %.1f MiB/s = %.0f%% of %s (%.1f)" % (
+                        row["figure"], name, row[name], 100 * row[name] / ceiling,
+                        label, ceiling))
+    return lines
+
+
 def _errors_note(name: str, runs: list) -> list[str]:
     notes = []
     for number, result in enumerate(runs, start=1):
@@ -358,6 +380,10 @@ def main(argv: Optional[list] = None) -> int:
     finally:
         if not args.data_dir:
             shutil.rmtree(data_dir, ignore_errors=True)
+    if any(p.startswith("large_") for p in args.phases.split(",")):
+        # After the rounds, so the probe's disk and CPU load disturbs no phase.
+        results["machine_limits"] = machine_limits.measure(
+            str(data_dir) if args.data_dir else None)
     rows = comparison_table(results["objstore"], results["swift"],
                             args.client_counts)
     results["table"] = rows
@@ -379,6 +405,8 @@ def main(argv: Optional[list] = None) -> int:
     for note in (_errors_note("objstore", results["objstore"]) +
                  _errors_note("swift", results["swift"])):
         print("warning:", note)
+    for line in limit_fractions(rows, results.get("machine_limits")):
+        print(line)
     print(f"raw results: {out_path}")
     failed = any("error" in run for name in ("objstore", "swift")
                  for run in results[name])
