@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -34,6 +32,7 @@ sys.path.append(str(BENCH_DIR.parent))
 import proxy_bench  # noqa: E402
 from large_object_memory import RssSampler, proc_status_mb, proxy_pid  # noqa: E402
 from proc_cpu import ServerCpuMeter  # noqa: E402
+from quiet_aio import quiet_aio  # noqa: E402
 from swift_http import MIB, authenticate  # noqa: E402
 
 
@@ -46,13 +45,7 @@ def main(argv: Optional[list] = None) -> int:
     parser.add_argument("--data-dir")
     parser.add_argument("--json")
     args = parser.parse_args(argv)
-    from objstore.aio.cluster import Cluster
-    data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="upload-memory-"))
-    cluster = Cluster(str(data_dir / "aio"), port=0, nodes=4, replicas=3,
-                      background_daemons=False,
-                      say=lambda m: print("aio:", m, file=sys.stderr))
-    cluster.start()
-    try:
+    with quiet_aio(args.data_dir, "upload-memory-") as cluster:
         pid = proxy_pid(cluster)
         config = proxy_bench.BenchConfig(
             cluster.auth_url, "test:tester", "testing", containers=1,
@@ -69,10 +62,6 @@ def main(argv: Optional[list] = None) -> int:
         finally:
             peak = sampler.stop()
         hwm = proc_status_mb(pid, "VmHWM")
-    finally:
-        cluster.stop()
-        if not args.data_dir:
-            shutil.rmtree(data_dir, ignore_errors=True)
     result = {"uploads": args.uploads, "size_mib": args.size_mib,
               "proxy_rss_before_mb": round(before, 1), "proxy_rss_peak_mb": round(peak, 1),
               "proxy_vmhwm_mb": round(hwm, 1), "limit_mb": args.limit_mb,

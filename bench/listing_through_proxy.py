@@ -22,7 +22,6 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Optional
@@ -34,6 +33,7 @@ sys.path.append(str(BENCH_DIR.parent))
 
 import container_listing_bench as filler  # noqa: E402
 from proc_cpu import tree_cpu_seconds  # noqa: E402
+from quiet_aio import pids_by_kind, quiet_aio  # noqa: E402
 from swift_http import authenticate  # noqa: E402
 
 CONTAINER = "big"
@@ -99,58 +99,51 @@ def timed_get(conn: http.client.HTTPConnection, path: str, token: str,
     return statistics.median(samples), min(samples), status, size, cpu
 
 
+def list_pages(cluster, objects: int, repeat: int) -> bool:
+    """Fill the container, time every case; False when a listing failed."""
+    failed = False
+    session = authenticate(cluster.auth_url, "test:tester", "testing")
+    conn = http.client.HTTPConnection(session.host, session.port, timeout=120)
+    base = session.base_path + "/" + CONTAINER
+    conn.request("PUT", base, headers={"X-Auth-Token": session.token})
+    conn.getresponse().read()
+    account = session.base_path.rstrip("/").rsplit("/", 1)[-1]
+    seconds = fill_replicas(cluster, account, objects)
+    print("filled 3 replicas with %d rows in %.1f s" % (objects, seconds))
+    middle = filler.object_name(objects // 2, max(1, objects // 1000))
+    cases = [
+        ("json page", "?format=json&limit=10000"),
+        ("plain page", "?limit=10000"),
+        ("json page from the middle", "?format=json&limit=10000&marker=" + quote(middle)),
+        ("delimiter page", "?format=json&delimiter=/&limit=10000"),
+        ("prefix+delimiter page", "?format=json&prefix=p500/&delimiter=/&limit=10000"),
+    ]
+    print("load average: %.2f %.2f %.2f" % os.getloadavg())
+    pids = pids_by_kind(cluster, ("proxy", "container"))
+    print("%-28s %10s %8s %7s %10s %14s %8s" % (
+        "case", "median ms", "best ms", "status", "bytes", "CPU ms px/ct", "target"))
+    for label, query in cases:
+        median, best, status, size, cpu = timed_get(conn, base + query, session.token,
+                                                    repeat, pids)
+        target = TARGETS_MS.get(label)
+        verdict = "" if target is None else ("< %g ok" % target if median < target
+                                             else "> %g MISSED" % target)
+        failed |= status != 200
+        print("%-28s %10.1f %8.1f %7d %10d %6.1f/%-7.1f %8s" % (
+            label, median, best, status, size, cpu["proxy"], cpu["container"], verdict))
+    conn.close()
+    return not failed
+
+
 def main(argv: Optional[list] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--data-dir")
     args = parser.parse_args(argv)
-    from objstore.aio.cluster import Cluster
-    data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="listing-proxy-"))
-    cluster = Cluster(str(data_dir / "aio"), port=0, nodes=4, replicas=3,
-                      background_daemons=False,
-                      say=lambda m: print("aio:", m, file=sys.stderr))
-    cluster.start()
-    failed = False
-    try:
-        session = authenticate(cluster.auth_url, "test:tester", "testing")
-        conn = http.client.HTTPConnection(session.host, session.port, timeout=120)
-        base = session.base_path + "/" + CONTAINER
-        conn.request("PUT", base, headers={"X-Auth-Token": session.token})
-        conn.getresponse().read()
-        account = session.base_path.rstrip("/").rsplit("/", 1)[-1]
-        seconds = fill_replicas(cluster, account, args.objects)
-        print("filled 3 replicas with %d rows in %.1f s" % (args.objects, seconds))
-        middle = filler.object_name(args.objects // 2, max(1, args.objects // 1000))
-        cases = [
-            ("json page", "?format=json&limit=10000"),
-            ("plain page", "?limit=10000"),
-            ("json page from the middle", "?format=json&limit=10000&marker=" + quote(middle)),
-            ("delimiter page", "?format=json&delimiter=/&limit=10000"),
-            ("prefix+delimiter page", "?format=json&prefix=p500/&delimiter=/&limit=10000"),
-        ]
-        print("load average: %.2f %.2f %.2f" % os.getloadavg())
-        pids: dict = {"proxy": [], "container": []}
-        for row in cluster.status():
-            if row["pid"] and row["kind"] in pids:
-                pids[row["kind"]].append(row["pid"])
-        print("%-28s %10s %8s %7s %10s %14s %8s" % (
-            "case", "median ms", "best ms", "status", "bytes", "CPU ms px/ct", "target"))
-        for label, query in cases:
-            median, best, status, size, cpu = timed_get(conn, base + query, session.token,
-                                                        args.repeat, pids)
-            target = TARGETS_MS.get(label)
-            verdict = "" if target is None else ("< %g ok" % target if median < target
-                                                 else "> %g MISSED" % target)
-            failed |= status != 200
-            print("%-28s %10.1f %8.1f %7d %10d %6.1f/%-7.1f %8s" % (
-                label, median, best, status, size, cpu["proxy"], cpu["container"], verdict))
-        conn.close()
-    finally:
-        cluster.stop()
-        if not args.data_dir:
-            shutil.rmtree(data_dir, ignore_errors=True)
-    return 1 if failed else 0
+    with quiet_aio(args.data_dir, "listing-proxy-") as cluster:
+        ok = list_pages(cluster, args.objects, args.repeat)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

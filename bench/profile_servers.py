@@ -28,7 +28,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Optional
@@ -39,6 +38,7 @@ sys.path.append(str(BENCH_DIR.parent))
 
 import proxy_bench  # noqa: E402
 from proc_cpu import ServerCpuMeter, tree_cpu_seconds  # noqa: E402
+from quiet_aio import pids_by_kind, quiet_aio  # noqa: E402
 from swift_http import authenticate  # noqa: E402
 
 KINDS = ("proxy", "object", "container", "account")
@@ -106,12 +106,45 @@ def summarise_stacks(path: Path, top: int) -> dict:
                               for f, c in inclusive.most_common(top)]}
 
 
-def kind_pids(cluster) -> dict[str, list[int]]:
-    pids: dict[str, list[int]] = {kind: [] for kind in KINDS}
-    for row in cluster.status():
-        if row["pid"] and row["kind"] in pids:
-            pids[row["kind"]].append(row["pid"])
-    return pids
+def profile_phases(cluster, args: argparse.Namespace, spy: Optional[str],
+                   report: dict) -> None:
+    """Every small-object phase once, measured (and sampled) into ``report``."""
+    pids = pids_by_kind(cluster, KINDS)
+    targets = {"proxy": pids["proxy"][0], "object": pids["object"][0],
+               "container": pids["container"][0]}
+    config = proxy_bench.BenchConfig(cluster.auth_url, "test:tester", "testing",
+                                     concurrency=args.concurrency,
+                                     duration=args.duration,
+                                     phases=proxy_bench.SMALL_PHASES)
+    config.run_id = "%d-%d" % (time.time(), os.getpid())
+    session = authenticate(config.auth_url, config.user, config.key)
+    proxy_bench._setup_containers(config, session)
+    all_pids = [p for kind in KINDS for p in pids[kind]]
+    meter = ServerCpuMeter(lambda: all_pids)
+    meter.calibrate()
+    with proxy_bench.SmallObjectDriver(config, session, meter) as driver:
+        for phase in proxy_bench.SMALL_PHASES:
+            meter.settle()
+            spies = {}
+            if spy:
+                for kind, pid in targets.items():
+                    out = Path(cluster.layout.logs_dir) / ("spy-%s-%s.txt" % (phase, kind))
+                    spies[kind] = (start_spy(spy, pid, out, args.rate), out)
+            before = {k: tree_cpu_seconds(pids[k]) or 0.0 for k in KINDS}
+            result = driver.run(phase)
+            after = {k: tree_cpu_seconds(pids[k]) or 0.0 for k in KINDS}
+            ops = max(1, result.ops)
+            per_kind = {k: round(1000 * (after[k] - before[k]) / ops, 2) for k in KINDS}
+            per_kind["total"] = round(sum(per_kind[k] for k in KINDS), 2)
+            per_kind["ops"] = result.ops
+            per_kind["errors"] = result.errors
+            report["cpu_ms_per_op"][phase] = per_kind
+            print("%-7s %5d ops  CPU ms/op: %s" % (phase, result.ops, "  ".join(
+                "%s %.2f" % (k, per_kind[k]) for k in KINDS + ("total",))))
+            for kind, (proc, out) in spies.items():
+                stop_spy(proc)
+                report["profiles"]["%s/%s" % (phase, kind)] = summarise_stacks(
+                    out, args.top)
 
 
 def main(argv: Optional[list] = None) -> int:
@@ -124,56 +157,12 @@ def main(argv: Optional[list] = None) -> int:
     parser.add_argument("--json")
     parser.add_argument("--data-dir")
     args = parser.parse_args(argv)
-    from objstore.aio.cluster import Cluster
-    data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="profile-servers-"))
-    cluster = Cluster(str(data_dir / "aio"), port=0, nodes=4, replicas=3,
-                      background_daemons=False, say=lambda m: print("aio:", m, file=sys.stderr))
     spy = None if args.no_spy else py_spy_binary()
     if spy is None and not args.no_spy:
         print("py-spy not found: CPU per process kind only", file=sys.stderr)
-    cluster.start()
     report: dict = {"cpu_ms_per_op": {}, "profiles": {}}
-    try:
-        pids = kind_pids(cluster)
-        targets = {"proxy": pids["proxy"][0], "object": pids["object"][0],
-                   "container": pids["container"][0]}
-        config = proxy_bench.BenchConfig(cluster.auth_url, "test:tester", "testing",
-                                         concurrency=args.concurrency,
-                                         duration=args.duration,
-                                         phases=proxy_bench.SMALL_PHASES)
-        config.run_id = "%d-%d" % (time.time(), os.getpid())
-        session = authenticate(config.auth_url, config.user, config.key)
-        proxy_bench._setup_containers(config, session)
-        all_pids = [p for kind in KINDS for p in pids[kind]]
-        meter = ServerCpuMeter(lambda: all_pids)
-        meter.calibrate()
-        with proxy_bench.SmallObjectDriver(config, session, meter) as driver:
-            for phase in proxy_bench.SMALL_PHASES:
-                meter.settle()
-                spies = {}
-                if spy:
-                    for kind, pid in targets.items():
-                        out = data_dir / ("%s-%s.txt" % (phase, kind))
-                        spies[kind] = (start_spy(spy, pid, out, args.rate), out)
-                before = {k: tree_cpu_seconds(pids[k]) or 0.0 for k in KINDS}
-                result = driver.run(phase)
-                after = {k: tree_cpu_seconds(pids[k]) or 0.0 for k in KINDS}
-                ops = max(1, result.ops)
-                per_kind = {k: round(1000 * (after[k] - before[k]) / ops, 2) for k in KINDS}
-                per_kind["total"] = round(sum(per_kind[k] for k in KINDS), 2)
-                per_kind["ops"] = result.ops
-                per_kind["errors"] = result.errors
-                report["cpu_ms_per_op"][phase] = per_kind
-                print("%-7s %5d ops  CPU ms/op: %s" % (phase, result.ops, "  ".join(
-                    "%s %.2f" % (k, per_kind[k]) for k in KINDS + ("total",))))
-                for kind, (proc, out) in spies.items():
-                    stop_spy(proc)
-                    report["profiles"]["%s/%s" % (phase, kind)] = summarise_stacks(
-                        out, args.top)
-    finally:
-        cluster.stop()
-        if not args.data_dir:
-            shutil.rmtree(data_dir, ignore_errors=True)
+    with quiet_aio(args.data_dir, "profile-servers-") as cluster:
+        profile_phases(cluster, args, spy, report)
     for key, summary in report["profiles"].items():
         if not summary.get("samples"):
             continue
