@@ -32,6 +32,7 @@ REPO_ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
 import compare_chart  # noqa: E402  (bench/ is not a package)
+import machine_limits  # noqa: E402
 import proxy_bench  # noqa: E402
 import swift_peer  # noqa: E402
 
@@ -106,8 +107,15 @@ def bench_objstore(args: argparse.Namespace, data_dir: Path) -> dict:
     if cluster_class is None:
         raise SystemExit("objstore is not runnable: pass --objstore-auth-url "
                          "of a running cluster, or --skip-objstore")
+    # Background daemons off unless asked: the Swift peer runs none, and
+    # objstore's replicators and auditors would otherwise send REPLICATE and
+    # listing requests to the very servers whose CPU is counted (a replicator
+    # pass over freshly written suffixes was 30% of an object server's
+    # samples).  Container updates are synchronous in both systems, so the
+    # workload needs no daemon.
     cluster = cluster_class(str(data_dir / "objstore"), port=0, nodes=4,
                             replicas=3,
+                            background_daemons=args.objstore_daemons,
                             say=lambda m: print(f"objstore-aio: {m}",
                                                 file=sys.stderr))
     started = time.monotonic()
@@ -124,6 +132,7 @@ def bench_objstore(args: argparse.Namespace, data_dir: Path) -> dict:
         result["server"] = {
             "software": "objstore", "source": "objstore.aio.cluster.Cluster",
             "nodes": 4, "replicas": 3, "workers": workers,
+            "background_daemons": args.objstore_daemons,
             "dropped_filters": list(getattr(cluster, "dropped_filters", [])),
             "logs": cluster.logs_dir}
         return result
@@ -245,6 +254,27 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def limit_fractions(rows: list[dict], limits: Optional[dict]) -> list[str]:
+    """Large-object MiB/s as a share of what the machine allows at most."""
+    if not limits:
+        return []
+    ceilings = {"put": ("disk write+fsync / replicas",
+                        limits["put_ceiling_disk_mib_s"]),
+                "get": ("loopback", limits["get_ceiling_loopback_mib_s"])}
+    lines = ["machine limits (MiB/s): disk write+fsync %(disk_write_fsync_mib_s)s, "
+             "loopback %(loopback_mib_s)s, MD5 per core %(md5_mib_s_per_core)s, "
+             "CRC32 per core %(crc32_mib_s_per_core)s" % limits]
+    for row in rows:
+        if row["section"] == "large" and row["field"] == "mib_per_s":
+            label, ceiling = ceilings[row["phase"]]
+            for name in ("objstore", "swift"):
+                if row[name] and ceiling:
+                    lines.append("%s: %s %.1f MiB/s = %.0f%% of %s (%.1f)" % (
+                        row["figure"], name, row[name], 100 * row[name] / ceiling,
+                        label, ceiling))
+    return lines
+
+
 def _errors_note(name: str, runs: list) -> list[str]:
     notes = []
     for number, result in enumerate(runs, start=1):
@@ -284,6 +314,10 @@ def parse_args(argv: Optional[list]) -> argparse.Namespace:
     parser.add_argument("--objstore-user", default="test:tester")
     parser.add_argument("--objstore-key", default="testing")
     parser.add_argument("--skip-objstore", action="store_true")
+    parser.add_argument("--objstore-daemons", action="store_true",
+                        help="run the aio's background daemons (replicators, "
+                             "auditors, updaters) during the measurement; off "
+                             "by default, as the Swift peer runs none")
     parser.add_argument("--skip-swift", action="store_true")
     parser.add_argument("--swift-venv", default=swift_peer.DEFAULT_VENV)
     parser.add_argument("--swift-workers", default="match",
@@ -346,6 +380,10 @@ def main(argv: Optional[list] = None) -> int:
     finally:
         if not args.data_dir:
             shutil.rmtree(data_dir, ignore_errors=True)
+    if any(p.startswith("large_") for p in args.phases.split(",")):
+        # After the rounds, so the probe's disk and CPU load disturbs no phase.
+        results["machine_limits"] = machine_limits.measure(
+            str(data_dir) if args.data_dir else None)
     rows = comparison_table(results["objstore"], results["swift"],
                             args.client_counts)
     results["table"] = rows
@@ -367,6 +405,8 @@ def main(argv: Optional[list] = None) -> int:
     for note in (_errors_note("objstore", results["objstore"]) +
                  _errors_note("swift", results["swift"])):
         print("warning:", note)
+    for line in limit_fractions(rows, results.get("machine_limits")):
+        print(line)
     print(f"raw results: {out_path}")
     failed = any("error" in run for name in ("objstore", "swift")
                  for run in results[name])

@@ -79,7 +79,10 @@ class Controller:
     # -- headers -----------------------------------------------------------------
     def base_headers(self, timestamp: Optional[Timestamp] = None,
                      policy_index: Optional[int | str] = None) -> dict[str, str]:
-        headers = {TRANS_ID_HEADER: get_trans_id(), "Connection": "close"}
+        # No "Connection: close": the backend client keeps connections alive
+        # and pools them; asking the node to close made every request pay a
+        # connect, an accept and a new server green thread.
+        headers = {TRANS_ID_HEADER: get_trans_id()}
         if timestamp is not None:
             headers["X-Timestamp"] = timestamp.internal
         if policy_index is not None:
