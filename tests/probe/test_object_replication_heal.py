@@ -81,7 +81,7 @@ def _body(i, size=1000):
     return (seed * (size // len(seed) + 1))[:size]
 
 
-def _put_home(cluster, conn, account, container, written):
+def _put_home(cluster, conn, account, container, written, headers=None):
     """PUT objects and make sure each one's .data sits on exactly its primaries.
 
     After an earlier test stopped a node, the proxy skips that node for a
@@ -89,7 +89,7 @@ def _put_home(cluster, conn, account, container, written):
     pass brings it home, so the test breaks the replica it means to.
     """
     for obj, body in written.items():
-        conn.put_object(container, obj, body)
+        conn.put_object(container, obj, body, headers=headers)
     places = [Placement(cluster, account, container, obj) for obj in written]
     if any(where.nodes_with(".data") != where.primary_nodes for where in places):
         cluster.run_daemons_once(kinds=REPLICATOR)
@@ -288,8 +288,10 @@ def test_expired_object_is_never_served_listed_or_resurrected(cluster, conn, nam
 
     account, container = names
     obj = "short-lived"
-    delete_at = int(time.time()) + 8      # the PUT and HEAD below finish well before it
-    conn.put_object(container, obj, b"gone at its time", headers={"X-Delete-At": str(delete_at)})
+    # Time enough for the PUT, a replication pass bringing it home and the HEAD.
+    delete_at = int(time.time()) + 20
+    _put_home(cluster, conn, account, container, {obj: b"gone at its time"},
+              headers={"X-Delete-At": str(delete_at)})
     conn.put_object(container, "kept", b"stays")
     assert int(conn.head_object(container, obj)["x-delete-at"]) == delete_at
     where = Placement(cluster, account, container, obj)
