@@ -24,7 +24,6 @@ from objstore.common.backend_client import (BackendResponse, node_request,
                                             update_target_headers)
 from objstore.common.cluster_config import ClusterConfig
 from objstore.common.concurrency import GreenPile
-from objstore.common.config import ConfigError
 from objstore.common.daemon import Daemon, DaemonConfig, is_local_device
 from objstore.common.db import DatabaseError
 from objstore.common.db_files import iter_devices
@@ -50,10 +49,7 @@ class AccountReaperConfig(DaemonConfig):
     log_name: str = "account-reaper"
 
     def validate(self) -> None:
-        if self.concurrency < 1:
-            raise ConfigError("option 'concurrency' must be >= 1")
-        if self.delay_reaping < 0:
-            raise ConfigError("option 'delay_reaping' must be >= 0")
+        self.require_at_least(concurrency=1, delay_reaping=0)
 
 
 @dataclasses.dataclass

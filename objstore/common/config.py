@@ -240,6 +240,13 @@ class ConfigSection:
     def validate(self) -> None:
         """Override to check ranges; raise ConfigError naming the option."""
 
+    def require_at_least(self, **floors: float) -> None:
+        """Refuse the first option below its floor (a count of 0 workers, a negative
+        rate), so every section words the error the same way."""
+        for option, floor in floors.items():
+            if getattr(self, option) < floor:
+                raise ConfigError("option %r must be >= %s" % (option, floor))
+
 
 def read_ini(path: str) -> dict[str, dict[str, str]]:
     """Read an INI file into {section: {key: value}}, [DEFAULT] merged into each section.

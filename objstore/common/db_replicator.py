@@ -32,7 +32,6 @@ from objstore.common.backend_client import (BackendConnection, BackendError,
                                             backend_request, quote_backend_path)
 from objstore.common.cluster_config import ClusterConfig
 from objstore.common.concurrency import GreenPool
-from objstore.common.config import ConfigError
 from objstore.common.daemon import Daemon, DaemonConfig, is_local_device
 from objstore.common.db import DatabaseBroker, DatabaseError
 from objstore.common.db_files import DbFile, iter_devices, remove_db
@@ -58,11 +57,7 @@ class DbReplicatorConfig(DaemonConfig):
     log_name: str = ""
 
     def validate(self) -> None:
-        for name in ("concurrency", "per_diff", "max_diffs"):
-            if getattr(self, name) < 1:
-                raise ConfigError("option %r must be >= 1" % name)
-        if self.reclaim_age < 0:
-            raise ConfigError("option 'reclaim_age' must be >= 0")
+        self.require_at_least(concurrency=1, per_diff=1, max_diffs=1, reclaim_age=0)
 
 
 @dataclasses.dataclass

@@ -29,8 +29,7 @@ class ServerSettings(ConfigSection):
     def validate(self) -> None:
         if not 0 <= self.bind_port <= 65535:
             raise ConfigError("option 'bind_port' must be 0..65535")
-        if self.workers < 0:
-            raise ConfigError("option 'workers' must be >= 0")
+        self.require_at_least(workers=0)
         if bool(self.cert_file) != bool(self.key_file):
             raise ConfigError("options 'cert_file' and 'key_file' go together: set both "
                               "to serve HTTPS, or neither")

@@ -57,11 +57,8 @@ class ObjectAuditorConfig(DaemonConfig):
     def validate(self) -> None:
         if self.mode not in AUDIT_MODES:
             raise ConfigError("option 'mode' must be one of %s" % ", ".join(AUDIT_MODES))
-        for option in ("bytes_per_second", "files_per_second", "temp_max_age"):
-            if getattr(self, option) < 0:
-                raise ConfigError("option %r must be >= 0" % option)
-        if self.disk_chunk_size < 1:
-            raise ConfigError("option 'disk_chunk_size' must be >= 1")
+        self.require_at_least(bytes_per_second=0, files_per_second=0, temp_max_age=0,
+                              disk_chunk_size=1)
 
 
 @dataclasses.dataclass

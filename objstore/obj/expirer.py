@@ -68,12 +68,9 @@ class ObjectExpirerConfig(DaemonConfig):
     log_name: str = "object-expirer"
 
     def validate(self) -> None:
-        if self.concurrency < 1:
-            raise ConfigError("option 'concurrency' must be >= 1")
+        self.require_at_least(concurrency=1, row_batch=1)
         if not 1 <= self.listing_limit <= 10000:
             raise ConfigError("option 'listing_limit' must be 1..10000")
-        if self.row_batch < 1:
-            raise ConfigError("option 'row_batch' must be >= 1")
         if self.processes < 0 or not (self.processes == 0 or 0 <= self.process < self.processes):
             raise ConfigError("option 'process' must be in 0..processes-1")
 

@@ -29,7 +29,6 @@ from typing import Any, Iterator, Mapping, Optional
 
 from objstore.common.cluster_config import ClusterConfig
 from objstore.common.concurrency import GreenPool
-from objstore.common.config import ConfigError
 from objstore.common.daemon import Daemon, DaemonConfig
 from objstore.obj.diskfile import DiskFileError, DiskFileManager, DiskFileRouter, fs_managers
 from objstore.obj.diskfile.rules import DEFAULT_RECLAIM_AGE
@@ -59,12 +58,7 @@ class ObjectReplicatorConfig(DaemonConfig):
     log_name: str = "object-replicator"
 
     def validate(self) -> None:
-        if self.concurrency < 1:
-            raise ConfigError("option 'concurrency' must be >= 1")
-        if self.max_bytes_per_second < 0:
-            raise ConfigError("option 'max_bytes_per_second' must be >= 0")
-        if self.reclaim_age < 0:
-            raise ConfigError("option 'reclaim_age' must be >= 0")
+        self.require_at_least(concurrency=1, max_bytes_per_second=0, reclaim_age=0)
 
 
 @dataclasses.dataclass

@@ -17,7 +17,6 @@ from typing import Any, Mapping, Optional
 
 from objstore.common.cluster_config import ClusterConfig
 from objstore.common.concurrency import GreenPool
-from objstore.common.config import ConfigError
 from objstore.common.daemon import Daemon, DaemonConfig
 from objstore.common.logs import new_trans_id, set_trans_id
 from objstore.obj.container_update import send_update
@@ -36,8 +35,7 @@ class ObjectUpdaterConfig(DaemonConfig):
     log_name: str = "object-updater"
 
     def validate(self) -> None:
-        if self.concurrency < 1:
-            raise ConfigError("option 'concurrency' must be >= 1")
+        self.require_at_least(concurrency=1)
 
 
 @dataclasses.dataclass
