@@ -102,9 +102,6 @@ def _as_postgres(owner, *args, env=None, check=True):
     return done
 
 
-@pytest.mark.skipif(os.environ.get("OBJSTORE_SLOW") != "1",
-                    reason="a real PostgreSQL backed up over HTTPS takes minutes on a loaded "
-                           "machine; OBJSTORE_SLOW=1 runs it")
 @pytest.mark.skipif(PGBACKREST is None, reason="pgBackRest is not installed "
                                                "(apt-get install pgbackrest; .ci/run does)")
 @pytest.mark.skipif(BIN_DIR is None, reason="PostgreSQL server is not installed "
