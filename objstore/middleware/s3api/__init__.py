@@ -11,20 +11,24 @@ XML, errors with S3 error codes.
 Modules: :mod:`.routing` (bucket/key), :mod:`.auth` and :mod:`.signing`
 (signatures), :mod:`.body` (checked bodies), :mod:`.buckets`, :mod:`.listing`,
 :mod:`.objects`, :mod:`.multipart` and :mod:`.multipart_listing` (the
-handlers), :mod:`.errors` and :mod:`.s3xml`.
+handlers), :mod:`.versioning`, :mod:`.object_versions` and
+:mod:`.versions_listing` (versions), :mod:`.acl` and :mod:`.canned_acl`
+(ACLs), :mod:`.errors` and :mod:`.s3xml`.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 import webob
 
+from objstore.common.capabilities import Capabilities
 from objstore.common.cluster_config import ClusterConfig
 from objstore.common.http_protocol import HEADER_NAMES_AS_WRITTEN
 from objstore.common.logs import get_logger
 from objstore.common.pipeline import typed_factory
-from objstore.middleware.s3api import (buckets, listing, multi_delete, multipart,
-                                       multipart_listing, objects)
+from objstore.middleware.s3api import (acl, buckets, listing, multi_delete, multipart,
+                                       multipart_listing, objects, versioning,
+                                       versions_listing)
 from objstore.middleware.s3api.auth import AuthReader, parse_query
 from objstore.middleware.s3api.config import S3ApiConfig
 from objstore.middleware.s3api.context import S3Request
@@ -36,7 +40,7 @@ MAX_DISCARDED_BODY = 1024 * 1024
 # Bucket sub-resources answered here; any other one is refused, never ignored.
 _UNSUPPORTED = ("cors", "lifecycle", "policy", "tagging", "website", "logging",
                 "notification", "replication", "encryption", "requestPayment",
-                "object-lock", "retention", "legal-hold", "versions", "accelerate", "analytics", "inventory", "metrics",
+                "object-lock", "retention", "legal-hold", "accelerate", "analytics", "inventory", "metrics",
                 "ownershipControls", "publicAccessBlock", "intelligent-tiering", "torrent",
                 "restore", "select", "attributes")
 
@@ -44,9 +48,12 @@ _UNSUPPORTED = ("cors", "lifecycle", "policy", "tagging", "website", "logging",
 class S3ApiMiddleware:
     """WSGI filter; see the module docstring."""
 
-    def __init__(self, app: Callable, conf: S3ApiConfig, logger: Any = None):
+    def __init__(self, app: Callable, conf: S3ApiConfig, logger: Any = None,
+                 capabilities: Optional[Capabilities] = None):
         self.app = app
         self.conf = conf
+        # /info of this pipeline: which Swift features S3 calls can build on.
+        self.capabilities = capabilities
         self.logger = logger or get_logger(conf.log_name)
         self.auth_reader = AuthReader(conf.location)
 
@@ -98,8 +105,12 @@ class S3ApiMiddleware:
                           % unsupported[0])
         if "acl" in req.query:
             if method == "GET":
-                return buckets.get_acl(req)
-            raise S3Error("NotImplemented", "Only GET of the (private) ACL is supported")
+                return acl.get_acl(req)
+            if method == "PUT" and req.key is None:
+                return acl.put_bucket_acl(req)
+            if method == "PUT":
+                raise S3Error("NotImplemented", "Objects have their bucket's ACL")
+            raise S3Error("MethodNotAllowed", Method=method, ResourceType="ACL")
         if req.key is None:
             return self._bucket(req)
         if "uploadId" in req.query or "uploads" in req.query or \
@@ -125,6 +136,11 @@ class S3ApiMiddleware:
             raise S3Error("MethodNotAllowed", Method=method, ResourceType="OBJECT")
         return handler(req)
 
+    @property
+    def versioning_installed(self) -> bool:
+        return self.capabilities is not None and \
+            "object_versioning" in self.capabilities.as_info()
+
     def _bucket(self, req: S3Request) -> webob.Response:
         method = req.method
         if "uploads" in req.query and method == "GET":
@@ -137,8 +153,12 @@ class S3ApiMiddleware:
             return buckets.get_location(req)
         if "versioning" in req.query:
             if method == "GET":
-                return buckets.get_versioning(req)
-            raise S3Error("NotImplemented", "Turning on versioning is not supported")
+                return versioning.get_versioning(req)
+            if method == "PUT":
+                return versioning.put_versioning(req, self.versioning_installed)
+            raise S3Error("MethodNotAllowed", Method=method, ResourceType="BUCKET")
+        if "versions" in req.query and method == "GET":
+            return versions_listing.list_versions(req)
         if "delete" in req.query and method == "POST":
             return multi_delete.delete_objects(req)
         handler = {"PUT": buckets.create_bucket, "HEAD": buckets.head_bucket,
@@ -181,5 +201,5 @@ def filter_factory(cluster: ClusterConfig, conf: S3ApiConfig,
     logger = get_logger(conf.log_name, raw)
 
     def make_filter(app: Callable) -> S3ApiMiddleware:
-        return S3ApiMiddleware(app, conf, logger)
+        return S3ApiMiddleware(app, conf, logger, cluster.capabilities)
     return make_filter

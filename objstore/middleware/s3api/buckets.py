@@ -11,6 +11,7 @@ import re
 
 import webob
 
+from objstore.middleware.s3api.canned_acl import canned_read_acl
 from objstore.middleware.s3api.context import S3Request
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.listing import s3_timestamp, xml_response
@@ -87,6 +88,12 @@ def create_bucket(req: S3Request) -> webob.Response:
         raise S3Error("BucketAlreadyOwnedByYou", BucketName=req.bucket or "")
     if resp.status_int // 100 != 2:
         raise req.fail_for(resp, "NoSuchBucket")
+    read_acl = canned_read_acl(req)
+    if read_acl:
+        # (set once the bucket is new: re-creating it must not change its ACL)
+        made = req.swift("POST", req.bucket, headers={"X-Container-Read": read_acl})
+        if made.status_int // 100 != 2:
+            raise req.fail_for(made, "NoSuchBucket")
     out = webob.Response(status=200)
     out.headers["Location"] = "/" + (req.bucket or "")
     return out
@@ -123,29 +130,3 @@ def get_location(req: S3Request) -> webob.Response:
     # us-east-1 is written as an empty constraint, as AWS answers it.
     location = "" if req.conf.location == "us-east-1" else req.conf.location
     return xml_response(to_xml("LocationConstraint", [], text=location))
-
-
-def get_versioning(req: S3Request) -> webob.Response:
-    """Versioning is never on through S3 here: the empty configuration says so."""
-    if not req.bucket_exists():
-        raise S3Error("NoSuchBucket", BucketName=req.bucket or "")
-    return xml_response(to_xml("VersioningConfiguration", []))
-
-
-def get_acl(req: S3Request) -> webob.Response:
-    """Every bucket and object is private: the owner has full control, nobody else."""
-    if req.key is None:
-        if not req.bucket_exists():
-            raise S3Error("NoSuchBucket", BucketName=req.bucket or "")
-    else:
-        resp = req.swift("HEAD", req.bucket, req.key)
-        if resp.status_int // 100 != 2:
-            raise req.fail_for(resp)
-    grant = [("Grantee", [("ID", req.details.access_key),
-                          ("DisplayName", req.details.access_key)]),
-             ("Permission", "FULL_CONTROL")]
-    body = to_xml("AccessControlPolicy", [("Owner", req.owner),
-                                          ("AccessControlList", [("Grant", grant)])])
-    body = body.replace(b"<Grantee>", b'<Grantee xmlns:xsi="http://www.w3.org/2001/'
-                        b'XMLSchema-instance" xsi:type="CanonicalUser">')
-    return xml_response(body)

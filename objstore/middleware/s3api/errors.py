@@ -43,6 +43,9 @@ _CODES: Mapping[str, tuple[int, str]] = MappingProxyType({
                               "must be specified in order by part number."),
     "InvalidRange": (416, "The requested range is not satisfiable."),
     "InvalidRequest": (400, "Invalid Request."),
+    "MalformedACLError": (400, "The XML you provided was not well-formed or did not "
+                               "validate against our published schema."),
+    "MissingSecurityHeader": (400, "Your request was missing a required header."),
     "MalformedXML": (400, "The XML you provided was not well-formed or did not validate "
                           "against our published schema."),
     "MethodNotAllowed": (405, "The specified method is not allowed against this resource."),
@@ -52,6 +55,7 @@ _CODES: Mapping[str, tuple[int, str]] = MappingProxyType({
                           "might be invalid, or the multipart upload might have been aborted "
                           "or completed."),
     "NoSuchKey": (404, "The specified key does not exist."),
+    "NoSuchVersion": (404, "The specified version does not exist."),
     "NotImplemented": (501, "A header or query you provided implies functionality that is "
                             "not implemented."),
     "OperationAborted": (409, "A conflicting conditional operation is currently in "
@@ -65,6 +69,7 @@ _CODES: Mapping[str, tuple[int, str]] = MappingProxyType({
     "SignatureDoesNotMatch": (403, "The request signature we calculated does not match the "
                                    "signature you provided. Check your key and signing "
                                    "method."),
+    "UnexpectedContent": (400, "This request does not support content."),
     "XAmzContentSHA256Mismatch": (400, "The provided 'x-amz-content-sha256' header does not "
                                        "match what was computed."),
 })
@@ -80,6 +85,8 @@ class S3Error(Exception):
         self.status = status
         self.message = message or default_message
         self.extra = extra
+        # Response headers the answer carries besides the XML (e.g. x-amz-delete-marker).
+        self.headers: dict[str, str] = {}
 
 
 def error_response(error: S3Error, request_id: str, resource: str,
@@ -92,6 +99,7 @@ def error_response(error: S3Error, request_id: str, resource: str,
                           charset=None)
     resp.headers["x-amz-request-id"] = request_id
     resp.headers["x-amz-id-2"] = request_id
+    resp.headers.update(error.headers)
     body = to_xml("Error", fields, namespace=False)
     if with_body:
         resp.body = body

@@ -27,6 +27,7 @@ from objstore.middleware.s3api.buckets import parse_body_xml, read_small_body
 from objstore.middleware.s3api.context import SEGMENTS_SUFFIX, S3Request
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.listing import xml_response
+from objstore.middleware.s3api.object_versions import add_version_headers
 from objstore.middleware.s3api.objects import (MULTIPART_ETAG_SYSMETA, STORED_HEADERS,
                                                SWIFT_META, copy_into, metadata_headers,
                                                refuse_unsupported_headers, store_body)
@@ -199,9 +200,11 @@ def complete(req: S3Request) -> webob.Response:
     req.swift("DELETE", segments_container(req), marker_name(req.key or "", upload_id))
     location = "%s://%s/%s/%s" % (req.environ.get("wsgi.url_scheme", "http"),
                                   req.environ.get("HTTP_HOST", ""), req.bucket, req.key)
-    return xml_response(to_xml("CompleteMultipartUploadResult", [
+    out = xml_response(to_xml("CompleteMultipartUploadResult", [
         ("Location", location), ("Bucket", req.bucket), ("Key", req.key),
         ("ETag", '"%s"' % s3_etag)]))
+    add_version_headers(resp, out)
+    return out
 
 
 def _final_headers(marker: webob.Response) -> dict[str, str]:

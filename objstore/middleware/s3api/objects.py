@@ -20,7 +20,8 @@ import webob
 
 from objstore.common.http_conditions import evaluate_preconditions
 from objstore.common.http_text import str_to_wsgi, wsgi_to_str
-from objstore.middleware.s3api import auth
+from objstore.middleware.s3api import auth, canned_acl
+from objstore.middleware.s3api import object_versions
 from objstore.middleware.s3api.body import AwsChunkedInput, DigestCheck, VerifiedInput
 from objstore.middleware.s3api.checksums import (ALGORITHMS, encode_digest, new_hasher,
                                                  request_checksum)
@@ -151,10 +152,10 @@ _UNSUPPORTED_HEADER_PREFIXES = ("x-amz-grant-", "x-amz-tagging", "x-amz-server-s
 
 
 def refuse_unsupported_headers(req: S3Request) -> None:
-    acl = req.headers.get("x-amz-acl")
-    if acl is not None and acl != "private":
-        raise S3Error("NotImplemented", "Only the canned ACL 'private' is supported",
-                      Header="x-amz-acl")
+    if req.key is not None:
+        canned_acl.check_object_acl(req)
+    else:
+        canned_acl.canned_read_acl(req)
     for name in req.headers.keys():
         if name.lower().startswith(_UNSUPPORTED_HEADER_PREFIXES):
             raise S3Error("NotImplemented", "%s is not supported" % name.lower(),
@@ -193,6 +194,7 @@ def store_body(req: S3Request, container: str, obj: str,
         raise req.fail_for(resp)
     out = webob.Response(status=200, content_type=None)
     out.headers["ETag"] = '"%s"' % resp.headers.get("Etag", "").strip('"')
+    object_versions.add_version_headers(resp, out)
     if checksum is not None:
         out.headers["x-amz-checksum-" + checksum.algorithm] = checksum.expected()
     return out
@@ -228,11 +230,15 @@ def get_or_head_object(req: S3Request) -> webob.Response:
         if name.startswith("response-") and name not in RESPONSE_OVERRIDES:
             raise S3Error("InvalidArgument", "Unknown response override %s" % name,
                           ArgumentName=name)
+    version = object_versions.requested_version(req)
+    if version not in (None, object_versions.NULL) and object_versions.never_versioned(req):
+        raise object_versions.no_such_version(req, version)
     headers = {name: req.headers[name] for name in CONDITION_HEADERS + ("Range",)
                if name in req.headers}
-    resp = _multipart_etag_conditions(req, headers)
+    resp = _multipart_etag_conditions(req, headers, version)
     if resp is None:
-        resp = req.swift(req.method, req.bucket, req.key, headers=headers)
+        resp = req.swift(req.method, req.bucket, req.key, headers=headers,
+                         query=object_versions.version_query(version))
     if resp.status_int == 304:
         out = webob.Response(status=304)
         _swift_to_s3_headers(resp, out)
@@ -241,9 +247,12 @@ def get_or_head_object(req: S3Request) -> webob.Response:
     if resp.status_int not in (200, 206):
         if resp.status_int == 416 and "Range" in headers:
             raise S3Error("InvalidRange", RangeRequested=headers["Range"])
+        if resp.status_int == 404:
+            raise object_versions.read_error(req, version, resp)
         raise req.fail_for(resp)
     out = webob.Response(status=resp.status_int, app_iter=resp.app_iter)
     _swift_to_s3_headers(resp, out)
+    object_versions.add_version_headers(resp, out)
     _add_checksum(req, resp, out)
     for name, header in RESPONSE_OVERRIDES.items():
         if name in req.query:
@@ -251,8 +260,8 @@ def get_or_head_object(req: S3Request) -> webob.Response:
     return out
 
 
-def _multipart_etag_conditions(req: S3Request, headers: dict[str, str]
-                               ) -> Optional[webob.Response]:
+def _multipart_etag_conditions(req: S3Request, headers: dict[str, str],
+                               version: Optional[str] = None) -> Optional[webob.Response]:
     """If-Match/If-None-Match against a multipart object's S3 ETag.
 
     Swift would compare them with the SLO's own ETag, which no S3 client has
@@ -264,7 +273,8 @@ def _multipart_etag_conditions(req: S3Request, headers: dict[str, str]
                   if name in headers}
     if not conditions:
         return None
-    head = req.swift("HEAD", req.bucket, req.key, query="multipart-manifest=get")
+    head = req.swift("HEAD", req.bucket, req.key,
+                     query=object_versions.version_query(version, "multipart-manifest=get"))
     if not is_multipart_object(head):
         return None
     for name in conditions:
@@ -286,16 +296,21 @@ def is_multipart_object(resp: webob.Response) -> bool:
         (resp.headers.get("X-Static-Large-Object") or "").lower() == "true"
 
 
-def delete_key(req: S3Request, key: str) -> webob.Response:
-    """DELETE ``key`` of the bucket; a multipart object goes with its parts.
+def delete_key(req: S3Request, key: str, version: Optional[str] = None) -> webob.Response:
+    """DELETE ``key`` (or one ``version`` of it); a multipart object goes with its parts.
 
     Only objects a multipart upload made lose their segments: a Swift user's
-    own SLO deleted through S3 keeps the segments it merely points to.
+    own SLO deleted through S3 keeps the segments it merely points to.  In a
+    versioned bucket the name is a link to its current version (read as
+    itself, ``symlink=get``): deleting it writes a delete marker and keeps
+    the version's parts.
     """
-    head = req.swift("HEAD", req.bucket, key, query="multipart-manifest=get")
+    head = req.swift("HEAD", req.bucket, key, query=object_versions.version_query(
+        version, "multipart-manifest=get", "symlink=get"))
     if not is_multipart_object(head):
-        return req.swift("DELETE", req.bucket, key)
-    resp = req.swift("DELETE", req.bucket, key, query="multipart-manifest=delete",
+        return req.swift("DELETE", req.bucket, key, query=object_versions.version_query(version))
+    resp = req.swift("DELETE", req.bucket, key,
+                     query=object_versions.version_query(version, "multipart-manifest=delete"),
                      headers={"Accept": "application/json"})
     if resp.status_int != 200:
         return resp
@@ -308,15 +323,36 @@ def delete_key(req: S3Request, key: str) -> webob.Response:
 
 
 def delete_object(req: S3Request) -> webob.Response:
-    if "versionId" in req.query and req.query["versionId"] != "null":
-        raise S3Error("NotImplemented", "Object versions are not supported")
-    resp = delete_key(req, req.key or "")
+    out = webob.Response(status=204)
+    out.headers.update(delete_version(req, req.key or "",
+                                      object_versions.requested_version(req)))
+    return out
+
+
+def delete_version(req: S3Request, key: str, version: Optional[str]) -> dict[str, str]:
+    """DELETE ``key`` (``version``: that version for good); the x-amz-* headers of
+    the answer (which version went, and whether it was a delete marker)."""
+    answer = {} if version is None else {object_versions.S3_VERSION_ID: version}
+    state = None if version is None else object_versions.version_state(req, key, version)
+    if version is not None and state is None:
+        if not req.bucket_exists():
+            raise S3Error("NoSuchBucket", BucketName=req.bucket or "")
+        return answer
+    marker = state == object_versions.DELETE_MARKER
+    resp = delete_key(req, key, version)
     if resp.status_int == 404:
         if not req.bucket_exists():
             raise S3Error("NoSuchBucket", BucketName=req.bucket or "")
     elif resp.status_int // 100 != 2:
         raise req.fail_for(resp)
-    return webob.Response(status=204)
+    if version is None and resp.headers.get(object_versions.names.VERSION_ID):
+        marker = True  # a versioned bucket kept the object and wrote this marker
+        answer[object_versions.S3_VERSION_ID] = resp.headers[object_versions.names.VERSION_ID]
+    if marker:
+        answer[object_versions.S3_DELETE_MARKER] = "true"
+    if version is not None:
+        object_versions.restore_newest(req, key)
+    return answer
 
 
 def copy_source(req: S3Request) -> tuple[str, str]:
