@@ -25,6 +25,7 @@ from objstore.middleware.s3api.canned_acl import (CANNED_HEADER, PUBLIC_READ_ACL
 from objstore.middleware.s3api.context import S3Request
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.listing import xml_response
+from objstore.middleware.s3api.objects import refuse_unsupported_headers
 from objstore.middleware.s3api.s3xml import XmlRefused, child_text, parse_xml, to_xml
 
 READ_ACL = "X-Container-Read"
@@ -62,6 +63,7 @@ def _policy_read_acl(body: bytes, owner: str) -> str:
 
 def put_bucket_acl(req: S3Request) -> webob.Response:
     """PutBucketAcl: a canned ACL header or an XML policy, never both."""
+    refuse_unsupported_headers(req)  # (grants to others: x-amz-grant-*)
     body = read_small_body(req, MAX_ACL_BODY)
     canned = canned_read_acl(req)
     if canned is not None and body.strip():
