@@ -309,3 +309,24 @@ def test_unversioned_bucket_lists_null_versions(s3, bucket):
     listed = s3.list_object_versions(Bucket=bucket)
     assert [(v["Key"], v["VersionId"], v["IsLatest"]) for v in listed["Versions"]] == \
         [("n", "null", True)]
+
+
+def test_multi_object_delete_with_versions(s3, vbucket):
+    one = s3.put_object(Bucket=vbucket, Key="m", Body=b"1")["VersionId"]
+    two = s3.put_object(Bucket=vbucket, Key="m", Body=b"2")["VersionId"]
+    s3.put_object(Bucket=vbucket, Key="n", Body=b"n")
+    result = s3.delete_objects(Bucket=vbucket, Delete={"Objects": [
+        {"Key": "m", "VersionId": two}, {"Key": "n"},
+        {"Key": "m", "VersionId": "bogus"}]})
+    deleted = {(d["Key"], d.get("VersionId")): d for d in result["Deleted"]}
+    assert set(deleted) == {("m", two), ("n", None)}
+    assert "DeleteMarker" not in deleted[("m", two)]
+    assert deleted[("n", None)]["DeleteMarker"] is True
+    marker = deleted[("n", None)]["DeleteMarkerVersionId"]
+    assert [(e["Key"], e["VersionId"], e["Code"]) for e in result["Errors"]] == \
+        [("m", "bogus", "InvalidArgument")]
+    assert s3.get_object(Bucket=vbucket, Key="m")["VersionId"] == one
+    undo = s3.delete_objects(Bucket=vbucket, Delete={"Objects": [
+        {"Key": "n", "VersionId": marker}]})
+    assert undo["Deleted"][0]["DeleteMarker"] is True
+    assert s3.get_object(Bucket=vbucket, Key="n")["Body"].read() == b"n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from typing import Optional
 
 import webob
 
@@ -18,7 +19,9 @@ from objstore.middleware.s3api.checksums import request_checksum
 from objstore.middleware.s3api.context import S3Request
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.listing import xml_response
-from objstore.middleware.s3api.objects import delete_key
+from objstore.middleware.s3api.object_versions import (S3_DELETE_MARKER, S3_VERSION_ID,
+                                                       check_version_id)
+from objstore.middleware.s3api.objects import delete_version
 from objstore.middleware.s3api.s3xml import child_text, to_xml
 
 MAX_DELETE_BODY = 2 * 1024 * 1024
@@ -56,17 +59,27 @@ def delete_objects(req: S3Request) -> webob.Response:
         raise S3Error("NoSuchBucket", BucketName=req.bucket or "")
     results: list[tuple[str, object]] = []
     for key, version in keys:
-        if version not in (None, "null"):
-            results.append(("Error", [("Key", key), ("VersionId", version),
-                                      ("Code", "NotImplemented"),
-                                      ("Message", "Object versions are not supported")]))
+        named: list[tuple[str, object]] = [("Key", key)]
+        if version is not None:
+            named.append(("VersionId", version))
+        try:
+            if version is not None:
+                check_version_id(version)
+            answer = delete_version(req, key, version)
+        except S3Error as error:
+            results.append(("Error", named + [("Code", error.code),
+                                              ("Message", error.message)]))
             continue
-        resp = delete_key(req, key)
-        if resp.status_int // 100 == 2 or resp.status_int == 404:
-            if not quiet:
-                results.append(("Deleted", [("Key", key)]))
-        else:
-            error = req.fail_for(resp)
-            results.append(("Error", [("Key", key), ("Code", error.code),
-                                      ("Message", error.message)]))
+        if not quiet:
+            results.append(("Deleted", named + _marker_fields(answer, version)))
     return xml_response(to_xml("DeleteResult", results))
+
+
+def _marker_fields(answer: dict[str, str], version: Optional[str]) -> list[tuple[str, object]]:
+    """A delete marker written (no version named) or removed (its version named)."""
+    if answer.get(S3_DELETE_MARKER) != "true":
+        return []
+    fields: list[tuple[str, object]] = [("DeleteMarker", True)]
+    if version is None:
+        fields.append(("DeleteMarkerVersionId", answer[S3_VERSION_ID]))
+    return fields

@@ -41,14 +41,20 @@ def requested_version(req: S3Request) -> Optional[str]:
     succeeds, as deleting what is not there does).
     """
     version = req.query.get(VERSION_QUERY)
-    if version is None or version == NULL:
-        return version
+    if version is not None:
+        check_version_id(version)
+    return version
+
+
+def check_version_id(version: str) -> None:
+    """``null`` or a Swift version id, else InvalidArgument."""
+    if version == NULL:
+        return
     try:
         names.parse_version_id(version)
     except ValueError:
         raise S3Error("InvalidArgument", "Invalid version id specified",
                       ArgumentName=VERSION_QUERY, ArgumentValue=version) from None
-    return version
 
 
 def requested_marker(req: S3Request) -> Optional[str]:
@@ -60,12 +66,7 @@ def requested_marker(req: S3Request) -> Optional[str]:
         raise S3Error("InvalidArgument", "A version-id marker cannot be specified without "
                       "a key marker.", ArgumentName="version-id-marker",
                       ArgumentValue=marker)
-    if marker != NULL:
-        try:
-            names.parse_version_id(marker)
-        except ValueError:
-            raise S3Error("InvalidArgument", "Invalid version id specified",
-                          ArgumentName="version-id-marker", ArgumentValue=marker) from None
+    check_version_id(marker)
     return marker
 
 
@@ -110,8 +111,13 @@ def read_error(req: S3Request, version: Optional[str], resp: webob.Response) -> 
                                   "Allow": "DELETE"})
             return error
         return no_such_version(req, version)
-    error = req.fail_for(resp)
-    if error.code == "NoSuchKey" and version is None:
+    if version is not None:
+        return req.fail_for(resp)
+    bucket = req.swift("HEAD", req.bucket)
+    if bucket.status_int // 100 != 2:
+        return req.fail_for(bucket, "NoSuchBucket")
+    error = S3Error("NoSuchKey", Key=req.key or "")
+    if bucket.headers.get(names.SYSMETA_VERSIONS_CONTAINER):
         marker = latest_delete_marker(req, req.key or "")
         if marker is not None:
             error.headers.update({S3_DELETE_MARKER: "true", S3_VERSION_ID: marker})
