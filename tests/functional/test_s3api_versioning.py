@@ -293,6 +293,9 @@ def test_list_object_versions_encoding_and_errors(s3, vbucket):
     listed = s3.list_object_versions(Bucket=vbucket, EncodingType="url")
     assert listed["Versions"][0]["Key"] == "sp%20ace%2B%C3%A9"
     assert listed["EncodingType"] == "url"
+    blank = s3.list_object_versions(Bucket=vbucket, Delimiter="", KeyMarker="", Prefix="")
+    assert (blank["Delimiter"], blank["KeyMarker"], blank["Prefix"]) == ("", "", "")
+    assert [v["Key"] for v in blank["Versions"]] == ["sp ace+é"]
     with pytest.raises(ClientError) as err:
         s3.list_object_versions(Bucket=vbucket, VersionIdMarker="1234567890.12345")
     assert (_code(err), _status(err)) == ("InvalidArgument", 400)

@@ -47,7 +47,8 @@ def _entry(req: S3Request, row: dict, enc) -> tuple[str, object]:
     marker = row.get("content_type") == DELETE_MARKER_CONTENT_TYPE
     fields: list[tuple[str, object]] = [
         ("Key", enc(row["name"])), ("VersionId", row.get("version_id") or NULL),
-        ("IsLatest", bool(row.get("is_latest"))),
+        # (a listing without is_latest lists only current objects)
+        ("IsLatest", bool(row.get("is_latest", True))),
         ("LastModified", s3_timestamp(row["last_modified"]))]
     if marker:
         fields.append(("Owner", req.owner))
@@ -93,7 +94,7 @@ def list_versions(req: S3Request) -> webob.Response:
             head += [("NextKeyMarker", enc(last["name"])),
                      ("NextVersionIdMarker", last.get("version_id") or NULL)]
     head.append(("MaxKeys", asked))
-    if query.get("delimiter"):
+    if "delimiter" in query:
         head.append(("Delimiter", enc(query["delimiter"])))
     if encoding:
         head.append(("EncodingType", "url"))
