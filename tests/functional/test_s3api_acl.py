@@ -65,11 +65,15 @@ def test_put_bucket_acl_switches_public_and_private(s3, bucket, conn, anonymous,
     s3.put_bucket_acl(Bucket=bucket, ACL="public-read")
     assert _grants(s3.get_bucket_acl(Bucket=bucket)) == PUBLIC_READ
     assert anonymous("GET", swift_path(bucket, "k"))[:3:2] == (200, b"data")
+    # ... and at the bucket's own host name (domain_remap), as a browser would ask
+    site = {"Host": "%s.auth-test.localhost" % bucket}
+    assert anonymous("GET", "/k", headers=site)[:3:2] == (200, b"data")
     s3.put_bucket_acl(Bucket=bucket, ACL="private")
     assert "x-container-read" not in conn.head_container(bucket)
     assert _grants(s3.get_bucket_acl(Bucket=bucket)) == PRIVATE
     assert _grants(s3.get_object_acl(Bucket=bucket, Key="k")) == PRIVATE
     assert anonymous("GET", swift_path(bucket, "k"))[0] == 401
+    assert anonymous("GET", "/k", headers=site)[0] == 401
 
 
 def test_put_bucket_acl_with_a_policy_body(s3, bucket, conn):
