@@ -333,3 +333,51 @@ def test_multi_object_delete_with_versions(s3, vbucket):
         {"Key": "n", "VersionId": marker}]})
     assert undo["Deleted"][0]["DeleteMarker"] is True
     assert s3.get_object(Bucket=vbucket, Key="n")["Body"].read() == b"n"
+
+
+def test_copy_from_a_version(s3, vbucket, bucket):
+    old = s3.put_object(Bucket=vbucket, Key="src", Body=b"old", Metadata={"v": "1"})["VersionId"]
+    s3.put_object(Bucket=vbucket, Key="src", Body=b"new")
+    copied = s3.copy_object(Bucket=vbucket, Key="dst", CopySource={
+        "Bucket": vbucket, "Key": "src", "VersionId": old})
+    assert copied["CopySourceVersionId"] == old and copied["VersionId"] not in (None, old)
+    got = s3.get_object(Bucket=vbucket, Key="dst")
+    assert (got["Body"].read(), got["Metadata"], got["VersionId"]) == \
+        (b"old", {"v": "1"}, copied["VersionId"])
+    # restoring an old version onto its own name is a copy to itself
+    s3.copy_object(Bucket=vbucket, Key="src", CopySource={
+        "Bucket": vbucket, "Key": "src", "VersionId": old},
+        MetadataDirective="REPLACE", Metadata={"v": "2"})
+    got = s3.get_object(Bucket=vbucket, Key="src")
+    assert (got["Body"].read(), got["Metadata"]) == (b"old", {"v": "2"})
+    s3.copy_object(Bucket=bucket, Key="elsewhere", CopySource={
+        "Bucket": vbucket, "Key": "src", "VersionId": old})
+    assert s3.get_object(Bucket=bucket, Key="elsewhere")["Body"].read() == b"old"
+
+
+def test_copy_from_a_missing_version_or_a_delete_marker(s3, vbucket):
+    s3.put_object(Bucket=vbucket, Key="src", Body=b"x")
+    marker = s3.delete_object(Bucket=vbucket, Key="src")["VersionId"]
+    with pytest.raises(ClientError) as err:
+        s3.copy_object(Bucket=vbucket, Key="dst", CopySource={
+            "Bucket": vbucket, "Key": "src", "VersionId": marker})
+    assert (_code(err), _status(err)) == ("InvalidRequest", 400)
+    with pytest.raises(ClientError) as err:
+        s3.copy_object(Bucket=vbucket, Key="dst", CopySource={
+            "Bucket": vbucket, "Key": "src", "VersionId": "1234567890.12345"})
+    assert (_code(err), _status(err)) == ("NoSuchVersion", 404)
+    with pytest.raises(ClientError) as err:
+        s3.copy_object(Bucket=vbucket, Key="dst", CopySource={
+            "Bucket": vbucket, "Key": "src", "VersionId": "not-a-version"})
+    assert (_code(err), _status(err)) == ("InvalidArgument", 400)
+
+    def other_parameter(request, **_kwargs):
+        request.headers["x-amz-copy-source"] = "/%s/src?partNumber=1" % vbucket
+    s3.meta.events.register("before-sign.s3.CopyObject", other_parameter)
+    try:
+        with pytest.raises(ClientError) as err:
+            s3.copy_object(Bucket=vbucket, Key="dst", CopySource={"Bucket": vbucket,
+                                                                   "Key": "src"})
+    finally:
+        s3.meta.events.unregister("before-sign.s3.CopyObject", other_parameter)
+    assert (_code(err), _status(err)) == ("InvalidArgument", 400)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from typing import Optional
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 import webob
 
@@ -68,6 +68,28 @@ def requested_marker(req: S3Request) -> Optional[str]:
                       ArgumentValue=marker)
     check_version_id(marker)
     return marker
+
+
+def copy_source_version(query: str) -> Optional[str]:
+    """The version an x-amz-copy-source's query names (None: the current object)."""
+    if not query:
+        return None
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if len(pairs) != 1 or pairs[0][0] != VERSION_QUERY:
+        raise S3Error("InvalidArgument", "Unsupported copy source parameter.",
+                      ArgumentName="x-amz-copy-source", ArgumentValue=query)
+    version = pairs[0][1]
+    check_version_id(version)
+    # (null is the object under its name, which a plain copy reads)
+    return None if version == NULL else version
+
+
+def copy_source_missing(resp: webob.Response, key: str, version: str) -> S3Error:
+    """The error for a copy whose source version answered 404."""
+    if (resp.headers.get("Content-Type") or "") == DELETE_MARKER_CONTENT_TYPE:
+        return S3Error("InvalidRequest", "The source of a copy request may not "
+                       "specifically refer to a delete marker by version id.")
+    return S3Error("NoSuchVersion", Key=key, VersionId=version)
 
 
 def never_versioned(req: S3Request) -> bool:

@@ -355,26 +355,26 @@ def delete_version(req: S3Request, key: str, version: Optional[str]) -> dict[str
     return answer
 
 
-def copy_source(req: S3Request) -> tuple[str, str]:
-    """(bucket, key) that x-amz-copy-source names."""
+def copy_source(req: S3Request) -> tuple[str, str, Optional[str]]:
+    """(bucket, key, version or None for the current one) that x-amz-copy-source names."""
     text = wsgi_to_str(req.environ["HTTP_X_AMZ_COPY_SOURCE"])
     path, _, query = text.partition("?")
-    if query and query != "versionId=null":
-        raise S3Error("NotImplemented", "Copying an object version is not supported")
+    version = object_versions.copy_source_version(query)
     bucket, _, key = unquote(path).lstrip("/").partition("/")
     if not bucket or not key:
         raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and "
                       "key: sourcebucket/sourcekey", ArgumentName="x-amz-copy-source")
-    return bucket, key
+    return bucket, key, version
 
 
 def copy_object(req: S3Request) -> webob.Response:
-    src_bucket, src_key = copy_source(req)
+    src_bucket, src_key, src_version = copy_source(req)
     directive = req.headers.get("x-amz-metadata-directive", "COPY")
     if directive not in ("COPY", "REPLACE"):
         raise S3Error("InvalidArgument", "Unknown metadata directive.",
                       ArgumentName="x-amz-metadata-directive", ArgumentValue=directive)
-    if (src_bucket, src_key) == (req.bucket, req.key) and directive == "COPY":
+    if (src_bucket, src_key) == (req.bucket, req.key) and directive == "COPY" and \
+            src_version is None:
         raise S3Error("InvalidRequest", "This copy request is illegal because it is trying "
                       "to copy an object to itself without changing the object's metadata, "
                       "storage class, website redirect location or encryption attributes.")
@@ -392,17 +392,25 @@ def copy_into(req: S3Request, container: str, obj: str, headers: dict[str, str],
 
     ``headers`` may add a Range (a part copied from a byte range of the source).
     """
-    src_bucket, src_key = copy_source(req)
-    headers["X-Copy-From"] = quote("/%s/%s" % (src_bucket, src_key))
+    src_bucket, src_key, src_version = copy_source(req)
     for name in CONDITION_HEADERS:
         value = req.headers.get("x-amz-copy-source-" + name.lower())
         if value is not None:
             headers[name] = value
-    resp = req.swift("PUT", container, obj, headers=headers, body=b"")
+    if src_version is None:
+        headers["X-Copy-From"] = quote("/%s/%s" % (src_bucket, src_key))
+        resp = req.swift("PUT", container, obj, headers=headers, body=b"")
+    else:
+        # Only a COPY names a version of its source (its URL is the source).
+        headers["Destination"] = quote("/%s/%s" % (container, obj))
+        resp = req.swift("COPY", src_bucket, src_key,
+                         query=object_versions.version_query(src_version), headers=headers)
     if resp.status_int // 100 != 2:
         if resp.status_int == 404:
             if not req.bucket_exists():
                 raise S3Error("NoSuchBucket", BucketName=req.bucket or "")
+            if src_version is not None:
+                raise object_versions.copy_source_missing(resp, src_key, src_version)
             raise S3Error("NoSuchKey", Key=src_key)
         if resp.status_int == 304:
             raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-None-Match")
@@ -413,4 +421,8 @@ def copy_into(req: S3Request, container: str, obj: str, headers: dict[str, str],
     when = email.utils.parsedate_to_datetime(modified) if modified else None
     fields = [("LastModified", when.strftime("%Y-%m-%dT%H:%M:%S.000Z") if when else None),
               ("ETag", '"%s"' % resp.headers.get("Etag", "").strip('"'))]
-    return xml_response(to_xml(result_root, fields))
+    out = xml_response(to_xml(result_root, fields))
+    object_versions.add_version_headers(resp, out)
+    if src_version is not None:
+        out.headers["x-amz-copy-source-version-id"] = src_version
+    return out
