@@ -1,4 +1,6 @@
-"""Reads: newest copy wins, tombstones count, a GET survives a node dying mid-body."""
+"""Reads: one node answers a plain read, X-Newest finds the newest copy (tombstones
+count), a 404 or a failed node hands over to the next, a GET survives a node dying
+mid-body."""
 import hashlib
 
 from webob import Request
@@ -6,6 +8,7 @@ from webob import Request
 from objstore.ring.ring import load_ring
 
 ACCOUNT = "AUTH_test"
+NEWEST = {"X-Newest": "true"}
 
 
 def put(app, path, body=b"", headers=None):
@@ -34,11 +37,15 @@ def test_newest_copy_wins_after_a_node_missed_an_update(cluster):
     first.start()
     # the first primary (tried first: sorting_method none) still has version one
     for _ in range(3):
-        resp = Request.blank("/v1/%s/c/o" % ACCOUNT).get_response(app)
+        resp = Request.blank("/v1/%s/c/o" % ACCOUNT, headers=NEWEST).get_response(app)
         assert resp.status_int == 200
         assert resp.body == b"version two"
-    resp = Request.blank("/v1/%s/c/o" % ACCOUNT, method="HEAD").get_response(app)
+    resp = Request.blank("/v1/%s/c/o" % ACCOUNT, method="HEAD",
+                         headers=NEWEST).get_response(app)
     assert resp.headers["Content-Length"] == str(len(b"version two"))
+    # without X-Newest the first primary answers alone, stale until replication
+    resp = Request.blank("/v1/%s/c/o" % ACCOUNT).get_response(app)
+    assert resp.status_int == 200 and resp.body == b"version one"
 
 
 def test_newer_tombstone_beats_an_old_copy(cluster):
@@ -50,9 +57,29 @@ def test_newer_tombstone_beats_an_old_copy(cluster):
     resp = Request.blank("/v1/%s/c/gone" % ACCOUNT, method="DELETE").get_response(app)
     assert resp.status_int == 204
     first.start()
-    assert Request.blank("/v1/%s/c/gone" % ACCOUNT).get_response(app).status_int == 404
-    resp = Request.blank("/v1/%s/c/gone" % ACCOUNT, method="HEAD").get_response(app)
+    resp = Request.blank("/v1/%s/c/gone" % ACCOUNT, headers=NEWEST).get_response(app)
     assert resp.status_int == 404
+    resp = Request.blank("/v1/%s/c/gone" % ACCOUNT, method="HEAD",
+                         headers=NEWEST).get_response(app)
+    assert resp.status_int == 404
+
+
+def test_a_tombstone_met_before_an_older_copy_wins_without_x_newest(cluster):
+    app = cluster.proxy
+    make_container(app)
+    assert put(app, "/v1/%s/c/ts" % ACCOUNT, b"soon deleted").status_int == 201
+    primaries = primaries_of(cluster, "ts")
+    last = cluster.node_for(primaries[2])
+    last.stop()
+    resp = Request.blank("/v1/%s/c/ts" % ACCOUNT, method="DELETE").get_response(app)
+    assert resp.status_int == 204
+    last.start()
+    # the first primary's tombstone is a 404, so the read goes on to the
+    # second (also a tombstone) and the third (the stale copy): the newer
+    # tombstones still win over the copy found last
+    for method in ("GET", "HEAD"):
+        resp = Request.blank("/v1/%s/c/ts" % ACCOUNT, method=method).get_response(app)
+        assert resp.status_int == 404
 
 
 def test_object_found_on_handoff_when_primaries_say_404(cluster):
@@ -177,7 +204,8 @@ def test_newest_metadata_wins_after_a_node_missed_a_post(cluster):
     assert resp.status_int == 202
     first.start()
     for method in ("HEAD", "GET"):
-        resp = Request.blank("/v1/%s/c/m" % ACCOUNT, method=method).get_response(app)
+        resp = Request.blank("/v1/%s/c/m" % ACCOUNT, method=method,
+                             headers=NEWEST).get_response(app)
         assert resp.headers["X-Object-Meta-State"] == "new"
 
 
@@ -214,16 +242,54 @@ def _object_verbs(cluster, obj):
     return seen
 
 
-def test_a_get_reads_one_body_and_asks_the_other_replicas_for_headers(cluster):
+def test_a_newest_get_reads_one_body_and_asks_the_other_replicas_for_headers(cluster):
     app = cluster.proxy
     make_container(app)
     assert put(app, "/v1/%s/c/one-body" % ACCOUNT, b"payload").status_int == 201
     for node in cluster.nodes:
         node.object.requests.clear()
-    resp = Request.blank("/v1/%s/c/one-body" % ACCOUNT).get_response(app)
+    resp = Request.blank("/v1/%s/c/one-body" % ACCOUNT, headers=NEWEST).get_response(app)
     assert resp.status_int == 200 and resp.body == b"payload"
     verbs = sorted(verb for _node, verb in _object_verbs(cluster, "one-body"))
     assert verbs == ["GET", "HEAD", "HEAD"]
+
+
+def test_a_plain_get_or_head_asks_one_node(cluster):
+    app = cluster.proxy
+    make_container(app)
+    assert put(app, "/v1/%s/c/single" % ACCOUNT, b"payload").status_int == 201
+    for method in ("GET", "HEAD"):
+        for node in cluster.nodes:
+            node.object.requests.clear()
+        resp = Request.blank("/v1/%s/c/single" % ACCOUNT, method=method).get_response(app)
+        assert resp.status_int == 200
+        assert resp.headers["Content-Length"] == "7"
+        assert [verb for _node, verb in _object_verbs(cluster, "single")] == [method]
+
+
+def test_a_404_or_a_failed_node_hands_over_to_the_next(cluster):
+    app = cluster.proxy
+    make_container(app)
+    primaries = primaries_of(cluster, "moved")
+    first = cluster.node_for(primaries[0])
+    first.stop()
+    assert put(app, "/v1/%s/c/moved" % ACCOUNT, b"elsewhere").status_int == 201
+    first.start()
+    for node in cluster.nodes:
+        node.object.requests.clear()
+    # the first primary missed the PUT and says 404: the second serves it
+    resp = Request.blank("/v1/%s/c/moved" % ACCOUNT).get_response(app)
+    assert resp.status_int == 200 and resp.body == b"elsewhere"
+    assert [n for n, _verb in _object_verbs(cluster, "moved")] == [
+        first.index, cluster.node_for(primaries[1]).index]
+    # a dead first primary: the next one answers
+    second = cluster.node_for(primaries[1])
+    second.stop()
+    try:
+        resp = Request.blank("/v1/%s/c/moved" % ACCOUNT, method="HEAD").get_response(app)
+        assert resp.status_int == 200 and resp.headers["Content-Length"] == "9"
+    finally:
+        second.start()
 
 
 def test_body_comes_from_the_replica_a_head_found_newest(cluster):
@@ -236,7 +302,7 @@ def test_body_comes_from_the_replica_a_head_found_newest(cluster):
     first.start()
     for node in cluster.nodes:
         node.object.requests.clear()
-    resp = Request.blank("/v1/%s/c/stale" % ACCOUNT).get_response(app)
+    resp = Request.blank("/v1/%s/c/stale" % ACCOUNT, headers=NEWEST).get_response(app)
     assert resp.status_int == 200 and resp.body == b"new body"
     verbs = _object_verbs(cluster, "stale")
     # the stale first primary was asked for the body; a fresh replica then served it

@@ -1,9 +1,9 @@
 """Replicated objects: every primary node keeps the whole object.
 
 A PUT streams the body to all primaries at once and succeeds when a quorum
-(majority) stored it with the same ETag; a GET takes the newest copy among
-the replicas and, if its node fails mid-body, resumes from another replica
-(:mod:`.replicated_read`).
+(majority) stored it with the same ETag; a GET takes the first copy a node
+holds (the newest among all replicas with ``X-Newest: true``) and, if its
+node fails mid-body, resumes from another replica (:mod:`.replicated_read`).
 """
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from typing import Optional
 from webob import Request, Response
 
 from objstore.common.concurrency import Timeout
+from objstore.common.config import TRUE_VALUES
 from objstore.common.http_wire import HttpParseError
 from objstore.common.timestamp import Timestamp
 from objstore.proxy.controllers.obj.base import (CONSUMED_HEADERS, BaseObjectController,
                                                  ClientBodyError)
 from objstore.proxy.controllers.obj.putter import Putter, connect_putters, finish_putters
-from objstore.proxy.controllers.obj.replicated_read import (ResumingBody, find_newest,
-                                                            resume_candidates)
+from objstore.proxy.controllers.obj.replicated_read import (ResumingBody, find_first,
+                                                            find_newest, resume_candidates)
 from objstore.proxy.controllers.obj.source import SourceOpener
 from objstore.proxy.responses import (best_status, client_visible_headers,
                                       forwardable_request_headers, plain_response)
@@ -29,7 +30,7 @@ class ReplicatedObjectController(BaseObjectController):
 
     # -- GET / HEAD ------------------------------------------------------------
     def read_object(self, req: Request) -> Response:
-        """The newest copy among the replicas, streamed with mid-body failover."""
+        """A copy (the newest with X-Newest), streamed with mid-body failover."""
         ring, part = self.ring, self.partition
         headers = {k: v for k, v in forwardable_request_headers(req.headers).items()
                    if k.lower() not in CONSUMED_HEADERS}
@@ -38,8 +39,12 @@ class ReplicatedObjectController(BaseObjectController):
         opener = SourceOpener(self.ctx.health, part, self.path, req.method,
                               self.conf.conn_timeout, self.conf.node_timeout)
         nodes = self.node_iter(ring, part, shuffle=True)
-        chosen, sources = find_newest(opener, nodes, ring.replica_count, headers,
-                                      req.query_string, self.conf.conn_timeout)
+        if req.headers.get("X-Newest", "").strip().lower() in TRUE_VALUES:
+            chosen, sources = find_newest(opener, nodes, ring.replica_count, headers,
+                                          req.query_string, self.conf.conn_timeout)
+        else:
+            chosen, sources = find_first(opener, nodes, headers, req.query_string,
+                                         self.conf.conn_timeout)
         if chosen is None or chosen.is_tombstone:
             if chosen is not None or any(s.status == 404 for s in sources):
                 return plain_response(404, "Not Found", request_method=req.method)

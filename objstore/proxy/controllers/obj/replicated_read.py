@@ -1,10 +1,17 @@
-"""Reading a replicated object: find the newest copy, then stream it, resuming on another replica.
+"""Reading a replicated object: find a copy, then stream it, resuming on another replica.
+
+A plain GET or HEAD asks one node at a time (:func:`find_first`): the first
+primary that holds the object answers, and the next node is asked only when
+one fails, says 404 or is slow.  Asking every replica on every read tripled
+the object servers' work for the common case, where all copies agree.
 
 Replicas can disagree for a while (a node missed a PUT or a DELETE while it
-was down).  The proxy therefore asks the primaries in parallel and takes the
-answer with the newest timestamp; a 404 that carries a newer tombstone
-timestamp than any copy means the object was deleted.  When every node that
-answered says 404 without a tombstone, it looks further (handoffs).
+was down), so a client that must see the newest copy sends ``X-Newest:
+true`` (copies and versioning do): then the proxy asks the primaries in
+parallel (:func:`find_newest`) and takes the answer with the newest
+timestamp; a 404 that carries a newer tombstone timestamp than any copy
+means the object was deleted.  When every node that answered says 404
+without a tombstone, either way looks further (handoffs).
 
 Once a copy is chosen its body streams to the client chunk by chunk.  If that
 node dies mid-body, :class:`ResumingBody` asks the next node for the rest
@@ -25,6 +32,66 @@ _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 _MD5_HEX = re.compile(r"^[0-9a-f]{32}$")
 CONDITIONAL_HEADERS = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since",
                        "range")
+
+
+def find_first(opener: SourceOpener, nodes: Iterator[dict], headers: Mapping[str, str],
+               query_string: str, hedge_wait: float) -> tuple[Optional[Source], list]:
+    """Ask one node at a time until one holds the object; the next only on trouble.
+
+    A node that fails, answers 5xx or 404 hands over to the next at once;
+    a node that has not answered after ``hedge_wait`` seconds gets company
+    (the next node is asked too, the first definite answer wins), so a hung
+    node does not add its whole timeout to every read.  A 404 is never
+    final while nodes remain: a primary that missed a write must not hide
+    the copy another one holds.  Among the answers gathered, a tombstone
+    newer than the copy found still wins.
+
+    Returns (chosen source or None, every source that answered).
+    """
+    results: Any = LightQueue()
+    finished = {"done": False}
+    asked = {"outstanding": 0}
+
+    def fetch_into_queue(node: dict) -> None:
+        source = None
+        try:
+            source = opener.open(node, headers, query_string)
+        finally:
+            if finished["done"]:
+                if source is not None:
+                    source.close()
+            else:
+                results.put(source)
+
+    def ask_next() -> bool:
+        node = next(nodes, None)
+        if node is None:
+            return False
+        asked["outstanding"] += 1
+        spawn(fetch_into_queue, node)
+        return True
+
+    sources: list[Source] = []
+    can_ask = ask_next()
+    while asked["outstanding"]:
+        try:
+            item = results.get(timeout=hedge_wait if can_ask else None)
+        except QueueEmpty:
+            can_ask = ask_next()      # slow node: ask the next one as well
+            continue
+        asked["outstanding"] -= 1
+        if item is not None:
+            sources.append(item)
+            if item.is_answer:
+                break
+        can_ask = ask_next()          # it failed or lacks the object: next node
+    finished["done"] = True
+    _take_late_answers(results, sources)
+    chosen = _newest(sources)    # a newer tombstone seen on the way still wins
+    for source in sources:
+        if source is not chosen:
+            source.close()
+    return chosen, sources
 
 
 def find_newest(opener: SourceOpener, nodes: Iterator[dict], replicas: int,
@@ -85,13 +152,7 @@ def find_newest(opener: SourceOpener, nodes: Iterator[dict], replicas: int,
         if item is not None:
             sources.append(item)
     finished["done"] = True
-    while True:   # answers that arrived between the last get and the flag
-        try:
-            item = results.get_nowait()
-        except QueueEmpty:
-            break
-        if item is not None:
-            sources.append(item)
+    _take_late_answers(results, sources)
     chosen = _newest(sources)
     while chosen is None:
         # Nobody had it: keep looking (handoffs), one node at a time.
@@ -106,6 +167,17 @@ def find_newest(opener: SourceOpener, nodes: Iterator[dict], replicas: int,
         if source is not chosen:
             source.close()
     return chosen, sources
+
+
+def _take_late_answers(results: Any, sources: list) -> None:
+    """Add the answers that arrived between the last wait and the finished flag."""
+    while True:
+        try:
+            item = results.get_nowait()
+        except QueueEmpty:
+            return
+        if item is not None:
+            sources.append(item)
 
 
 def _fetch_body(opener: SourceOpener, newest: Source, sources: list,
