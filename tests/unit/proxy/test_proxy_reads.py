@@ -162,6 +162,29 @@ def test_ranged_get_resumes_at_the_right_offset(cluster):
     assert faulty.cut == 1
 
 
+def test_a_corrupt_replica_cut_short_is_never_stitched_into_a_whole_body(cluster):
+    app = cluster.make_proxy(object_chunk_size=4096)
+    make_container(app)
+    data = bytes(range(256)) * 400   # 100 KiB, many chunks
+    assert put(app, "/v1/%s/c/rot" % ACCOUNT, data).status_int == 201
+    first = cluster.node_for(primaries_of(cluster, "rot")[0])
+    [path] = first.object_files()
+    with open(path, "r+b") as f:     # same length, one byte flipped early on
+        f.seek(10)
+        f.write(bytes([data[10] ^ 0xFF]))
+    # the first primary streams its copy, finds the mismatch at the end and
+    # cuts the body short; the other replicas' first bytes differ from what
+    # was sent, so the proxy must not complete the body from them
+    resp = Request.blank("/v1/%s/c/rot" % ACCOUNT).get_response(app)
+    assert resp.status_int == 200
+    body = b"".join(resp.app_iter)
+    assert len(body) < len(data)
+    assert "differ from those already sent" in cluster.log.text()
+    # the corrupt copy was quarantined: the next read comes whole from a good one
+    resp = Request.blank("/v1/%s/c/rot" % ACCOUNT).get_response(app)
+    assert resp.status_int == 200 and resp.body == data
+
+
 def test_get_headers(cluster):
     app = cluster.proxy
     make_container(app)
