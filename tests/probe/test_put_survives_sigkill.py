@@ -6,7 +6,8 @@ fsynced and renamed the object into place; the backend connections it keeps
 alive between requests must not change that.  Each PUT here is followed at
 once by a SIGKILL of every account, container and object server (no
 graceful shutdown, nothing flushed after the answer); after a restart every
-acknowledged object reads back whole, and a quorum of its primaries hold it.
+acknowledged object reads back whole, and a quorum of its primaries hold it;
+an acknowledged overwrite reads back as the new bytes.
 """
 import hashlib
 import os
@@ -60,9 +61,22 @@ def test_acknowledged_put_survives_sigkill_of_every_storage_server(cluster, conn
         written[name] = (body, etag)
         _restart(cluster)
 
+    _assert_acknowledged(cluster, conn, container, written)
+
+    # An overwrite acknowledged just before the kill: the new bytes, never the old.
+    name = "obj-0"
+    body = os.urandom(5000)
+    etag = conn.put_object(container, name, body)
+    _kill_every_storage_server(cluster)
+    _restart(cluster)
+    _assert_acknowledged(cluster, conn, container, {name: (body, etag)})
+
+
+def _assert_acknowledged(cluster, conn, container, written):
+    """Every object reads back whole through the proxy; a quorum of primaries hold it."""
     account = conn.get_auth()[0].rstrip("/").rsplit("/", 1)[1]
     for name, (body, etag) in written.items():
-        headers, got = conn.get_object(container, name)
+        headers, got = conn.get_object(container, name, headers={"X-Newest": "true"})
         assert got == body
         assert headers["etag"] == etag == hashlib.md5(body).hexdigest()
         part, nodes = _primaries(cluster, "object", "/%s/%s/%s" % (account, container, name))
