@@ -137,10 +137,6 @@ def _raise_no_space(err: OSError) -> None:
 
 # -- the DiskFile ----------------------------------------------------------
 
-# Chunks at least this big are hashed and written off the event loop.
-THREAD_WRITE_MIN_BYTES = 65536
-
-
 class FsDiskFileWriter(DiskFileWriter):
     def __init__(self, diskfile: "FsDiskFile", size: Optional[int]):
         super().__init__()
@@ -159,17 +155,6 @@ class FsDiskFileWriter(DiskFileWriter):
         except OSError as err:
             self.abort()
             _raise_no_space(err)
-
-    def _store(self, chunk: bytes) -> None:
-        # A large chunk is hashed and written in a real thread: the MD5
-        # releases the GIL, and a write the kernel throttles (many large
-        # uploads filling the page cache) must not stall every other
-        # request on this server into its node timeout.  Small chunks stay
-        # inline, where a thread hand-off would cost more than the write.
-        if len(chunk) >= THREAD_WRITE_MIN_BYTES:
-            tpool_execute(super()._store, chunk)
-        else:
-            super()._store(chunk)
 
     def _write(self, chunk: bytes) -> None:
         view = memoryview(chunk)

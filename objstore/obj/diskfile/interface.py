@@ -92,13 +92,9 @@ class DiskFileWriter(abc.ABC):
 
     def write(self, chunk: bytes) -> None:
         if chunk:
+            self._md5.update(chunk)
             self.bytes_written += len(chunk)
-            self._store(chunk)
-
-    def _store(self, chunk: bytes) -> None:
-        """Hash and append one chunk; a subclass may run this off the event loop."""
-        self._md5.update(chunk)
-        self._write(chunk)
+            self._write(chunk)
 
     @abc.abstractmethod
     def _write(self, chunk: bytes) -> None:
