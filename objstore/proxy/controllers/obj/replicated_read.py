@@ -14,9 +14,10 @@ means the object was deleted.  When every node that answered says 404
 without a tombstone, either way looks further (handoffs).
 
 Once a copy is chosen its body streams to the client chunk by chunk.  If that
-node dies mid-body, :class:`ResumingBody` asks the next node for the rest
-(``Range`` from the byte reached, ``If-Match`` the ETag already promised to
-the client), so the client sees one unbroken body.
+node dies mid-body, :class:`ResumingBody` goes on from another node
+(``If-Match`` the ETag already promised to the client; a range from the
+byte reached, a whole body from the start with the bytes already sent
+compared by CRC32), so the client sees one unbroken, verified body.
 """
 from __future__ import annotations
 
