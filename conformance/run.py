@@ -46,8 +46,11 @@ DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) \
     / "objstore-conformance"
 DEFAULT_EXPECTED = Path(__file__).resolve().parent / "expected.txt"
 FUNCTIONAL_DIR = "test/functional"
-# Tools the Swift tests need beyond Swift's own requirements.
-TEST_TOOLS = {"pytest": "pytest", "swiftclient": "python-swiftclient"}
+# Tools the Swift tests need beyond Swift's own requirements (import name:
+# package).  The s3api/ modules drive the cluster with boto3, boto 2 (most of
+# their classes skip without it) and requests.
+TEST_TOOLS = {"pytest": "pytest", "swiftclient": "python-swiftclient", "boto3": "boto3",
+              "boto": "boto", "requests": "requests"}
 
 # The users are those of objstore's all-in-one tempauth (README.md), which
 # mirror Swift's all-in-one: two account owners, a non-admin on the first
