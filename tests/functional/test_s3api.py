@@ -13,13 +13,13 @@ from urllib.parse import urlparse
 import boto3
 import botocore
 import pytest
-from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from tests.functional.s3_clients import s3_client
+from tests.functional.s3_clients import FixedPayloadAuth, s3_client
+from tests.functional.s3_clients import signed_raw as _signed_raw
 
 
 _client = s3_client
@@ -383,7 +383,8 @@ def test_multi_object_delete_checks_the_body(cluster, bucket):
 def test_info_lists_s3api_and_its_limits(conn):
     info = conn.get_capabilities()["s3api"]
     assert info["max_bucket_listing"] == 1000 and info["location"] == "us-east-1"
-    assert info["max_multi_delete_objects"] == 1000 and info["multipart_upload"] is True
+    assert info["max_multi_delete_objects"] == 1000 and info["allow_multipart_uploads"] is True
+    assert info["s3_acl"] is False and info["max_parts_listing"] == 1000
     assert info["min_segment_size"] == 5 * 1024 * 1024 and info["max_upload_part_num"] == 1000
 
 
@@ -462,7 +463,7 @@ def test_streaming_signed_aws_chunked_upload(cluster, s3, bucket):
         # Sign the head first: its signature seeds the chain of chunk signatures.
         request = AWSRequest(method="PUT", url="%s/%s/%s" % (cluster.proxy_url, bucket, key),
                              headers=dict(headers))
-        _FixedPayloadAuth(Credentials("test:tester", "testing"), mode).add_auth(request)
+        FixedPayloadAuth(Credentials("test:tester", "testing"), mode).add_auth(request)
         seed = request.headers["Authorization"].rsplit("Signature=", 1)[1]
         body = _aws_chunked(payload, 65536, seed, request.headers["X-Amz-Date"],
                             corrupt_chunk=corrupt_chunk)
@@ -529,44 +530,6 @@ def _signed_request(cluster, method, path_and_query, body=b"", headers=None):
     headers.setdefault("X-Amz-Content-SHA256", hashlib.sha256(body).hexdigest())
     status, reply, _headers = _signed_raw(cluster, method, path_and_query, body, headers)
     return status, reply
-
-
-class _FixedPayloadAuth(S3SigV4Auth):
-    """botocore's V4 signer, signing the payload mode the test names."""
-
-    def __init__(self, credentials, payload_mode):
-        super().__init__(credentials, "s3", "us-east-1")
-        self.payload_mode = payload_mode
-
-    def payload(self, request):
-        return self.payload_mode or super().payload(request)
-
-
-def _signed_raw(cluster, method, path_and_query, body=b"", headers=None, host=None,
-                secret="testing", payload_mode=None, signed_body=None):
-    """Send a V4-signed request (botocore's signer) with the exact bytes given.
-
-    ``signed_body`` is what the signature covers when it must differ from ``body``;
-    ``payload_mode`` is the X-Amz-Content-SHA256 value to sign (default: the hash).
-    Returns (status, body, the signed headers).
-    """
-    parts = urlparse(cluster.proxy_url)
-    url = "http://%s%s" % (host or parts.netloc, path_and_query)
-    request = AWSRequest(method=method, url=url, data=body if signed_body is None
-                         else signed_body, headers=dict(headers or {}))
-    if payload_mode is None and "X-Amz-Content-SHA256" in request.headers:
-        payload_mode = request.headers["X-Amz-Content-SHA256"]
-    _FixedPayloadAuth(Credentials("test:tester", secret), payload_mode).add_auth(request)
-    sent = dict(request.headers.items())
-    sent["Host"] = host or parts.netloc
-    path = path_and_query
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    try:
-        connection.request(method, path, body=body, headers=sent)
-        resp = connection.getresponse()
-        return resp.status, resp.read(), sent
-    finally:
-        connection.close()
 
 
 def _aws_chunked(payload, chunk_size, seed_signature, amz_date, secret="testing",

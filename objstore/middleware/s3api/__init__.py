@@ -23,6 +23,7 @@ import webob
 
 from objstore.common.capabilities import Capabilities
 from objstore.common.cluster_config import ClusterConfig
+from objstore.common.constraints import Constraints
 from objstore.common.http_protocol import HEADER_NAMES_AS_WRITTEN
 from objstore.common.logs import get_logger
 from objstore.common.pipeline import typed_factory
@@ -49,9 +50,11 @@ class S3ApiMiddleware:
     """WSGI filter; see the module docstring."""
 
     def __init__(self, app: Callable, conf: S3ApiConfig, logger: Any = None,
+                 constraints: Optional[Constraints] = None,
                  capabilities: Optional[Capabilities] = None):
         self.app = app
         self.conf = conf
+        self.max_key_length = (constraints or Constraints()).max_object_name_length
         # /info of this pipeline: which Swift features S3 calls can build on.
         self.capabilities = capabilities
         self.logger = logger or get_logger(conf.log_name)
@@ -74,7 +77,6 @@ class S3ApiMiddleware:
         environ[HEADER_NAMES_AS_WRITTEN] = True
         request_id = environ.get("swift.trans_id") or "s3api"
         target = route(environ, self.conf.storage_domain)
-        resource = "/" + (target.bucket or "") + ("/" + target.key if target.key else "")
         try:
             query_pairs = parse_query(environ.get("QUERY_STRING", ""))
             details = self.auth_reader.read(environ, query_pairs, target.v2_resource)
@@ -87,7 +89,7 @@ class S3ApiMiddleware:
             resp = self.dispatch(req)
         except S3Error as error:
             discard_small_body(environ)
-            resp = error_response(error, request_id, resource,
+            resp = error_response(error, request_id,
                                   with_body=environ["REQUEST_METHOD"] != "HEAD")
         resp.headers["x-amz-request-id"] = request_id
         resp.headers["x-amz-id-2"] = request_id
@@ -99,6 +101,9 @@ class S3ApiMiddleware:
             if method == "GET":
                 return buckets.list_buckets(req)
             raise S3Error("MethodNotAllowed", Method=method, ResourceType="SERVICE")
+        buckets.check_bucket_name_lenient(req.bucket)
+        if "object-lock" in req.query and req.key is None:
+            return buckets.object_lock(req)
         unsupported = [name for name in _UNSUPPORTED if name in req.query]
         if unsupported:
             raise S3Error("NotImplemented", "The %s sub-resource is not supported"
@@ -113,6 +118,9 @@ class S3ApiMiddleware:
             raise S3Error("MethodNotAllowed", Method=method, ResourceType="ACL")
         if req.key is None:
             return self._bucket(req)
+        if len(req.key.encode("utf-8")) > self.max_key_length:
+            raise S3Error("KeyTooLongError", MaxSizeAllowed=str(self.max_key_length),
+                          Size=str(len(req.key.encode("utf-8"))))
         if "uploadId" in req.query or "uploads" in req.query or \
                 (method == "PUT" and "partNumber" in req.query):
             return self._multipart(req)
@@ -196,10 +204,11 @@ def filter_factory(cluster: ClusterConfig, conf: S3ApiConfig,
     cluster.capabilities.register(
         "s3api", location=conf.location, max_bucket_listing=conf.max_bucket_listing,
         max_multi_delete_objects=conf.max_multi_delete_objects,
-        signature_versions=["2", "4"], multipart_upload=True,
+        signature_versions=["2", "4"], allow_multipart_uploads=True,
+        max_parts_listing=multipart_listing.MAX_LISTED, s3_acl=False,
         min_segment_size=conf.min_segment_size, max_upload_part_num=conf.max_upload_part_num)
     logger = get_logger(conf.log_name, raw)
 
     def make_filter(app: Callable) -> S3ApiMiddleware:
-        return S3ApiMiddleware(app, conf, logger, cluster.capabilities)
+        return S3ApiMiddleware(app, conf, logger, cluster.constraints, cluster.capabilities)
     return make_filter

@@ -24,6 +24,8 @@ from objstore.middleware.s3api.errors import S3Error
 AUTH_DETAILS_KEY = "s3api.auth_details"
 MAX_SKEW_SECONDS = 15 * 60
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
+# A V2 link's Expires is a 32-bit signed time: later dates are refused.
+MAX_V2_EXPIRES = 2 ** 31
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
 STREAMING_SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
@@ -97,6 +99,24 @@ def _header(environ: dict, name: str) -> Optional[str]:
 def _parse_http_date(text: str) -> Optional[float]:
     parsed = email.utils.parsedate_tz(text)
     return None if parsed is None else float(email.utils.mktime_tz(parsed))
+
+
+def _presigned_v4_expires(text: str) -> int:
+    """X-Amz-Expires in seconds, refused with the reason a client can act on."""
+    try:
+        expires = int(text)
+    except ValueError:
+        expires = None
+    if expires is None or expires >= 2 ** 63:
+        raise S3Error("AuthorizationQueryParametersError", "X-Amz-Expires should be a number")
+    if expires < 0:
+        raise S3Error("AuthorizationQueryParametersError",
+                      "X-Amz-Expires must be non-negative")
+    if expires > MAX_PRESIGN_SECONDS:
+        raise S3Error("AuthorizationQueryParametersError",
+                      "X-Amz-Expires must be less than a week (in seconds); that is, the "
+                      "given X-Amz-Expires must be less than %d seconds" % MAX_PRESIGN_SECONDS)
+    return expires
 
 
 def _parse_amz_date(text: str) -> Optional[float]:
@@ -187,14 +207,10 @@ class AuthReader:
                           "X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, "
                           "X-Amz-SignedHeaders, and X-Amz-Expires parameters.")
         when = _parse_amz_date(values["X-Amz-Date"])
-        try:
-            expires = int(values["X-Amz-Expires"])
-        except ValueError:
-            expires = -1
-        if when is None or not 0 <= expires <= MAX_PRESIGN_SECONDS:
+        expires = _presigned_v4_expires(values["X-Amz-Expires"])
+        if when is None:
             raise S3Error("AuthorizationQueryParametersError",
-                          "X-Amz-Date must be YYYYMMDDTHHMMSSZ and X-Amz-Expires between 0 "
-                          "and 604800 seconds")
+                          "X-Amz-Date must be in the ISO8601 Long Format YYYYMMDDTHHMMSSZ")
         now = self.clock()
         if when - now > MAX_SKEW_SECONDS:
             raise S3Error("RequestTimeTooSkewed")
@@ -251,6 +267,9 @@ class AuthReader:
                 raise S3Error("AccessDenied", "Expires must be seconds since the epoch")
             if int(expires) < now:
                 raise S3Error("AccessDenied", "Request has expired")
+            if int(expires) >= MAX_V2_EXPIRES:
+                raise S3Error("AccessDenied", "Invalid date (should be seconds since epoch): "
+                              "%s" % expires)
             date_line = expires
         else:
             amz_date = environ.get("HTTP_X_AMZ_DATE")

@@ -19,6 +19,7 @@ from objstore.middleware.s3api.objects import refuse_unsupported_headers
 from objstore.middleware.s3api.s3xml import XmlRefused, child_text, parse_xml, to_xml
 
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]\Z")
+_LEGACY_BUCKET_NAME = re.compile(r"[A-Za-z0-9._\-]{3,255}\Z")
 MAX_CONFIG_BODY = 64 * 1024
 
 
@@ -100,7 +101,6 @@ def create_bucket(req: S3Request) -> webob.Response:
 
 
 def head_bucket(req: S3Request) -> webob.Response:
-    check_bucket_name_lenient(req.bucket or "")
     if not req.bucket_exists():
         raise S3Error("NoSuchBucket", BucketName=req.bucket or "")
     out = webob.Response(status=200)
@@ -109,13 +109,15 @@ def head_bucket(req: S3Request) -> webob.Response:
 
 
 def check_bucket_name_lenient(name: str) -> None:
-    """Any name Swift could hold: older buckets may predate the DNS rules."""
-    if not name or "/" in name or len(name) > 255:
+    """Names S3 allowed before its DNS rules (upper case, ``_``): a bucket made
+    then, or a container made through Swift, stays reachable.  Anything else
+    (``+`` of the hidden segments containers, spaces, ``%``) never names a
+    bucket, whatever the request."""
+    if not _LEGACY_BUCKET_NAME.match(name):
         raise S3Error("InvalidBucketName", BucketName=name)
 
 
 def delete_bucket(req: S3Request) -> webob.Response:
-    check_bucket_name_lenient(req.bucket or "")
     resp = req.swift("DELETE", req.bucket)
     if resp.status_int == 409:
         raise S3Error("BucketNotEmpty", BucketName=req.bucket or "")
@@ -130,3 +132,13 @@ def get_location(req: S3Request) -> webob.Response:
     # us-east-1 is written as an empty constraint, as AWS answers it.
     location = "" if req.conf.location == "us-east-1" else req.conf.location
     return xml_response(to_xml("LocationConstraint", [], text=location))
+
+
+def object_lock(req: S3Request) -> webob.Response:
+    """No bucket has Object Lock: reading its configuration finds none, and
+    setting one is refused (it would promise retention nothing enforces)."""
+    if req.method != "GET":
+        raise S3Error("NotImplemented", "The requested resource is not implemented")
+    if not req.bucket_exists():
+        raise S3Error("NoSuchBucket", BucketName=req.bucket or "")
+    raise S3Error("ObjectLockConfigurationNotFoundError", BucketName=req.bucket or "")

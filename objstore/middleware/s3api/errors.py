@@ -43,6 +43,7 @@ _CODES: Mapping[str, tuple[int, str]] = MappingProxyType({
                               "must be specified in order by part number."),
     "InvalidRange": (416, "The requested range is not satisfiable."),
     "InvalidRequest": (400, "Invalid Request."),
+    "KeyTooLongError": (400, "Your key is too long."),
     "MalformedACLError": (400, "The XML you provided was not well-formed or did not "
                                "validate against our published schema."),
     "MissingSecurityHeader": (400, "Your request was missing a required header."),
@@ -58,6 +59,8 @@ _CODES: Mapping[str, tuple[int, str]] = MappingProxyType({
     "NoSuchVersion": (404, "The specified version does not exist."),
     "NotImplemented": (501, "A header or query you provided implies functionality that is "
                             "not implemented."),
+    "ObjectLockConfigurationNotFoundError": (404, "Object Lock configuration does not "
+                                                  "exist for this bucket"),
     "OperationAborted": (409, "A conflicting conditional operation is currently in "
                               "progress against this resource. Please try again."),
     "PreconditionFailed": (412, "At least one of the preconditions you specified did not "
@@ -69,6 +72,9 @@ _CODES: Mapping[str, tuple[int, str]] = MappingProxyType({
     "SignatureDoesNotMatch": (403, "The request signature we calculated does not match the "
                                    "signature you provided. Check your key and signing "
                                    "method."),
+    "UserKeyMustBeSpecified": (400, "The bucket POST must contain the specified field "
+                                    "name. If it is specified, please check the order of "
+                                    "the fields."),
     "UnexpectedContent": (400, "This request does not support content."),
     "XAmzContentSHA256Mismatch": (400, "The provided 'x-amz-content-sha256' header does not "
                                        "match what was computed."),
@@ -89,12 +95,16 @@ class S3Error(Exception):
         self.headers: dict[str, str] = {}
 
 
-def error_response(error: S3Error, request_id: str, resource: str,
-                   with_body: bool = True) -> webob.Response:
-    """The XML answer for ``error`` (no body for HEAD, as S3 sends none)."""
-    fields: list[tuple[str, object]] = [("Code", error.code), ("Message", error.message)]
+def error_response(error: S3Error, request_id: str, with_body: bool = True) -> webob.Response:
+    """The XML answer for ``error`` (no body for HEAD, as S3 sends none).
+
+    The request's path is not echoed back (no ``<Resource>``): names taken
+    from the request appear only where the code needs them (``BucketName``,
+    ``Key``), so a refused body's content never travels back in an error.
+    """
+    fields: list[tuple[str, object]] = [("Code", error.code), ("Message", error.message),
+                                        ("RequestId", request_id)]
     fields.extend(error.extra.items())
-    fields += [("Resource", resource), ("RequestId", request_id)]
     resp = webob.Response(status=error.status, content_type="application/xml",
                           charset=None)
     resp.headers["x-amz-request-id"] = request_id

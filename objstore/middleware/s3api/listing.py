@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import json
 from typing import Optional
 from urllib.parse import quote, urlencode
@@ -15,9 +16,16 @@ from objstore.middleware.s3api.s3xml import to_xml
 
 
 def s3_timestamp(swift_iso: str) -> str:
-    """``2026-11-30T19:05:30.123450`` (Swift listing) -> ``2026-11-30T19:05:30.123Z``."""
+    """``2026-11-30T19:05:30.123450`` (Swift listing) -> ``2026-11-30T19:05:31.000Z``.
+
+    Rounded up to the whole second, as the object's ``Last-Modified`` header
+    is: a client comparing a listing with a HEAD sees one time.
+    """
     date, _, fraction = swift_iso.partition(".")
-    return "%s.%sZ" % (date, (fraction + "000")[:3])
+    when = datetime.datetime.strptime(date, "%Y-%m-%dT%H:%M:%S")
+    if fraction.strip("0"):
+        when += datetime.timedelta(seconds=1)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def _max_keys(req: S3Request) -> int:
@@ -100,36 +108,35 @@ def list_objects(req: S3Request) -> webob.Response:
             ("Key", enc(entry["name"])),
             ("LastModified", s3_timestamp(entry["last_modified"])),
             ("ETag", '"%s"' % (entry.get("s3_etag") or entry["hash"])),
-            ("Size", entry["bytes"]),
-            ("StorageClass", "STANDARD")]
+            ("Size", entry["bytes"])]
         if fetch_owner:
             fields.append(("Owner", req.owner))
+        fields.append(("StorageClass", "STANDARD"))
         contents.append(("Contents", fields))
     last: Optional[str] = None
     if entries:
         last = entries[-1].get("subdir") or entries[-1].get("name")
 
+    # In the element order of S3's published schema: strict XML readers check it.
     head: list[tuple[str, object]] = [("Name", req.bucket), ("Prefix", enc(prefix))]
     if v2:
-        head += [("MaxKeys", max_keys)]
-        if delimiter:
-            head.append(("Delimiter", enc(delimiter)))
-        head += [("IsTruncated", truncated), ("KeyCount", len(entries))]
-        if token is not None:
-            head.append(("ContinuationToken", token))
         if truncated and last is not None:
             head.append(("NextContinuationToken", _encode_token(last)))
+        if token is not None:
+            head.append(("ContinuationToken", token))
         if "start-after" in query:
             head.append(("StartAfter", enc(query["start-after"])))
+        head.append(("KeyCount", len(entries)))
     else:
-        head += [("Marker", enc(marker)), ("MaxKeys", max_keys)]
-        if delimiter:
-            head.append(("Delimiter", enc(delimiter)))
-        head.append(("IsTruncated", truncated))
+        head.append(("Marker", enc(marker)))
         if truncated and delimiter and last is not None:
             head.append(("NextMarker", enc(last)))
+    head.append(("MaxKeys", max_keys))
+    if delimiter:
+        head.append(("Delimiter", enc(delimiter)))
     if encoding:
         head.append(("EncodingType", "url"))
+    head.append(("IsTruncated", truncated))
     return xml_response(to_xml("ListBucketResult", head + contents + prefixes))
 
 

@@ -50,6 +50,8 @@ def delete_objects(req: S3Request) -> webob.Response:
         key = child_text(element, "Key")
         if key is None:
             raise S3Error("MalformedXML")
+        if not key:
+            raise S3Error("UserKeyMustBeSpecified")
         version = child_text(element, "VersionId")
         keys.append((key, version))
     if not keys or len(keys) > req.conf.max_multi_delete_objects:

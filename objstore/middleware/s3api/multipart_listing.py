@@ -67,9 +67,10 @@ def list_parts(req: S3Request) -> webob.Response:
         ("PartNumberMarker", after)]
     if rows:
         fields.append(("NextPartNumberMarker", int(rows[-1]["name"][len(prefix):])))
-    fields += [("MaxParts", max_parts), ("IsTruncated", truncated)]
+    fields.append(("MaxParts", max_parts))
     if "encoding-type" in req.query:
         fields.append(("EncodingType", "url"))
+    fields.append(("IsTruncated", truncated))
     return xml_response(to_xml("ListPartsResult", fields + parts))
 
 
@@ -114,18 +115,18 @@ def list_uploads(req: S3Request) -> webob.Response:
     ordered = ordered[:max_uploads]
     next_key: Optional[str] = ordered[-1][0][0] if ordered else None
     next_upload = ordered[-1][0][1] if ordered else None
+    # In the element order of S3's published schema, which names the next
+    # markers even when the listing is complete.
     fields: list[tuple[str, object]] = [
         ("Bucket", req.bucket), ("KeyMarker", enc(key_marker)),
-        ("UploadIdMarker", upload_id_marker)]
-    if truncated:
-        fields += [("NextKeyMarker", enc(next_key or "")),
-                   ("NextUploadIdMarker", next_upload)]
+        ("UploadIdMarker", upload_id_marker),
+        ("NextKeyMarker", enc(next_key or "")), ("NextUploadIdMarker", next_upload or "")]
     if delimiter:
         fields.append(("Delimiter", enc(delimiter)))
-    fields += [("Prefix", enc(prefix)), ("MaxUploads", max_uploads),
-               ("IsTruncated", truncated)]
+    fields += [("Prefix", enc(prefix)), ("MaxUploads", max_uploads)]
     if "encoding-type" in req.query:
         fields.append(("EncodingType", "url"))
+    fields.append(("IsTruncated", truncated))
     uploads = [entry for _sort, entry in ordered if entry[0] == "Upload"]
     prefixes = [entry for _sort, entry in ordered if entry[0] == "CommonPrefixes"]
     return xml_response(to_xml("ListMultipartUploadsResult", fields + uploads + prefixes))

@@ -32,7 +32,10 @@ from objstore.middleware.s3api.s3xml import to_xml
 
 # Headers S3 stores with an object and gives back on GET/HEAD, as Swift does.
 STORED_HEADERS = ("Content-Type", "Content-Encoding", "Content-Disposition",
-                  "Cache-Control", "Content-Language", "Expires")
+                  "Cache-Control", "Content-Language", "Expires", "X-Robots-Tag")
+# Swift's expiry headers, acted on by the object expirer (answered with
+# x-amz-expiration on GET/HEAD).
+EXPIRY_HEADERS = ("X-Delete-At", "X-Delete-After")
 # Swift response headers an S3 client sees unchanged.
 PASSED_RESPONSE_HEADERS = STORED_HEADERS + ("Content-Length", "Content-Range",
                                             "Last-Modified", "ETag", "Accept-Ranges")
@@ -49,6 +52,8 @@ CHECKSUM_SYSMETA = "X-Object-Sysmeta-S3api-Checksum"
 # A completed multipart upload's S3 ETag ("<md5 of the part MD5s>-<parts>").
 MULTIPART_ETAG_SYSMETA = "X-Object-Sysmeta-S3api-Etag"
 S3_META = "x-amz-meta-"
+# The rule x-amz-expiration names: Swift's own expiry, not a lifecycle rule.
+EXPIRY_RULE_ID = "swift-object-expiration"
 
 
 def metadata_headers(req: S3Request) -> dict[str, str]:
@@ -165,11 +170,34 @@ def refuse_unsupported_headers(req: S3Request) -> None:
         raise S3Error("InvalidStorageClass", StorageClassRequested=storage_class)
 
 
+def _put_conditions(req: S3Request) -> dict[str, str]:
+    """The conditions a PUT may carry: only ``If-None-Match: *`` (create, never
+    overwrite) is acted on; any other would be ignored, so it is refused."""
+    conditions = {}
+    for name in CONDITION_HEADERS:
+        value = req.headers.get(name)
+        if value is None:
+            continue
+        if name != "If-None-Match" or value.strip() != "*":
+            raise S3Error("NotImplemented", "Conditional %s on PUT is not supported" % name,
+                          Header=name)
+        conditions[name] = "*"
+    return conditions
+
+
 def put_object(req: S3Request) -> webob.Response:
     refuse_unsupported_headers(req)
+    headers = _put_conditions(req)
+    headers.update((name, req.headers[name]) for name in EXPIRY_HEADERS
+                   if name in req.headers)
     if "x-amz-copy-source" in req.headers:
-        return copy_object(req)
-    return store_body(req, req.bucket or "", req.key or "", metadata_headers(req))
+        if "If-None-Match" in headers:
+            # A copy's If-* headers test its source (x-amz-copy-source-if-*).
+            raise S3Error("NotImplemented", "Conditional copy destinations are not "
+                          "supported", Header="If-None-Match")
+        return copy_object(req, headers)
+    headers.update(metadata_headers(req))
+    return store_body(req, req.bucket or "", req.key or "", headers)
 
 
 def store_body(req: S3Request, container: str, obj: str,
@@ -212,6 +240,10 @@ def _swift_to_s3_headers(resp: webob.Response, out: webob.Response) -> None:
         out.headers["ETag"] = resp.headers[MULTIPART_ETAG_SYSMETA]
     if "ETag" in out.headers:
         out.headers["ETag"] = '"%s"' % out.headers["ETag"].strip('"')
+    delete_at = resp.headers.get("X-Delete-At") or ""
+    if delete_at.isdigit():
+        out.headers["x-amz-expiration"] = 'expiry-date="%s", rule-id="%s"' % (
+            email.utils.formatdate(int(delete_at), usegmt=True), EXPIRY_RULE_ID)
 
 
 def _add_checksum(req: S3Request, resp: webob.Response, out: webob.Response) -> None:
@@ -237,7 +269,10 @@ def get_or_head_object(req: S3Request) -> webob.Response:
                if name in req.headers}
     resp = _multipart_etag_conditions(req, headers, version)
     if resp is None:
-        resp = req.swift(req.method, req.bucket, req.key, headers=headers,
+        # A HEAD with a Range describes the range (206, its length): only a
+        # GET of it says how much of the object the range covers.
+        method = "GET" if req.method == "HEAD" and "Range" in headers else req.method
+        resp = req.swift(method, req.bucket, req.key, headers=headers,
                          query=object_versions.version_query(version))
     if resp.status_int == 304:
         out = webob.Response(status=304)
@@ -250,7 +285,13 @@ def get_or_head_object(req: S3Request) -> webob.Response:
         if resp.status_int == 404:
             raise object_versions.read_error(req, version, resp)
         raise req.fail_for(resp)
-    out = webob.Response(status=resp.status_int, app_iter=resp.app_iter)
+    body = resp.app_iter
+    if req.method == "HEAD" and body:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+        body = []
+    out = webob.Response(status=resp.status_int, app_iter=body)
     _swift_to_s3_headers(resp, out)
     object_versions.add_version_headers(resp, out)
     _add_checksum(req, resp, out)
@@ -367,7 +408,7 @@ def copy_source(req: S3Request) -> tuple[str, str, Optional[str]]:
     return bucket, key, version
 
 
-def copy_object(req: S3Request) -> webob.Response:
+def copy_object(req: S3Request, headers: dict[str, str]) -> webob.Response:
     src_bucket, src_key, src_version = copy_source(req)
     directive = req.headers.get("x-amz-metadata-directive", "COPY")
     if directive not in ("COPY", "REPLACE"):
@@ -378,7 +419,6 @@ def copy_object(req: S3Request) -> webob.Response:
         raise S3Error("InvalidRequest", "This copy request is illegal because it is trying "
                       "to copy an object to itself without changing the object's metadata, "
                       "storage class, website redirect location or encryption attributes.")
-    headers = {}
     if directive == "REPLACE":
         headers.update(metadata_headers(req))
         headers["X-Fresh-Metadata"] = "true"

@@ -54,14 +54,19 @@ def test_unsigned_requests_on_storage_domain_hosts_stay_swift():
     assert resp.body == b"swift"
 
 
-def test_v2_signed_virtual_host_request_names_its_bucket_in_errors():
+def test_v2_signed_virtual_host_request_is_refused_without_echoing_its_path():
     app = S3ApiMiddleware(passthrough, S3ApiConfig.of({"storage_domain": "localhost"}))
     resp = webob.Request.blank("/key", headers={"Host": "bkt.localhost",
                                                 "Authorization": "AWS nocolon"}
                                ).get_response(app)
     assert resp.status_int == 403
-    assert b"<Code>AccessDenied</Code>" in resp.body and b"<Resource>/bkt/key</Resource>" \
-        in resp.body
+    assert b"<Code>AccessDenied</Code>" in resp.body and b"<RequestId>" in resp.body
+    assert b"<Resource>" not in resp.body and b"bkt" not in resp.body
+
+
+def test_virtual_host_names_the_bucket_and_v2_resource():
+    target = route({"PATH_INFO": "/key", "HTTP_HOST": "bkt.localhost:8080"}, ["localhost"])
+    assert (target.bucket, target.key, target.v2_resource) == ("bkt", "key", b"/bkt/key")
 
 
 def test_malformed_v4_header_is_an_s3_error():
