@@ -42,6 +42,7 @@ SOURCE_REQUEST_HEADERS = ("If-Match", "If-None-Match", "If-Modified-Since",
 SOURCE_HEADERS_KEPT = ("x-delete-at",)
 META_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient-sysmeta-")
 SYSMETA_PREFIX = "x-object-sysmeta-"
+LISTING_OVERRIDE_PREFIX = "x-object-sysmeta-container-update-override-"
 LINK_HEADER_PREFIX = "x-symlink-target"
 
 
@@ -243,6 +244,10 @@ class ServerSideCopy:
             if copies_link(req) and lower.startswith(LINK_HEADER_PREFIX):
                 # the link's target, as the symlink filter shows it: the copy is a link too
                 sink.headers[key] = value
+            elif lower.startswith(LISTING_OVERRIDE_PREFIX) and not copies_manifest(req):
+                # How the source is listed (a manifest's ETag and size stand in
+                # for its segments'): the bytes copied are listed as themselves.
+                continue
             elif lower.startswith(SYSMETA_PREFIX) or (not fresh and (
                     lower.startswith(META_PREFIXES) or lower in SOURCE_HEADERS_KEPT)):
                 sink.headers[key] = value

@@ -225,3 +225,78 @@ def test_etag_conditions_compare_the_s3_etag(s3, bucket):
         s3.head_object(Bucket=bucket, Key="cond", IfNoneMatch=etag)
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 304
     assert s3.head_object(Bucket=bucket, Key="cond", IfNoneMatch='"other"')["ETag"] == etag
+
+
+def test_copies_from_a_multipart_source_compare_its_s3_etag(s3, bucket):
+    parts = [b"s" * PART, b"t"]
+    upload_id, done = _upload(s3, bucket, "src", parts)
+    s3.complete_multipart_upload(Bucket=bucket, Key="src", UploadId=upload_id,
+                                 MultipartUpload={"Parts": done})
+    etag = _s3_etag(parts)
+    source = {"Bucket": bucket, "Key": "src"}
+    s3.copy_object(Bucket=bucket, Key="copy", CopySource=source, CopySourceIfMatch=etag)
+    assert s3.get_object(Bucket=bucket, Key="copy")["Body"].read() == b"".join(parts)
+    for condition in ({"CopySourceIfMatch": '"%s"' % ("0" * 32)},
+                      {"CopySourceIfNoneMatch": etag}):
+        with pytest.raises(ClientError) as err:
+            s3.copy_object(Bucket=bucket, Key="copy2", CopySource=source, **condition)
+        assert _code(err) == "PreconditionFailed"
+    # A part copied from a range of a multipart object is listed as its own
+    # bytes (not as the source's manifest), so the upload completes.
+    target = s3.create_multipart_upload(Bucket=bucket, Key="from-mpu")["UploadId"]
+    copied = s3.upload_part_copy(Bucket=bucket, Key="from-mpu", UploadId=target,
+                                 PartNumber=1, CopySource=source,
+                                 CopySourceRange="bytes=0-%d" % (PART - 1))["CopyPartResult"]
+    assert copied["ETag"] == '"%s"' % hashlib.md5(parts[0]).hexdigest()
+    listed = s3.list_parts(Bucket=bucket, Key="from-mpu", UploadId=target)["Parts"]
+    assert [p["ETag"] for p in listed] == [copied["ETag"]]
+    s3.complete_multipart_upload(Bucket=bucket, Key="from-mpu", UploadId=target,
+                                 MultipartUpload={"Parts": [
+                                     {"PartNumber": 1, "ETag": copied["ETag"]}]})
+    rows = {r["Key"]: r["ETag"] for r in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert rows["copy"] == '"%s"' % hashlib.md5(b"".join(parts)).hexdigest()
+
+
+def test_part_number_reads_one_part(s3, bucket):
+    parts = [b"u" * PART, b"v" * PART, b"w"]
+    upload_id, done = _upload(s3, bucket, "parts", parts)
+    s3.complete_multipart_upload(Bucket=bucket, Key="parts", UploadId=upload_id,
+                                 MultipartUpload={"Parts": done})
+    got = s3.get_object(Bucket=bucket, Key="parts", PartNumber=2)
+    assert got["ResponseMetadata"]["HTTPStatusCode"] == 206 and got["PartsCount"] == 3
+    assert got["ContentRange"] == "bytes %d-%d/%d" % (PART, 2 * PART - 1, 2 * PART + 1)
+    assert got["Body"].read() == parts[1]
+    head = s3.head_object(Bucket=bucket, Key="parts", PartNumber=3)
+    assert (head["ContentLength"], head["PartsCount"]) == (1, 3)
+    s3.put_object(Bucket=bucket, Key="plain", Body=b"single")
+    got = s3.get_object(Bucket=bucket, Key="plain", PartNumber=1)
+    assert got["ContentRange"] == "bytes 0-5/6" and got["Body"].read() == b"single"
+    for key, number in (("parts", 4), ("plain", 2)):
+        with pytest.raises(ClientError) as err:
+            s3.get_object(Bucket=bucket, Key=key, PartNumber=number)
+        assert (_code(err), err.value.response["ResponseMetadata"]["HTTPStatusCode"]) == \
+            ("InvalidPartNumber", 416)
+    with pytest.raises(ClientError) as err:
+        s3.get_object(Bucket=bucket, Key="plain", PartNumber=1, Range="bytes=0-1")
+    assert _code(err) == "InvalidRequest"
+
+
+def test_completing_over_a_multipart_object_deletes_its_segments(conn, s3, bucket):
+    first_id, done = _upload(s3, bucket, "again", [b"1" * PART, b"one"])
+    s3.complete_multipart_upload(Bucket=bucket, Key="again", UploadId=first_id,
+                                 MultipartUpload={"Parts": done})
+    second_id, done = _upload(s3, bucket, "again", [b"two"])
+    for condition in ({"IfMatch": _s3_etag([b"1" * PART, b"one"])}, {"IfNoneMatch": "abc"}):
+        with pytest.raises(ClientError) as err:
+            s3.complete_multipart_upload(Bucket=bucket, Key="again", UploadId=second_id,
+                                         MultipartUpload={"Parts": done}, **condition)
+        assert _code(err) == "NotImplemented"
+    with pytest.raises(ClientError) as err:
+        s3.complete_multipart_upload(Bucket=bucket, Key="again", UploadId=second_id,
+                                     MultipartUpload={"Parts": done}, IfNoneMatch="*")
+    assert _code(err) == "PreconditionFailed"
+    assert len(_segments(conn, bucket)) == 4  # nothing replaced yet
+    s3.complete_multipart_upload(Bucket=bucket, Key="again", UploadId=second_id,
+                                 MultipartUpload={"Parts": done})
+    assert _segments(conn, bucket) == ["again/%s/00001" % second_id]
+    assert s3.get_object(Bucket=bucket, Key="again")["Body"].read() == b"two"

@@ -41,6 +41,7 @@ _CODES: Mapping[str, tuple[int, str]] = MappingProxyType({
                          "not have matched the part's entity tag."),
     "InvalidPartOrder": (400, "The list of parts was not in ascending order. The parts list "
                               "must be specified in order by part number."),
+    "InvalidPartNumber": (416, "The requested partnumber is not satisfiable"),
     "InvalidRange": (416, "The requested range is not satisfiable."),
     "InvalidRequest": (400, "Invalid Request."),
     "KeyTooLongError": (400, "Your key is too long."),

@@ -12,7 +12,8 @@ Completing an upload stores ``<bucket>/<key>`` as an SLO manifest naming the
 chosen parts, with the S3 ETag (MD5 of the part MD5s, ``-<count>``) kept as
 sysmeta and shown in listings; the marker and unused parts are deleted.
 Deleting the object later deletes its parts with it (see
-:func:`objects.delete_key`); aborting an upload deletes its parts and marker.
+:func:`objects.delete_key`), and so does completing another upload onto its
+key; aborting an upload deletes its parts and marker.
 """
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.listing import xml_response
 from objstore.middleware.s3api.object_versions import add_version_headers
 from objstore.middleware.s3api.objects import (MULTIPART_ETAG_SYSMETA, STORED_HEADERS,
-                                               SWIFT_META, copy_into, metadata_headers,
+                                               SWIFT_META, copy_into, is_multipart_object,
+                                               metadata_headers, put_conditions,
                                                refuse_unsupported_headers, store_body)
 from objstore.middleware.s3api.s3xml import child_text, to_xml
 
@@ -164,6 +166,7 @@ def stored_parts(req: S3Request, upload_id: str) -> dict[int, dict]:
 
 def complete(req: S3Request) -> webob.Response:
     upload_id = requested_upload_id(req)
+    conditions = put_conditions(req)
     marker = check_upload(req, upload_id)
     requested = _requested_parts(req)
     stored = stored_parts(req, upload_id)
@@ -186,13 +189,17 @@ def complete(req: S3Request) -> webob.Response:
                  "etag": etag, "size_bytes": stored[number]["bytes"]}
                 for number, etag in requested]
     headers = _final_headers(marker)
+    headers.update(conditions)
     headers[MULTIPART_ETAG_SYSMETA] = s3_etag
     # Listings show the S3 ETag (the manifest's own stays the row's hash).
     headers[OVERRIDE_ETAG] = "; s3_etag=%s" % s3_etag
+    replaced = _replaced_segments(req)
     resp = req.swift("PUT", req.bucket, req.key, query="multipart-manifest=put",
                      headers=headers, body=json.dumps(manifest).encode("utf-8"))
     if resp.status_int // 100 != 2:
         raise req.fail_for(resp)
+    for name in replaced:
+        req.swift("DELETE", segments_container(req), name)
     used = {number for number, _etag in requested}
     for number, row in stored.items():
         if number not in used:
@@ -205,6 +212,30 @@ def complete(req: S3Request) -> webob.Response:
         ("ETag", '"%s"' % s3_etag)]))
     add_version_headers(resp, out)
     return out
+
+
+def _replaced_segments(req: S3Request) -> list[str]:
+    """The segments of the multipart object the completed upload replaces.
+
+    Nothing else refers to them once the new manifest is in place, so they go
+    with the old object, as a DELETE of it would take them.
+    """
+    container = segments_container(req)
+    head = req.swift("HEAD", req.bucket, req.key, query="multipart-manifest=get")
+    if not is_multipart_object(head):
+        return []
+    resp = req.swift("GET", req.bucket, req.key, query="multipart-manifest=get")
+    try:
+        entries = json.loads(resp.body) if resp.status_int == 200 else []
+    except ValueError:
+        entries = []
+    names = []
+    for entry in entries if isinstance(entries, list) else []:
+        path = entry.get("name", "") if isinstance(entry, dict) else ""
+        owner, _slash, name = path.lstrip("/").partition("/")
+        if owner == container and name:
+            names.append(name)
+    return names
 
 
 def _final_headers(marker: webob.Response) -> dict[str, str]:

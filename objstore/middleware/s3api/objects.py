@@ -22,6 +22,7 @@ from objstore.common.http_conditions import evaluate_preconditions
 from objstore.common.http_text import str_to_wsgi, wsgi_to_str
 from objstore.middleware.s3api import auth, canned_acl
 from objstore.middleware.s3api import object_versions
+from objstore.middleware.slo_part_number import PARTS_COUNT_HEADER
 from objstore.middleware.s3api.body import AwsChunkedInput, DigestCheck, VerifiedInput
 from objstore.middleware.s3api.checksums import (ALGORITHMS, encode_digest, new_hasher,
                                                  request_checksum)
@@ -170,7 +171,7 @@ def refuse_unsupported_headers(req: S3Request) -> None:
         raise S3Error("InvalidStorageClass", StorageClassRequested=storage_class)
 
 
-def _put_conditions(req: S3Request) -> dict[str, str]:
+def put_conditions(req: S3Request) -> dict[str, str]:
     """The conditions a PUT may carry: only ``If-None-Match: *`` (create, never
     overwrite) is acted on; any other would be ignored, so it is refused."""
     conditions = {}
@@ -187,7 +188,7 @@ def _put_conditions(req: S3Request) -> dict[str, str]:
 
 def put_object(req: S3Request) -> webob.Response:
     refuse_unsupported_headers(req)
-    headers = _put_conditions(req)
+    headers = put_conditions(req)
     headers.update((name, req.headers[name]) for name in EXPIRY_HEADERS
                    if name in req.headers)
     if "x-amz-copy-source" in req.headers:
@@ -255,9 +256,38 @@ def _add_checksum(req: S3Request, resp: webob.Response, out: webob.Response) -> 
         out.headers["x-amz-checksum-" + algorithm] = value
 
 
+def requested_part_number(req: S3Request) -> Optional[int]:
+    """The part ``?partNumber=N`` asks for (None: the whole object)."""
+    text = req.query.get("partNumber")
+    if text is None:
+        return None
+    if "Range" in req.headers:
+        raise S3Error("InvalidRequest", "Cannot specify both Range header and partNumber "
+                      "query parameter")
+    limit = req.conf.max_upload_part_num
+    if not text.isdigit() or len(text) > 5 or not 1 <= int(text) <= limit:
+        raise S3Error("InvalidArgument", "Part number must be an integer between 1 and %d, "
+                      "inclusive" % limit, ArgumentName="partNumber", ArgumentValue=text)
+    return int(text)
+
+
+def _answer_part(part: int, resp: webob.Response, out: webob.Response) -> None:
+    """A part's answer: a multipart object's part is a 206 already (the SLO's
+    part-number); any other object is one part, the whole of it."""
+    count = resp.headers.get(PARTS_COUNT_HEADER)
+    if count is not None:
+        out.headers["x-amz-mp-parts-count"] = count
+        return
+    if part != 1:
+        raise S3Error("InvalidPartNumber")
+    length = int(resp.headers.get("Content-Length") or 0)
+    if length:
+        out.status = 206
+        out.headers["Content-Range"] = "bytes 0-%d/%d" % (length - 1, length)
+
+
 def get_or_head_object(req: S3Request) -> webob.Response:
-    if "partNumber" in req.query:
-        raise S3Error("NotImplemented", "GET with partNumber is not supported")
+    part = requested_part_number(req)
     for name in req.query:
         if name.startswith("response-") and name not in RESPONSE_OVERRIDES:
             raise S3Error("InvalidArgument", "Unknown response override %s" % name,
@@ -273,13 +303,16 @@ def get_or_head_object(req: S3Request) -> webob.Response:
         # GET of it says how much of the object the range covers.
         method = "GET" if req.method == "HEAD" and "Range" in headers else req.method
         resp = req.swift(method, req.bucket, req.key, headers=headers,
-                         query=object_versions.version_query(version))
+                         query=object_versions.version_query(
+                             version, "" if part is None else "part-number=%d" % part))
     if resp.status_int == 304:
         out = webob.Response(status=304)
         _swift_to_s3_headers(resp, out)
         out.headers.pop("Content-Length", None)
         return out
     if resp.status_int not in (200, 206):
+        if resp.status_int == 416 and part is not None:
+            raise S3Error("InvalidPartNumber")
         if resp.status_int == 416 and "Range" in headers:
             raise S3Error("InvalidRange", RangeRequested=headers["Range"])
         if resp.status_int == 404:
@@ -294,6 +327,8 @@ def get_or_head_object(req: S3Request) -> webob.Response:
     out = webob.Response(status=resp.status_int, app_iter=body)
     _swift_to_s3_headers(resp, out)
     object_versions.add_version_headers(resp, out)
+    if part is not None:
+        _answer_part(part, resp, out)
     _add_checksum(req, resp, out)
     for name, header in RESPONSE_OVERRIDES.items():
         if name in req.query:
@@ -303,32 +338,45 @@ def get_or_head_object(req: S3Request) -> webob.Response:
 
 def _multipart_etag_conditions(req: S3Request, headers: dict[str, str],
                                version: Optional[str] = None) -> Optional[webob.Response]:
-    """If-Match/If-None-Match against a multipart object's S3 ETag.
+    """If-Match/If-None-Match of a GET/HEAD against a multipart object's S3 ETag.
 
-    Swift would compare them with the SLO's own ETag, which no S3 client has
-    seen (the aws CLI sends If-Match with each ranged GET of a download).
-    For such an object the conditions are decided here and dropped from
-    ``headers``; the answer is the 304 to send, or None to go on.
+    The answer is the 304 to send, or None to go on (see
+    :func:`multipart_etag_verdict`).
     """
-    conditions = {name: headers[name] for name in ("If-Match", "If-None-Match")
-                  if name in headers}
-    if not conditions:
-        return None
-    head = req.swift("HEAD", req.bucket, req.key,
-                     query=object_versions.version_query(version, "multipart-manifest=get"))
-    if not is_multipart_object(head):
-        return None
-    for name in conditions:
-        del headers[name]
-    verdict = evaluate_preconditions(conditions, req.method,
-                                     head.headers[MULTIPART_ETAG_SYSMETA], None)
+    verdict, head = multipart_etag_verdict(req, req.bucket or "", req.key or "", headers,
+                                           req.method, version)
     if verdict == 412:
         raise S3Error("PreconditionFailed", Condition="If-Match")
-    if verdict == 304:
+    if verdict == 304 and head is not None:
         head.status = 304
         head.app_iter = []
         return head
     return None
+
+
+def multipart_etag_verdict(req: S3Request, bucket: str, key: str, headers: dict[str, str],
+                           method: str, version: Optional[str] = None
+                           ) -> tuple[Optional[int], Optional[webob.Response]]:
+    """Decide If-Match/If-None-Match in ``headers`` here when ``bucket/key`` is
+    a multipart object: (412, 304 or None, the object's HEAD).
+
+    Swift would compare them with the SLO's own ETag, which no S3 client has
+    seen (the aws CLI sends If-Match with each ranged GET of a download, and
+    copies name their source's ETag).  For such an object the conditions are
+    removed from ``headers``; for any other they stay for Swift to decide.
+    """
+    conditions = {name: headers[name] for name in ("If-Match", "If-None-Match")
+                  if name in headers}
+    if not conditions:
+        return None, None
+    head = req.swift("HEAD", bucket, key,
+                     query=object_versions.version_query(version, "multipart-manifest=get"))
+    if not is_multipart_object(head):
+        return None, None
+    for name in conditions:
+        del headers[name]
+    return evaluate_preconditions(conditions, method, head.headers[MULTIPART_ETAG_SYSMETA],
+                                  None), head
 
 
 def is_multipart_object(resp: webob.Response) -> bool:
@@ -437,6 +485,12 @@ def copy_into(req: S3Request, container: str, obj: str, headers: dict[str, str],
         value = req.headers.get("x-amz-copy-source-" + name.lower())
         if value is not None:
             headers[name] = value
+    verdict, _head = multipart_etag_verdict(req, src_bucket, src_key, headers, "GET",
+                                            src_version)
+    if verdict == 412:
+        raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-Match")
+    if verdict == 304:
+        raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-None-Match")
     if src_version is None:
         headers["X-Copy-From"] = quote("/%s/%s" % (src_bucket, src_key))
         resp = req.swift("PUT", container, obj, headers=headers, body=b"")

@@ -113,6 +113,21 @@ def test_put_with_copy_from_and_fresh_metadata(store):
     assert resp.headers["X-Copied-From-Account"] == "AUTH_a"
 
 
+def test_the_copy_is_listed_as_its_own_bytes_not_as_the_source(store):
+    """A large object's listing overrides describe its manifest; the copy holds bytes."""
+    store.objects["/v1/AUTH_a/c/src"][0].update({
+        "X-Object-Sysmeta-Container-Update-Override-Etag": "manifest; slo_etag=x",
+        "X-Object-Sysmeta-Container-Update-Override-Size": "999"})
+    resp = Request.blank("/v1/AUTH_a/c/new", method="PUT",
+                         headers={"X-Copy-From": "c/src", "Content-Length": "0"}
+                         ).get_response(make(store))
+    assert resp.status_int == 201
+    headers, _body = store.objects["/v1/AUTH_a/c/new"]
+    assert not any(name.lower().startswith("x-object-sysmeta-container-update-override-")
+                   for name in headers)
+    assert headers["X-Object-Sysmeta-Thing"] == "kept"
+
+
 @pytest.mark.parametrize("headers,status", [
     ({}, 412),
     ({"Destination": "/only-container"}, 412),
