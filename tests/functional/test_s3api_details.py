@@ -214,10 +214,19 @@ def test_listing_xml_follows_the_schema_order_and_head_times(cluster, s3, bucket
     assert listed["LastModified"] == head["LastModified"]
 
 
-def test_upload_listing_always_names_the_next_markers(cluster, bucket):
+def test_upload_listing_always_names_the_next_markers(cluster, s3, bucket):
     status, _h, body, _s = signed_exchange(cluster, "GET", "/%s?uploads" % bucket)
     tags = [child.tag[len(NS):] for child in ElementTree.fromstring(body)]
     assert status == 200 and tags == ["Bucket", "KeyMarker", "UploadIdMarker", "NextKeyMarker",
                                       "NextUploadIdMarker", "Prefix", "MaxUploads",
                                       "IsTruncated"]
+    first = s3.create_multipart_upload(Bucket=bucket, Key="a")["UploadId"]
+    second = s3.create_multipart_upload(Bucket=bucket, Key="b")["UploadId"]
+    one = s3.list_multipart_uploads(Bucket=bucket, Prefix="a")
+    assert (one["NextKeyMarker"], one["NextUploadIdMarker"]) == ("", "")
+    both = s3.list_multipart_uploads(Bucket=bucket)
+    assert (both["NextKeyMarker"], both["NextUploadIdMarker"]) == ("b", second)
+    page = s3.list_multipart_uploads(Bucket=bucket, MaxUploads=1)
+    assert page["IsTruncated"] and (page["NextKeyMarker"], page["NextUploadIdMarker"]) == \
+        ("a", first)
 

@@ -113,8 +113,11 @@ def list_uploads(req: S3Request) -> webob.Response:
     ordered = sorted(found.items())
     truncated = len(ordered) > max_uploads
     ordered = ordered[:max_uploads]
-    next_key: Optional[str] = ordered[-1][0][0] if ordered else None
-    next_upload = ordered[-1][0][1] if ordered else None
+    # The last entry, for the next page; a page of one that is complete
+    # leaves them empty (as Swift's listing does, and clients accept).
+    named = truncated or len(ordered) > 1
+    next_key: Optional[str] = ordered[-1][0][0] if named else None
+    next_upload = ordered[-1][0][1] if named else None
     # In the element order of S3's published schema, which names the next
     # markers even when the listing is complete.
     fields: list[tuple[str, object]] = [
