@@ -54,6 +54,9 @@ CLIENT_GONE_ERRNOS = frozenset((errno.EPIPE, errno.ECONNRESET, errno.ESHUTDOWN))
 # some AWS SDKs read them so.  Every other answer keeps eventlet's
 # capitalised names (``Etag``), which Swift's clients have always seen.
 HEADER_NAMES_AS_WRITTEN = "objstore.header_names_as_written"
+# Header fields whose names hold "_", as sent: never under HTTP_* keys (see
+# _environ), kept apart for the filters that must see them (S3 signs them).
+UNDERSCORE_HEADERS = "objstore.underscore_headers"
 
 
 class FieldLines:
@@ -169,10 +172,12 @@ class HttpProtocol(concurrency.HttpProtocolBase):
         if isinstance(client_addr, tuple):
             env["REMOTE_ADDR"], env["REMOTE_PORT"] = client_addr[0], str(client_addr[1])
         env["GATEWAY_INTERFACE"] = "CGI/1.1"
+        underscored = env[UNDERSCORE_HEADERS] = []
         for name, value in self.headers.fields:
             if "_" in name:
                 # X_Foo and X-Foo would land in one environ key: a client could
                 # then pass a header past a check that looks at the other one.
+                underscored.append((name, value))
                 continue
             key = name.upper().replace("-", "_")
             if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):

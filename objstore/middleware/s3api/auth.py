@@ -17,6 +17,7 @@ import time
 from typing import Callable, Optional
 from urllib.parse import unquote_to_bytes
 
+from objstore.common.http_protocol import UNDERSCORE_HEADERS
 from objstore.common.http_text import wsgi_to_bytes
 from objstore.middleware.s3api import signing
 from objstore.middleware.s3api.errors import S3Error
@@ -88,11 +89,19 @@ def parse_query(query_string: str) -> QueryPairs:
     return pairs
 
 
+def underscore_headers(environ: dict) -> list[tuple[str, str]]:
+    """The request's header fields named with "_" (lower-case names), as sent."""
+    return [(name.lower(), value) for name, value in environ.get(UNDERSCORE_HEADERS, ())]
+
+
 def _header(environ: dict, name: str) -> Optional[str]:
     if name == "content-type":
         return environ.get("CONTENT_TYPE")
     if name == "content-length":
         return environ.get("CONTENT_LENGTH")
+    if "_" in name:
+        values = [value for field, value in underscore_headers(environ) if field == name]
+        return ",".join(values) if values else None
     return environ.get("HTTP_" + name.upper().replace("-", "_"))
 
 
@@ -279,6 +288,9 @@ class AuthReader:
         for key, value in environ.items():
             if key.startswith("HTTP_X_AMZ_"):
                 name = key[5:].lower().replace("_", "-")
+                amz_headers.setdefault(name, []).append(value.strip())
+        for name, value in underscore_headers(environ):
+            if name.startswith("x-amz-"):
                 amz_headers.setdefault(name, []).append(value.strip())
         lines = [environ["REQUEST_METHOD"], environ.get("HTTP_CONTENT_MD5", ""),
                  environ.get("CONTENT_TYPE", ""), date_line]

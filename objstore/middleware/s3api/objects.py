@@ -53,6 +53,7 @@ CHECKSUM_SYSMETA = "X-Object-Sysmeta-S3api-Checksum"
 # A completed multipart upload's S3 ETag ("<md5 of the part MD5s>-<parts>").
 MULTIPART_ETAG_SYSMETA = "X-Object-Sysmeta-S3api-Etag"
 S3_META = "x-amz-meta-"
+ESCAPED_UNDERSCORE = "%5F"
 # The rule x-amz-expiration names: Swift's own expiry, not a lifecycle rule.
 EXPIRY_RULE_ID = "swift-object-expiration"
 
@@ -62,6 +63,11 @@ def metadata_headers(req: S3Request) -> dict[str, str]:
     for name, value in req.headers.items():
         if name.lower().startswith(S3_META):
             headers[SWIFT_META + name[len(S3_META):]] = value
+    for name, value in auth.underscore_headers(req.environ):
+        if name.startswith(S3_META):
+            # "_" cannot travel in a header name through WSGI (it reads as
+            # "-"): it is stored as %5F and given back as "_".
+            headers[SWIFT_META + name[len(S3_META):].replace("_", ESCAPED_UNDERSCORE)] = value
     for name in STORED_HEADERS:
         if name in req.headers:
             headers[name] = req.headers[name]
@@ -236,7 +242,8 @@ def _swift_to_s3_headers(resp: webob.Response, out: webob.Response) -> None:
             out.headers[name] = resp.headers[name]
     for name, value in resp.headers.items():
         if name.lower().startswith(SWIFT_META.lower()):
-            out.headers[S3_META + name[len(SWIFT_META):].lower()] = value
+            out.headers[S3_META + name[len(SWIFT_META):].lower().replace(
+                ESCAPED_UNDERSCORE.lower(), "_")] = value
     if is_multipart_object(resp):
         out.headers["ETag"] = resp.headers[MULTIPART_ETAG_SYSMETA]
     if "ETag" in out.headers:
