@@ -3,6 +3,7 @@
 Every error case asserts the exact S3 error code.  Parts are 5 MiB (the
 minimum for all but the last), so each upload moves about 11 MiB.
 """
+import email.utils
 import hashlib
 import uuid
 
@@ -29,13 +30,17 @@ def _segments(conn, bucket):
         raise
 
 
-def _upload(s3, bucket, key, parts, **initiate):
+def _upload(s3, bucket, key, parts, last_modified=None, **initiate):
+    """Initiate and upload ``parts``; ``last_modified`` collects each part's
+    Last-Modified answer."""
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, **initiate)["UploadId"]
     done = []
     for number, data in enumerate(parts, 1):
-        etag = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number,
-                              Body=data)["ETag"]
-        done.append({"PartNumber": number, "ETag": etag})
+        answer = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id,
+                                PartNumber=number, Body=data)
+        done.append({"PartNumber": number, "ETag": answer["ETag"]})
+        if last_modified is not None:
+            last_modified.append(answer["ResponseMetadata"]["HTTPHeaders"]["last-modified"])
     return upload_id, done
 
 
@@ -46,11 +51,14 @@ def _s3_etag(parts):
 
 def test_upload_complete_read_list_and_delete_cleans_up(conn, s3, bucket):
     parts = [b"a" * PART, b"b" * PART, b"tail"]
-    upload_id, done = _upload(s3, bucket, "big/file.bin", parts, ContentType="text/x-test",
-                              Metadata={"colour": "blue"})
+    last_modified = []
+    upload_id, done = _upload(s3, bucket, "big/file.bin", parts, last_modified,
+                              ContentType="text/x-test", Metadata={"colour": "blue"})
     listed = s3.list_parts(Bucket=bucket, Key="big/file.bin", UploadId=upload_id)
     assert [(p["PartNumber"], p["Size"]) for p in listed["Parts"]] == \
         [(1, PART), (2, PART), (3, 4)]
+    assert [p["LastModified"] for p in listed["Parts"]] == [
+        email.utils.parsedate_to_datetime(modified) for modified in last_modified]
     uploads = s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
     assert [(u["Key"], u["UploadId"]) for u in uploads] == [("big/file.bin", upload_id)]
     result = s3.complete_multipart_upload(Bucket=bucket, Key="big/file.bin",

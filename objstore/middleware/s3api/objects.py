@@ -230,6 +230,9 @@ def store_body(req: S3Request, container: str, obj: str,
     out = webob.Response(status=200, content_type=None)
     out.headers["ETag"] = '"%s"' % resp.headers.get("Etag", "").strip('"')
     object_versions.add_version_headers(resp, out)
+    if "Last-Modified" in resp.headers:
+        # The time listings show for it (a part's, in ListParts).
+        out.headers["Last-Modified"] = resp.headers["Last-Modified"]
     if checksum is not None:
         out.headers["x-amz-checksum-" + checksum.algorithm] = checksum.expected()
     return out
