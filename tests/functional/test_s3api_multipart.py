@@ -308,3 +308,8 @@ def test_completing_over_a_multipart_object_deletes_its_segments(conn, s3, bucke
                                  MultipartUpload={"Parts": done})
     assert _segments(conn, bucket) == ["again/%s/00001" % second_id]
     assert s3.get_object(Bucket=bucket, Key="again")["Body"].read() == b"two"
+    # (the completion's Location is a URL: the key percent-encoded)
+    snowman_id, snowman_done = _upload(s3, bucket, "a \u2603", [b"x"])
+    location = s3.complete_multipart_upload(Bucket=bucket, Key="a \u2603", UploadId=snowman_id,
+                                            MultipartUpload={"Parts": snowman_done})["Location"]
+    assert location.endswith("/%s/a%%20%%E2%%98%%83" % bucket)

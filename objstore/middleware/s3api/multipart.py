@@ -21,6 +21,7 @@ import hashlib
 import json
 import re
 import uuid
+from urllib.parse import quote
 
 import webob
 
@@ -205,8 +206,10 @@ def complete(req: S3Request) -> webob.Response:
         if number not in used:
             req.swift("DELETE", segments_container(req), row["name"])
     req.swift("DELETE", segments_container(req), marker_name(req.key or "", upload_id))
+    # A URL: the key percent-encoded (as UTF-8), its "/" kept.
     location = "%s://%s/%s/%s" % (req.environ.get("wsgi.url_scheme", "http"),
-                                  req.environ.get("HTTP_HOST", ""), req.bucket, req.key)
+                                  req.environ.get("HTTP_HOST", ""), quote(req.bucket or ""),
+                                  quote(req.key or ""))
     out = xml_response(to_xml("CompleteMultipartUploadResult", [
         ("Location", location), ("Bucket", req.bucket), ("Key", req.key),
         ("ETag", '"%s"' % s3_etag)]))
