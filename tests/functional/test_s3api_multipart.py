@@ -105,6 +105,14 @@ def test_complete_errors(conn, s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x" * PART + b"end"
     assert sorted(_segments(conn, bucket)) == ["k/%s/00001" % upload_id,
                                                "k/%s/00003" % upload_id]
+    # A retried completion (its answer lost) succeeds again; the upload is gone.
+    again = s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id,
+                                         MultipartUpload={"Parts": [done[0], done[2]]})
+    assert again["ETag"] == result["ETag"]
+    with pytest.raises(ClientError) as err:
+        s3.upload_part(Bucket=bucket, Key="k", UploadId=upload_id, PartNumber=1, Body=b"x")
+    assert _code(err) == "NoSuchUpload"
+    s3.put_object(Bucket=bucket, Key="k", Body=b"replaced")
     with pytest.raises(ClientError) as err:
         s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id,
                                      MultipartUpload={"Parts": done})

@@ -40,6 +40,8 @@ UPLOAD_ID = re.compile(r"[0-9a-f]{32}\Z")
 # The client named the Content-Type at initiate (else the object server's guess stands).
 TYPE_GIVEN_SYSMETA = "X-Object-Sysmeta-S3api-Content-Type-Given"
 OVERRIDE_ETAG = "X-Object-Sysmeta-Container-Update-Override-Etag"
+# The upload a multipart object was completed from (a retried completion is answered).
+UPLOAD_ID_SYSMETA = "X-Object-Sysmeta-S3api-Upload-Id"
 # 10,000 parts of ~120 bytes of XML each, with room to spare.
 MAX_COMPLETE_BODY = 4 * 1024 * 1024
 _COPY_RANGE = re.compile(r"bytes=(\d+)-(\d+)\Z")
@@ -168,7 +170,12 @@ def stored_parts(req: S3Request, upload_id: str) -> dict[int, dict]:
 def complete(req: S3Request) -> webob.Response:
     upload_id = requested_upload_id(req)
     conditions = put_conditions(req)
-    marker = check_upload(req, upload_id)
+    try:
+        marker = check_upload(req, upload_id)
+    except S3Error as error:
+        if error.code == "NoSuchUpload":
+            return _completed_already(req, upload_id, error)
+        raise
     requested = _requested_parts(req)
     stored = stored_parts(req, upload_id)
     for number, etag in requested:
@@ -192,6 +199,7 @@ def complete(req: S3Request) -> webob.Response:
     headers = _final_headers(marker)
     headers.update(conditions)
     headers[MULTIPART_ETAG_SYSMETA] = s3_etag
+    headers[UPLOAD_ID_SYSMETA] = upload_id
     # Listings show the S3 ETag (the manifest's own stays the row's hash).
     headers[OVERRIDE_ETAG] = "; s3_etag=%s" % s3_etag
     replaced = _replaced_segments(req)
@@ -206,15 +214,30 @@ def complete(req: S3Request) -> webob.Response:
         if number not in used:
             req.swift("DELETE", segments_container(req), row["name"])
     req.swift("DELETE", segments_container(req), marker_name(req.key or "", upload_id))
+    out = _complete_result(req, s3_etag)
+    add_version_headers(resp, out)
+    return out
+
+
+def _complete_result(req: S3Request, s3_etag: str) -> webob.Response:
     # A URL: the key percent-encoded (as UTF-8), its "/" kept.
     location = "%s://%s/%s/%s" % (req.environ.get("wsgi.url_scheme", "http"),
                                   req.environ.get("HTTP_HOST", ""), quote(req.bucket or ""),
                                   quote(req.key or ""))
-    out = xml_response(to_xml("CompleteMultipartUploadResult", [
+    return xml_response(to_xml("CompleteMultipartUploadResult", [
         ("Location", location), ("Bucket", req.bucket), ("Key", req.key),
         ("ETag", '"%s"' % s3_etag)]))
-    add_version_headers(resp, out)
-    return out
+
+
+def _completed_already(req: S3Request, upload_id: str, missing: S3Error) -> webob.Response:
+    """A retried completion (its answer was lost) succeeds again while the
+    object it made is still the key's; any other unknown upload is ``missing``."""
+    head = req.swift("HEAD", req.bucket, req.key, query="multipart-manifest=get")
+    if head.status_int // 100 == 2 and is_multipart_object(head) and \
+            head.headers.get(UPLOAD_ID_SYSMETA) == upload_id:
+        read_small_body(req, MAX_COMPLETE_BODY)
+        return _complete_result(req, head.headers[MULTIPART_ETAG_SYSMETA])
+    raise missing
 
 
 def _replaced_segments(req: S3Request) -> list[str]:
