@@ -44,8 +44,9 @@ LINGER_BYTES = 1 << 20
 # A body the app left unread (an early 401 or 413) is read and dropped up to
 # this size, so a client that sends its whole body before reading gets the
 # answer and the connection carries the next request; past it the connection
-# closes.
-MAX_DISCARD_BYTES = 64 << 20
+# closes.  128 MiB covers the largest request bodies clients send whole before
+# reading (an S3 multi-delete of 1,000 long keys is about 100 MB).
+MAX_DISCARD_BYTES = 128 << 20
 CONTINUE_LINE = b"HTTP/1.1 100 Continue\r\n\r\n"
 # A client that hung up while we answered: nothing to report.
 CLIENT_GONE_ERRNOS = frozenset((errno.EPIPE, errno.ECONNRESET, errno.ESHUTDOWN))

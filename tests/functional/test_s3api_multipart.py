@@ -122,7 +122,10 @@ def test_complete_errors(conn, s3, bucket):
 def test_abort_deletes_parts_and_unknown_uploads_are_no_such_upload(conn, s3, bucket):
     upload_id, _done = _upload(s3, bucket, "gone", [b"1" * 10, b"2" * 10])
     assert len(_segments(conn, bucket)) == 3
-    s3.abort_multipart_upload(Bucket=bucket, Key="gone", UploadId=upload_id)
+    aborted = s3.abort_multipart_upload(Bucket=bucket, Key="gone", UploadId=upload_id)
+    answer = aborted["ResponseMetadata"]
+    assert answer["HTTPStatusCode"] == 204
+    assert answer["HTTPHeaders"]["content-length"] == "0"
     assert _segments(conn, bucket) == []
     for call in (lambda: s3.abort_multipart_upload(Bucket=bucket, Key="gone",
                                                    UploadId=upload_id),
@@ -239,7 +242,10 @@ def test_etag_conditions_compare_the_s3_etag(s3, bucket):
     assert _code(err) == "PreconditionFailed"
     with pytest.raises(ClientError) as err:
         s3.head_object(Bucket=bucket, Key="cond", IfNoneMatch=etag)
-    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 304
+    answer = err.value.response["ResponseMetadata"]
+    assert answer["HTTPStatusCode"] == 304
+    # the length of what follows (nothing), not the object's size
+    assert answer["HTTPHeaders"]["content-length"] == "0"
     assert s3.head_object(Bucket=bucket, Key="cond", IfNoneMatch='"other"')["ETag"] == etag
 
 

@@ -282,7 +282,10 @@ def abort(req: S3Request) -> webob.Response:
     resp = req.swift("DELETE", segments_container(req), marker_name(req.key or "", upload_id))
     if resp.status_int // 100 != 2 and resp.status_int != 404:
         raise req.fail_for(resp)
-    return webob.Response(status=204)
+    # An explicit empty length: clients written against Swift's s3api read the
+    # length of this answer, and no client is misled by a zero on a 204.
+    return webob.Response(status=204, headerlist=[
+        ("Content-Type", "text/html; charset=UTF-8"), ("Content-Length", "0")])
 
 
 def discard(req: S3Request, prefix: str) -> None:

@@ -318,7 +318,7 @@ def get_or_head_object(req: S3Request) -> webob.Response:
     if resp.status_int == 304:
         out = webob.Response(status=304)
         _swift_to_s3_headers(resp, out)
-        out.headers.pop("Content-Length", None)
+        out.headers["Content-Length"] = "0"   # no body follows, whatever the object's size
         return out
     if resp.status_int not in (200, 206):
         if resp.status_int == 416 and part is not None:
@@ -360,6 +360,7 @@ def _multipart_etag_conditions(req: S3Request, headers: dict[str, str],
     if verdict == 304 and head is not None:
         head.status = 304
         head.app_iter = []
+        head.headers["Content-Length"] = "0"   # no body follows, whatever the object's size
         return head
     return None
 
