@@ -57,11 +57,7 @@ def find_first(opener: SourceOpener, nodes: Iterator[dict], headers: Mapping[str
         try:
             source = opener.open(node, headers, query_string)
         finally:
-            if finished["done"]:
-                if source is not None:
-                    source.close()
-            else:
-                results.put(source)
+            _hand_over(source, finished, results)
 
     def ask_next() -> bool:
         node = next(nodes, None)
@@ -131,11 +127,7 @@ def find_newest(opener: SourceOpener, nodes: Iterator[dict], replicas: int,
         try:
             source = fetch(method)
         finally:
-            if finished["done"]:
-                if source is not None:
-                    source.close()
-            else:
-                results.put(source)
+            _hand_over(source, finished, results)
 
     for slot in range(replicas):
         spawn(fetch_into_queue, opener.method if slot == 0 else probe_method)
@@ -167,6 +159,16 @@ def find_newest(opener: SourceOpener, nodes: Iterator[dict], replicas: int,
         if source is not chosen:
             source.close()
     return chosen, sources
+
+
+def _hand_over(source: Optional[Source], finished: dict, results: Any) -> None:
+    """Queue a node's answer for the reader, or close it when the reader has gone:
+    nobody would ever read or release its connection otherwise."""
+    if finished["done"]:
+        if source is not None:
+            source.close()
+    else:
+        results.put(source)
 
 
 def _take_late_answers(results: Any, sources: list) -> None:
