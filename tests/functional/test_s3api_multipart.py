@@ -44,6 +44,14 @@ def _upload(s3, bucket, key, parts, last_modified=None, **initiate):
     return upload_id, done
 
 
+def _multipart_object(s3, bucket, key, parts):
+    """A completed multipart object made of ``parts``; its S3 ETag."""
+    upload_id, done = _upload(s3, bucket, key, parts)
+    s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id,
+                                 MultipartUpload={"Parts": done})
+    return _s3_etag(parts)
+
+
 def _s3_etag(parts):
     digests = b"".join(hashlib.md5(data).digest() for data in parts)
     return '"%s-%d"' % (hashlib.md5(digests).hexdigest(), len(parts))
@@ -231,10 +239,7 @@ def test_multi_delete_removes_multipart_segments_too(conn, s3, bucket):
 def test_etag_conditions_compare_the_s3_etag(s3, bucket):
     """The aws CLI downloads in ranged GETs, each with If-Match: <the S3 ETag>."""
     parts = [b"q" * PART, b"r"]
-    upload_id, done = _upload(s3, bucket, "cond", parts)
-    s3.complete_multipart_upload(Bucket=bucket, Key="cond", UploadId=upload_id,
-                                 MultipartUpload={"Parts": done})
-    etag = _s3_etag(parts)
+    etag = _multipart_object(s3, bucket, "cond", parts)
     got = s3.get_object(Bucket=bucket, Key="cond", IfMatch=etag, Range="bytes=0-1")
     assert got["Body"].read() == b"qq" and got["ETag"] == etag
     with pytest.raises(ClientError) as err:
@@ -251,10 +256,7 @@ def test_etag_conditions_compare_the_s3_etag(s3, bucket):
 
 def test_copies_from_a_multipart_source_compare_its_s3_etag(s3, bucket):
     parts = [b"s" * PART, b"t"]
-    upload_id, done = _upload(s3, bucket, "src", parts)
-    s3.complete_multipart_upload(Bucket=bucket, Key="src", UploadId=upload_id,
-                                 MultipartUpload={"Parts": done})
-    etag = _s3_etag(parts)
+    etag = _multipart_object(s3, bucket, "src", parts)
     source = {"Bucket": bucket, "Key": "src"}
     s3.copy_object(Bucket=bucket, Key="copy", CopySource=source, CopySourceIfMatch=etag)
     assert s3.get_object(Bucket=bucket, Key="copy")["Body"].read() == b"".join(parts)
@@ -281,9 +283,7 @@ def test_copies_from_a_multipart_source_compare_its_s3_etag(s3, bucket):
 
 def test_part_number_reads_one_part(s3, bucket):
     parts = [b"u" * PART, b"v" * PART, b"w"]
-    upload_id, done = _upload(s3, bucket, "parts", parts)
-    s3.complete_multipart_upload(Bucket=bucket, Key="parts", UploadId=upload_id,
-                                 MultipartUpload={"Parts": done})
+    _multipart_object(s3, bucket, "parts", parts)
     got = s3.get_object(Bucket=bucket, Key="parts", PartNumber=2)
     assert got["ResponseMetadata"]["HTTPStatusCode"] == 206 and got["PartsCount"] == 3
     assert got["ContentRange"] == "bytes %d-%d/%d" % (PART, 2 * PART - 1, 2 * PART + 1)
