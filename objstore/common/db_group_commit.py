@@ -5,9 +5,10 @@ the SQL, is what a row update costs (profiled: about 4 ms of a loaded disk
 against well under 1 ms of Python), and it stalls the whole green-thread hub
 while it runs.  A busy container (a listing being filled by many object
 servers at once, the expirer's queue buckets) gets many row updates at the
-same moment.  The first request to arrive for a database leads: it yields to
-the hub until no more requests join (and until the previous group of that
-database has committed), then runs every merge in one transaction (each in
+same moment.  The first request to arrive for a database leads
+(:mod:`objstore.common.gathering`): it yields to the hub until no more
+requests join (and until the previous group of that database has
+committed), then runs every merge in one transaction (each in
 its own savepoint, so one bad row fails only its own request) and commits
 once; the COMMIT runs in a real thread so the hub goes on reading the
 requests that will form the next group.  Nobody is answered before that commit is on
@@ -21,8 +22,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from objstore.common.concurrency import Event, hub_id
-from objstore.common.concurrency import sleep as green_sleep
+from objstore.common.gathering import Gatherer
 
 # A merge job: runs inside the group's transaction, returns its own result.
 Job = Callable[[Any], Any]
@@ -33,19 +33,11 @@ Runner = Callable[[list[Job]], list[tuple[bool, Any]]]
 MAX_GATHER_ROUNDS = 8
 
 
-class _Group:
-    def __init__(self, job: Job):
-        self.jobs: list[Job] = [job]
-        self.done = Event()
-
-
 class GroupCommit:
     """Gathers the merges submitted for one database file into one transaction."""
 
     def __init__(self, max_gather_rounds: int = MAX_GATHER_ROUNDS):
-        self.max_gather_rounds = max_gather_rounds
-        self._open: dict[tuple[int, str], _Group] = {}
-        self._committing: dict[tuple[int, str], Any] = {}   # key -> the running group's Event
+        self._gatherer = Gatherer(max_gather_rounds)
         self.commits = 0      # transactions run (for tests and the curious)
         self.jobs = 0         # merges they carried
 
@@ -53,49 +45,16 @@ class GroupCommit:
         """Run ``job`` in a transaction shared with concurrent submitters; return its result.
 
         ``run`` is the leader's own broker method: every submitter names the
-        same file, so any of them can run all the jobs.
+        same file, so any of them can run all the jobs.  If the transaction
+        fails as a whole (nothing was committed), every member fails with it.
         """
-        key = (hub_id(), db_file)
-        group = self._open.get(key)
-        if group is not None:
-            slot = len(group.jobs)
-            group.jobs.append(job)
-            return _unwrap(group.done.wait()[slot])
-        group = _Group(job)
-        self._open[key] = group
-        try:
-            try:
-                # While the previous group's COMMIT is on the disk this group
-                # stays open, so everything that arrives meanwhile joins it.
-                previous = self._committing.get(key)
-                if previous is not None:
-                    previous.wait()
-                self._gather(group)
-            finally:
-                if self._open.get(key) is group:
-                    del self._open[key]
-            self._committing[key] = group.done
-            try:
-                outcomes = run(group.jobs)
-            finally:
-                if self._committing.get(key) is group.done:
-                    del self._committing[key]
-        except BaseException as err:
-            # Nothing was committed: every member fails as the leader did.
-            group.done.send([(False, err)] * len(group.jobs))
-            raise
-        self.commits += 1
-        self.jobs += len(group.jobs)
-        group.done.send(outcomes)
-        return _unwrap(outcomes[0])
+        def run_counted(jobs: list[Job]) -> list[tuple[bool, Any]]:
+            outcomes = run(jobs)
+            self.commits += 1
+            self.jobs += len(jobs)
+            return outcomes
 
-    def _gather(self, group: _Group) -> None:
-        """Yield to the hub while other requests are still joining (each round is cheap)."""
-        for _ in range(self.max_gather_rounds):
-            before = len(group.jobs)
-            green_sleep(0)
-            if len(group.jobs) == before:
-                return
+        return _unwrap(self._gatherer.submit(db_file, job, run_counted))
 
 
 def _unwrap(outcome: tuple[bool, Any]) -> Any:
