@@ -114,6 +114,7 @@ def profile_phases(cluster, args: argparse.Namespace, spy: Optional[str],
                "container": pids["container"][0]}
     config = proxy_bench.BenchConfig(cluster.auth_url, "test:tester", "testing",
                                      concurrency=args.concurrency,
+                                     containers=args.containers,
                                      duration=args.duration,
                                      phases=proxy_bench.SMALL_PHASES)
     config.run_id = "%d-%d" % (time.time(), os.getpid())
@@ -151,6 +152,8 @@ def main(argv: Optional[list] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--containers", type=int, default=4,
+                        help="containers the clients share (1: every upload into one)")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples/s")
     parser.add_argument("--no-spy", action="store_true")

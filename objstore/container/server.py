@@ -20,6 +20,9 @@ from objstore.common.db_group_commit import GroupCommit
 from objstore.common.durable_fs import check_device
 from objstore.common.listing_format import content_type_header, render_listing
 from objstore.common.logs import get_logger
+from objstore.common.object_row_batch import (OBJECT_RECORDS, RECORD_TYPE_HEADER, BadRowBatch,
+                                              MAX_BATCH_BYTES, parse_row_batch)
+from objstore.common.reserved_names import allows_reserved
 from objstore.common.pipeline import typed_factory
 from objstore.common.storage_policy import POLICY_DEFAULT_HEADER, POLICY_INDEX_HEADER
 from objstore.common.storage_app import DatabaseServerApp
@@ -58,6 +61,7 @@ class ContainerServer(DatabaseServerApp):
     """WSGI app; one broker per request (its SQLite connection lives as long as the request)."""
 
     server_type = "container"
+    methods = DatabaseServerApp.methods + ("UPDATE",)
     config_class = ContainerServerConfig
     conf: ContainerServerConfig
     broker_class = ContainerBroker
@@ -229,6 +233,30 @@ class ContainerServer(DatabaseServerApp):
         broker.put_object(obj, timestamp, size, content_type, etag,
                           storage_policy_index=policy_index)
         return text_response(201)
+
+    def UPDATE(self, req: Request) -> Response:
+        """Object rows reported together (see :mod:`objstore.common.object_row_batch`)."""
+        broker, (_dev, _part, account, _container, obj) = self._broker(req)
+        if obj is not None:
+            return text_response(400, "UPDATE names a container, not an object")
+        if req.headers.get(RECORD_TYPE_HEADER, "").lower() != OBJECT_RECORDS:
+            return text_response(400, "%s must be %r" % (RECORD_TYPE_HEADER, OBJECT_RECORDS))
+        if req.content_length is None:
+            return text_response(411, "Content-Length required")
+        if req.content_length > MAX_BATCH_BYTES:
+            return text_response(413, "Body larger than %d bytes" % MAX_BATCH_BYTES)
+        try:
+            rows = parse_row_batch(req.body, self.cluster.constraints.max_object_name_length,
+                                   allows_reserved(req.headers),
+                                   lambda index: self.cluster.policies.get_by_index(index)
+                                   is not None)
+        except BadRowBatch as err:
+            return text_response(400, str(err))
+        oldest = min(Timestamp(row["created_at"]) for row in rows)
+        if not self._ensure_container(req, broker, account, oldest):
+            return text_response(404)
+        broker.merge_items(rows)
+        return text_response(204)
 
     def _ensure_container(self, req: Request, broker: ContainerBroker, account: str,
                           timestamp: Timestamp) -> bool:

@@ -10,7 +10,7 @@ itself has already succeeded either way.
 from __future__ import annotations
 
 import logging
-from typing import Mapping, Optional
+from typing import Callable, Mapping, Optional
 
 from objstore.common.backend_client import BackendError, backend_request
 from objstore.common.storage_policy import POLICY_INDEX_HEADER
@@ -120,17 +120,22 @@ def send_update(node: ContainerNode, update: AsyncUpdate, conn_timeout: float,
 
 
 def update_containers(manager: DiskFileManager, device: str, update: AsyncUpdate,
-                      conn_timeout: float, node_timeout: float,
-                      logger: logging.Logger) -> list[ContainerNode]:
+                      conn_timeout: float, node_timeout: float, logger: logging.Logger,
+                      sender: Optional[Callable[[ContainerNode, AsyncUpdate], bool]] = None
+                      ) -> list[ContainerNode]:
     """Send ``update`` to its nodes; store the failed ones as an async pending.
 
-    An update naming no nodes is stored whole: the object updater finds its
-    nodes in the container ring.  Returns the nodes that failed.  Failing to store the async pending is
+    ``sender`` delivers to one node (the object server's batcher); without
+    it each node gets a request of its own.  An update naming no nodes is
+    stored whole: the object updater finds its nodes in the container ring.
+    Returns the nodes that failed.  Failing to store the async pending is
     logged, not raised: the object is durable and the replicators will still
     bring listings in line eventually.
     """
-    failed = [node for node in update.nodes
-              if not send_update(node, update, conn_timeout, node_timeout, logger)]
+    if sender is None:
+        def sender(node: ContainerNode, update: AsyncUpdate) -> bool:
+            return send_update(node, update, conn_timeout, node_timeout, logger)
+    failed = [node for node in update.nodes if not sender(node, update)]
     if failed or not update.nodes:
         pending = AsyncUpdate(op=update.op, account=update.account,
                               container=update.container, obj=update.obj,

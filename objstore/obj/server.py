@@ -42,6 +42,7 @@ from objstore.common.timestamp import TICKS_PER_SECOND, Timestamp
 from objstore.common.expiring_queue import (CLEAN_QUEUE_HEADER, DEFAULT_CONTAINER_DIVISOR,
                                            OPEN_EXPIRED_HEADER)
 from objstore.obj import container_update, expiring_update
+from objstore.obj.container_batch import ContainerUpdateBatcher
 from objstore.obj.diskfile import (AsyncUpdate, DiskFile, DiskFileDeviceUnavailable,
                                    DiskFileExpired, DiskFileNoSpace, DiskFileNotExist,
                                    DiskFileQuarantined, DiskFileRouter, fs_managers)
@@ -137,6 +138,8 @@ class ObjectServer(StorageServerApp):
             keep_cache_size=self.conf.keep_cache_size, reclaim_age=self.conf.reclaim_age)
         self.replication = ReplicationVerbs(self.managers, self.conf.network_chunk_size,
                                             self.conf.client_timeout, self.logger)
+        self.update_batcher = ContainerUpdateBatcher(self.conf.conn_timeout,
+                                                     self.conf.node_timeout, self.logger)
 
     def REPLICATE(self, req: Request) -> Response:
         """Suffix digests of a partition (for the replicator)."""
@@ -511,7 +514,7 @@ class ObjectServer(StorageServerApp):
                              headers=headers, nodes=nodes, policy_index=index)
         container_update.update_containers(self.managers[index], device, update,
                                            self.conf.conn_timeout, self.conf.node_timeout,
-                                           self.logger)
+                                           self.logger, self.update_batcher.send)
 
 
     def _update_queue(self, req: Request, device: str, account: str, container: str,
@@ -532,7 +535,7 @@ class ObjectServer(StorageServerApp):
         for update in updates:
             container_update.update_containers(self.managers[index], device, update,
                                                self.conf.conn_timeout, self.conf.node_timeout,
-                                               self.logger)
+                                               self.logger, self.update_batcher.send)
 
 
 @typed_factory(ObjectServerConfig)

@@ -366,3 +366,69 @@ def test_corrupt_db_is_quarantined(app, tmp_path):
     assert [p.name for p in quarantined.iterdir()] == [broker.db_dir.rsplit("/", 1)[1]]
     # The container is gone from its place; a new PUT starts afresh.
     assert put_container(app, 1001).status_int == 201
+
+
+def update_rows(app, rows, path=BASE, headers=None, body=None):
+    all_headers = {"X-Backend-Record-Type": "object", "Content-Type": "application/json"}
+    all_headers.update(headers or {})
+    return call(app, path, "UPDATE", all_headers,
+                body=json.dumps(rows).encode() if body is None else body)
+
+
+def batch_row(name, timestamp, deleted=False, size=3, policy=0):
+    row = {"name": name, "created_at": ts(timestamp), "deleted": int(deleted),
+           "storage_policy_index": policy}
+    if not deleted:
+        row.update(size=size, content_type="text/plain", etag="etag-" + name)
+    return row
+
+
+def test_update_merges_a_batch_of_rows_newest_wins(app):
+    put_container(app)
+    put_object(app, "old", 3000, size=9)
+    resp = update_rows(app, [batch_row("a", 2000, size=5), batch_row("b", 2000, size=7),
+                             batch_row("old", 2500, deleted=True),
+                             batch_row("b", 1999, deleted=True)])
+    assert resp.status_int == 204
+    listing = json.loads(call(app, BASE + "?format=json").body)
+    assert [(o["name"], o["bytes"], o["hash"]) for o in listing] == [
+        ("a", 5, "etag-a"), ("b", 7, "etag-b"), ("old", 9, "etag")]
+    # a later tombstone in a batch removes the row, as a single DELETE would
+    assert update_rows(app, [batch_row("a", 2001, deleted=True)]).status_int == 204
+    head = call(app, BASE, "HEAD")
+    assert head.headers["X-Container-Object-Count"] == "2"
+    assert head.headers["X-Container-Bytes-Used"] == "16"
+
+
+def test_update_of_a_missing_container_is_404_and_auto_creates_hidden_ones(app):
+    assert update_rows(app, [batch_row("a", 2000)]).status_int == 404
+    hidden = "/sda/1/.expiring_objects/1700000000"
+    assert update_rows(app, [batch_row("1700000000-AUTH_a/c/o", 2000)],
+                       path=hidden).status_int == 204
+    assert json.loads(call(app, hidden + "?format=json").body)[0]["name"] == \
+        "1700000000-AUTH_a/c/o"
+
+
+@pytest.mark.parametrize("headers, body, status, reason", [
+    ({"X-Backend-Record-Type": "shard"}, None, 400, b"X-Backend-Record-Type"),
+    ({}, b"not json", 400, b"not JSON"),
+    ({}, b"[]", 400, b"non-empty"),
+    ({}, json.dumps([dict(batch_row("a", 2000), created_at="x")]).encode(), 400,
+     b"timestamp"),
+    ({}, json.dumps([batch_row("a", 2000, policy=9)]).encode(), 400, b"storage policy"),
+    ({}, json.dumps([batch_row("a\x00b", 2000)]).encode(), 400, b"NUL"),
+])
+def test_update_refuses_what_a_single_update_would(app, headers, body, status, reason):
+    put_container(app)
+    resp = update_rows(app, None, headers=headers, body=body)
+    assert resp.status_int == status
+    assert reason in resp.body
+    assert json.loads(call(app, BASE + "?format=json").body or b"[]") == []
+
+
+def test_update_names_a_container_and_bounds_its_body(app):
+    put_container(app)
+    assert update_rows(app, [batch_row("a", 2000)], path=BASE + "/obj").status_int == 400
+    resp = call(app, BASE, "UPDATE", {"X-Backend-Record-Type": "object",
+                                      "Content-Length": str(5 * 1024 * 1024)})
+    assert resp.status_int == 413

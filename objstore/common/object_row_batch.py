@@ -1,0 +1,128 @@
+"""Object rows sent to a container server in one request: the ``UPDATE`` verb's body.
+
+When many objects are written into one container at once, every object
+server has several rows for the same container replica at the same moment.
+One ``PUT``/``DELETE /<dev>/<part>/<account>/<container>/<object>`` per row
+made the container servers pay a connection, a green thread, header parsing
+and a response per row, while group commit had already made the SQLite
+COMMIT shared; so an object server sends the rows it holds for one replica
+together:
+
+``UPDATE /<dev>/<part>/<account>/<container>`` with
+``X-Backend-Record-Type: object`` and a JSON body: a list of rows, each
+``{"name", "created_at", "deleted", "size", "content_type", "etag",
+"storage_policy_index"}``, the values a single update carries in its
+``X-Timestamp``, ``X-Size``, ``X-Content-Type``, ``X-Etag`` and
+``X-Backend-Storage-Policy-Index`` headers (a deleted row carries no size,
+type or ETag).  The answer is one status for the batch, as for a single
+row: 204 when every row was merged, 404 when the container does not exist,
+400 for a malformed body.  Rows are merged newest-wins, so a batch is
+idempotent and its order does not matter.
+
+This module is the format, both ways; the container server decides what a
+row does to its database.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+from objstore.common.storage_request import SQLITE_MAX_INT
+from objstore.common.timestamp import Timestamp
+
+RECORD_TYPE_HEADER = "X-Backend-Record-Type"
+OBJECT_RECORDS = "object"
+# Rows one request carries; the sender splits larger groups.
+MAX_BATCH_ROWS = 256
+# A full batch of the longest names, types and ETags stays well under this.
+MAX_BATCH_BYTES = 4 * 1024 * 1024
+
+
+class BadRowBatch(ValueError):
+    """A batch body that is not a list of well-formed rows (a 400)."""
+
+
+def object_row(name: str, timestamp: str, deleted: bool, policy_index: int, size: int = 0,
+               content_type: str = "", etag: str = "") -> dict[str, Any]:
+    """One row as the batch body carries it."""
+    row: dict[str, Any] = {"name": name, "created_at": timestamp, "deleted": int(deleted),
+                           "storage_policy_index": policy_index}
+    if not deleted:
+        row.update(size=size, content_type=content_type, etag=etag)
+    return row
+
+
+def encode_row_batch(rows: list[dict[str, Any]]) -> bytes:
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def parse_row_batch(body: bytes, max_name_bytes: int, allow_nul: bool,
+                    policy_known: Callable[[int], bool]) -> list[dict[str, Any]]:
+    """The rows of an ``UPDATE`` body, each checked as a single update's headers would be.
+
+    Raises :class:`BadRowBatch` with a short reason for anything else.
+    """
+    if len(body) > MAX_BATCH_BYTES:
+        raise BadRowBatch("Body larger than %d bytes" % MAX_BATCH_BYTES)
+    try:
+        # Rows are flat objects in one list: anything deeper fails the
+        # checks below, and the size bound above caps what parsing costs.
+        rows = json.loads(body)
+    except (ValueError, RecursionError):
+        raise BadRowBatch("Body is not JSON") from None
+    if not isinstance(rows, list) or not rows:
+        raise BadRowBatch("Body must be a non-empty JSON list of rows")
+    if len(rows) > MAX_BATCH_ROWS:
+        raise BadRowBatch("More than %d rows" % MAX_BATCH_ROWS)
+    return [_checked_row(row, max_name_bytes, allow_nul, policy_known) for row in rows]
+
+
+def _checked_row(row: Any, max_name_bytes: int, allow_nul: bool,
+                 policy_known: Callable[[int], bool]) -> dict[str, Any]:
+    if not isinstance(row, dict):
+        raise BadRowBatch("A row must be a JSON object")
+    name = row.get("name")
+    if not isinstance(name, str) or not name:
+        raise BadRowBatch("A row needs a name")
+    try:
+        encoded = name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRowBatch("Row name is not UTF-8") from None
+    if len(encoded) > max_name_bytes:
+        raise BadRowBatch("Object name too long")
+    if "\x00" in name and not allow_nul:
+        raise BadRowBatch("Row name contains NUL")
+    deleted = row.get("deleted")
+    if deleted not in (0, 1) or isinstance(deleted, bool):
+        raise BadRowBatch("Row 'deleted' must be 0 or 1")
+    policy_index = _int_field(row, "storage_policy_index")
+    if not policy_known(policy_index):
+        raise BadRowBatch("Unknown storage policy index %d" % policy_index)
+    checked: dict[str, Any] = {"name": name, "created_at": _timestamp(row),
+                               "deleted": deleted, "storage_policy_index": policy_index,
+                               "size": 0, "content_type": "", "etag": ""}
+    if not deleted:
+        checked["size"] = _int_field(row, "size")
+        for field in ("content_type", "etag"):
+            value = row.get(field)
+            if not isinstance(value, str):
+                raise BadRowBatch("Row field %r must be text" % field)
+            checked[field] = value
+    return checked
+
+
+def _timestamp(row: dict) -> str:
+    value = row.get("created_at")
+    if not isinstance(value, str):
+        raise BadRowBatch("Row 'created_at' must be a timestamp")
+    try:
+        return Timestamp(value).internal
+    except ValueError:
+        raise BadRowBatch("Row 'created_at' must be a timestamp") from None
+
+
+def _int_field(row: dict, field: str) -> int:
+    value = row.get(field)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= SQLITE_MAX_INT:
+        raise BadRowBatch("Row field %r must be a non-negative integer" % field)
+    return value

@@ -1,0 +1,113 @@
+"""Container updates that arrive together leave together: one ``UPDATE`` per replica.
+
+Many uploads into one container make every object server report rows to
+the same container replica at the same moment.  Profiled at 16 concurrent
+4 KiB PUTs, the container servers spent about 2 ms of CPU per row update,
+most of it the request around the row (connection, green thread, headers,
+response), since group commit already shares the COMMIT.  So the first
+update for a replica leads: while the previous batch to that replica is
+still in flight, and for a few turns of the hub after, the updates that
+arrive join its batch (:mod:`objstore.common.gathering`); then it sends
+them as one ``UPDATE`` (the format is :mod:`objstore.common.object_row_batch`)
+and hands every member its answer.
+Nobody is answered before the container server answered for its row, so
+an object write reports exactly what a single update would: the rows of a
+failed batch become async pendings like a failed single update.
+
+A container server that does not know ``UPDATE`` (405, a mixed-version
+cluster during an upgrade) gets the batch's rows one request each.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Optional
+
+from objstore.common.backend_client import BackendError, backend_request
+from objstore.common.gathering import Gatherer
+from objstore.common.http_text import wsgi_to_str
+from objstore.common.object_row_batch import (MAX_BATCH_ROWS, OBJECT_RECORDS,
+                                              RECORD_TYPE_HEADER, encode_row_batch, object_row)
+from objstore.common.reserved_names import ALLOW_RESERVED_HEADER
+from objstore.common.storage_policy import POLICY_INDEX_HEADER
+from objstore.obj.container_update import send_update
+from objstore.obj.diskfile import AsyncUpdate, ContainerNode
+
+# Turns of the hub a leader waits for more updates when none is in flight.
+GATHER_ROUNDS = 2
+
+
+class ContainerUpdateBatcher:
+    """Sends one process's container updates, grouped per container replica."""
+
+    def __init__(self, conn_timeout: float, node_timeout: float, logger: logging.Logger,
+                 max_rows: int = MAX_BATCH_ROWS, gather_rounds: int = GATHER_ROUNDS):
+        self.conn_timeout = conn_timeout
+        self.node_timeout = node_timeout
+        self.logger = logger
+        self._gatherer = Gatherer(gather_rounds, max_items=max_rows)
+        self.requests = 0     # requests sent (for tests and the curious)
+        self.rows = 0         # rows they carried
+
+    def send(self, node: ContainerNode, update: AsyncUpdate) -> bool:
+        """True when ``node`` took ``update``'s row (a 2xx for it or its batch)."""
+        if _row_of(update) is None:
+            # Not expressible as a row (an override that is not a number):
+            # the single request lets the container server judge it.
+            return self._send_one(node, update)
+        key = (node.ip, node.port, node.device, str(node.partition), update.account,
+               update.container)
+        return self._gatherer.submit(key, update,
+                                     lambda updates: self._deliver(node, updates))
+
+    def _deliver(self, node: ContainerNode, updates: list[AsyncUpdate]) -> list[bool]:
+        if len(updates) == 1:
+            return [self._send_one(node, updates[0])]
+        rows = [_row_of(update) for update in updates]
+        first = updates[0]
+        headers = {RECORD_TYPE_HEADER: OBJECT_RECORDS, "Content-Type": "application/json",
+                   "X-Trans-Id": first.headers.get("X-Trans-Id", "")}
+        if any("\x00" in update.obj for update in updates):
+            headers[ALLOW_RESERVED_HEADER] = "true"
+        path = "/%s/%s" % (first.account, first.container)
+        self.requests += 1
+        self.rows += len(rows)
+        try:
+            resp = backend_request(node.ip, node.port, node.device, node.partition, "UPDATE",
+                                   path, headers=headers, body=encode_row_batch(rows),
+                                   conn_timeout=self.conn_timeout,
+                                   response_timeout=self.node_timeout)
+        except (BackendError, OSError) as err:
+            self.logger.warning("container update of %d rows to %s:%s/%s%s failed: %s",
+                                len(rows), node.ip, node.port, node.device, path, err)
+            return [False] * len(updates)
+        if 200 <= resp.status < 300:
+            return [True] * len(updates)
+        if resp.status == 405:
+            return [self._send_one(node, update) for update in updates]
+        self.logger.warning("container update of %d rows to %s:%s/%s%s answered %d",
+                            len(rows), node.ip, node.port, node.device, path, resp.status)
+        return [False] * len(updates)
+
+    def _send_one(self, node: ContainerNode, update: AsyncUpdate) -> bool:
+        self.requests += 1
+        self.rows += 1
+        return send_update(node, update, self.conn_timeout, self.node_timeout, self.logger)
+
+
+def _row_of(update: AsyncUpdate) -> Optional[dict]:
+    """The batch row for ``update``, or None when its headers do not make one."""
+    headers = {name.lower(): value for name, value in update.headers.items()}
+    try:
+        policy_index = int(headers[POLICY_INDEX_HEADER.lower()])
+        timestamp = headers["x-timestamp"]
+        if update.op == "DELETE":
+            return object_row(update.obj, timestamp, True, policy_index)
+        if update.op != "PUT":
+            return None
+        size = int(headers.get("x-size", "0"))
+    except (KeyError, ValueError):
+        return None
+    if size < 0 or "x-content-type" not in headers or "x-etag" not in headers:
+        return None
+    return object_row(update.obj, timestamp, False, policy_index, size,
+                      wsgi_to_str(headers["x-content-type"]), wsgi_to_str(headers["x-etag"]))
