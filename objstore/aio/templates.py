@@ -488,6 +488,9 @@ storage_domain = {storage_domain}
 # part is an SLO segment: keep it within slo's max_manifest_segments).
 # min_segment_size = 5242880
 # max_upload_part_num = 1000
+# Seconds a proxy caches which account holds a bucket name, for unsigned
+# path-style reads of public-read buckets (the registry is cluster-wide).
+# bucket_owner_cache_seconds = 10.0
 
 [filter:tempauth]
 # Simple built-in users, for test clusters and small deployments.

@@ -3,7 +3,8 @@
 A request is S3 when it carries an AWS signature (``Authorization: AWS4-HMAC-SHA256
 ...`` or ``AWS key:sig``, or presigned query parameters); it may name its
 bucket in the path or in its host (``bucket.<storage_domain>``).  Every other
-request passes through untouched (anonymous S3 access is not served).  The signature is checked by the auth filter to our right
+request passes through untouched, except an unsigned path-style one for a
+bucket (:mod:`.anonymous`: reads of public-read buckets).  The signature is checked by the auth filter to our right
 (tempauth) through :data:`auth.AUTH_DETAILS_KEY`; the access key is
 ``account:user`` and the secret that user's key.  Handlers answer with S3
 XML, errors with S3 error codes.
@@ -13,7 +14,8 @@ Modules: :mod:`.routing` (bucket/key), :mod:`.auth` and :mod:`.signing`
 :mod:`.objects`, :mod:`.multipart` and :mod:`.multipart_listing` (the
 handlers), :mod:`.versioning`, :mod:`.object_versions` and
 :mod:`.versions_listing` (versions), :mod:`.acl` and :mod:`.canned_acl`
-(ACLs), :mod:`.errors` and :mod:`.s3xml`.
+(ACLs), :mod:`.bucket_registry` and :mod:`.anonymous` (who owns a bucket name,
+unsigned reads), :mod:`.errors` and :mod:`.s3xml`.
 """
 from __future__ import annotations
 
@@ -27,15 +29,21 @@ from objstore.common.constraints import Constraints
 from objstore.common.http_protocol import HEADER_NAMES_AS_WRITTEN
 from objstore.common.logs import get_logger
 from objstore.common.pipeline import typed_factory
-from objstore.middleware.s3api import (acl, buckets, listing, multi_delete, multipart,
-                                       multipart_listing, objects, versioning,
+from objstore.middleware.s3api import (acl, anonymous, buckets, listing, multi_delete,
+                                       multipart, multipart_listing, objects, versioning,
                                        versions_listing)
 from objstore.middleware.s3api.auth import AuthReader, parse_query
+from objstore.middleware.s3api.bucket_registry import BucketRegistry
 from objstore.middleware.s3api.config import S3ApiConfig
 from objstore.middleware.s3api.context import S3Request
 from objstore.middleware.s3api.errors import S3Error, error_response
-from objstore.middleware.s3api.routing import route
+from objstore.middleware.s3api.routing import S3Target, route, virtual_host_bucket
 
+# Headers that make an unsigned request Swift's (a token), never an anonymous S3 one.
+_CREDENTIAL_HEADERS = ("HTTP_AUTHORIZATION", "HTTP_X_AUTH_TOKEN", "HTTP_X_STORAGE_TOKEN")
+# First path segments the Swift side answers (besides the API versions): an
+# unsigned request there is never a path-style bucket's.
+_SWIFT_ROOTS = ("auth", "info", "healthcheck")
 # A refused request's body is read first up to this size (see discard_small_body).
 MAX_DISCARDED_BODY = 1024 * 1024
 # Bucket sub-resources answered here; any other one is refused, never ignored.
@@ -59,6 +67,10 @@ class S3ApiMiddleware:
         self.capabilities = capabilities
         self.logger = logger or get_logger(conf.log_name)
         self.auth_reader = AuthReader(conf.location)
+        self.registry = BucketRegistry(app, conf.bucket_owner_cache_seconds)
+        self.swift_roots = frozenset(
+            _SWIFT_ROOTS + tuple(version.lower() for version in
+                                 (constraints or Constraints()).valid_api_versions))
 
     @staticmethod
     def is_s3(environ: dict) -> bool:
@@ -70,23 +82,46 @@ class S3ApiMiddleware:
         query = environ.get("QUERY_STRING", "")
         return "X-Amz-Algorithm=" in query or "AWSAccessKeyId=" in query
 
+    def anonymous_target(self, environ: dict) -> Optional[S3Target]:
+        """The bucket an unsigned path-style request names, if it is S3's.
+
+        Only a path whose first segment could be a bucket and is none of the
+        roots the Swift side serves (``/v1``, ``/auth``, ``/info``...), asked
+        without any credentials; virtual-hosted names stay domain_remap's."""
+        if any(environ.get(name) for name in _CREDENTIAL_HEADERS):
+            return None
+        if virtual_host_bucket(environ.get("HTTP_HOST") or "",
+                               self.conf.storage_domain) is not None:
+            return None
+        target = route(environ, self.conf.storage_domain)
+        if target.bucket is None or target.bucket.lower() in self.swift_roots or \
+                not buckets.is_lenient_bucket_name(target.bucket):
+            return None
+        return target
+
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if not self.is_s3(environ):
-            return self.app(environ, start_response)
+        if self.is_s3(environ):
+            target = route(environ, self.conf.storage_domain)
+        else:
+            unsigned_target = self.anonymous_target(environ)
+            if unsigned_target is None:
+                return self.app(environ, start_response)
+            target = unsigned_target
         # S3 clients read "ETag" and lower-case x-amz-meta-* names as S3 sends them.
         environ[HEADER_NAMES_AS_WRITTEN] = True
         request_id = environ.get("swift.trans_id") or "s3api"
-        target = route(environ, self.conf.storage_domain)
         try:
             query_pairs = parse_query(environ.get("QUERY_STRING", ""))
             details = self.auth_reader.read(environ, query_pairs, target.v2_resource)
-            if details is None:
-                raise S3Error("AccessDenied", "Anonymous access is not allowed")
             query = {name.decode("utf-8", "replace"): value.decode("utf-8", "replace")
                      for name, value in query_pairs}
-            req = S3Request(self.app, environ, self.conf, details, target.bucket,
-                            target.key, query, request_id)
-            resp = self.dispatch(req)
+            if details is None:
+                resp = anonymous.serve(environ, self.app, self.conf, self.registry, target,
+                                       query, request_id, self.dispatch)
+            else:
+                req = S3Request(self.app, environ, self.conf, details, target.bucket,
+                                target.key, query, request_id, registry=self.registry)
+                resp = self.dispatch(req)
         except S3Error as error:
             discard_small_body(environ)
             resp = error_response(error, request_id,

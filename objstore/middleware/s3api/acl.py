@@ -19,7 +19,7 @@ import webob
 
 from objstore.middleware.acl import parse_acl, referrer_allowed
 from objstore.middleware.s3api import object_versions
-from objstore.middleware.s3api.buckets import read_small_body
+from objstore.middleware.s3api.buckets import read_small_body, register_bucket
 from objstore.middleware.s3api.canned_acl import (CANNED_HEADER, PUBLIC_READ_ACL,
                                                   canned_read_acl)
 from objstore.middleware.s3api.context import S3Request
@@ -74,6 +74,8 @@ def put_bucket_acl(req: S3Request) -> webob.Response:
     resp = req.swift("POST", req.bucket, headers={READ_ACL: read_acl})
     if resp.status_int // 100 != 2:
         raise req.fail_for(resp, "NoSuchBucket")
+    # A bucket made before the registry becomes reachable without credentials.
+    register_bucket(req)
     return webob.Response(status=200, content_type=None)
 
 

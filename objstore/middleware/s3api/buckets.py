@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Optional
 
 import webob
 
+from objstore.middleware.s3api.bucket_registry import RegistryUnavailable
 from objstore.middleware.s3api.canned_acl import canned_read_acl
 from objstore.middleware.s3api.context import S3Request
 from objstore.middleware.s3api.errors import S3Error
@@ -84,12 +86,19 @@ def create_bucket(req: S3Request) -> webob.Response:
                           "The specified location-constraint is not valid",
                           LocationConstraint=location)
     refuse_unsupported_headers(req)
+    read_acl = canned_read_acl(req)
+    # (this first sub-request also checks the signature: the account is then known)
+    if req.bucket_exists():
+        register_bucket(req)  # a bucket made before the registry, or through Swift
+        raise S3Error("BucketAlreadyOwnedByYou", BucketName=req.bucket or "")
+    if register_bucket(req) is not None:
+        raise S3Error("BucketAlreadyExists", BucketName=req.bucket or "")
     resp = req.swift("PUT", req.bucket)
     if resp.status_int == 202:
         raise S3Error("BucketAlreadyOwnedByYou", BucketName=req.bucket or "")
     if resp.status_int // 100 != 2:
+        unregister_bucket(req)
         raise req.fail_for(resp, "NoSuchBucket")
-    read_acl = canned_read_acl(req)
     if read_acl:
         # (set once the bucket is new: re-creating it must not change its ACL)
         made = req.swift("POST", req.bucket, headers={"X-Container-Read": read_acl})
@@ -100,6 +109,27 @@ def create_bucket(req: S3Request) -> webob.Response:
     return out
 
 
+def register_bucket(req: S3Request) -> Optional[str]:
+    """Record the signer's account as the bucket's in the registry, unless
+    another account's bucket of that name exists: that account is returned."""
+    if req.registry is None or req.details is None or req.details.account is None:
+        return None
+    try:
+        return req.registry.claim(req.environ, req.bucket or "", req.details.account)
+    except RegistryUnavailable:
+        raise S3Error("ServiceUnavailable") from None
+
+
+def unregister_bucket(req: S3Request) -> None:
+    """Drop the bucket's registry row if it is the signer's (its bucket is gone)."""
+    if req.registry is None or req.details is None or req.details.account is None:
+        return
+    try:
+        req.registry.release(req.environ, req.bucket or "", req.details.account)
+    except RegistryUnavailable:
+        pass  # a row left behind leads to no bucket, and the name is taken over
+
+
 def head_bucket(req: S3Request) -> webob.Response:
     if not req.bucket_exists():
         raise S3Error("NoSuchBucket", BucketName=req.bucket or "")
@@ -108,12 +138,16 @@ def head_bucket(req: S3Request) -> webob.Response:
     return out
 
 
-def check_bucket_name_lenient(name: str) -> None:
+def is_lenient_bucket_name(name: str) -> bool:
     """Names S3 allowed before its DNS rules (upper case, ``_``): a bucket made
     then, or a container made through Swift, stays reachable.  Anything else
     (``+`` of the hidden segments containers, spaces, ``%``) never names a
     bucket, whatever the request."""
-    if not _LEGACY_BUCKET_NAME.match(name):
+    return bool(_LEGACY_BUCKET_NAME.match(name))
+
+
+def check_bucket_name_lenient(name: str) -> None:
+    if not is_lenient_bucket_name(name):
         raise S3Error("InvalidBucketName", BucketName=name)
 
 
@@ -123,6 +157,7 @@ def delete_bucket(req: S3Request) -> webob.Response:
         raise S3Error("BucketNotEmpty", BucketName=req.bucket or "")
     if resp.status_int // 100 != 2:
         raise req.fail_for(resp, "NoSuchBucket")
+    unregister_bucket(req)
     return webob.Response(status=204)
 
 

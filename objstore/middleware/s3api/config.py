@@ -19,6 +19,9 @@ class S3ApiConfig(ConfigSection):
     # SLO segment, so keep it within slo's max_manifest_segments).
     min_segment_size: int = 5 * 1024 * 1024
     max_upload_part_num: int = 1000
+    # Seconds a proxy keeps what the bucket registry said about a bucket name
+    # (which account holds it, or that none does) for unsigned requests.
+    bucket_owner_cache_seconds: float = 10.0
     log_name: str = "s3api"
 
     def validate(self) -> None:
@@ -28,6 +31,8 @@ class S3ApiConfig(ConfigSection):
             raise ConfigError("option 'location' must not be empty")
         if self.max_bucket_listing < 1 or self.max_multi_delete_objects < 1:
             raise ConfigError("listing and multi-delete limits must be positive")
+        if self.bucket_owner_cache_seconds < 0:
+            raise ConfigError("bucket_owner_cache_seconds must not be negative")
         if self.min_segment_size < 1 or not 1 <= self.max_upload_part_num <= 10000:
             raise ConfigError("min_segment_size must be positive and max_upload_part_num "
                               "1 to 10000")

@@ -15,9 +15,10 @@ from urllib.parse import quote, urlencode
 
 import webob
 
-from objstore.common.http_text import str_to_wsgi
+from objstore.common.http_text import str_to_wsgi, wsgi_to_str
 from objstore.middleware.s3api.auth import AUTH_DETAILS_KEY, AuthDetails
 from objstore.middleware.s3api.body import CheckedInput
+from objstore.middleware.s3api.bucket_registry import BucketRegistry
 from objstore.middleware.s3api.config import S3ApiConfig
 from objstore.middleware.s3api.errors import S3Error
 
@@ -39,12 +40,22 @@ class S3Request:
     """What a handler needs: target names, query values, and Swift access."""
 
     def __init__(self, app: Callable, environ: dict, conf: S3ApiConfig,
-                 details: AuthDetails, bucket: Optional[str], key: Optional[str],
-                 query: dict[str, str], request_id: str):
+                 details: Optional[AuthDetails], bucket: Optional[str], key: Optional[str],
+                 query: dict[str, str], request_id: str,
+                 anonymous_account: Optional[str] = None,
+                 registry: Optional[BucketRegistry] = None):
+        """``details`` None: an unsigned request, served as an anonymous Swift
+        request for ``anonymous_account`` (WSGI text, the bucket's owner), so
+        the bucket's container ACL decides what it may read."""
+        if (details is None) == (anonymous_account is None):
+            raise ValueError("a request is either signed or for an anonymous account")
         self.app = app
         self.environ = environ
         self.conf = conf
         self.details = details
+        self.anonymous_account = anonymous_account
+        # Which account holds each bucket name (None: names are per account).
+        self.registry = registry
         self.bucket = bucket
         self.key = key
         self.query = query
@@ -61,7 +72,11 @@ class S3Request:
               body: Optional[bytes] = None, body_file: Any = None,
               length: Optional[int] = None) -> webob.Response:
         """A Swift request for the user's account (or one of its containers/objects)."""
-        path = "/v1/" + str_to_wsgi(self.details.access_key)
+        if self.details is None:
+            path = "/v1/" + (self.anonymous_account or "")
+        else:
+            # the access key stands for the account until the auth filter resolves it
+            path = "/v1/" + str_to_wsgi(self.details.access_key)
         if container is not None:
             path += "/" + str_to_wsgi(container)
             if obj is not None:
@@ -73,13 +88,15 @@ class S3Request:
             "REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": path,
             "QUERY_STRING": query, "swift.source": "S3",
             "wsgi.input": body_file if body_file is not None else io.BytesIO(b""),
-            "CONTENT_LENGTH": str(length or 0), AUTH_DETAILS_KEY: self.details,
+            "CONTENT_LENGTH": str(length or 0),
         })
+        if self.details is not None:
+            env[AUTH_DETAILS_KEY] = self.details
         sub = webob.Request(env)
         for name, value in (headers or {}).items():
             sub.headers[name] = value
         resp = sub.get_response(self.app)
-        if resp.status_int in (401, 403) and self.details.error:
+        if resp.status_int in (401, 403) and self.details is not None and self.details.error:
             resp.app_iter = []
             raise S3Error(self.details.error)
         return resp
@@ -134,5 +151,8 @@ class S3Request:
 
     @property
     def owner(self) -> list[tuple[str, object]]:
-        """The ``<Owner>`` fields: the user, as S3 clients display it."""
-        return [("ID", self.details.access_key), ("DisplayName", self.details.access_key)]
+        """The ``<Owner>`` fields: the user, as S3 clients display it (for an
+        anonymous reader, the bucket's account)."""
+        owner = self.details.access_key if self.details is not None else \
+            wsgi_to_str(self.anonymous_account or "")
+        return [("ID", owner), ("DisplayName", owner)]

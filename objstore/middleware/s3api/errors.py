@@ -20,6 +20,8 @@ _CODES: Mapping[str, tuple[int, str]] = MappingProxyType({
     "AuthorizationQueryParametersError": (400, "The presigned query parameters are malformed."),
     "BadDigest": (400, "The Content-MD5 or checksum you specified did not match what we "
                        "received."),
+    "BucketAlreadyExists": (409, "The requested bucket name is not available: bucket names "
+                                 "are shared by every account. Choose another name."),
     "BucketAlreadyOwnedByYou": (409, "Your previous request to create the named bucket "
                                      "succeeded and you already own it."),
     "BucketNotEmpty": (409, "The bucket you tried to delete is not empty."),
