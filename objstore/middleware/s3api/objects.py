@@ -54,6 +54,10 @@ CHECKSUM_SYSMETA = "X-Object-Sysmeta-S3api-Checksum"
 MULTIPART_ETAG_SYSMETA = "X-Object-Sysmeta-S3api-Etag"
 S3_META = "x-amz-meta-"
 ESCAPED_UNDERSCORE = "%5F"
+_SWIFT_META_LOWER = SWIFT_META.lower()
+_ESCAPED_UNDERSCORE_LOWER = ESCAPED_UNDERSCORE.lower()
+_PASSED_BY_LOWER_NAME = MappingProxyType({name.lower(): name
+                                          for name in PASSED_RESPONSE_HEADERS})
 # The rule x-amz-expiration names: Swift's own expiry, not a lifecycle rule.
 EXPIRY_RULE_ID = "swift-object-expiration"
 
@@ -239,18 +243,24 @@ def store_body(req: S3Request, container: str, obj: str,
 
 
 def _swift_to_s3_headers(resp: webob.Response, out: webob.Response) -> None:
-    out.headers.pop("Content-Type", None)
-    for name in PASSED_RESPONSE_HEADERS:
-        if name in resp.headers:
-            out.headers[name] = resp.headers[name]
-    for name, value in resp.headers.items():
-        if name.lower().startswith(SWIFT_META.lower()):
-            out.headers[S3_META + name[len(SWIFT_META):].lower().replace(
-                ESCAPED_UNDERSCORE.lower(), "_")] = value
+    # One pass over the answer's headers (every S3 GET and HEAD comes here):
+    # webob looks a name up by scanning them all.
+    passed: dict[str, str] = {}
+    for name, value in resp.headerlist:
+        lower = name.lower()
+        if lower in _PASSED_BY_LOWER_NAME:
+            passed[_PASSED_BY_LOWER_NAME[lower]] = value
+        elif lower.startswith(_SWIFT_META_LOWER):
+            passed[S3_META + lower[len(SWIFT_META):].replace(
+                _ESCAPED_UNDERSCORE_LOWER, "_")] = value
     if is_multipart_object(resp):
-        out.headers["ETag"] = resp.headers[MULTIPART_ETAG_SYSMETA]
-    if "ETag" in out.headers:
-        out.headers["ETag"] = '"%s"' % out.headers["ETag"].strip('"')
+        passed["ETag"] = resp.headers[MULTIPART_ETAG_SYSMETA]
+    if "ETag" in passed:
+        passed["ETag"] = '"%s"' % passed["ETag"].strip('"')
+    # (the new answer's own Content-Type, and any header given here, go)
+    replaced = {name.lower() for name in passed} | {"content-type"}
+    out.headerlist[:] = [(name, value) for name, value in out.headerlist
+                         if name.lower() not in replaced] + list(passed.items())
     delete_at = resp.headers.get("X-Delete-At") or ""
     if delete_at.isdigit():
         out.headers["x-amz-expiration"] = 'expiry-date="%s", rule-id="%s"' % (

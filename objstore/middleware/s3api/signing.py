@@ -7,6 +7,7 @@ published examples.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 from typing import Iterable
@@ -53,7 +54,10 @@ def _hmac(key: bytes, text: str) -> bytes:
     return hmac.new(key, text.encode("utf-8"), hashlib.sha256).digest()
 
 
+@functools.lru_cache(maxsize=1024)
 def v4_signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    """Four HMACs that change once a day per user: kept (bounded), not redone
+    for every request."""
     key = _hmac(("AWS4" + secret).encode("utf-8"), date)
     key = _hmac(key, region)
     key = _hmac(key, service)
