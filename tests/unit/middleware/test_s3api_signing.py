@@ -63,6 +63,22 @@ def test_clock_skew_and_region_and_missing_payload_hash():
     assert err.value.code == "InvalidRequest"
 
 
+def test_x_amz_date_must_be_a_real_time():
+    for bad in ("20130230T000000Z", "20130524T240000Z", "20130524T000060Z", "2013052T0000000Z"):
+        environ = get_object_environ()
+        environ["HTTP_X_AMZ_DATE"] = bad
+        with pytest.raises(S3Error) as err:
+            reader().read(environ, [], b"")
+        assert err.value.code == "AccessDenied", bad
+    environ = get_object_environ()
+    environ["HTTP_X_AMZ_DATE"] = "20130524T001459Z"   # 14 min 59 s after the clock
+    assert reader().read(environ, [], b"") is not None
+    environ["HTTP_X_AMZ_DATE"] = "20130524T001501Z"
+    with pytest.raises(S3Error) as err:
+        reader().read(environ, [], b"")
+    assert err.value.code == "RequestTimeTooSkewed"
+
+
 def test_presigned_v4_matches_aws_example():
     query = ("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F"
              "20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&"
