@@ -187,3 +187,24 @@ def test_acl_change_registers_a_container_made_through_swift(s3, unsigned, conn)
         assert unsigned.get_object(Bucket=name, Key="k")["Body"].read() == b"made by swift"
     finally:
         s3_clients.empty_and_delete(s3, name)
+
+
+def test_public_versioned_bucket_lists_versions_but_keeps_old_ones_private(
+        s3, unsigned, public_bucket):
+    """The listing is the bucket's (READ); an old version lives in the hidden
+    versions container, which the bucket's read ACL does not open."""
+    s3.put_bucket_versioning(Bucket=public_bucket,
+                             VersioningConfiguration={"Status": "Enabled"})
+    try:
+        first = s3.put_object(Bucket=public_bucket, Key="v", Body=b"one")["VersionId"]
+        s3.put_object(Bucket=public_bucket, Key="v", Body=b"two")
+        listed = unsigned.list_object_versions(Bucket=public_bucket, Prefix="v")
+        assert [item["Key"] for item in listed["Versions"]] == ["v", "v"]
+        assert unsigned.get_object(Bucket=public_bucket, Key="v")["Body"].read() == b"two"
+        with pytest.raises(ClientError) as excinfo:
+            unsigned.get_object(Bucket=public_bucket, Key="v", VersionId=first)
+        assert _error(excinfo) == (403, "AccessDenied")
+    finally:
+        for item in s3.list_object_versions(Bucket=public_bucket).get("Versions", []):
+            s3.delete_object(Bucket=public_bucket, Key=item["Key"],
+                             VersionId=item["VersionId"])
