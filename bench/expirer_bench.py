@@ -8,16 +8,24 @@ one pass of every node's expirer (each takes its share of the queue), as
 the container listing is empty afterwards.
 
 On a loaded machine wall clock says little, so the figure printed also gives
-the CPU seconds each group of processes burned during the pass: the pass
-itself (the expirers), and the object, container and account servers.
+the CPU seconds each process burned during the pass: the pass itself (the
+expirers of every node run side by side in one process), and each object,
+container, account and proxy server, with the load average around it.
+
+Queueing 10,000 objects takes minutes; ``--prepared DIR`` keeps a copy of
+the stopped cluster with its queue in DIR the first time, and later runs
+start from a fresh copy of it (its objects are long due by then), so only
+the pass is repeated.
 
     python bench/expirer_bench.py [--objects 10000] [--data-dir /tmp/expirer-bench]
+        [--prepared /tmp/expirer-bench-10000]   # reuse a queued cluster
         [--profile /tmp/expirer.prof]   # cProfile of the expirer pass process
 """
 from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import json
 import os
 import resource
 import shutil
@@ -56,17 +64,15 @@ def _queue(cluster: Cluster, container: str, count: int, threads: int) -> int:
     return last[0]
 
 
-def _server_pids(cluster: Cluster) -> dict[str, list[int]]:
+def _server_pids(cluster: Cluster) -> dict[str, tuple[str, int]]:
+    """``{process name: (kind, pid)}`` of every running server."""
     pids = read_state(cluster.layout.state_path)["pids"]
-    by_kind: dict[str, list[int]] = {kind: [] for kind in SERVER_KINDS}
-    for spec in cluster.specs():
-        if not spec.is_daemon and spec.kind in by_kind and pids.get(spec.name):
-            by_kind[spec.kind].append(pids[spec.name])
-    return by_kind
+    return {spec.name: (spec.kind, pids[spec.name]) for spec in cluster.specs()
+            if not spec.is_daemon and spec.kind in SERVER_KINDS and pids.get(spec.name)}
 
 
-def _server_cpu(by_kind: dict[str, list[int]]) -> dict[str, float]:
-    return {kind: tree_cpu_seconds(pids) or 0.0 for kind, pids in by_kind.items()}
+def _server_cpu(servers: dict[str, tuple[str, int]]) -> dict[str, float]:
+    return {name: tree_cpu_seconds([pid]) or 0.0 for name, (_kind, pid) in servers.items()}
 
 
 def _children_cpu() -> float:
@@ -85,29 +91,68 @@ def _profiled_pass(expirers: list, log_file: str, profile: str) -> int:
                                stderr=subprocess.STDOUT)
 
 
+PREPARED_MARK = "expirer-bench.json"
+
+
+def _prepared_objects(prepared: str) -> int:
+    """How many objects the prepared copy in ``prepared`` holds queued (0: none there)."""
+    try:
+        with open(os.path.join(prepared, PREPARED_MARK)) as handle:
+            return int(json.load(handle)["objects"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def _prepare(cluster: Cluster, objects: int, threads: int) -> None:
+    """Queue ``objects`` due objects; let the updaters tell the account of the queue."""
+    conn = Connection(cluster.auth_url, "test:tester", USERS["test:tester"])
+    conn.put_container("bench")
+    began = time.monotonic()
+    delete_at = _queue(cluster, "bench", objects, threads)
+    print("queued %d objects in %.1fs" % (objects, time.monotonic() - began))
+    others = [s for s in cluster.specs() if s.is_daemon and s.kind not in DAEMONS_LAST]
+    assert supervisor.run_once(others, cluster.layout.log_file("bench-daemons")) == 0
+    while time.time() <= delete_at:
+        time.sleep(0.5)
+
+
+def _save_prepared(cluster: Cluster, prepared: str, objects: int) -> None:
+    """Keep a copy of the stopped cluster (without logs) for later runs."""
+    cluster.stop()
+    shutil.rmtree(prepared, ignore_errors=True)
+    shutil.copytree(cluster.data_dir, prepared, symlinks=True,
+                    ignore=shutil.ignore_patterns("logs"))
+    with open(os.path.join(prepared, PREPARED_MARK), "w") as handle:
+        json.dump({"objects": objects}, handle)
+    print("kept the queued cluster in %s for --prepared runs" % prepared)
+    cluster.start()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=10000)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--prepared", default=None,
+                        help="keep (first run) or reuse (later runs) a queued cluster here")
     parser.add_argument("--profile", default=None,
                         help="write a cProfile of the expirer pass process here")
     args = parser.parse_args()
     data_dir = args.data_dir or tempfile.mkdtemp(prefix="expirer-bench-")
+    reuse = bool(args.prepared) and _prepared_objects(args.prepared) == args.objects
+    if reuse:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        shutil.copytree(args.prepared, data_dir, symlinks=True)
+        print("starting from the queued cluster kept in %s" % args.prepared)
     cluster = Cluster(data_dir, port=0, background_daemons=False, say=lambda _m: None)
     cluster.start()
     try:
+        if not reuse:
+            _prepare(cluster, args.objects, args.threads)
+            if args.prepared:
+                _save_prepared(cluster, args.prepared, args.objects)
         conn = Connection(cluster.auth_url, "test:tester", USERS["test:tester"])
-        conn.put_container("bench")
-        began = time.monotonic()
-        delete_at = _queue(cluster, "bench", args.objects, args.threads)
-        print("queued %d objects in %.1fs" % (args.objects, time.monotonic() - began))
-        daemons = [spec for spec in cluster.specs() if spec.is_daemon]
-        others = [s for s in daemons if s.kind not in DAEMONS_LAST]
-        expirers = [s for s in daemons if s.kind in DAEMONS_LAST]
-        assert supervisor.run_once(others, cluster.layout.log_file("bench-daemons")) == 0
-        while time.time() <= delete_at:
-            time.sleep(0.5)
+        expirers = [s for s in cluster.specs() if s.is_daemon and s.kind in DAEMONS_LAST]
         servers = _server_pids(cluster)
         log_file = cluster.layout.log_file("bench-expirer")
         cpu_before, pass_cpu_before = _server_cpu(servers), _children_cpu()
@@ -120,16 +165,22 @@ def main() -> int:
         took = time.monotonic() - began
         pass_cpu = _children_cpu() - pass_cpu_before
         cpu_after = _server_cpu(servers)
-        server_cpu = {kind: cpu_after[kind] - cpu_before[kind] for kind in SERVER_KINDS}
+        load_after = load_average()
+        server_cpu = {name: cpu_after[name] - cpu_before[name] for name in servers}
         left = len(conn.get_container("bench", full_listing=True)[1])
         print("one expirer pass (%d nodes): %.1fs wall for %d due objects (%.0f objects/s), "
               "exit %d, %d left in the listing" % (len(expirers), took, args.objects,
                                                    args.objects / took, status, left))
-        print("CPU seconds during the pass: expirer pass %.1f, %s; total %.1f "
-              "(load average %s before, %s after)" % (
-                  pass_cpu, ", ".join("%s servers %.1f" % (kind, server_cpu[kind])
-                                      for kind in SERVER_KINDS),
-                  pass_cpu + sum(server_cpu.values()), load_before, load_average()))
+        print("CPU seconds during the pass, per process:")
+        print("  %-24s %6.1f" % ("expirer pass", pass_cpu))
+        for name in sorted(servers, key=lambda n: (SERVER_KINDS.index(servers[n][0]), n)):
+            print("  %-24s %6.1f" % (name, server_cpu[name]))
+        by_kind = {kind: sum(cpu for name, cpu in server_cpu.items()
+                             if servers[name][0] == kind) for kind in SERVER_KINDS}
+        print("  total %.1f: expirers %.1f, %s" % (
+            pass_cpu + sum(server_cpu.values()), pass_cpu,
+            ", ".join("%s servers %.1f" % (kind, by_kind[kind]) for kind in SERVER_KINDS)))
+        print("load average %s before, %s after" % (load_before, load_after))
         return 0 if status == 0 and left == 0 else 1
     finally:
         cluster.stop()

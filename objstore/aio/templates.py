@@ -201,12 +201,13 @@ log_file = {object_expirer_log_file}
 # processes = 0 makes this one expire every due object.
 processes = {expirer_processes}
 process = {expirer_process}
-# Objects deleted at once.
+# Requests to the servers at once (EXPIRE batches, or DELETEs to older nodes).
 # concurrency = 32
 # conn_timeout = 0.5
-# node_timeout = 10
+# node_timeout = 30
 # listing_limit = 10000
-# Settled rows removed from the queue per request to each bucket replica.
+# Rows expired together: one EXPIRE per object-server device, then one
+# listing update per container replica and one queue update per bucket replica.
 # row_batch = 500
 # log_name = object-expirer
 """

@@ -136,8 +136,14 @@ def _close_quietly(sock: Any) -> None:
         pass
 
 
-def quote_backend_path(device: str, partition: int | str, path: str) -> str:
-    """``/<device>/<partition>/<quoted account/container/object path>``."""
+def quote_backend_path(device: str, partition: int | str | None, path: str) -> str:
+    """``/<device>/<partition>/<quoted account/container/object path>``.
+
+    A request to a whole device (the object server's ``EXPIRE``) has no
+    partition and no path: ``/<device>``.
+    """
+    if partition is None and not path:
+        return "/" + urllib.parse.quote(str(device))
     if not path.startswith("/"):
         path = "/" + path
     return "/%s/%s%s" % (urllib.parse.quote(str(device)), partition,
@@ -483,7 +489,7 @@ def response_headers(resp: NodeResponse) -> ResponseHeaders:
     return ResponseHeaders(list(resp.getheaders()))
 
 
-def backend_request(ip: str, port: int, device: str, partition: int | str, method: str,
+def backend_request(ip: str, port: int, device: str, partition: int | str | None, method: str,
                     path: str, headers: Optional[Mapping[str, Any]] = None,
                     body: bytes | Iterable[bytes] = b"", query_string: str = "",
                     conn_timeout: float = DEFAULT_CONN_TIMEOUT,
@@ -509,7 +515,7 @@ def backend_request(ip: str, port: int, device: str, partition: int | str, metho
         conn.close()
 
 
-def node_request(node: Mapping[str, Any], partition: int | str, method: str, path: str,
+def node_request(node: Mapping[str, Any], partition: int | str | None, method: str, path: str,
                  headers: Optional[Mapping[str, Any]] = None, query_string: str = "", *,
                  body: bytes = b"", conn_timeout: float = DEFAULT_CONN_TIMEOUT,
                  response_timeout: float = DEFAULT_RESPONSE_TIMEOUT,

@@ -3,26 +3,26 @@
 Objects that will expire are queued at write time (see
 :mod:`objstore.common.expiring_queue`): one row per object in a time-bucket
 container of the hidden ``.expiring_objects`` account.  Each pass lists the
-account's due buckets, and for every due row sends a DELETE carrying
-``X-If-Delete-At`` to each replica's object server: an object whose expiry
-changed since answers 412 and is left alone, the others become tombstones
-timestamped at their expiry and leave their container listing.  Only when a
-majority of replicas answered for good is the row removed; a row that fails
-stays for the next pass, so a restart loses nothing.  Several expirers share
-the queue by ``processes``/``process`` (each takes the rows whose name hashes
-to its number).
+account's due buckets and takes their due rows ``row_batch`` at a time.
+Each batch is deleted from every replica with one ``EXPIRE`` request per
+object-server device (:mod:`objstore.obj.expirer_deletes`; single DELETEs
+with ``X-If-Delete-At`` to a server older than that verb): an object whose
+expiry changed since answers 412 and is left alone, the others become
+tombstones timestamped at their expiry.  Only when a majority of replicas
+answered for good is the row removed; a row that fails stays for the next
+pass, so a restart loses nothing.  Several expirers share the queue by
+``processes``/``process`` (each takes the rows whose name hashes to its
+number).
 
-The listings are told in batches too.  The object servers are not asked to
-update their containers (no ``X-Container-*`` headers); once ``row_batch``
-rows are settled, one ``REPLICATE`` ``merge_items`` per container replica
-carries the expired objects' listing tombstones (timestamped at their expiry,
-as the object servers' updates would be: the same newest-wins merge
-replication uses), and one more per bucket replica removes their queue rows.
-Per object that leaves the three object DELETEs, where one container update
-per replica and one queue-row DELETE per bucket replica made the container
-servers handle twice as many requests as the object servers.  A row leaves
-the queue only once its listing took the tombstone, so a failed listing
-update is retried next pass (the object then answers 404, which settles it).
+The listings are told in batches too.  The object servers do not update
+containers for these deletes; once a batch is settled, one ``REPLICATE``
+``merge_items`` per container replica carries the expired objects' listing
+tombstones (timestamped at their expiry, as the object servers' updates would
+be: the same newest-wins merge replication uses), and one more per bucket
+replica removes their queue rows.  A row leaves the queue only once its
+listing took the tombstone, so a failed listing update is retried next pass
+(the object then answers 409, its tombstone being as new as the expiry, which
+settles it and tells the listing again).
 """
 from __future__ import annotations
 
@@ -40,28 +40,30 @@ from objstore.common.concurrency import GreenPile, GreenPool
 from objstore.common.config import ConfigError
 from objstore.common.db_replication import OP_HEADER
 from objstore.common.daemon import Daemon, DaemonConfig
-from objstore.common.expiring_queue import (CLEAN_QUEUE_HEADER, EXPIRING_ACCOUNT, QueueRow,
-                                            bucket_is_due, parse_queue_row)
+from objstore.common.expiring_queue import (EXPIRING_ACCOUNT, QueueRow, bucket_is_due,
+                                            parse_queue_row)
 from objstore.common.logs import new_trans_id, set_trans_id
 from objstore.common.storage_policy import POLICY_INDEX_HEADER
 from objstore.common.timestamp import Timestamp
+from objstore.obj.expirer_deletes import DueObject, ReplicaDeletes, row_outcome
 from objstore.obj.expiring_update import QUEUE_POLICY_INDEX
 from objstore.ring.ring import load_ring
 
-# Object server answers that settle a row: deleted, already gone, expiry
-# changed (412), or a newer write than the expiry (409).
-SETTLED = (404, 409, 412)
+# Batches of rows in progress at once in one expirer: one being answered by
+# the object servers while the next is listed and sent keeps them busy.
+BATCHES_IN_FLIGHT = 2
 
 
 @dataclasses.dataclass
 class ObjectExpirerConfig(DaemonConfig):
     interval: float = 300.0
-    concurrency: int = 32             # rows expired at once
+    concurrency: int = 32             # backend requests of one batch at once
     conn_timeout: float = 0.5
-    node_timeout: float = 10.0
+    node_timeout: float = 30.0        # an EXPIRE of a few hundred fsynced deletes
     listing_limit: int = 10000        # rows asked for per listing page
-    row_batch: int = 500              # settled rows whose listings and queue rows are
-                                      # updated together, one request per replica
+    row_batch: int = 500              # rows expired together: one EXPIRE per device,
+                                      # then their listings and queue rows, one request
+                                      # per replica
     # Expirers sharing the queue: each takes the rows that hash to ``process``.
     processes: int = 0
     process: int = 0
@@ -149,6 +151,7 @@ class ObjectExpirer(Daemon):
         now = self.clock()
         set_trans_id(new_trans_id("-expirer"))
         policy_cache: dict[tuple[str, str], Optional[int]] = {}
+        deletes = ReplicaDeletes(self._request, self.conf.concurrency, self.logger)
         try:
             buckets = [name for name in self._listing(self.account_ring, EXPIRING_ACCOUNT)
                        if bucket_is_due(name, now)]
@@ -160,7 +163,7 @@ class ObjectExpirer(Daemon):
                 break
             stats.buckets += 1
             try:
-                if self._expire_bucket(bucket, now, stats, policy_cache):
+                if self._expire_bucket(bucket, now, stats, policy_cache, deletes):
                     stats.buckets_deleted += self._delete_bucket(bucket)
             except ListingError as err:
                 self.logger.error("object expirer: bucket %s skipped: %s", bucket, err)
@@ -174,12 +177,12 @@ class ObjectExpirer(Daemon):
         return stats
 
     def _expire_bucket(self, bucket: str, now: float, stats: ExpirerStats,
-                       policy_cache: dict) -> bool:
+                       policy_cache: dict, deletes: ReplicaDeletes) -> bool:
         """Expire the bucket's due rows; True when every row it listed is now gone."""
-        pool = GreenPool(self.conf.concurrency)
+        pool = GreenPool(BATCHES_IN_FLIGHT)
         failures_before = stats.failures
         rows_left = False
-        settled: list[Settled] = []   # rows whose object is settled, not yet removed
+        batch: list[tuple[str, QueueRow]] = []
         try:
             for name in self._listing(self.container_ring, EXPIRING_ACCOUNT, bucket):
                 if self.stopping:
@@ -198,23 +201,16 @@ class ObjectExpirer(Daemon):
                     rows_left = True
                     continue
                 stats.due += 1
-                pool.spawn_n(self._expire_row, name, row, stats, policy_cache, settled)
-                batch = self._take_batch(settled, self.conf.row_batch)
-                if batch:
-                    pool.spawn_n(self._finish_batch, bucket, batch, stats)
+                batch.append((name, row))
+                if len(batch) >= self.conf.row_batch:
+                    pool.spawn_n(self._expire_batch, bucket, batch, deletes, stats,
+                                 policy_cache)
+                    batch = []
+            if batch:
+                pool.spawn_n(self._expire_batch, bucket, batch, deletes, stats, policy_cache)
         finally:
             pool.waitall()
-        self._finish_batch(bucket, self._take_batch(settled, 1), stats)
         return not rows_left and stats.failures == failures_before
-
-    def _take_batch(self, settled: list[Settled], at_least: int) -> list[Settled]:
-        """Every settled row, once there are ``at_least`` of them; else nothing."""
-        with self._stats_lock:
-            if len(settled) < at_least:
-                return []
-            batch = settled[:]
-            del settled[:]
-            return batch
 
     def _is_mine(self, name: str) -> bool:
         if self.conf.processes <= 1:
@@ -227,20 +223,40 @@ class ObjectExpirer(Daemon):
         with self._stats_lock:
             setattr(stats, field, getattr(stats, field) + amount)
 
-    def _expire_row(self, name: str, row: QueueRow, stats: ExpirerStats, policy_cache: dict,
-                    settled: list[Settled]) -> None:
+    def _expire_batch(self, bucket: str, batch: list[tuple[str, QueueRow]],
+                      deletes: ReplicaDeletes, stats: ExpirerStats, policy_cache: dict) -> None:
+        """Delete a batch's objects from their replicas, then settle their rows."""
         try:
+            due = self._due_objects(batch, stats, policy_cache)
+            settled = []
+            for entry, statuses in zip(due, deletes.statuses(due)):
+                outcome = row_outcome(statuses, len(entry.nodes))
+                if outcome is None:
+                    self._count(stats, "failures")
+                    continue
+                self._count(stats, outcome)
+                settled.append(Settled(entry.name, entry.row,
+                                       entry.policy_index if outcome == "expired" else None))
+            self._finish_batch(bucket, settled, stats)
+        except Exception:  # noqa: BLE001 - a bug in one batch must not end the pass
+            self.logger.exception("object expirer: a batch of %d rows of %s stays queued",
+                                  len(batch), bucket)
+            self._count(stats, "failures", len(batch))
+
+    def _due_objects(self, batch: list[tuple[str, QueueRow]], stats: ExpirerStats,
+                     policy_cache: dict) -> list[DueObject]:
+        """The batch's rows with their objects' replicas; a row whose policy is unknown
+        (its container's replicas did not answer) fails for this pass."""
+        due = []
+        for name, row in batch:
             index = self._policy_index(row, policy_cache)
-            outcome = None if index is None else self._delete_object(row, index)
-        except Exception:  # noqa: BLE001 - one bad row must not end the pass
-            outcome = None
-            self.logger.exception("object expirer: row %s stays queued", name)
-        if outcome is None:
-            self._count(stats, "failures")
-            return
-        with self._stats_lock:
-            setattr(stats, outcome, getattr(stats, outcome) + 1)
-            settled.append(Settled(name, row, index if outcome == "expired" else None))
+            if index is None:
+                self._count(stats, "failures")
+                continue
+            part, nodes = self.object_ring(index).get_nodes(row.account, row.container,
+                                                            row.obj)
+            due.append(DueObject(name, row, index, part, nodes))
+        return due
 
     def _finish_batch(self, bucket: str, batch: list[Settled], stats: ExpirerStats) -> None:
         """Tombstone the expired objects in their listings, then drop the rows from the queue.
@@ -289,27 +305,6 @@ class ObjectExpirer(Daemon):
                 index = self.cluster.policies.default.index
             cache[key] = index
         return cache[key]
-
-    def _delete_object(self, row: QueueRow, index: int) -> Optional[str]:
-        """``"expired"``/``"skipped"`` once a majority of replicas settled; None to retry.
-
-        No ``X-Container-*`` headers: the listing is told in batches afterwards.
-        """
-        ring = self.object_ring(index)
-        part, nodes = ring.get_nodes(row.account, row.container, row.obj)
-        path = "/%s/%s/%s" % (row.account, row.container, row.obj)
-        headers = {"X-Timestamp": Timestamp(row.delete_at).internal,
-                   "X-If-Delete-At": row.delete_at_header,
-                   POLICY_INDEX_HEADER: str(index), CLEAN_QUEUE_HEADER: "no"}
-        pile = GreenPile(len(nodes) or 1)
-        for node in nodes:
-            pile.spawn(self._request, node, part, "DELETE", path, headers)
-        statuses = [None if resp is None else resp.status for resp in pile]
-        settled = [s for s in statuses if s is not None and (200 <= s < 300 or s in SETTLED)]
-        if len(settled) < len(nodes) // 2 + 1:
-            return None
-        deleted = sum(1 for s in settled if 200 <= s < 300 or s == 404)
-        return "expired" if deleted else "skipped"
 
     # -- the queue ---------------------------------------------------------------
     def _remove_rows(self, bucket: str, names: list[str], stats: ExpirerStats) -> None:

@@ -12,6 +12,12 @@ Timestamp rules (as Swift):
 - POST with a timestamp <= the current metadata timestamp answers 409;
 - DELETE with a timestamp <= the current .data/.ts answers 409; otherwise it
   writes a tombstone and answers 204 if an object was there, else 404.
+  With ``X-If-Delete-At`` (the expirer's) it first needs the object: 404
+  when nothing of it is here, 409 as above, 412 when its ``X-Delete-At``
+  differs (:func:`objstore.obj.expire_server.expiry_refusal`).
+
+``EXPIRE /<device>`` carries many such expiring deletes at once
+(:mod:`objstore.obj.expire_protocol`).
 """
 from __future__ import annotations
 
@@ -47,6 +53,8 @@ from objstore.obj.diskfile import (AsyncUpdate, DiskFile, DiskFileDeviceUnavaila
                                    DiskFileExpired, DiskFileNoSpace, DiskFileNotExist,
                                    DiskFileQuarantined, DiskFileRouter, fs_managers)
 from objstore.obj.diskfile.rules import DEFAULT_RECLAIM_AGE
+from objstore.obj.expire_protocol import EXPIRE_METHOD
+from objstore.obj.expire_server import REFUSAL_REASONS, ExpireVerb, expiry_refusal
 from objstore.obj.replication_server import ReplicationVerbs
 from objstore.obj.request_body import (BodyTooLarge, ClientDisconnect, ClientTimeout, MalformedBody,
                                        iter_body)
@@ -125,7 +133,7 @@ class ObjectServer(StorageServerApp):
     server_type = "object"
     config_class = ObjectServerConfig
     conf: ObjectServerConfig
-    methods = StorageServerApp.methods + ("REPLICATE", "SSYNC")
+    methods = StorageServerApp.methods + ("REPLICATE", "SSYNC", EXPIRE_METHOD)
 
     def __init__(self, cluster: ClusterConfig,
                  conf: ObjectServerConfig | Mapping[str, Any] | None = None,
@@ -140,6 +148,8 @@ class ObjectServer(StorageServerApp):
                                             self.conf.client_timeout, self.logger)
         self.update_batcher = ContainerUpdateBatcher(self.conf.conn_timeout,
                                                      self.conf.node_timeout, self.logger)
+        self.expiry = ExpireVerb(self.managers, self.conf.network_chunk_size,
+                                 self.conf.client_timeout, self.logger)
 
     def REPLICATE(self, req: Request) -> Response:
         """Suffix digests of a partition (for the replicator)."""
@@ -148,6 +158,10 @@ class ObjectServer(StorageServerApp):
     def SSYNC(self, req: Request) -> Response:
         """Receive replicated object files (see :mod:`objstore.obj.sync_protocol`)."""
         return self.replication.SSYNC(req)
+
+    def EXPIRE(self, req: Request) -> Response:
+        """Many expiring deletes on one device (see :mod:`objstore.obj.expire_protocol`)."""
+        return self.expiry.EXPIRE(req)
 
     def error_response(self, req: Request, err: Exception) -> Response:
         if isinstance(err, (DiskFileDeviceUnavailable, DiskFileNoSpace)):
@@ -204,19 +218,6 @@ class ObjectServer(StorageServerApp):
                 meta[wanted[lower]] = _text(value)
         return meta
 
-    @staticmethod
-    def _open_quietly(df: DiskFile) -> tuple[Optional[Timestamp], bool, Optional[dict]]:
-        """``(current .data/.ts timestamp, live object?, metadata)`` without raising."""
-        try:
-            df.open()
-        except DiskFileExpired as err:
-            df.close()
-            return df.data_timestamp, False, err.metadata
-        except DiskFileNotExist as err:
-            return err.timestamp, False, None
-        df.close()
-        return df.data_timestamp, True, df.metadata
-
     # -- PUT -----------------------------------------------------------------
     def PUT(self, req: Request) -> Response:
         df, (device, _part, account, container, obj, index) = self._diskfile(req)
@@ -240,7 +241,7 @@ class ObjectServer(StorageServerApp):
         self._check_delete_at(req)
         metadata = self._collect_metadata(req, PUT_META_PREFIXES,
                                           ALLOWED_HEADERS + PUT_ONLY_HEADERS)
-        current, live, old_meta = self._open_quietly(df)
+        current, live, old_meta = df.current_state()
         if current is not None and current >= timestamp:
             return _plain(409, "Timestamp not newer than existing object",
                           _timestamp_headers(current))
@@ -472,15 +473,15 @@ class ObjectServer(StorageServerApp):
         df, (device, _part, account, container, obj, index) = self._diskfile(req)
         timestamp = required_timestamp(req)
         nodes = self._container_nodes(req)
-        current, live, meta = self._open_quietly(df)
+        current, live, meta = df.current_state()
         if_delete_at = req.headers.get("X-If-Delete-At")
         if if_delete_at is not None:
             if not _is_digits(if_delete_at.strip()):
                 return _plain(400, "Bad X-If-Delete-At header value")
-            stored = (meta or {}).get("X-Delete-At", "")
-            if not _is_digits(stored) or int(stored) != int(if_delete_at):
-                return _plain(412, "X-If-Delete-At does not match", _timestamp_headers(current))
-        if current is not None and current >= timestamp:
+            refusal = expiry_refusal(current, meta, int(if_delete_at), timestamp)
+            if refusal is not None:
+                return _plain(refusal, REFUSAL_REASONS[refusal], _timestamp_headers(current))
+        elif current is not None and current >= timestamp:
             return _plain(409, "Timestamp not newer than existing object",
                           _timestamp_headers(current))
         df.delete(timestamp)

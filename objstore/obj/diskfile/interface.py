@@ -133,6 +133,23 @@ class DiskFile(abc.ABC):
         yet removed by the expirer) instead of raising DiskFileExpired.
         """
 
+    def current_state(self) -> tuple[Optional[Timestamp], bool, Optional[dict[str, str]]]:
+        """``(newest .data/.ts timestamp, live object?, metadata)`` without raising.
+
+        What a write decides from (409 for an older timestamp, the expiry an
+        expiring DELETE must match): a deleted object gives its tombstone's
+        timestamp, an expired one its metadata, and a quarantined one nothing.
+        """
+        try:
+            self.open()
+        except DiskFileExpired as err:
+            self.close()
+            return self.data_timestamp, False, err.metadata
+        except DiskFileNotExist as err:
+            return err.timestamp, False, None
+        self.close()
+        return self.data_timestamp, True, self.metadata
+
     @property
     def metadata(self) -> dict[str, str]:
         """Client-visible metadata (the .data's, with a newer .meta applied)."""

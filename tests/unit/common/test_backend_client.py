@@ -45,6 +45,8 @@ def test_backend_request_quotes_path_and_carries_trans_id(echo_server):
 
 def test_quote_backend_path():
     assert quote_backend_path("sda", 3, "/a/c/o?x") == "/sda/3/a/c/o%3Fx"
+    # a request to the whole device (EXPIRE) names no partition
+    assert quote_backend_path("sd a", None, "") == "/sd%20a"
 
 
 def test_streaming_put_with_expect_continue(echo_server):

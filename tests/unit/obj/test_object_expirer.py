@@ -9,6 +9,7 @@ from objstore.common.cluster_config import ClusterConfig
 from objstore.common.expiring_queue import queue_row
 from objstore.common.storage_policy import PolicyCollection, StoragePolicy
 from objstore.obj.expirer import ObjectExpirer
+from objstore.obj.expirer_deletes import row_outcome
 
 NOW = 1700000000
 PAST_BUCKET, FUTURE_BUCKET = "1699920000", "1700006400"
@@ -21,28 +22,52 @@ class FakeNodes:
     """Every node of the cluster, answering from ``routes`` in place of HTTP.
 
     ``routes`` maps (method, "/<device>/<part><path>") to (status, a listing
-    or headers); every request is recorded with its query and headers.
+    or headers); every request is recorded with its query and headers.  An
+    ``EXPIRE`` answers each item as the route of the same object's DELETE;
+    with ``expire_verb`` False the nodes predate it and answer 405.
     """
 
     port = 6000
 
-    def __init__(self):
+    def __init__(self, expire_verb=True):
+        self.expire_verb = expire_verb
         self.requests = []
         self.routes = {}
         self.default_status = {"DELETE": 204, "HEAD": 204, "GET": 404, "REPLICATE": 204}
         self.bodies = []
+        self.deletes = []   # (object path, X-If-Delete-At, X-Timestamp, policy) however sent
 
     def request(self, node, part, method, path, headers, query_string="", body=b""):
         full = "/%s/%s%s" % (node["device"], part, path)
         query = dict(urllib.parse.parse_qsl(query_string, keep_blank_values=True))
         self.requests.append((method, full, query, dict(headers)))
         self.bodies.append(body)
+        if method == "EXPIRE":
+            return self._expire(node, part, path, headers, body)
+        if method == "DELETE" and full.startswith("/o"):
+            self.deletes.append((full, headers["X-If-Delete-At"], headers["X-Timestamp"],
+                                 headers["X-Backend-Storage-Policy-Index"]))
         status, extra = self.routes.get((method, full), (self.default_status[method], None))
         if callable(extra):
             extra = extra(query)
         body = json.dumps(extra).encode() if isinstance(extra, list) else b""
         answer = ResponseHeaders(list(extra.items()) if isinstance(extra, dict) else [])
         return BackendResponse(status, "", answer, body)
+
+    def _expire(self, node, part, path, headers, body):
+        assert part is None and path == "" and headers["Content-Type"] == "application/json"
+        if not self.expire_verb:
+            return BackendResponse(405, "Method Not Allowed", ResponseHeaders([]), b"")
+        statuses = []
+        for item in json.loads(body)["items"]:
+            full = "/%s/%s/%s/%s/%s" % (node["device"], item["partition"], item["account"],
+                                        item["container"], item["object"])
+            self.deletes.append((full, item["x-if-delete-at"], item["x-timestamp"],
+                                 headers["X-Backend-Storage-Policy-Index"]))
+            statuses.append(self.routes.get(("DELETE", full),
+                                            (self.default_status["DELETE"], None))[0])
+        return BackendResponse(200, "OK", ResponseHeaders([]),
+                               json.dumps({"statuses": statuses}).encode())
 
 
 class FakeRing:
@@ -56,9 +81,10 @@ class FakeRing:
             self.prefix, i)} for i in (1, 2, 3)]
 
 
-@pytest.fixture
-def nodes():
-    return FakeNodes()
+@pytest.fixture(params=["batched", "single DELETEs"])
+def nodes(request):
+    """Nodes that take EXPIRE, and nodes that predate it (the expirer falls back)."""
+    return FakeNodes(expire_verb=request.param == "batched")
 
 
 def _expirer(nodes, **conf):
@@ -117,12 +143,9 @@ def test_pass_deletes_due_objects_and_their_rows(nodes):
     _queue(nodes, [due, later])
     stats = _expirer(nodes).run_once()
     assert (stats.buckets, stats.due, stats.expired, stats.failures) == (1, 1, 1, 0)
-    object_deletes = _sent(nodes, "DELETE", "/o0-")
-    assert sorted(r[1] for r in object_deletes) == [
-        "/o0-%d/3/AUTH_a/c/o" % i for i in (1, 2, 3)]
-    for _m, _p, _q, headers in object_deletes:
-        assert headers["X-If-Delete-At"] == str(NOW - 5)
-        assert headers["X-Timestamp"] == "%d.00000" % (NOW - 5)
+    assert sorted(nodes.deletes) == [("/o0-%d/3/AUTH_a/c/o" % i, str(NOW - 5),
+                                      "%d.00000" % (NOW - 5), "0") for i in (1, 2, 3)]
+    for _m, _p, _q, headers in _sent(nodes, "DELETE", "/o0-"):
         assert headers["X-Backend-Clean-Expiring-Object-Queue"] == "no"
         assert not [h for h in headers if h.startswith("X-Container-")]
     # the expirer tells every replica of the listing itself, timestamped at the expiry
@@ -178,9 +201,9 @@ def test_object_policy_comes_from_its_container(nodes):
         204, {"X-Backend-Storage-Policy-Index": "1"})
     stats = _expirer(nodes).run_once()
     assert stats.expired == 2
-    assert len(_sent(nodes, "DELETE", "/o1-")) == 6
-    assert all(r[3]["X-Backend-Storage-Policy-Index"] == "1"
-               for r in _sent(nodes, "DELETE", "/o1-"))
+    assert len(nodes.deletes) == 6
+    assert all(path.startswith("/o1-") and policy == "1"
+               for path, _at, _ts, policy in nodes.deletes)
     rows = [i for _path, items in _merges(nodes, "AUTH_a", "silver") for i in items]
     assert len(rows) == 6 and {i["storage_policy_index"] for i in rows} == {1}
     assert len(_sent(nodes, "HEAD", "/c")) == 1  # looked up once per pass
@@ -280,12 +303,86 @@ def test_listing_that_cannot_be_told_keeps_the_row_for_the_next_pass(nodes):
     stats = _expirer(nodes).run_once()
     assert (stats.expired, stats.failures, stats.buckets_deleted) == (3, 3, 0)
     assert _row_removals(nodes) == []
-    # the containers recover: the objects answer 404 now, the listing is told, rows go
+    # the containers recover: the objects are tombstones as new as the expiry now and
+    # answer 409; that settles them and the listing is told, then the rows go
     nodes.routes.clear()
+    nodes.requests.clear()
+    nodes.bodies.clear()
     _queue(nodes, rows)
     for i in (1, 2, 3):
-        nodes.routes.update({("DELETE", "/o0-%d/3/AUTH_a/c/o%d" % (i, n)): (404, None)
+        nodes.routes.update({("DELETE", "/o0-%d/3/AUTH_a/c/o%d" % (i, n)): (409, None)
                              for n in range(3)})
     stats = _expirer(nodes).run_once()
     assert (stats.expired, stats.failures, stats.buckets_deleted) == (3, 0, 1)
+    assert len(_merges(nodes, "AUTH_a", "c")) == 3
     assert sorted(n for _p, names in _row_removals(nodes) for n in names) == sorted(rows * 3)
+
+
+def test_a_batch_is_one_expire_request_per_device():
+    nodes = FakeNodes()
+    rows = [queue_row(NOW - 100 + i, "AUTH_a", "c", "o%03d" % i) for i in range(25)]
+    _queue(nodes, rows)
+    stats = _expirer(nodes, row_batch="10").run_once()
+    assert (stats.expired, stats.failures, stats.buckets_deleted) == (25, 0, 1)
+    expires = _sent(nodes, "EXPIRE", "/o0-")
+    # 3 batches (10, 10, 5 rows), each one request to each of the 3 devices
+    assert len(expires) == 9 and not _sent(nodes, "DELETE", "/o")
+    assert sorted(r[1] for r in expires) == sorted(["/o0-%d/None" % i for i in (1, 2, 3)] * 3)
+    assert sorted(len(json.loads(body)["items"]) for (m, *_x), body
+                  in zip(nodes.requests, nodes.bodies) if m == "EXPIRE") == [5] * 3 + [10] * 6
+    assert sorted(d[0] for d in nodes.deletes) == sorted(
+        "/o0-%d/3/AUTH_a/c/o%03d" % (i, n) for i in (1, 2, 3) for n in range(25))
+
+
+def test_a_node_without_expire_gets_single_deletes_for_the_rest_of_the_pass():
+    nodes = FakeNodes(expire_verb=False)
+    rows = [queue_row(NOW - 100 + i, "AUTH_a", "c", "o%03d" % i) for i in range(25)]
+    _queue(nodes, rows)
+    stats = _expirer(nodes, row_batch="10").run_once()
+    assert (stats.expired, stats.failures, stats.buckets_deleted) == (25, 0, 1)
+    assert len(_sent(nodes, "EXPIRE", "/o")) == 1     # asked once, then remembered
+    assert len(_sent(nodes, "DELETE", "/o0-")) == 75
+    # the next pass asks again: the node may have been upgraded meanwhile
+    nodes.expire_verb = True
+    _queue(nodes, rows)
+    _expirer(nodes, row_batch="10").run_once()
+    assert len(_sent(nodes, "EXPIRE", "/o")) == 1 + 9
+
+
+@pytest.mark.parametrize("answer", [(507, b""), (200, b"not json"), (200, b'{"statuses": []}'),
+                                    (None, None)])
+def test_a_failed_expire_request_keeps_its_rows(answer):
+    nodes = FakeNodes()
+    rows = [queue_row(NOW - 5, "AUTH_a", "c", "o%d" % i) for i in range(4)]
+    _queue(nodes, rows)
+    real = nodes.request
+
+    def request(node, part, method, path, headers, query_string="", body=b""):
+        if method == "EXPIRE" and node["device"] in ("o0-1", "o0-2"):
+            real(node, part, method, path, headers, query_string, body)  # record it
+            if answer[0] is None:
+                return None          # unreachable
+            return BackendResponse(answer[0], "", ResponseHeaders([]), answer[1])
+        return real(node, part, method, path, headers, query_string, body)
+
+    expirer = _expirer(nodes)
+    expirer._request = request
+    stats = expirer.run_once()
+    assert (stats.expired, stats.failures, stats.buckets_deleted) == (0, 4, 0)
+    assert _row_removals(nodes) == [] and _merges(nodes, "AUTH_a", "c") == []
+    assert not _sent(nodes, "DELETE", "/o")   # a failure is not a reason to fall back
+
+
+@pytest.mark.parametrize("statuses, outcome", [
+    ([204, 204, 204], "expired"),
+    ([404, 404, None], "expired"),
+    ([412, 412, 412], "skipped"),
+    ([412, 412, None], "skipped"),
+    ([409, 409, 409], "expired"),    # tombstones of an earlier pass: tell the listing again
+    ([204, 412, 412], "expired"),
+    ([204, None, 503], None),
+    ([507, 500, 204], None),
+    ([None, None, None], None),
+])
+def test_row_outcome(statuses, outcome):
+    assert row_outcome(statuses, 3) == outcome

@@ -1,0 +1,147 @@
+"""The object server's ``EXPIRE`` verb: the expirer's deletes for one device, in one request.
+
+The wire format and every answer are in :mod:`objstore.obj.expire_protocol`.
+Each item is decided by :func:`expiry_refusal`, the same rule a single
+``DELETE`` with ``X-If-Delete-At`` follows, and its tombstone is written by
+the DiskFile like any DELETE's (temp file, fsync, rename, directory fsync)
+before its status is counted.  Items run side by side in green threads, so
+their fsyncs overlap in the thread pool instead of queueing one after the
+other; two items of one object run one after the other, oldest timestamp
+first, as two DELETEs would.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from webob import Request, Response
+
+from objstore.common.concurrency import GreenPool
+from objstore.common.http_response import plain_response
+from objstore.common.http_text import wsgi_is_utf8, wsgi_to_str
+from objstore.common.storage_policy import POLICY_INDEX_HEADER
+from objstore.common.timestamp import Timestamp
+from objstore.obj.diskfile import (DiskFileDeviceUnavailable, DiskFileManager, DiskFileNoSpace,
+                                   DiskFileRouter)
+from objstore.obj.expire_protocol import BatchRefused, ExpireItem, decode_items, \
+    encode_statuses, MAX_BODY_BYTES
+from objstore.obj.request_body import (BodyTooLarge, ClientDisconnect, ClientTimeout,
+                                       MalformedBody, iter_body)
+
+# Items of one batch in progress at once: enough to keep several fsyncs in
+# flight on the thread pool, few enough that one batch cannot take it all.
+ITEMS_AT_ONCE = 16
+
+REFUSAL_REASONS = {404: "Not Found",
+                   409: "Timestamp not newer than existing object",
+                   412: "X-If-Delete-At does not match"}
+
+
+def expiry_refusal(current: Optional[Timestamp], metadata: Optional[dict[str, str]],
+                   if_delete_at: int, timestamp: Timestamp) -> Optional[int]:
+    """Why a DELETE with ``X-If-Delete-At`` leaves the object alone; None: tombstone it.
+
+    ``current``/``metadata`` are the object's state (:meth:`DiskFile.current_state`).
+    404: nothing of the object is here, so there is nothing to vouch for;
+    409: a write at the DELETE's timestamp or newer is here (a newer upload,
+    or the tombstone an earlier expirer pass wrote at this very expiry);
+    412: the object's ``X-Delete-At`` is another one (postponed, removed, or
+    the object was deleted before its time).
+    """
+    if current is None:
+        return 404
+    if current >= timestamp:
+        return 409
+    stored = (metadata or {}).get("X-Delete-At", "")
+    if not (stored.isascii() and stored.isdigit()) or int(stored) != if_delete_at:
+        return 412
+    return None
+
+
+def _plain(status: int, reason: str) -> Response:
+    return plain_response(status, reason)
+
+
+class ExpireVerb:
+    """``EXPIRE /<device>`` for one object server."""
+
+    def __init__(self, managers: DiskFileRouter, chunk_size: int, client_timeout: float,
+                 logger: Any):
+        self.managers = managers
+        self.chunk_size = chunk_size
+        self.client_timeout = client_timeout
+        self.logger = logger
+
+    def EXPIRE(self, req: Request) -> Response:
+        raw_path = req.environ.get("PATH_INFO", "")
+        device = wsgi_to_str(raw_path)[1:] if wsgi_is_utf8(raw_path) else ""
+        if not raw_path.startswith("/") or not device or "/" in device \
+                or device in (".", ".."):
+            return _plain(400, "EXPIRE names a device: /<device>")
+        raw_index = req.headers.get(POLICY_INDEX_HEADER, "0")
+        if not (raw_index.isascii() and raw_index.isdigit()):
+            return _plain(400, "Invalid %s: %r" % (POLICY_INDEX_HEADER, raw_index))
+        manager = self.managers.get(int(raw_index))
+        if manager is None:
+            return _plain(503, "No policy with index %s" % raw_index)
+        if req.content_length is None:
+            return _plain(411, "EXPIRE needs a Content-Length")
+        if req.content_length > MAX_BODY_BYTES:
+            return _plain(413, "body larger than %d bytes" % MAX_BODY_BYTES)
+        try:
+            manager.device_path(device)
+            body = b"".join(iter_body(req.environ["wsgi.input"], req.content_length,
+                                      self.chunk_size, self.client_timeout, MAX_BODY_BYTES))
+            items = decode_items(body)
+        except DiskFileDeviceUnavailable as err:
+            return _plain(507, "Insufficient storage: %s" % err)
+        except BatchRefused as err:
+            return _plain(err.status, err.reason)
+        except BodyTooLarge:
+            return _plain(413, "body larger than %d bytes" % MAX_BODY_BYTES)
+        except MalformedBody as err:
+            return _plain(400, str(err))
+        except ClientTimeout:
+            return _plain(408, "Request Timeout")
+        except ClientDisconnect:
+            return _plain(499, "Client Disconnect")
+        statuses = self.expire_items(manager, device, items)
+        return Response(status=200, body=encode_statuses(statuses),
+                        content_type="application/json", charset=None)
+
+    def expire_items(self, manager: DiskFileManager, device: str,
+                     items: list[ExpireItem]) -> list[int]:
+        """Each item's status, in order; an object's items one after the other."""
+        statuses = [500] * len(items)
+        by_object: dict[tuple[str, str, str], list[int]] = {}
+        for index, item in enumerate(items):
+            by_object.setdefault((item.account, item.container, item.obj), []).append(index)
+        pool = GreenPool(ITEMS_AT_ONCE)
+        for indexes in by_object.values():
+            indexes.sort(key=lambda i: items[i].timestamp)
+            pool.spawn_n(self._expire_in_order, manager, device, items, indexes, statuses)
+        pool.waitall()
+        return statuses
+
+    def _expire_in_order(self, manager: DiskFileManager, device: str, items: list[ExpireItem],
+                         indexes: list[int], statuses: list[int]) -> None:
+        for index in indexes:
+            statuses[index] = self._expire_one(manager, device, items[index])
+
+    def _expire_one(self, manager: DiskFileManager, device: str, item: ExpireItem) -> int:
+        try:
+            df = manager.get_diskfile(device, item.partition, item.account, item.container,
+                                      item.obj)
+            current, live, metadata = df.current_state()
+            refusal = expiry_refusal(current, metadata, item.delete_at, item.timestamp)
+            if refusal is not None:
+                return refusal
+            df.delete(item.timestamp)
+            return 204 if live else 404
+        except (DiskFileNoSpace, DiskFileDeviceUnavailable) as err:
+            self.logger.error("EXPIRE /%s/%s/%s/%s/%s: %s", device, item.partition,
+                              item.account, item.container, item.obj, err)
+            return 507
+        except Exception:  # noqa: BLE001 - one bad item must not fail the others
+            self.logger.exception("EXPIRE /%s/%s/%s/%s/%s failed", device, item.partition,
+                                  item.account, item.container, item.obj)
+            return 500
