@@ -37,16 +37,22 @@ def renamer(src: str, dst: str, fsync: bool = True) -> None:
     """Rename ``src`` to ``dst``, creating ``dst``'s parents, then fsync the parent.
 
     Newly created parents are fsynced up the chain so the new name is reachable
-    after a crash.
+    after a crash.  The parent usually exists: the rename is tried first, and
+    parents are looked for only when it fails.
     """
     parent = os.path.dirname(dst)
     created = []
-    probe = parent
-    while probe and not os.path.isdir(probe):
-        created.append(probe)
-        probe = os.path.dirname(probe)
-    mkdirs(parent)
-    os.rename(src, dst)
+    try:
+        os.rename(src, dst)
+    except FileNotFoundError:
+        probe = parent
+        while probe and not os.path.isdir(probe):
+            created.append(probe)
+            probe = os.path.dirname(probe)
+        if not created:
+            raise  # the parent is there: it is ``src`` that is missing
+        mkdirs(parent)
+        os.rename(src, dst)
     if fsync:
         fsync_dir(parent)
         for path in created:

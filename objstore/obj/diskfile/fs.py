@@ -52,11 +52,14 @@ def _read_xattr_blob(fd: int) -> bytes:
     index = 0
     while True:
         try:
-            pieces.append(os.getxattr(fd, mdcodec.xattr_key(index)))
+            piece = os.getxattr(fd, mdcodec.xattr_key(index))
         except OSError as err:
             if err.errno in (errno.ENODATA, errno.ENOTSUP):
                 break
             raise
+        pieces.append(piece)
+        if len(piece) < mdcodec.XATTR_CHUNK:
+            break  # only the last piece is short: no need to ask for the next
         index += 1
     return b"".join(pieces)
 
@@ -327,7 +330,8 @@ class FsDiskFile(DiskFile):
         new file makes obsolete: plain system calls only."""
         write_metadata_to(fd, final_name, self.hash_dir, self.tmp_dir, metadata)
         os.fsync(fd)
-        if os.fstat(fd).st_size > self.manager.keep_cache_size:
+        if final_name.endswith(rules.DATA_EXT) \
+                and os.fstat(fd).st_size > self.manager.keep_cache_size:
             durable_fs.drop_buffer_cache(fd)
         durable_fs.renamer(tmp_path, os.path.join(self.hash_dir, final_name))
         invalidate_suffix(self.part_dir, self.suffix)
@@ -336,8 +340,11 @@ class FsDiskFile(DiskFile):
     def _write_marker(self, ext: str, metadata: dict[str, str]) -> None:
         timestamp = Timestamp(metadata["X-Timestamp"])
         try:
-            durable_fs.mkdirs(self.tmp_dir)
-            fd, tmp_path = tempfile.mkstemp(dir=self.tmp_dir, prefix=".mark-")
+            try:
+                fd, tmp_path = tempfile.mkstemp(dir=self.tmp_dir, prefix=".mark-")
+            except FileNotFoundError:  # the first write of the device: no tmp dir yet
+                durable_fs.mkdirs(self.tmp_dir)
+                fd, tmp_path = tempfile.mkstemp(dir=self.tmp_dir, prefix=".mark-")
         except OSError as err:
             _raise_no_space(err)
         try:

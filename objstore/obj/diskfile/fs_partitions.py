@@ -44,11 +44,20 @@ def is_hash(name: str) -> bool:
     return bool(_HASH.match(name))
 
 
+def _open_creating_dir(path: str, flags: int) -> int:
+    """``os.open`` with ``O_CREAT``, making the file's directory only when it is missing
+    (it nearly always exists: looking first would cost every write two stats)."""
+    try:
+        return os.open(path, flags | os.O_CREAT, 0o644)
+    except FileNotFoundError:
+        durable_fs.mkdirs(os.path.dirname(path))
+        return os.open(path, flags | os.O_CREAT, 0o644)
+
+
 @contextlib.contextmanager
 def partition_lock(part_dir: str) -> Iterator[None]:
     """Exclusive lock on a partition's hash bookkeeping (across processes)."""
-    durable_fs.mkdirs(part_dir)
-    fd = os.open(os.path.join(part_dir, LOCK_FILE), os.O_CREAT | os.O_RDWR, 0o644)
+    fd = _open_creating_dir(os.path.join(part_dir, LOCK_FILE), os.O_RDWR)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -59,8 +68,12 @@ def partition_lock(part_dir: str) -> Iterator[None]:
 def invalidate_suffix(part_dir: str, suffix: str) -> None:
     """Note that ``suffix`` changed; its digest is recomputed on the next read."""
     with partition_lock(part_dir):
-        with open(os.path.join(part_dir, INVALID_FILE), "a", encoding="ascii") as handle:
-            handle.write(suffix + "\n")
+        fd = os.open(os.path.join(part_dir, INVALID_FILE), os.O_WRONLY | os.O_APPEND
+                     | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, suffix.encode("ascii") + b"\n")
+        finally:
+            os.close(fd)
 
 
 def _read_cache(part_dir: str) -> Optional[dict[str, str]]:

@@ -13,6 +13,15 @@ def test_renamer_creates_parents(tmp_path):
     assert dst.read_bytes() == b"x" and not src.exists()
 
 
+def test_renamer_of_a_missing_file_fails_and_creates_nothing_needless(tmp_path):
+    import pytest
+
+    (tmp_path / "a").mkdir()
+    with pytest.raises(FileNotFoundError):
+        renamer(str(tmp_path / "gone"), str(tmp_path / "a" / "f"))
+    assert os.listdir(tmp_path / "a") == []
+
+
 def test_write_file_atomic_replaces_whole_file(tmp_path):
     target = tmp_path / "d" / "state.json"
     write_file_atomic(str(target), b"one")

@@ -104,3 +104,29 @@ def test_merge_metadata_post_replaces_user_meta_keeps_data_bound():
                       "X-Object-Sysmeta-S": "s"}
     merged = rules.merge_metadata(data, dict(post, **{"Content-Type": "a/b"}))
     assert merged["Content-Type"] == "a/b"
+
+
+def test_metadata_of_every_size_reads_back_from_its_xattr_pieces(tmp_path):
+    """The reader stops at the first short piece; a full last piece still finds its end."""
+    import os
+
+    from objstore.obj.diskfile.fs import read_metadata, write_metadata_to
+
+    path = tmp_path / "f"
+    base = len(md.encode_inline({"X-Object-Meta-A": "", "X-Timestamp": "1.00000"}))
+    # blobs of one piece, exactly one full piece, two pieces with a full last one
+    sizes = [md.XATTR_CHUNK * n - base + d for n in (1, 2) for d in (-2, -1, 0, 1, 2)]
+    for size in [10] + sizes:
+        meta = {"X-Object-Meta-A": "v" * size, "X-Timestamp": "1.00000"}
+        path.write_bytes(b"")
+        fd = os.open(str(path), os.O_RDWR)
+        try:
+            for index in range(8):
+                try:
+                    os.removexattr(fd, md.xattr_key(index))
+                except OSError:
+                    pass
+            write_metadata_to(fd, "1.00000.data", str(tmp_path), str(tmp_path / "tmp"), meta)
+            assert read_metadata(fd, str(tmp_path)) == meta
+        finally:
+            os.close(fd)
