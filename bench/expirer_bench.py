@@ -138,6 +138,7 @@ def main() -> int:
     parser.add_argument("--profile", default=None,
                         help="write a cProfile of the expirer pass process here")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows in a log file as it comes
     data_dir = args.data_dir or tempfile.mkdtemp(prefix="expirer-bench-")
     reuse = bool(args.prepared) and _prepared_objects(args.prepared) == args.objects
     if reuse:
