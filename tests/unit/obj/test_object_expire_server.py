@@ -238,3 +238,12 @@ def test_statuses_round_trip_and_bad_answers_are_refused():
                 b'[204, 404]', b'{"statuses": [204, 1000]}'):
         with pytest.raises(ValueError):
             expire_protocol.decode_statuses(bad, 2)
+
+
+def test_reserved_and_unicode_names_are_expired_like_any_other(app):
+    names = ["\x00versions\x00o\x00001", "ünïcode ☃", "a/b//c?d"]
+    for name in names:
+        _store(app, name, when=1, delete_at=PAST)
+    resp = _expire(app, [_item(name, PAST) for name in names])
+    assert json.loads(resp.body)["statuses"] == [404] * 3
+    assert all(_files(app, name) == [Timestamp(PAST).internal + ".ts"] for name in names)
