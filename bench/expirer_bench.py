@@ -141,8 +141,14 @@ def main() -> int:
     sys.stdout.reconfigure(line_buffering=True)  # progress shows in a log file as it comes
     data_dir = args.data_dir or tempfile.mkdtemp(prefix="expirer-bench-")
     reuse = bool(args.prepared) and _prepared_objects(args.prepared) == args.objects
+    previous = None
     if reuse:
-        shutil.rmtree(data_dir, ignore_errors=True)
+        if os.path.exists(data_dir):
+            # Removed after the pass, not before: on ext4 without a journal, every
+            # inode freed in the last minutes makes allocating one (each tombstone)
+            # dearer, so deleting the last run's 100,000 files first slows the pass.
+            previous = "%s.old-%d" % (data_dir, os.getpid())
+            os.rename(data_dir, previous)
         shutil.copytree(args.prepared, data_dir, symlinks=True)
         print("starting from the queued cluster kept in %s" % args.prepared)
     cluster = Cluster(data_dir, port=0, background_daemons=False, say=lambda _m: None)
@@ -187,6 +193,8 @@ def main() -> int:
         cluster.stop()
         if args.data_dir is None:
             shutil.rmtree(data_dir, ignore_errors=True)
+        if previous:
+            shutil.rmtree(previous, ignore_errors=True)
 
 
 if __name__ == "__main__":
