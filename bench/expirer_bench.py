@@ -94,13 +94,14 @@ def _profiled_pass(expirers: list, log_file: str, profile: str) -> int:
 PREPARED_MARK = "expirer-bench.json"
 
 
-def _prepared_objects(prepared: str) -> int:
-    """How many objects the prepared copy in ``prepared`` holds queued (0: none there)."""
+def _prepared(prepared: str) -> tuple[int, str]:
+    """(objects queued, data dir it was made in) of the copy in ``prepared``; (0, "") if none."""
     try:
         with open(os.path.join(prepared, PREPARED_MARK)) as handle:
-            return int(json.load(handle)["objects"])
+            mark = json.load(handle)
+        return int(mark["objects"]), str(mark["data_dir"])
     except (OSError, ValueError, KeyError):
-        return 0
+        return 0, ""
 
 
 def _prepare(cluster: Cluster, objects: int, threads: int) -> None:
@@ -123,7 +124,7 @@ def _save_prepared(cluster: Cluster, prepared: str, objects: int) -> None:
     shutil.copytree(cluster.data_dir, prepared, symlinks=True,
                     ignore=shutil.ignore_patterns("logs"))
     with open(os.path.join(prepared, PREPARED_MARK), "w") as handle:
-        json.dump({"objects": objects}, handle)
+        json.dump({"objects": objects, "data_dir": os.path.abspath(cluster.data_dir)}, handle)
     print("kept the queued cluster in %s for --prepared runs" % prepared)
     cluster.start()
 
@@ -140,7 +141,12 @@ def main() -> int:
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # progress shows in a log file as it comes
     data_dir = args.data_dir or tempfile.mkdtemp(prefix="expirer-bench-")
-    reuse = bool(args.prepared) and _prepared_objects(args.prepared) == args.objects
+    objects, made_in = _prepared(args.prepared) if args.prepared else (0, "")
+    reuse = objects == args.objects
+    if reuse and os.path.abspath(data_dir) != made_in:
+        # the copy's configs name the devices and rings by their absolute paths
+        print("%s was prepared in --data-dir %s; use that one" % (args.prepared, made_in))
+        return 2
     previous = None
     if reuse:
         if os.path.exists(data_dir):
