@@ -18,6 +18,7 @@ servers' CPU spinning on that lock in ``rename``.
 """
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any, Optional
 
 from webob import Request, Response
@@ -29,8 +30,8 @@ from objstore.common.storage_policy import POLICY_INDEX_HEADER
 from objstore.common.timestamp import Timestamp
 from objstore.obj.diskfile import (DiskFileDeviceUnavailable, DiskFileManager, DiskFileNoSpace,
                                    DiskFileRouter)
-from objstore.obj.expire_protocol import BatchRefused, ExpireItem, decode_items, \
-    encode_statuses, MAX_BODY_BYTES
+from objstore.obj.expire_protocol import (MAX_BODY_BYTES, BatchRefused, ExpireItem,
+                                          decode_items, encode_statuses)
 from objstore.obj.request_body import (BodyTooLarge, ClientDisconnect, ClientTimeout,
                                        MalformedBody, iter_body)
 
@@ -38,9 +39,9 @@ from objstore.obj.request_body import (BodyTooLarge, ClientDisconnect, ClientTim
 # enough to keep several fsyncs in flight on the thread pool.
 ITEMS_AT_ONCE = 8
 
-REFUSAL_REASONS = {404: "Not Found",
-                   409: "Timestamp not newer than existing object",
-                   412: "X-If-Delete-At does not match"}
+REFUSAL_REASONS = MappingProxyType({404: "Not Found",
+                                    409: "Timestamp not newer than existing object",
+                                    412: "X-If-Delete-At does not match"})
 
 
 def expiry_refusal(current: Optional[Timestamp], metadata: Optional[dict[str, str]],
@@ -64,10 +65,6 @@ def expiry_refusal(current: Optional[Timestamp], metadata: Optional[dict[str, st
     return None
 
 
-def _plain(status: int, reason: str) -> Response:
-    return plain_response(status, reason)
-
-
 class ExpireVerb:
     """``EXPIRE /<device>`` for one object server."""
 
@@ -84,34 +81,34 @@ class ExpireVerb:
         device = wsgi_to_str(raw_path)[1:] if wsgi_is_utf8(raw_path) else ""
         if not raw_path.startswith("/") or not device or "/" in device \
                 or device in (".", ".."):
-            return _plain(400, "EXPIRE names a device: /<device>")
+            return plain_response(400, "EXPIRE names a device: /<device>")
         raw_index = req.headers.get(POLICY_INDEX_HEADER, "0")
         if not (raw_index.isascii() and raw_index.isdigit()):
-            return _plain(400, "Invalid %s: %r" % (POLICY_INDEX_HEADER, raw_index))
+            return plain_response(400, "Invalid %s: %r" % (POLICY_INDEX_HEADER, raw_index))
         manager = self.managers.get(int(raw_index))
         if manager is None:
-            return _plain(503, "No policy with index %s" % raw_index)
+            return plain_response(503, "No policy with index %s" % raw_index)
         if req.content_length is None:
-            return _plain(411, "EXPIRE needs a Content-Length")
+            return plain_response(411, "EXPIRE needs a Content-Length")
         if req.content_length > MAX_BODY_BYTES:
-            return _plain(413, "body larger than %d bytes" % MAX_BODY_BYTES)
+            return plain_response(413, "body larger than %d bytes" % MAX_BODY_BYTES)
         try:
             manager.device_path(device)
             body = b"".join(iter_body(req.environ["wsgi.input"], req.content_length,
                                       self.chunk_size, self.client_timeout, MAX_BODY_BYTES))
             items = decode_items(body)
         except DiskFileDeviceUnavailable as err:
-            return _plain(507, "Insufficient storage: %s" % err)
+            return plain_response(507, "Insufficient storage: %s" % err)
         except BatchRefused as err:
-            return _plain(err.status, err.reason)
+            return plain_response(err.status, err.reason)
         except BodyTooLarge:
-            return _plain(413, "body larger than %d bytes" % MAX_BODY_BYTES)
+            return plain_response(413, "body larger than %d bytes" % MAX_BODY_BYTES)
         except MalformedBody as err:
-            return _plain(400, str(err))
+            return plain_response(400, str(err))
         except ClientTimeout:
-            return _plain(408, "Request Timeout")
+            return plain_response(408, "Request Timeout")
         except ClientDisconnect:
-            return _plain(499, "Client Disconnect")
+            return plain_response(499, "Client Disconnect")
         statuses = self.expire_items(manager, device, items)
         return Response(status=200, body=encode_statuses(statuses),
                         content_type="application/json", charset=None)
