@@ -4,10 +4,12 @@ The wire format and every answer are in :mod:`objstore.obj.expire_protocol`.
 Each item is decided by :func:`expiry_refusal`, the same rule a single
 ``DELETE`` with ``X-If-Delete-At`` follows, and its tombstone is written by
 the DiskFile like any DELETE's (temp file, fsync, rename, directory fsync)
-before its status is counted.  Items run side by side in green threads, so
-their fsyncs overlap in the thread pool instead of queueing one after the
-other; two items of one object run one after the other, oldest timestamp
-first, as two DELETEs would.
+before its status is counted.  Items are decided in green threads, then
+handed to a worker thread in slices of ``ITEMS_PER_HAND_OFF``, whose
+tombstones (their fsyncs) are written one after the other while other slices'
+overlap on the thread pool: a hand-off per item cost a tenth of the item.
+Two items of one object run one after the other, oldest timestamp first, as
+two DELETEs would.
 
 How many items run at once is bounded for the whole server, not per
 request: several expirers send batches at the same time, and each tombstone
@@ -23,13 +25,13 @@ from typing import Any, Optional
 
 from webob import Request, Response
 
-from objstore.common.concurrency import GreenPile, GreenPool
+from objstore.common.concurrency import GreenPile, GreenPool, tpool_execute
 from objstore.common.http_response import plain_response
 from objstore.common.http_text import wsgi_is_utf8, wsgi_to_str
 from objstore.common.storage_policy import POLICY_INDEX_HEADER
 from objstore.common.timestamp import Timestamp
-from objstore.obj.diskfile import (DiskFileDeviceUnavailable, DiskFileManager, DiskFileNoSpace,
-                                   DiskFileRouter)
+from objstore.obj.diskfile import (DiskFile, DiskFileDeviceUnavailable, DiskFileManager,
+                                   DiskFileNoSpace, DiskFileRouter)
 from objstore.obj.expire_protocol import (MAX_BODY_BYTES, BatchRefused, ExpireItem,
                                           decode_items, encode_statuses)
 from objstore.obj.request_body import (BodyTooLarge, ClientDisconnect, ClientTimeout,
@@ -38,6 +40,8 @@ from objstore.obj.request_body import (BodyTooLarge, ClientDisconnect, ClientTim
 # Items in progress at once in one server, whatever the number of requests:
 # enough to keep several fsyncs in flight on the thread pool.
 ITEMS_AT_ONCE = 8
+# Tombstones written in one hand-off to a worker thread, one after the other.
+ITEMS_PER_HAND_OFF = 16
 
 REFUSAL_REASONS = MappingProxyType({404: "Not Found",
                                     409: "Timestamp not newer than existing object",
@@ -120,34 +124,73 @@ class ExpireVerb:
         by_object: dict[tuple[str, str, str], list[int]] = {}
         for index, item in enumerate(items):
             by_object.setdefault((item.account, item.container, item.obj), []).append(index)
+        alone = [indexes[0] for indexes in by_object.values() if len(indexes) == 1]
         pile = GreenPile(self._workers)
+        for start in range(0, len(alone), ITEMS_PER_HAND_OFF):
+            pile.spawn(self._expire_together, manager, device, items,
+                       alone[start:start + ITEMS_PER_HAND_OFF], statuses)
         for indexes in by_object.values():
-            indexes.sort(key=lambda i: items[i].timestamp)
-            pile.spawn(self._expire_in_order, manager, device, items, indexes, statuses)
+            if len(indexes) > 1:
+                indexes.sort(key=lambda i: items[i].timestamp)
+                pile.spawn(self._expire_in_order, manager, device, items, indexes, statuses)
         for _done in pile:
             pass
         return statuses
 
     def _expire_in_order(self, manager: DiskFileManager, device: str, items: list[ExpireItem],
                          indexes: list[int], statuses: list[int]) -> None:
+        """One object's items: each decided on the state the one before left."""
         for index in indexes:
-            statuses[index] = self._expire_one(manager, device, items[index])
+            self._expire_together(manager, device, items, [index], statuses)
 
-    def _expire_one(self, manager: DiskFileManager, device: str, item: ExpireItem) -> int:
-        try:
-            df = manager.get_diskfile(device, item.partition, item.account, item.container,
-                                      item.obj)
-            current, live, metadata = df.current_state()
+    def _expire_together(self, manager: DiskFileManager, device: str, items: list[ExpireItem],
+                         indexes: list[int], statuses: list[int]) -> None:
+        """Decide items of distinct objects, then write their tombstones in one hand-off
+        to a worker thread (one per item cost a tenth of an item's CPU)."""
+        doomed: list[tuple[int, DiskFile, bool]] = []
+        for index in indexes:
+            item = items[index]
+            try:
+                df = manager.get_diskfile(device, item.partition, item.account,
+                                          item.container, item.obj)
+                current, live, metadata = df.current_state()
+            except Exception as err:  # noqa: BLE001 - one bad item must not fail the others
+                statuses[index] = self._failed(device, item, err)
+                continue
             refusal = expiry_refusal(current, metadata, item.delete_at, item.timestamp)
-            if refusal is not None:
-                return refusal
-            df.delete(item.timestamp)
-            return 204 if live else 404
-        except (DiskFileNoSpace, DiskFileDeviceUnavailable) as err:
-            self.logger.error("EXPIRE /%s/%s/%s/%s/%s: %s", device, item.partition,
-                              item.account, item.container, item.obj, err)
+            if refusal is None:
+                doomed.append((index, df, live))
+            else:
+                statuses[index] = refusal
+        if not doomed:
+            return
+        errors = tpool_execute(_write_tombstones, [(df, items[i].timestamp)
+                                                   for i, df, _live in doomed])
+        for (index, _df, live), err in zip(doomed, errors):
+            statuses[index] = (204 if live else 404) if err is None \
+                else self._failed(device, items[index], err)
+
+    def _failed(self, device: str, item: ExpireItem, err: BaseException) -> int:
+        where = "/%s/%s/%s/%s/%s" % (device, item.partition, item.account, item.container,
+                                     item.obj)
+        if isinstance(err, (DiskFileNoSpace, DiskFileDeviceUnavailable)):
+            self.logger.error("EXPIRE %s: %s", where, err)
             return 507
-        except Exception:  # noqa: BLE001 - one bad item must not fail the others
-            self.logger.exception("EXPIRE /%s/%s/%s/%s/%s failed", device, item.partition,
-                                  item.account, item.container, item.obj)
-            return 500
+        self.logger.error("EXPIRE %s failed", where, exc_info=err)
+        return 500
+
+
+def _write_tombstones(deletes: list[tuple[DiskFile, Timestamp]]) -> list[Optional[Exception]]:
+    """Each tombstone written and durable, in a worker thread; each one's error or None.
+
+    Only file-system calls happen here (no logging, no green locks): the
+    caller reports the errors once back in its green thread.
+    """
+    errors: list[Optional[Exception]] = []
+    for df, timestamp in deletes:
+        try:
+            df.delete(timestamp)
+            errors.append(None)
+        except Exception as err:  # noqa: BLE001 - reported by the caller
+            errors.append(err)
+    return errors
