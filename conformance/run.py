@@ -18,6 +18,7 @@ Run by hand: it takes minutes, so ``.ci/run`` never calls it.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import glob
 import importlib.util
 import os
@@ -154,6 +155,20 @@ def all_modules(tree: Path) -> list[str]:
     return sorted(os.path.relpath(path, base) for path in found)
 
 
+def expand_modules(requested: list[str], available: list[str]) -> list[str]:
+    """Requested names, a quoted pattern (``'s3api/test_*.py'``) standing for its matches.
+
+    A pattern that matches nothing stays as written, so it is reported as unknown.
+    """
+    modules: list[str] = []
+    for name in requested:
+        matches = fnmatch.filter(available, name) if glob.has_magic(name) else []
+        for module in matches or [name]:
+            if module not in modules:
+                modules.append(module)
+    return modules
+
+
 def run_pytest(python: Path, tree: Path, modules: list[str], conf: Path, junit: Path,
                extra: list[str], timeout: Optional[float]) -> int:
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
@@ -202,8 +217,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     sdist = fetch_sdist(args.spec, args.cache_dir)
     tree = unpack(sdist, args.cache_dir)
     python = ensure_test_venv(sdist, args.cache_dir)
-    modules = all_modules(tree) if args.all else list(args.modules or CORE_MODULES)
-    unknown = sorted(set(modules) - set(all_modules(tree)))
+    available = all_modules(tree)
+    modules = available if args.all else expand_modules(args.modules or CORE_MODULES, available)
+    unknown = sorted(set(modules) - set(available))
     if unknown:
         raise SystemExit("no such module in %s: %s" % (FUNCTIONAL_DIR, " ".join(unknown)))
 
