@@ -47,6 +47,11 @@ def plain_response(status: int, reason: str = "", headers: Optional[Mapping] = N
     return resp
 
 
+def json_response(body: bytes) -> Response:
+    """A 200 carrying an already encoded JSON document (backend answers)."""
+    return Response(status=200, body=body, content_type="application/json", charset=None)
+
+
 def plain_reply_bytes(status: int, reason: str) -> bytes:
     """A whole HTTP/1.1 reply that closes the connection, for errors before any app runs."""
     body = (reason + "\n").encode("utf-8")

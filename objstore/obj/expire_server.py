@@ -26,7 +26,7 @@ from typing import Any, Optional
 from webob import Request, Response
 
 from objstore.common.concurrency import GreenPile, GreenPool, tpool_execute
-from objstore.common.http_response import plain_response
+from objstore.common.http_response import json_response, plain_response
 from objstore.common.http_text import wsgi_is_utf8, wsgi_to_str
 from objstore.common.storage_policy import POLICY_INDEX_HEADER
 from objstore.common.timestamp import Timestamp
@@ -114,8 +114,7 @@ class ExpireVerb:
         except ClientDisconnect:
             return plain_response(499, "Client Disconnect")
         statuses = self.expire_items(manager, device, items)
-        return Response(status=200, body=encode_statuses(statuses),
-                        content_type="application/json", charset=None)
+        return json_response(encode_statuses(statuses))
 
     def expire_items(self, manager: DiskFileManager, device: str,
                      items: list[ExpireItem]) -> list[int]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from webob import Request, Response
 
-from objstore.common.http_response import plain_response
+from objstore.common.http_response import json_response, plain_response
 from objstore.common.storage_policy import POLICY_INDEX_HEADER
 from objstore.common.storage_request import split_backend_path
 from objstore.obj import sync_protocol as proto
@@ -22,11 +22,6 @@ from objstore.obj.diskfile.interface import ObjectFileInvalid
 from objstore.obj.diskfile.rules import wanted_files
 from objstore.obj.request_body import (ClientDisconnect, ClientTimeout, MalformedBody,
                                        iter_body)
-
-
-def _json_response(doc: Any) -> Response:
-    return Response(status=200, body=proto.encode_json(doc), content_type="application/json",
-                    charset=None)
 
 
 class ReplicationVerbs:
@@ -56,7 +51,8 @@ class ReplicationVerbs:
                 raise proto.SyncProtocolError("bad suffix list %r" % rest)
         except proto.SyncProtocolError as err:
             return plain_response(400, str(err))
-        return _json_response(manager.suffix_hashes(device, partition, suffixes))
+        hashes = manager.suffix_hashes(device, partition, suffixes)
+        return json_response(proto.encode_json(hashes))
 
     def SSYNC(self, req: Request) -> Response:
         phase = req.headers.get(proto.PHASE_HEADER, "")
@@ -93,7 +89,7 @@ class ReplicationVerbs:
             need = wanted_files(local_by_suffix[suffix].get(name_hash, []), names)
             if need:
                 wanted[name_hash] = need
-        return _json_response({"wanted": wanted})
+        return json_response(proto.encode_json({"wanted": wanted}))
 
     def _updates(self, manager: DiskFileManager, device: str, partition: str,
                  body: Any) -> Response:
@@ -109,4 +105,5 @@ class ReplicationVerbs:
                 self.logger.error("sync into %s/%s refused %s/%s: %s", device, partition,
                                   name_hash, name, err)
                 refused.append("%s/%s: %s" % (name_hash, name, err))
-        return _json_response({"stored": stored, "skipped": skipped, "refused": refused})
+        return json_response(proto.encode_json({"stored": stored, "skipped": skipped,
+                                                "refused": refused}))
