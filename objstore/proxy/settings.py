@@ -31,6 +31,10 @@ class ProxyConfig(ConfigSection):
     request_node_count: str = "2 * replicas"
     sorting_method: str = "shuffle"
     put_queue_depth: int = 4
+    # A PUT whose Content-Length is at most this is read whole before any
+    # node is asked, then sent with its headers in one write (no Expect:
+    # 100-continue): for small objects the per-message costs dominate.
+    whole_body_put_max: int = 65536
     # Seconds per bucket container of the expiring-objects queue.
     expiring_objects_container_divisor: int = 86400
     # Lets a GET/HEAD/POST with X-Open-Expired: true reach an object whose
@@ -51,6 +55,8 @@ class ProxyConfig(ConfigSection):
         for name in ("object_chunk_size", "client_chunk_size", "put_queue_depth"):
             if getattr(self, name) <= 0:
                 raise ConfigError("option %r must be positive" % name)
+        if self.whole_body_put_max < 0:
+            raise ConfigError("option 'whole_body_put_max' must be 0 (off) or more")
 
     def node_count(self, replicas: int) -> int:
         """How many nodes (primaries + handoffs) a request may try."""

@@ -53,7 +53,7 @@ def test_chunked_upload_of_unknown_length(cluster):
 
 
 def test_body_streams_in_client_sized_chunks(cluster):
-    app = cluster.make_proxy(client_chunk_size=1000)
+    app = cluster.make_proxy(client_chunk_size=1000, whole_body_put_max=9999)
     make_container(app)
     data = b"x" * 10000
     resp = Request.blank("/v1/%s/c/s" % ACCOUNT, method="PUT", body=data,
@@ -62,6 +62,34 @@ def test_body_streams_in_client_sized_chunks(cluster):
     seen = [h for node in cluster.nodes for m, _p, h in node.object.requests if m == "PUT"]
     assert {h["Content-Length"] for h in seen} == {"10000"}
     assert {h["Expect"] for h in seen} == {"100-continue"}
+
+
+def test_small_body_goes_whole_without_expect(cluster):
+    app = cluster.make_proxy(client_chunk_size=1000, whole_body_put_max=10000)
+    make_container(app)
+    data = bytes(range(256)) * 39 + b"tail"
+    resp = Request.blank("/v1/%s/c/w" % ACCOUNT, method="PUT", body=data,
+                         headers={"Content-Type": "a/b"}).get_response(app)
+    assert resp.status_int == 201
+    assert resp.headers["Etag"] == hashlib.md5(data).hexdigest()
+    seen = [h for node in cluster.nodes for m, p, h in node.object.requests
+            if m == "PUT" and p.endswith("/c/w")]
+    assert len(seen) == 3
+    assert {h["Content-Length"] for h in seen} == {str(len(data))}
+    assert not any("Expect" in h for h in seen)
+    assert Request.blank("/v1/%s/c/w" % ACCOUNT).get_response(app).body == data
+
+
+def test_small_body_cut_short_stores_nothing(cluster):
+    app = cluster.make_proxy(whole_body_put_max=65536)
+    make_container(app)
+    req = Request.blank("/v1/%s/c/short" % ACCOUNT, method="PUT",
+                        headers={"Content-Type": "a/b", "Content-Length": "100"})
+    req.environ["wsgi.input"] = SlowChunks([b"x" * 40])
+    assert req.get_response(app).status_int == 499
+    assert not [p for node in cluster.nodes for m, p, _h in node.object.requests
+                if m == "PUT" and p.endswith("/c/short")]
+    assert Request.blank("/v1/%s/c/short" % ACCOUNT).get_response(app).status_int == 404
 
 
 def test_missing_length_is_411_and_bad_length_400(cluster):

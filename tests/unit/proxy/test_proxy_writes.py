@@ -149,3 +149,28 @@ def test_backend_requests_keep_their_connection_open(cluster):
     assert {method for method, _path, _headers in seen} >= {
         "PUT", "GET", "HEAD", "POST", "DELETE"}
     assert not [r for r in seen if "close" in r[2].get("Connection", "").lower()]
+
+
+def test_small_put_replaces_a_full_or_failing_node_with_a_handoff(cluster):
+    """A node answering 507 (or 5xx) to a whole-body PUT is replaced: the body
+    is still in hand, so a handoff gets the same request."""
+    app = cluster.proxy
+    assert put(app, "/v1/%s/c" % ACCOUNT).status_int == 201
+    part, primaries, handoffs = object_nodes(cluster, "full")
+    answers = {0: "507 Insufficient Storage", 1: "503 Service Unavailable"}
+    for index, status in answers.items():
+        slot = cluster.node_for(primaries[index]).object
+
+        def refuse(environ, start_response, status=status):
+            start_response(status, [("Content-Length", "0")])
+            return [b""]
+        slot.app = refuse
+    resp = put(app, "/v1/%s/c/full" % ACCOUNT, b"small body", {"Content-Type": "text/plain"})
+    assert resp.status_int == 201
+    stored = [n for n in primaries + handoffs if cluster.node_for(n).object_files()]
+    # the two refusing primaries stored nothing; the healthy one and the
+    # handoff (this cluster has one) hold the object
+    assert stored == [primaries[2], handoffs[0]]
+    tried = [p for _m, p, _h in cluster.node_for(handoffs[0]).object.requests]
+    assert tried == ["/%s/%d/%s/c/full" % (handoffs[0]["device"], part, ACCOUNT)]
+    assert app.health.is_limited(primaries[0]), "a 507 limits the node at once"

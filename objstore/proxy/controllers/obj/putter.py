@@ -5,6 +5,12 @@ sends queued chunks.  The queue is short (``put_queue_depth`` chunks), so a
 slow node slows the upload instead of letting the proxy buffer it; a node
 that fails is dropped (its queue keeps draining into nowhere so the reader
 never blocks on it) and the upload carries on while a quorum is still live.
+
+A small body the proxy already holds whole goes another way
+(:func:`put_whole_bodies`): headers and body in one write, no
+``Expect: 100-continue`` round trip and no sender thread.  Most of a small
+PUT's cost is per message, not per byte, and with the body in hand a node
+that refuses or fails can simply be replaced by a handoff.
 """
 from __future__ import annotations
 
@@ -29,8 +35,9 @@ class Putter:
         self.final_status: Optional[int] = None     # set when the node answered early
         self.final_headers: Mapping[str, str] = {}
         self.final_body = b""
-        self._queue: Queue = Queue(queue_depth)
-        self._done = Event()
+        self._queue_depth = queue_depth
+        self._queue: Any = None        # made by start(): a whole-body putter never streams
+        self._done: Any = None
         self._sender: Any = None
 
     # -- connecting --------------------------------------------------------------
@@ -55,17 +62,35 @@ class Putter:
         if status == 100:
             return putter
         # An early final answer: read it so the caller can weigh it.
-        putter.collect_response()
-        if putter.final_status == 507:
-            health.limit_now(node, "insufficient storage (507)")
-            putter.close()
+        return putter._weighed_answer()
+
+    @classmethod
+    def put_whole(cls, node: dict, part: int, path: str, headers: Mapping[str, str],
+                  body: bytes, *, health: NodeHealth, conn_timeout: float,
+                  node_timeout: float) -> Optional["Putter"]:
+        """Send the whole request at once and read the answer; None when the
+        node could not take it (error counted), so a handoff can."""
+        try:
+            with Timeout(conn_timeout + node_timeout + 1):
+                conn = BackendConnection(node["ip"], node["port"], conn_timeout, node_timeout)
+                conn.putrequest("PUT", quote_backend_path(node["device"], part, path),
+                                headers, body=body)
+        except (BackendError, Timeout, ValueError) as err:
+            health.error_occurred(node, "PUT %s: send: %s" % (path, err or "timeout"))
             return None
-        if putter.final_status is None or putter.final_status >= 500:
-            health.error_occurred(node, "PUT %s: expect answered %s" % (
-                path, putter.final_status))
-            putter.close()
-            return None
-        return putter
+        return cls(node, conn, health, node_timeout, 1)._weighed_answer()
+
+    def _weighed_answer(self) -> Optional["Putter"]:
+        """Read the node's answer: self when it counts, None when another
+        node should be asked instead (507: out of space; 5xx or nothing, which
+        ``collect_response`` has counted against the node)."""
+        self.collect_response()
+        if self.final_status == 507:
+            self.health.limit_now(self.node, "insufficient storage (507)")
+        elif self.final_status is not None and self.final_status < 500:
+            return self
+        self.close()
+        return None
 
     @property
     def live(self) -> bool:
@@ -73,6 +98,8 @@ class Putter:
 
     # -- streaming ---------------------------------------------------------------
     def start(self) -> None:
+        self._queue = Queue(self._queue_depth)
+        self._done = Event()
         self._sender = spawn(self._send_loop)
 
     def _send_loop(self) -> None:
@@ -164,6 +191,26 @@ def connect_putters(nodes: Iterator[dict], part: int, path: str, headers_list: l
     pile = GreenPile(len(headers_list))
     for headers in headers_list:
         pile.spawn(connect_one, headers)
+    return [p for p in pile if p is not None]
+
+
+def put_whole_bodies(nodes: Iterator[dict], part: int, path: str, headers_list: list[dict],
+                     body: bytes, *, health: NodeHealth, conn_timeout: float,
+                     node_timeout: float) -> list[Putter]:
+    """One answered putter per header set, in parallel; a node that failed or
+    refused for lack of space is replaced from ``nodes``."""
+
+    def put_one(headers: dict) -> Optional[Putter]:
+        for node in nodes:
+            putter = Putter.put_whole(node, part, path, headers, body, health=health,
+                                      conn_timeout=conn_timeout, node_timeout=node_timeout)
+            if putter is not None:
+                return putter
+        return None
+
+    pile = GreenPile(len(headers_list))
+    for headers in headers_list:
+        pile.spawn(put_one, headers)
     return [p for p in pile if p is not None]
 
 

@@ -7,7 +7,7 @@ node fails mid-body, resumes from another replica (:mod:`.replicated_read`).
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Iterator, Optional
 
 from webob import Request, Response
 
@@ -17,7 +17,8 @@ from objstore.common.http_wire import HttpParseError
 from objstore.common.timestamp import Timestamp
 from objstore.proxy.controllers.obj.base import (CONSUMED_HEADERS, BaseObjectController,
                                                  ClientBodyError)
-from objstore.proxy.controllers.obj.putter import Putter, connect_putters, finish_putters
+from objstore.proxy.controllers.obj.putter import (Putter, connect_putters, finish_putters,
+                                                   put_whole_bodies)
 from objstore.proxy.controllers.obj.replicated_read import (ResumingBody, find_first,
                                                             find_newest, resume_candidates)
 from objstore.proxy.controllers.obj.source import SourceOpener
@@ -80,6 +81,8 @@ class ReplicatedObjectController(BaseObjectController):
                      timestamp: Timestamp) -> Response:
         """The whole body to every primary (handoffs replace failed ones); a quorum wins."""
         ring, part = self.ring, self.partition
+        if length is not None and length <= self.conf.whole_body_put_max:
+            return self._store_whole_body(req, headers_list, length, timestamp)
         chunked = length is None
         putters = connect_putters(
             self.node_iter(ring, part), part, self.path, headers_list, chunked=chunked,
@@ -104,6 +107,22 @@ class ReplicatedObjectController(BaseObjectController):
             putter.close()
         return self._put_response(req, putters, ring.replica_count, timestamp)
 
+    def _store_whole_body(self, req: Request, headers_list: list[dict], length: int,
+                          timestamp: Timestamp) -> Response:
+        """A small body: read it all, then each node gets the request in one write."""
+        try:
+            body = b"".join(self._client_chunks(req, length))
+        except ClientBodyError as err:
+            self.logger.warning("PUT %s aborted: %s", self.path, err.reason)
+            return plain_response(err.status, err.reason)
+        putters = put_whole_bodies(
+            self.node_iter(self.ring, self.partition), self.partition, self.path, headers_list,
+            body, health=self.ctx.health, conn_timeout=self.conf.conn_timeout,
+            node_timeout=self.conf.node_timeout)
+        for putter in putters:
+            putter.close()
+        return self._put_response(req, putters, self.ring.replica_count, timestamp)
+
     def _early_answer(self, req: Request, putters: list[Putter], replicas: int) -> Response:
         statuses = [p.final_status for p in putters if p.final_status is not None]
         for putter in putters:
@@ -117,13 +136,26 @@ class ReplicatedObjectController(BaseObjectController):
                               "Refused by the object servers (%d)" % status)
 
     def _stream_body(self, req: Request, live: list[Putter], length: Optional[int],
-                     quorum: int) -> tuple[str, int]:
+                     quorum: int) -> int:
         """Pass the client's body to every live node; returns the byte count.
 
         No checksum here: each object server hashes what it stores (and checks
         the client's ETag), and the response requires their hashes to agree,
         which catches a corrupt copy without a fourth MD5 pass in the proxy.
         """
+        size = 0
+        for chunk in self._client_chunks(req, length):
+            size += len(chunk)
+            for putter in live:
+                if putter.live:
+                    putter.send_chunk(chunk)
+            if sum(1 for p in live if p.live) < quorum:
+                raise ClientBodyError(503, "Service Unavailable (lost the quorum of nodes)")
+        return size
+
+    def _client_chunks(self, req: Request, length: Optional[int]) -> Iterator[bytes]:
+        """The client's body in chunks; ClientBodyError when it stalls, ends
+        short of ``length``, breaks its framing or outgrows max_file_size."""
         reader = req.environ["wsgi.input"]
         size = 0
         max_size = self.cluster.constraints.max_file_size
@@ -149,12 +181,7 @@ class ReplicatedObjectController(BaseObjectController):
             if size > max_size:
                 raise ClientBodyError(413, "Your request is too large (max_file_size %d)"
                                       % max_size)
-            for putter in live:
-                if putter.live:
-                    putter.send_chunk(chunk)
-            if sum(1 for p in live if p.live) < quorum:
-                raise ClientBodyError(503, "Service Unavailable (lost the quorum of nodes)")
-        return size
+            yield chunk
 
     def _put_response(self, req: Request, putters: list[Putter], replicas: int,
                       timestamp: Timestamp) -> Response:
