@@ -5,12 +5,17 @@ Both fixed ``Content-Length`` and chunked transfer are read in
 runs under ``client_timeout`` so a stalled client costs one green thread for
 a bounded time (408), and a body that ends early means the client went away
 (499).
+
+Between chunks the reader yields to the other green threads: a read from a
+socket that already holds data never blocks, so without it one fast upload
+could keep the process to itself while every other upload's sender waits,
+and time out, on a full socket.
 """
 from __future__ import annotations
 
 from typing import Any, Iterator, Optional
 
-from objstore.common.concurrency import Timeout
+from objstore.common.concurrency import Timeout, sleep
 from objstore.common.http_wire import HttpParseError
 
 
@@ -60,3 +65,5 @@ def iter_body(wsgi_input: Any, content_length: Optional[int], chunk_size: int,
         if remaining is not None:
             remaining -= len(chunk)
         yield chunk
+        if remaining is None or remaining > 0:
+            sleep(0)
