@@ -379,6 +379,9 @@ account_autocreate = true
 # object_chunk_size = 65536
 # client_chunk_size = 262144
 # put_queue_depth = 4
+# A PUT whose Content-Length is at most this is read whole, then sent to each
+# object server with its headers in one write (0 turns this off).
+# whole_body_put_max = 65536
 # Seconds per bucket container of the expiring-objects queue (objects with
 # X-Delete-At); the object servers must use the same value.
 # expiring_objects_container_divisor = 86400

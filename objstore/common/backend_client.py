@@ -333,14 +333,15 @@ class BackendConnection:
         self._body_left = None if chunked else body_length
         # Header values are WSGI strings: each character stands for one byte.
         self._head = wsgi_to_bytes("\r\n".join(lines) + "\r\n\r\n")
+        payload = self._head
         if body:
             if chunked:
                 raise ValueError("a body held in memory is sent with its Content-Length")
             self._replay_body = body
-            if self._body_left is not None:
-                self._body_left -= len(body)
+            self._body_left = body_length - len(body)
+            payload += body
         try:
-            self._sendall(self._head + self._replay_body)
+            self._sendall(payload)
         except BackendError:
             if not self.reused:
                 raise

@@ -100,3 +100,45 @@ def test_connection_the_node_dropped_unnoticed_is_retried(monkeypatch):
     finally:
         thread.kill()
         sock.close()
+
+
+def test_body_sent_with_its_head_goes_again_whole_on_a_stale_connection(monkeypatch):
+    """A body given to putrequest rides in the same write as the headers and
+    is kept: a pooled connection the node had closed costs a resend, not the request."""
+    received = []
+
+    def app(env, start):
+        received.append(env["wsgi.input"].read())
+        start("201 Created", [("Content-Length", "0")])
+        return [b""]
+
+    sock = concurrency.green_listen(("127.0.0.1", 0))
+    thread = concurrency.spawn(serve_http, sock, app, client_timeout=0.1)
+    port = sock.getsockname()[1]
+    sends = []
+    try:
+        pool = IdleConnections()
+        assert _request(port, pool)[0] == 201
+        concurrency.sleep(0.5)                 # the node has closed its side
+        monkeypatch.setattr(backend_client, "_peer_closed", lambda sock: False)
+        real_sendall = BackendConnection._sendall
+        monkeypatch.setattr(BackendConnection, "_sendall",
+                            lambda self, data: (sends.append(data), real_sendall(self, data)))
+        conn = BackendConnection("127.0.0.1", port, pool=pool)
+        assert conn.reused
+        conn.putrequest("PUT", "/d/1/a", {"Content-Length": "5"}, body=b"hello")
+        assert conn.getresponse().status == 201
+        conn.close()
+        assert received[-1] == b"hello"
+        assert all(data.endswith(b"\r\n\r\nhello") for data in sends)
+        assert len(sends) == 2                 # the stale try and the resend, each one write
+    finally:
+        thread.kill()
+        sock.close()
+
+
+def test_a_chunked_request_cannot_carry_a_held_body():
+    conn = BackendConnection.__new__(BackendConnection)
+    conn.host, conn.port = "h", 1
+    with pytest.raises(ValueError):
+        conn.putrequest("PUT", "/d/1/a", {}, chunked=True, body=b"x")
