@@ -75,8 +75,9 @@ class AccountServer(DatabaseServerApp):
         device_path = check_device(self.conf.devices, device, self.conf.mount_check)
         if device_path is None:
             raise http_error(507, "%s is not mounted" % device)
-        return AccountBroker.for_account(self.cluster.hasher, device_path, partition, account,
-                                         timeout=self.conf.db_timeout), parts
+        return self.kept_broker(req, AccountBroker.for_account(
+            self.cluster.hasher, device_path, partition, account,
+            timeout=self.conf.db_timeout)), parts
 
     def _metadata_updates(self, req: Request,
                           timestamp: Timestamp) -> dict[str, tuple[str, str]]:

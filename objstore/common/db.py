@@ -51,6 +51,7 @@ from objstore.common.durable_fs import (fsync_dir, makedirs_durably, mkdirs, ren
                                         unlink_quietly)
 from objstore.common.concurrency import sleep as green_sleep
 from objstore.common.concurrency import tpool_execute
+from objstore.common.db_connections import FileIdentity, IdleDbConnections, file_identity
 from objstore.common.db_group_commit import GroupCommit
 from objstore.common.db_files import DbFile, iter_db_files
 from objstore.common.db_listing import list_rows
@@ -155,8 +156,12 @@ class DatabaseBroker(ReplicaMixin, abc.ABC):
 
     def __init__(self, db_file: str, timeout: float = DEFAULT_DB_TIMEOUT,
                  account: Optional[str] = None, container: Optional[str] = None,
-                 group_commit: Optional[GroupCommit] = None, scratch: bool = False):
+                 group_commit: Optional[GroupCommit] = None, scratch: bool = False,
+                 connections: Optional[IdleDbConnections] = None):
         self.db_file = db_file
+        # A server's kept connections: this broker takes one instead of
+        # opening the file, and release() gives it back.
+        self.connections = connections
         # A server's GroupCommit lets concurrent row merges share one COMMIT.
         self.group_commit = group_commit
         # A scratch file (an uploaded copy being checked) lies outside the
@@ -166,6 +171,7 @@ class DatabaseBroker(ReplicaMixin, abc.ABC):
         self.account = account
         self.container = container
         self._conn: Optional[sqlite3.Connection] = None
+        self._conn_identity: Optional[FileIdentity] = None
         self._lock = threading.RLock()
 
     # -- paths ---------------------------------------------------------
@@ -212,9 +218,17 @@ class DatabaseBroker(ReplicaMixin, abc.ABC):
         """
         with self._lock:
             if self._conn is None:
-                if not os.path.exists(self.db_file):
-                    raise DatabaseNotFound(self.db_file)
-                self._conn = self._open()
+                kept = self.connections.take(self.db_file) if self.connections else None
+                if kept is not None:
+                    self._conn, self._conn_identity = kept
+                else:
+                    # the identity is read before the open: should the file be
+                    # replaced in between, it is stale and the connection is
+                    # never kept, the safe way round
+                    self._conn_identity = file_identity(self.db_file)
+                    if self._conn_identity is None:
+                        raise DatabaseNotFound(self.db_file)
+                    self._conn = self._open()
             try:
                 yield self._conn
             except sqlite3.DatabaseError as err:
@@ -294,6 +308,17 @@ class DatabaseBroker(ReplicaMixin, abc.ABC):
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+    def release(self) -> None:
+        """Done with this broker: its connection goes back to the server's
+        kept connections (closed when there are none)."""
+        with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                if self.connections is not None:
+                    self.connections.give(self.db_file, conn, self._conn_identity)
+                else:
+                    conn.close()
 
     def _maybe_quarantine(self, err: BaseException) -> None:
         if _is_corruption(err) and not self.scratch:

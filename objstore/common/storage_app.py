@@ -19,6 +19,7 @@ from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import ConfigSection
 from objstore.common.constraints import MetadataError, check_metadata_update
 from objstore.common.db import DatabaseBusy, DatabaseNotFound, DatabaseQuarantined
+from objstore.common.db_connections import IdleDbConnections
 from objstore.common.db_replication import ReplicationReceiver
 from objstore.common.durable_fs import check_device
 from objstore.common.http_text import wsgi_to_bytes
@@ -26,6 +27,9 @@ from objstore.common.logs import (TRANS_ID_HEADER, get_logger, get_trans_id, new
                                   set_trans_id)
 from objstore.common.storage_policy import POLICY_INDEX_HEADER
 from objstore.common.storage_request import http_error, split_backend_path, text_response
+
+# The brokers a request opened, released when its answer is built.
+REQUEST_BROKERS_KEY = "objstore.db_brokers"
 
 
 def access_line(req: Request, status: int, content_length: object, began: float) -> str:
@@ -83,9 +87,14 @@ class StorageServerApp:
                 resp = exc  # type: ignore[assignment]
             except Exception as err:  # noqa: BLE001 - one bad request must not kill the server
                 resp = self.error_response(req, err)
+            finally:
+                self.request_done(req)
         if self.log_requests:
             self.logger.info(access_line(req, resp.status_int, resp.content_length, began))
         return resp(environ, start_response)
+
+    def request_done(self, req: Request) -> None:
+        """The handler has built its whole answer: what it held can be let go."""
 
     def error_response(self, req: Request, err: Exception) -> Response:
         """The answer for an exception a handler raised; subclasses map their own first."""
@@ -103,6 +112,22 @@ class DatabaseServerApp(StorageServerApp):
 
     methods = StorageServerApp.methods + ("REPLICATE",)
     broker_class: Any = None
+
+    def __init__(self, cluster: ClusterConfig, conf: Any = None,
+                 logger: Optional[Any] = None) -> None:
+        super().__init__(cluster, conf, logger)
+        self.db_connections = IdleDbConnections()
+
+    def kept_broker(self, req: Request, broker: Any) -> Any:
+        """``broker`` set to reuse the server's kept connections, given back
+        when the request is done."""
+        broker.connections = self.db_connections
+        req.environ.setdefault(REQUEST_BROKERS_KEY, []).append(broker)
+        return broker
+
+    def request_done(self, req: Request) -> None:
+        for broker in req.environ.pop(REQUEST_BROKERS_KEY, ()):
+            broker.release()
 
     def REPLICATE(self, req: Request) -> Response:
         device, partition, name_hash = split_backend_path(req, 3, 3)

@@ -58,7 +58,7 @@ def is_container_metadata(header: str) -> bool:
 
 
 class ContainerServer(DatabaseServerApp):
-    """WSGI app; one broker per request (its SQLite connection lives as long as the request)."""
+    """WSGI app; one broker per request, on a connection kept between requests."""
 
     server_type = "container"
     methods = DatabaseServerApp.methods + ("UPDATE",)
@@ -79,10 +79,9 @@ class ContainerServer(DatabaseServerApp):
         device_path = check_device(self.conf.devices, device, self.conf.mount_check)
         if device_path is None:
             raise http_error(507, "%s is not mounted" % device)
-        broker = ContainerBroker.for_container(self.cluster.hasher, device_path, partition,
-                                               account, container,
-                                               timeout=self.conf.db_timeout,
-                                               group_commit=self.group_commit)
+        broker = self.kept_broker(req, ContainerBroker.for_container(
+            self.cluster.hasher, device_path, partition, account, container,
+            timeout=self.conf.db_timeout, group_commit=self.group_commit))
         limit = self.cluster.constraints.max_object_name_length
         if obj is not None and len(obj.encode("utf-8")) > limit:
             raise http_error(400, "Object name too long")

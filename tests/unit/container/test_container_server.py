@@ -361,6 +361,9 @@ def test_corrupt_db_is_quarantined(app, tmp_path):
     with open(broker.db_file, "r+b") as handle:
         handle.seek(0)
         handle.write(b"garbage" * 200)
+    # A connection the server kept still reads its cached pages; the next
+    # open (after a restart or an idle spell, or the auditor's) sees the damage.
+    app.db_connections.clear()
     assert call(app, BASE, "HEAD").status_int == 404
     quarantined = tmp_path / "sda" / "quarantined" / "containers"
     assert [p.name for p in quarantined.iterdir()] == [broker.db_dir.rsplit("/", 1)[1]]
