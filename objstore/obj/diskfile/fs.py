@@ -43,6 +43,12 @@ from objstore.obj.diskfile.interface import (DiskFile, DiskFileDeleted,
 log = logging.getLogger("objstore.obj.diskfile")
 
 _XATTR_FULL = (errno.ENOSPC, errno.E2BIG, errno.ERANGE, errno.EDQUOT)
+# A body larger than the cache keeps (keep_cache_size) is handed to the disk
+# in steps of this many bytes while it still streams in.  Left alone, the
+# kernel starts writing only when dirty pages reach a share of RAM (GBs), so
+# the whole object waited for the disk in the final fsync, after the last
+# byte arrived: receiving and writing took turns instead of overlapping.
+WRITE_BEHIND_BYTES = 8 << 20
 
 
 # -- metadata on files ---------------------------------------------------
@@ -152,6 +158,9 @@ class FsDiskFileWriter(DiskFileWriter):
                 raise DiskFileNoSpace("free space would fall to fallocate_reserve (%s)"
                                       % manager.fallocate_reserve)
         self._fd, self.tmp_path = tempfile.mkstemp(dir=diskfile.tmp_dir, prefix=".obj-")
+        self._keep_cache_size = manager.keep_cache_size
+        # [_behind_from, _behind_to): the step handed to the disk last time
+        self._behind_from = self._behind_to = 0
         try:
             if size:
                 durable_fs.fallocate(self._fd, size)
@@ -167,6 +176,23 @@ class FsDiskFileWriter(DiskFileWriter):
                 view = view[written:]
         except OSError as err:
             _raise_no_space(err)
+        if self.bytes_written - self._behind_to >= WRITE_BEHIND_BYTES \
+                and self.bytes_written > self._keep_cache_size:
+            self._write_behind()
+
+    def _write_behind(self) -> None:
+        """Queue the new step's pages for writing and evict the previous step's.
+
+        On Linux, DONTNEED advice first starts writeback of the range's dirty
+        pages without waiting for it, then evicts the pages already clean:
+        the previous step has had a step's time to reach the disk, so its
+        pages go, and the page cache holds about two steps of this body
+        instead of all of it.  The fsync in :meth:`put` still makes the
+        whole file durable; this only means it finds little left to write.
+        """
+        end = self.bytes_written
+        durable_fs.drop_buffer_cache(self._fd, self._behind_from, end - self._behind_from)
+        self._behind_from, self._behind_to = self._behind_to, end
 
     def put(self, metadata: dict[str, str]) -> None:
         timestamp = Timestamp(metadata["X-Timestamp"])

@@ -445,3 +445,31 @@ def test_large_objects_leave_the_page_cache_once_durable(fs_manager, monkeypatch
     df.open()
     assert b"".join(df.reader()) == b"x" * 11   # advice only: the data is intact
     df.close()
+
+
+def test_large_bodies_are_handed_to_the_disk_while_they_stream(fs_manager, monkeypatch):
+    from objstore.common import durable_fs
+    from objstore.obj.diskfile import fs as fs_module
+    advised = []
+    real_drop = durable_fs.drop_buffer_cache
+
+    def record(fd, offset=0, length=0):
+        advised.append((offset, length))
+        real_drop(fd, offset, length)     # the real advice: the bytes must survive it
+    monkeypatch.setattr(durable_fs, "drop_buffer_cache", record)
+    monkeypatch.setattr(fs_module, "WRITE_BEHIND_BYTES", 6)
+    fs_manager.keep_cache_size = 10
+    _put(fs_manager, b"s" * 10, 1, obj="small")   # kept in cache: no advice at all
+    assert advised == []
+    body = bytes(range(256)) * 2
+    meta = _put(fs_manager, body, 2, obj="large")  # written 3 bytes at a time
+    *steps, final = advised
+    assert final == (0, 0)                         # the whole file once durable
+    # every step of 6 new bytes past keep_cache_size is queued for writing as it
+    # arrives; each advice also covers the step before (evicted by now)
+    ends = [offset + length for offset, length in steps]
+    assert ends[0] == 12 and all(b - a == 6 for a, b in zip(ends, ends[1:]))
+    assert ends[-1] > len(body) - 6
+    assert [offset for offset, _ in steps] == [0, 0] + ends[:-2]
+    data, df = _read(fs_manager, obj="large")
+    assert data == body and df.metadata["ETag"] == meta["ETag"]
