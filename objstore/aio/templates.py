@@ -135,8 +135,8 @@ use = egg:objstore#object
 # node_timeout = 3
 # A client (the proxy) silent this long mid-upload is dropped.
 # client_timeout = 60
-# network_chunk_size = 262144
-# disk_chunk_size = 65536
+# network_chunk_size = 1048576
+# disk_chunk_size = 1048576
 # Free space every device keeps, in bytes or as a percentage of its size
 # (ending in %): a PUT that would leave no more than that is refused (507).
 # fallocate_reserve = 1%
@@ -376,7 +376,7 @@ account_autocreate = true
 # request_node_count = 2 * replicas
 # shuffle | none: the order replicas are read from.
 # sorting_method = shuffle
-# object_chunk_size = 65536
+# object_chunk_size = 1048576
 # client_chunk_size = 262144
 # put_queue_depth = 4
 # A PUT whose Content-Length is at most this is read whole, then sent to each

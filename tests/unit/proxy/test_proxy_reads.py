@@ -165,7 +165,7 @@ def test_ranged_get_resumes_at_the_right_offset(cluster):
 def test_a_corrupt_replica_cut_short_is_never_stitched_into_a_whole_body(cluster):
     app = cluster.make_proxy(object_chunk_size=4096)
     make_container(app)
-    data = bytes(range(256)) * 400   # 100 KiB, many chunks
+    data = bytes(range(256)) * 8192  # 2 MiB: past disk_chunk_size, so streamed
     assert put(app, "/v1/%s/c/rot" % ACCOUNT, data).status_int == 201
     first = cluster.node_for(primaries_of(cluster, "rot")[0])
     [path] = first.object_files()
