@@ -122,3 +122,57 @@ def test_control_characters_keep_every_listing_parseable():
     body = render_listing(accounts, "application/xml", "account", "AUTH_\x7f")
     root = minidom.parseString(body).documentElement
     assert root.getElementsByTagName("name")[0].firstChild.data == "c\ufffd"
+
+
+def _generic_json(entries):
+    from objstore.common.listing_format import entry_as_dict
+    return json.dumps([entry_as_dict(e) for e in entries]).encode("ascii")
+
+
+ODD_ROWS = [
+    ("plain", "1700000000.12345", 5, "text/plain", "d41d8cd98f00b204e9800998ecf8427e"),
+    ('q"\\\n\u2028\U0001f600\x01\x7f', "1700000000.00001", 0, "a/b", ""),
+    ("\u00e9t\u00e9/\u4e2d", "1700000001.99999", 2 ** 40, "text/plain; charset=\u00e9", "e"),
+    ("big", "1700000000.12345", 99, "text/plain;swift_bytes=3000", "m5; slo_etag=abc"),
+    ("mpu", "1700000000.12345", 9, "text/plain;swift_bytes=30", "m5; s3_etag=0123-2; slo_etag=abc"),
+    ("upper", "1700000000.12345", 9, "text/plain;SWIFT_BYTES=30", "m5"),
+    ("link", "1700000000.12345", 0, "application/symlink",
+     "d41d; symlink_target=c/o%20x; symlink_target_etag=abc; symlink_target_bytes=3"),
+    ("other", "1700000000.12345", 1, "text/plain", "m5; other=1"),
+    ("offset", "1392683866.17952_000000000000000a", 1, "t", "e"),
+    ("short", "1e9", 1, "t", "e"),
+    ("short fraction", "1700000000.1", 1, "t", "e"),
+    ("float notation", "1.5e9", 1, "t", "e"),
+    ("same second", "1700000000.54321", 1, "text/plain", "e"),
+    ("", "0000000001.00000", 0, "", ""),
+]
+
+
+def test_json_renderer_gives_the_generic_encoders_bytes_for_odd_rows():
+    entries = [ObjectEntry(*row) for row in ODD_ROWS] + [
+        SubdirEntry('s"\u00e9/'), ContainerEntry("c", 1, 2, "1700000000.00000")]
+    body = render_listing(entries, "application/json", "container", "c")
+    assert body == _generic_json(entries)
+    listed = {row["name"]: row for row in json.loads(body) if "name" in row}
+    assert listed["big"]["bytes"] == 3000 and listed["big"]["content_type"] == "text/plain"
+    assert listed["big"]["slo_etag"] == '"abc"' and listed["mpu"]["s3_etag"] == "0123-2"
+    assert listed["link"]["hash"].startswith("d41d; symlink_target=c/o%20x")
+    assert listed["offset"]["last_modified"] == Timestamp(
+        "1392683866.17952_000000000000000a").iso8601
+
+
+def test_plain_row_tuples_render_like_object_entries():
+    rows = list(ODD_ROWS) + [SubdirEntry("d/")]
+    entries = [ObjectEntry(*row) if type(row) is tuple else row for row in rows]
+    for media_type in ("application/json", "application/xml", "text/xml", "text/plain"):
+        assert render_listing(rows, media_type, "container", "c") == \
+            render_listing(entries, media_type, "container", "c"), media_type
+
+
+def test_json_renderer_many_rows_and_seconds():
+    # Rows spread over many seconds and content types, as in a real page.
+    entries = [ObjectEntry("o%05d" % i, "%010d.%05d" % (1700000000 + i // 7, i % 100000),
+                           i, "type/%d" % (i % 5), "%032x" % i) for i in range(2000)]
+    assert render_listing(entries, "application/json", "container", "c") == \
+        _generic_json(entries)
+    assert render_listing([], "application/json", "container", "c") == b"[]"
