@@ -568,7 +568,7 @@ class DatabaseBroker(ReplicaMixin, abc.ABC):
             return [dict(zip(names, row)) for row in cursor.fetchall()]
 
     # -- listings ------------------------------------------------------
-    def _list_rows(self, columns: str, make_entry: Callable[[tuple], Any], limit: int,
+    def _list_rows(self, columns: str, make_entry: Optional[Callable[[tuple], Any]], limit: int,
                    marker: str = "", end_marker: str = "", prefix: str = "",
                    delimiter: str = "", path: Optional[str] = None,
                    reverse: bool = False, show_reserved: bool = True) -> list[Any]:

@@ -358,7 +358,8 @@ class ContainerServer(DatabaseServerApp):
         broker, info, params, container = found
         entries = broker.list_objects_iter(params.limit, params.marker, params.end_marker,
                                            params.prefix, params.delimiter, params.path,
-                                           params.reverse, params.show_reserved)
+                                           params.reverse, params.show_reserved,
+                                           plain_rows=True)
         body = render_listing(entries, params.media_type, "container", container)
         resp = Response(status=200 if body else 204, headers=self._info_headers(broker, info),
                         body=body)

@@ -203,6 +203,15 @@ def test_listing_is_utf8_byte_order_and_skips_deleted(listing_broker):
     assert entry == ObjectEntry("a", Timestamp(1001).internal, 0, "text/plain", "etag0")
 
 
+def test_plain_rows_are_object_entries_fields(listing_broker):
+    for kwargs in ({}, {"delimiter": "/"}, {"path": "a"}, {"reverse": True, "delimiter": "-"}):
+        entries = listing_broker.list_objects_iter(100, **kwargs)
+        rows = listing_broker.list_objects_iter(100, plain_rows=True, **kwargs)
+        assert rows == entries
+        assert [type(r) for r in rows] == [
+            SubdirEntry if type(e) is SubdirEntry else tuple for e in entries]
+
+
 def test_listing_limit_marker_end_marker(listing_broker):
     assert names(listing_broker.list_objects_iter(3)) == ["a", "a/1", "a/2"]
     assert names(listing_broker.list_objects_iter(3, marker="a/2")) == ["a/b/1", "b/1", "c"]
@@ -258,5 +267,7 @@ def test_delimiter_listing_does_not_scan_rolled_up_prefixes(tmp_path):
     with broker.get() as conn:
         conn.set_trace_callback(None)
     assert names(out) == ["dir0/", "dir1/", "dir2/"]
-    selects = [s for s in statements if s.startswith("SELECT name")]
-    assert len(selects) == 4   # one per subdir plus the final empty one
+    # one scan finds dir0/, one walk seeks from prefix to prefix to the end
+    queries = [s for s in statements if s.startswith(("SELECT name", "WITH"))]
+    assert len(queries) == 2 and "LIMIT 100" in queries[0]
+    assert queries[1].startswith("WITH RECURSIVE")
