@@ -228,13 +228,18 @@ class ContainerBroker(DatabaseBroker):
     def list_objects_iter(self, limit: int, marker: str = "", end_marker: str = "",
                           prefix: str = "", delimiter: str = "", path: Optional[str] = None,
                           reverse: bool = False, show_reserved: bool = True,
-                          plain_rows: bool = False) -> list:
+                          plain_rows: bool = False, names_only: bool = False) -> list:
         """A page of :class:`ObjectEntry` and ``SubdirEntry`` in Swift order (UTF-8 bytes).
 
         With ``plain_rows`` each object is the plain tuple of ObjectEntry's
         fields (:data:`ObjectRow`): the server renders a page of 10,000
-        without building a namedtuple for each.
+        without building a namedtuple for each.  With ``names_only`` it is
+        the 1-tuple ``(name,)``: a plain text listing needs nothing else,
+        and the name index alone answers it, without a table lookup per row.
         """
+        if names_only:
+            return self._list_rows("name", None, limit, marker, end_marker, prefix, delimiter,
+                                   path, reverse, show_reserved)
         return self._list_rows("name, created_at, size, content_type, etag",
                                None if plain_rows else ObjectEntry._make, limit, marker,
                                end_marker, prefix, delimiter, path, reverse, show_reserved)

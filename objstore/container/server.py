@@ -18,7 +18,7 @@ from objstore.common.constraints import MetadataError, check_metadata
 from objstore.common.db import DatabaseAlreadyExists
 from objstore.common.db_group_commit import GroupCommit
 from objstore.common.durable_fs import check_device
-from objstore.common.listing_format import content_type_header, render_listing
+from objstore.common.listing_format import PLAIN_TYPE, content_type_header, render_listing
 from objstore.common.logs import get_logger
 from objstore.common.object_row_batch import (OBJECT_RECORDS, RECORD_TYPE_HEADER, BadRowBatch,
                                               MAX_BATCH_BYTES, parse_row_batch)
@@ -359,7 +359,8 @@ class ContainerServer(DatabaseServerApp):
         entries = broker.list_objects_iter(params.limit, params.marker, params.end_marker,
                                            params.prefix, params.delimiter, params.path,
                                            params.reverse, params.show_reserved,
-                                           plain_rows=True)
+                                           plain_rows=True,
+                                           names_only=params.media_type == PLAIN_TYPE)
         body = render_listing(entries, params.media_type, "container", container)
         resp = Response(status=200 if body else 204, headers=self._info_headers(broker, info),
                         body=body)

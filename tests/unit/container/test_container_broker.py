@@ -210,6 +210,8 @@ def test_plain_rows_are_object_entries_fields(listing_broker):
         assert rows == entries
         assert [type(r) for r in rows] == [
             SubdirEntry if type(e) is SubdirEntry else tuple for e in entries]
+        names_only = listing_broker.list_objects_iter(100, names_only=True, **kwargs)
+        assert names_only == [e if type(e) is SubdirEntry else (e.name,) for e in entries]
 
 
 def test_listing_limit_marker_end_marker(listing_broker):

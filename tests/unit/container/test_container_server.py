@@ -144,6 +144,30 @@ def test_listing_formats(app):
     assert call(app, BASE, headers={"Accept": "image/png"}).status_int == 406
 
 
+def test_listing_bodies_equal_rendering_the_brokers_entries(app, tmp_path):
+    """The server lists plain row tuples (names alone for text): every
+    format must still spell exactly what the typed entries render to."""
+    from urllib.parse import quote
+
+    from objstore.common.listing_format import render_listing
+    put_container(app)
+    odd = ["a", "a/", "a/b", "d/\u00e9/\U0001f600", 'q"\\<&>', "tab\tx", "\u2028/x", "z"]
+    for i, name in enumerate(odd):
+        put_object(app, quote(name), 1001 + i, size=i, etag="e%d" % i,
+                   ctype="text/plain;swift_bytes=7" if name == "a/b" else "t/%d" % (i % 2))
+    broker = ContainerBroker.for_container(CLUSTER.hasher, str(tmp_path / "sda"), 1, ACCOUNT,
+                                           CONTAINER)
+    for query, kwargs in (("", {}), ("delimiter=/", {"delimiter": "/"}),
+                          ("path=d", {"path": "d"}), ("reverse=on&delimiter=/",
+                                                      {"reverse": True, "delimiter": "/"})):
+        entries = broker.list_objects_iter(10000, **kwargs)
+        for fmt, media_type in (("json", "application/json"), ("xml", "application/xml"),
+                                ("plain", "text/plain")):
+            body = call(app, BASE + "?format=%s&%s" % (fmt, query)).body
+            assert body == render_listing(entries, media_type, "container", CONTAINER), \
+                (fmt, query)
+
+
 def test_empty_listing(app):
     put_container(app)
     resp = call(app, BASE)
