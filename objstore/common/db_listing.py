@@ -74,14 +74,17 @@ def list_rows(conn: sqlite3.Connection, item_table: str, columns: str,
         return rows if make_entry is None else list(map(make_entry, rows))
     page = _RolledUpPage(conn, table, make_entry, limit, prefix, delimiter, path is not None,
                          reverse, marker, low, high)
-    began = not conn.in_transaction
-    if began:
-        conn.execute("BEGIN")
-    try:
+    if conn.in_transaction:     # the caller's transaction is the snapshot
         return page.collect()
-    finally:
-        if began and conn.in_transaction:
-            conn.execute("COMMIT")
+    conn.execute("BEGIN")
+    try:
+        entries = page.collect()
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
+    conn.execute("COMMIT")
+    return entries
 
 
 class _Table:
