@@ -169,3 +169,14 @@ def test_a_page_is_read_in_one_transaction(conn):
     conn.set_trace_callback(None)
     assert conn.in_transaction and "COMMIT" not in statements
     conn.execute("COMMIT")
+
+
+def test_a_failing_page_ends_its_transaction_and_raises(conn):
+    fill(conn, ["a", "b/1", "c"])
+
+    def broken(row):
+        raise ValueError("bad row %r" % (row,))
+    with pytest.raises(ValueError, match="bad row"):
+        list_rows(conn, "object", COLUMNS, broken, 10, delimiter="/")
+    assert not conn.in_transaction
+    assert len(listed(conn, 10, delimiter="/")) == 3
