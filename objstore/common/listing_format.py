@@ -5,8 +5,10 @@ reuses the same code when it has to re-render (for example after merging
 listings), so every listing in the cluster has one spelling.
 
 The brokers produce typed entries (:class:`ObjectEntry`, :class:`ContainerEntry`,
-:class:`SubdirEntry` for a prefix rolled up by ``delimiter``); this module
-chooses the format from ``format=`` or ``Accept`` and turns entries into bytes.
+:class:`SubdirEntry` for a prefix rolled up by ``delimiter``), or for the
+container server's hot path object rows as plain tuples of ObjectEntry's
+fields; this module chooses the format from ``format=`` or ``Accept`` and
+turns entries into bytes.
 """
 from __future__ import annotations
 
