@@ -168,10 +168,27 @@ def iso8601_from_internal(created_at: str) -> str:
     return Timestamp(created_at).iso8601
 
 
-@functools.lru_cache(maxsize=8192)
 def _iso_seconds(seconds: str) -> str:
-    """``YYYY-MM-DDTHH:MM:SS.`` for a 10-digit epoch second (rows often share one)."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(int(seconds)))
+    """``YYYY-MM-DDTHH:MM:SS.`` for a 10-digit epoch second.
+
+    Objects uploaded over time mostly have seconds of their own, so a page
+    converts thousands of distinct ones; the date and hour repeat, so only
+    they go through ``strftime`` (once per hour, cached) and the minutes and
+    seconds come from a table: a third of the cost of ``strftime`` per row.
+    """
+    epoch = int(seconds)
+    hour, second_of_hour = divmod(epoch, 3600)
+    return _iso_hour(hour) + _MINUTES_SECONDS[second_of_hour]
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_hour(hour: int) -> str:
+    """``YYYY-MM-DDTHH:`` of the hour ``hour`` (hours since the epoch)."""
+    return time.strftime("%Y-%m-%dT%H:", time.gmtime(hour * 3600))
+
+
+# "MM:SS." for each second of an hour (UTC has no leap seconds in epoch time).
+_MINUTES_SECONDS = tuple("%02d:%02d." % divmod(second, 60) for second in range(3600))
 
 
 def _object_dict(entry: ObjectEntry) -> dict:

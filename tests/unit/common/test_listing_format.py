@@ -32,6 +32,20 @@ def test_iso8601_matches_timestamp():
         assert iso8601_from_internal(value) == Timestamp(value).iso8601
 
 
+def test_iso8601_of_many_seconds_matches_timestamp():
+    """Every second of a few hours around odd dates (leap days, year ends, the
+    far end of 10 digits), and a spread of random ones."""
+    import random
+    starts = (0, 951782400, 1700000000 - 1800, 2147483647 - 1800, 4102444800 - 1800,
+              9999999999 - 3599)
+    values = [start + offset for start in starts for offset in range(0, 3600, 7)]
+    rng = random.Random(14)
+    values += [rng.randrange(0, 10 ** 10) for _ in range(2000)]
+    for value in values:
+        internal = "%010d.%05d" % (value, value % 100000)
+        assert iso8601_from_internal(internal) == Timestamp(internal).iso8601, internal
+
+
 ENTRIES = [ObjectEntry("a&b", "1700000000.12345", 5, "text/plain", "etag1"),
            SubdirEntry("d/"),
            ObjectEntry("\u00e9", "1700000001.00000", 9, "image/jpeg;swift_bytes=1234", "e2")]
