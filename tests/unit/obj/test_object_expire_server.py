@@ -18,7 +18,7 @@ POLICIES = PolicyCollection([StoragePolicy(index=0, name="gold", default=True),
                              StoragePolicy(index=1, name="silver")])
 CLUSTER = ClusterConfig.build("test-prefix", "test-suffix", policies=POLICIES)
 PAST = int(time.time()) - 100       # an expiry that has passed
-FUTURE = int(time.time()) + 1000    # one that has not (the expirer never sends it, but
+FUTURE = int(time.time()) + 30 * 86400    # one that has not (the expirer never sends it, but
                                     # a stale replica may still hold it as live)
 
 
