@@ -15,7 +15,7 @@ that refuses or fails can simply be replaced by a handoff.
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional
 
 from objstore.common.backend_client import BackendConnection, BackendError, quote_backend_path
 from objstore.common.concurrency import Event, GreenPile, Queue, Timeout, kill, spawn
@@ -178,20 +178,9 @@ def connect_putters(nodes: Iterator[dict], part: int, path: str, headers_list: l
                     chunked: bool, expect: bool, health: NodeHealth, conn_timeout: float,
                     node_timeout: float, queue_depth: int) -> list[Putter]:
     """One putter per header set, in parallel; a failed node is replaced from ``nodes``."""
-
-    def connect_one(headers: dict) -> Optional[Putter]:
-        for node in nodes:
-            putter = Putter.connect(node, part, path, headers, chunked=chunked, expect=expect,
-                                    health=health, conn_timeout=conn_timeout,
-                                    node_timeout=node_timeout, queue_depth=queue_depth)
-            if putter is not None:
-                return putter
-        return None
-
-    pile = GreenPile(len(headers_list))
-    for headers in headers_list:
-        pile.spawn(connect_one, headers)
-    return [p for p in pile if p is not None]
+    return _one_per_header_set(nodes, headers_list, lambda node, headers: Putter.connect(
+        node, part, path, headers, chunked=chunked, expect=expect, health=health,
+        conn_timeout=conn_timeout, node_timeout=node_timeout, queue_depth=queue_depth))
 
 
 def put_whole_bodies(nodes: Iterator[dict], part: int, path: str, headers_list: list[dict],
@@ -199,18 +188,27 @@ def put_whole_bodies(nodes: Iterator[dict], part: int, path: str, headers_list: 
                      node_timeout: float) -> list[Putter]:
     """One answered putter per header set, in parallel; a node that failed or
     refused for lack of space is replaced from ``nodes``."""
+    return _one_per_header_set(nodes, headers_list, lambda node, headers: Putter.put_whole(
+        node, part, path, headers, body, health=health, conn_timeout=conn_timeout,
+        node_timeout=node_timeout))
 
-    def put_one(headers: dict) -> Optional[Putter]:
+
+def _one_per_header_set(nodes: Iterator[dict], headers_list: list[dict],
+                        attempt: Callable[[dict, dict], Optional[Putter]]) -> list[Putter]:
+    """``attempt`` each header set on the next node of ``nodes`` until one
+    takes it, all sets in parallel (they share ``nodes``, so a handoff goes
+    to whichever set needs it first)."""
+
+    def place(headers: dict) -> Optional[Putter]:
         for node in nodes:
-            putter = Putter.put_whole(node, part, path, headers, body, health=health,
-                                      conn_timeout=conn_timeout, node_timeout=node_timeout)
+            putter = attempt(node, headers)
             if putter is not None:
                 return putter
         return None
 
     pile = GreenPile(len(headers_list))
     for headers in headers_list:
-        pile.spawn(put_one, headers)
+        pile.spawn(place, headers)
     return [p for p in pile if p is not None]
 
 
