@@ -20,10 +20,7 @@ def fsync_dir(path: str) -> None:
     except FileNotFoundError:
         return
     try:
-        os.fsync(fd)
-    except OSError as err:
-        if err.errno not in (errno.EBADF, errno.EINVAL):
-            raise
+        fsync_dir_fd(fd)
     finally:
         os.close(fd)
 
@@ -57,6 +54,43 @@ def renamer(src: str, dst: str, fsync: bool = True) -> None:
         fsync_dir(parent)
         for path in created:
             fsync_dir(os.path.dirname(path))
+
+
+def create_missing_dirs(path: str) -> list[str]:
+    """Create ``path`` and its missing parents; return those created, deepest first.
+
+    Nothing is fsynced here: a new entry survives a crash only once its
+    parent is fsynced, and the caller decides when that happens (a writer
+    fsyncs them with its other steps, after the data, in one trip to a
+    thread).  The directory usually exists, so it is created first and
+    parents are looked at only when that fails.
+    """
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        return []
+    except FileNotFoundError:
+        created = create_missing_dirs(os.path.dirname(path))
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            return created
+        return [path] + created
+    return [path]
+
+
+def open_dir(path: str) -> int:
+    """A descriptor of directory ``path``, for fsyncing its entries later."""
+    return os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+
+
+def fsync_dir_fd(fd: int) -> None:
+    """Persist the entry changes of an open directory (see :func:`fsync_dir`)."""
+    try:
+        os.fsync(fd)
+    except OSError as err:
+        if err.errno not in (errno.EBADF, errno.EINVAL):
+            raise
 
 
 def write_file_atomic(path: str, data: bytes, tmp_dir: Optional[str] = None) -> None:

@@ -55,19 +55,28 @@ def _open_creating_dir(path: str, flags: int) -> int:
 
 
 @contextlib.contextmanager
-def partition_lock(part_dir: str) -> Iterator[None]:
-    """Exclusive lock on a partition's hash bookkeeping (across processes)."""
+def partition_lock(part_dir: str, blocking: bool = True) -> Iterator[None]:
+    """Exclusive lock on a partition's hash bookkeeping (across processes).
+
+    Not ``blocking``: raises :class:`BlockingIOError` at once when another
+    process holds it (a replicator hashing the partition holds it for as long
+    as reading the suffix dirs takes).
+    """
     fd = _open_creating_dir(os.path.join(part_dir, LOCK_FILE), os.O_RDWR)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
         yield
     finally:
         os.close(fd)  # closing releases the flock
 
 
-def invalidate_suffix(part_dir: str, suffix: str) -> None:
-    """Note that ``suffix`` changed; its digest is recomputed on the next read."""
-    with partition_lock(part_dir):
+def invalidate_suffix(part_dir: str, suffix: str, blocking: bool = True) -> None:
+    """Note that ``suffix`` changed; its digest is recomputed on the next read.
+
+    Not ``blocking``: raises :class:`BlockingIOError` instead of waiting for
+    the partition's lock (see :func:`partition_lock`).
+    """
+    with partition_lock(part_dir, blocking):
         fd = os.open(os.path.join(part_dir, INVALID_FILE), os.O_WRONLY | os.O_APPEND
                      | os.O_CREAT, 0o644)
         try:

@@ -52,3 +52,24 @@ def test_unlink_quietly(tmp_path):
     path.write_bytes(b"")
     assert unlink_quietly(str(path)) is True
     assert unlink_quietly(str(path)) is False
+
+
+def test_create_missing_dirs_names_what_it_created_deepest_first(tmp_path):
+    from objstore.common.durable_fs import create_missing_dirs
+
+    deep = tmp_path / "a" / "b" / "c"
+    assert create_missing_dirs(str(deep)) == [str(deep), str(deep.parent),
+                                              str(deep.parent.parent)]
+    assert deep.is_dir()
+    assert create_missing_dirs(str(deep)) == []
+    assert create_missing_dirs(str(deep / "d")) == [str(deep / "d")]
+
+
+def test_fsync_dir_fd_persists_an_open_directory(tmp_path):
+    from objstore.common.durable_fs import fsync_dir_fd, open_dir
+
+    fd = open_dir(str(tmp_path))
+    try:
+        fsync_dir_fd(fd)  # a directory fd is accepted, not refused with EBADF
+    finally:
+        os.close(fd)

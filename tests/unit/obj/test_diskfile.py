@@ -282,6 +282,96 @@ def test_cleanup_removes_older_files(fs_manager):
     assert os.listdir(_hash_dir(fs_manager)) == ["0000000004.00000.ts"]
 
 
+def _record_durability_steps(monkeypatch):
+    """Every fsync (by the path it syncs) and rename, in the order made."""
+    steps = []
+    real_fsync, real_rename = os.fsync, os.rename
+
+    def fsync(fd):
+        steps.append(("fsync", os.readlink("/proc/self/fd/%d" % fd)))
+        return real_fsync(fd)
+
+    def rename(src, dst):
+        steps.append(("rename", str(dst)))
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "rename", rename)
+    return steps
+
+
+def test_new_object_is_durable_data_first_then_its_name_then_new_dirs(fs_manager, tmp_path,
+                                                                     monkeypatch):
+    steps = _record_durability_steps(monkeypatch)
+    _put(fs_manager, b"abc", 1)
+    df = _df(fs_manager)
+    final = os.path.join(df.hash_dir, "0000000001.00000.data")
+    assert steps[0][0] == "fsync" and steps[0][1].startswith(str(tmp_path / "sda" / "tmp"))
+    assert steps[1] == ("rename", final)
+    # the new name, and every directory the write created (up to objects/), each
+    # persisted in its parent before the PUT returns
+    suffix_dir, part_dir = os.path.dirname(df.hash_dir), df.part_dir
+    objects_dir = os.path.dirname(part_dir)
+    assert sorted(steps[2:]) == sorted([("fsync", df.hash_dir), ("fsync", suffix_dir),
+                                        ("fsync", part_dir), ("fsync", objects_dir),
+                                        ("fsync", str(tmp_path / "sda"))])
+    # a second generation of the object only needs its own name persisted
+    del steps[:]
+    _put(fs_manager, b"abcd", 2)
+    assert [kind for kind, _ in steps] == ["fsync", "rename", "fsync"]
+    assert steps[2] == ("fsync", df.hash_dir)
+    assert os.listdir(df.hash_dir) == ["0000000002.00000.data"]
+
+
+def test_hash_dir_pruned_before_the_rename_is_made_again(fs_manager, monkeypatch):
+    """A replicator removes empty hash dirs; one made for a write in progress
+    may go while the data is being fsynced."""
+    df = _df(fs_manager)
+    real_fsync = os.fsync
+    pruned = []
+
+    def fsync_then_prune(fd):
+        real_fsync(fd)
+        if not pruned and os.path.isdir(df.hash_dir) and not os.listdir(df.hash_dir):
+            os.rmdir(df.hash_dir)
+            pruned.append(df.hash_dir)
+
+    monkeypatch.setattr(os, "fsync", fsync_then_prune)
+    _put(fs_manager, b"abc", 1)
+    assert pruned
+    assert _read(fs_manager)[0] == b"abc"
+
+
+def test_write_waits_for_a_replicator_holding_the_partition_lock(fs_manager):
+    """The suffix of every write reaches hashes.invalid, even when the hub
+    could not take the lock at once."""
+    import threading
+
+    from objstore.obj.diskfile.fs_partitions import INVALID_FILE, partition_lock
+
+    df = _df(fs_manager)
+    os.makedirs(df.part_dir)
+    held, release = threading.Event(), threading.Event()
+
+    def replicator():
+        with partition_lock(df.part_dir):
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=replicator)
+    holder.start()
+    held.wait(10)
+    with pytest.raises(BlockingIOError):
+        from objstore.obj.diskfile.fs_partitions import invalidate_suffix
+        invalidate_suffix(df.part_dir, df.suffix, blocking=False)
+    threading.Timer(0.2, release.set).start()
+    _put(fs_manager, b"abc", 1)
+    assert release.is_set()  # the write returned only after the lock was free
+    holder.join(10)
+    with open(os.path.join(df.part_dir, INVALID_FILE)) as handle:
+        assert handle.read().split() == [df.suffix]
+
+
 def test_full_user_metadata_round_trips_on_real_ext4(fs_manager):
     """The largest metadata a client may send, plus sysmeta, survives on the real fs."""
     user = {}
