@@ -24,7 +24,7 @@ from objstore.common.config import ConfigError, read_config_file
 from objstore.common.config_check import check_server_config
 from objstore.common.http_protocol import serve_http
 from objstore.common.http_wire import HeadLimits
-from objstore.common.logs import get_logger
+from objstore.common.logs import get_logger, trim_log_records
 from objstore.common.pipeline import load_app
 from objstore.common.server_settings import ServerSettings
 
@@ -100,6 +100,7 @@ def run_wsgi(conf_path: str, app_name: str = "main", *,
              ready_fd: Optional[int] = None) -> int:
     """Serve the app that ``conf_path`` describes until SIGTERM.  Returns an exit code."""
     concurrency.monkey_patch()
+    trim_log_records()
     # objstore.conf and every section of this file are checked before anything
     # binds or logs, so a mistake is one line on stderr.
     defaults = read_config_file(conf_path).global_conf()
