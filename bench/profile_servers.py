@@ -74,6 +74,17 @@ def _frame_name(frame: str) -> str:
     return "%s:%s" % (short, name)
 
 
+# The hub's functions that park a process waiting for sockets.
+HUB_WAITS = frozenset(("wait", "poll", "do_poll", "select", "epoll"))
+
+
+def _is_hub_wait(frame: str) -> bool:
+    """True for an eventlet hub frame that waits: py-spy names it ``wait`` or,
+    in newer versions, with its class (``Hub.wait``, ``Hub.do_poll``)."""
+    where, _, name = frame.rpartition(":")
+    return "hubs" in where and name.rpartition(".")[2] in HUB_WAITS
+
+
 def summarise_stacks(path: Path, top: int) -> dict:
     """Own-time and inclusive-time shares of the top functions, from py-spy's
     collapsed-stack output (``frame;frame;frame count`` per line).  Idle
@@ -92,8 +103,7 @@ def summarise_stacks(path: Path, top: int) -> dict:
         if not frames:
             continue
         total += count
-        if any(f.endswith((":wait", ":poll", ":select", ":epoll")) and "hubs" in f
-               for f in frames[-2:]):
+        if any(_is_hub_wait(f) for f in frames[-2:]):
             idle += count
             continue
         own[frames[-1]] += count
