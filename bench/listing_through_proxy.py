@@ -15,7 +15,12 @@ Names are ``pNNN/oNNNNNNN``: 1,000 "directories" of 1,000 objects.
 A ``--data-dir`` is kept; a later run with the same one reuses its filled
 container instead of loading 1,000,000 rows again.
 
-Usage: ``python bench/listing_through_proxy.py [--objects N] [--repeat 7] [--data-dir DIR]``
+``--profile N`` then runs N more JSON page GETs under ``py-spy`` (from
+outside the processes) and prints, for the proxy and for the container
+server that answered, the CPU ms per GET and the top functions by own time.
+
+Usage: ``python bench/listing_through_proxy.py [--objects N] [--repeat 7] [--data-dir DIR]
+[--profile 30]``
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ import os
 import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Optional
@@ -35,6 +41,7 @@ sys.path.insert(0, str(BENCH_DIR))
 sys.path.append(str(BENCH_DIR.parent))
 
 import container_listing_bench as filler  # noqa: E402
+import profile_servers as spying  # noqa: E402
 from proc_cpu import tree_cpu_seconds  # noqa: E402
 from quiet_aio import pids_by_kind, quiet_aio  # noqa: E402
 from swift_http import authenticate  # noqa: E402
@@ -102,7 +109,44 @@ def timed_get(conn: http.client.HTTPConnection, path: str, token: str,
     return statistics.median(samples), min(samples), status, size, cpu
 
 
-def list_pages(cluster, objects: int, repeat: int) -> bool:
+def profile_page(conn: http.client.HTTPConnection, path: str, token: str, pids: dict,
+                 gets: int, top: int = 15) -> None:
+    """Where the CPU of ``gets`` GETs of ``path`` goes, per busy server process.
+
+    Every container server is sampled: the proxy picks a replica at random,
+    and the ones that answered no GET are left out of the report."""
+    binary = spying.py_spy_binary()
+    if binary is None:
+        print("py-spy not found: no profile", file=sys.stderr)
+        return
+    out_dir = Path(tempfile.mkdtemp(prefix="listing-spy-"))
+    spies = []
+    for kind in ("proxy", "container"):
+        for pid in pids[kind]:
+            out = out_dir / ("%s-%d.txt" % (kind, pid))
+            spies.append((kind, pid, out, spying.start_spy(binary, pid, out, 500)))
+    time.sleep(1.0)     # py-spy attaches before the first GET
+    before = {pid: tree_cpu_seconds([pid]) or 0.0 for _k, pid, _o, _p in spies}
+    for _ in range(gets):
+        conn.request("GET", path, headers={"X-Auth-Token": token})
+        conn.getresponse().read()
+    cpu = {pid: 1000 * ((tree_cpu_seconds([pid]) or 0.0) - before[pid]) / gets
+           for _k, pid, _o, _p in spies}
+    for _kind, _pid, _out, proc in spies:
+        spying.stop_spy(proc)
+    print("load average: %.2f %.2f %.2f" % os.getloadavg())
+    for kind, pid, out, _proc in spies:
+        if kind == "container" and cpu[pid] < 0.2 * max(cpu.values()):
+            continue    # a replica the proxy did not pick
+        summary = spying.summarise_stacks(out, top)
+        print("%s %d: %.1f CPU ms per GET, %d busy samples; own time:" % (
+            kind, pid, cpu[pid], summary["samples"] - summary.get("idle_samples", 0)))
+        for frame, share in summary.get("own_pct", []):
+            print("  %5.1f%%  %s" % (share, frame))
+    shutil.rmtree(out_dir, ignore_errors=True)
+
+
+def list_pages(cluster, objects: int, repeat: int, profile_gets: int = 0) -> bool:
     """Fill the container, time every case; False when a listing failed."""
     failed = False
     session = authenticate(cluster.auth_url, "test:tester", "testing")
@@ -146,6 +190,8 @@ def list_pages(cluster, objects: int, repeat: int) -> bool:
         failed |= status != 200
         print("%-28s %10.1f %8.1f %7d %10d %6.1f/%-7.1f %8s" % (
             label, median, best, status, size, cpu["proxy"], cpu["container"], verdict))
+    if profile_gets:
+        profile_page(conn, base + cases[0][1], session.token, pids, profile_gets)
     conn.close()
     return not failed
 
@@ -155,9 +201,11 @@ def main(argv: Optional[list] = None) -> int:
     parser.add_argument("--objects", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--data-dir", help="kept afterwards; a later run reuses its container")
+    parser.add_argument("--profile", type=int, default=0, metavar="GETS",
+                        help="then py-spy the proxy and container server over GETS JSON pages")
     args = parser.parse_args(argv)
     with quiet_aio(args.data_dir, "listing-proxy-") as cluster:
-        ok = list_pages(cluster, args.objects, args.repeat)
+        ok = list_pages(cluster, args.objects, args.repeat, args.profile)
     return 0 if ok else 1
 
 
