@@ -81,3 +81,29 @@ def test_unknown_entry_point_is_config_error(tmp_path):
     conf.write_text("[app:main]\nuse = egg:objstore#no-such-app\n")
     with pytest.raises(ConfigError, match="no-such-app"):
         load_app(str(conf), CLUSTER)
+
+
+def test_entry_points_are_read_once_and_match_importlib(monkeypatch):
+    """The per-process index finds what importlib finds, without rescanning per lookup."""
+    import importlib.metadata
+
+    from objstore.common import pipeline
+
+    pipeline._installed_entry_points.cache_clear()
+    scans = []
+    real = importlib.metadata.distributions
+    monkeypatch.setattr(importlib.metadata, "distributions",
+                        lambda *a, **kw: scans.append(1) or real(*a, **kw))
+    for group in (pipeline.APP_GROUP, pipeline.FILTER_GROUP, pipeline.DAEMON_GROUP):
+        expected = sorted({ep.name for ep in importlib.metadata.entry_points(group=group)})
+        assert expected and pipeline.entry_point_names(group) == expected
+        for name in expected:
+            assert pipeline.entry_point(group, name) is next(
+                ep for ep in importlib.metadata.entry_points(group=group)
+                if ep.name == name).load()
+    lookups_scans = len(scans)
+    pipeline.entry_point(pipeline.APP_GROUP, "proxy")
+    pipeline.entry_point_names(pipeline.DAEMON_GROUP)
+    assert len(scans) == lookups_scans
+    with pytest.raises(ConfigError, match="no-such"):
+        pipeline.entry_point(pipeline.DAEMON_GROUP, "no-such")
