@@ -27,16 +27,12 @@ REPLICATORS = ["container-replicator", "account-replicator"]
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    aio = Cluster(str(tmp_path_factory.mktemp("dbprobe")), port=0, background_daemons=False)
+    # The reseller admin's account DELETE needs allow_account_management,
+    # set in the proxy's config before its first start.
+    aio = Cluster(str(tmp_path_factory.mktemp("dbprobe")), port=0, background_daemons=False,
+                  proxy_options={"allow_account_management": "true"})
     aio.start()
     try:
-        aio.stop()
-        proxy_conf = os.path.join(aio.data_dir, "etc", "proxy-server.conf")
-        text = open(proxy_conf).read()
-        with open(proxy_conf, "w") as handle:
-            handle.write(text.replace("# allow_account_management = false",
-                                      "allow_account_management = true"))
-        aio.start()
         yield aio
     finally:
         aio.stop()
