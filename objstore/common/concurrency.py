@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import socket
 import ssl
 import warnings
@@ -67,6 +68,39 @@ spawn_after = eventlet.spawn_after
 sleep = eventlet.sleep
 kill = eventlet.kill
 getcurrent = eventlet.getcurrent
+
+class SignalFlag:
+    """A flag a signal handler raises and a green thread waits for, with no polling.
+
+    A Python signal handler may run inside the hub, where switching green
+    threads is unsafe, so it only writes a byte to a pipe (safe anywhere); the
+    hub sees the pipe readable and wakes :meth:`wait` at once.  A stopping
+    server then exits as soon as it is asked, not at its next poll.
+    """
+
+    def __init__(self) -> None:
+        self._read_fd, self._write_fd = os.pipe()
+        os.set_blocking(self._read_fd, False)
+        os.set_blocking(self._write_fd, False)
+        self.raised = False
+
+    def raise_flag(self) -> None:
+        """Safe in a signal handler: a flag and one non-blocking write."""
+        self.raised = True
+        try:
+            os.write(self._write_fd, b"!")
+        except BlockingIOError:  # the pipe is full: the waiter is woken already
+            pass
+
+    def wait(self) -> None:
+        """Block this green thread (not the hub) until :meth:`raise_flag`."""
+        while not self.raised:
+            eventlet.hubs.trampoline(self._read_fd, read=True)
+            try:
+                os.read(self._read_fd, 64)
+            except BlockingIOError:
+                pass
+
 
 def monkey_patch() -> None:
     """Make the stdlib cooperative (sockets, time, threads).  Idempotent."""

@@ -64,24 +64,23 @@ def _serve(sock: socket.socket, app: Callable, settings: ServerSettings, logger,
            head_limits: HeadLimits, tls: Optional[ssl.SSLContext] = None) -> None:
     """Serve until SIGTERM/SIGHUP, then finish in-flight requests and return.
 
-    A signal only sets a flag: the handler runs inside the hub, where little is
-    safe to do.  A watcher green thread notices the flag within half a second,
-    stops the accept loop (eventlet's server treats SystemExit as "stop
+    A signal only raises a flag: the handler runs inside the hub, where little is
+    safe to do.  A watcher green thread wakes on the flag at once, stops the
+    accept loop (eventlet's server treats SystemExit as "stop
     accepting, wait for the requests in flight") and, should those hang, ends
     the process after ``graceful_shutdown_timeout``.
     """
     green = concurrency.wrap_socket(sock)
     if tls is not None:
         green = concurrency.tls_listener(green, tls)
-    stopping = {"flag": False}
+    stopping = concurrency.SignalFlag()
     server_greenlet = concurrency.getcurrent()
 
     def _on_signal(signum, frame):  # noqa: ANN001 - signal handler signature
-        stopping["flag"] = True
+        stopping.raise_flag()
 
     def _watch() -> None:
-        while not stopping["flag"]:
-            concurrency.sleep(0.5)
+        stopping.wait()
         logger.info("%s stopping: finishing requests in flight", settings.log_name)
         concurrency.kill(server_greenlet, SystemExit)
         concurrency.sleep(settings.graceful_shutdown_timeout)
