@@ -125,7 +125,8 @@ def _start_server(tmp_path, workers):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     proc = subprocess.Popen([sys.executable, "-m", "objstore.cli.server", "proxy", str(conf)],
                             env=env, stderr=subprocess.PIPE)
-    deadline = time.time() + 20
+    # Generous: on a loaded machine (load 40) an interpreter took over 20 s to start.
+    deadline = time.time() + 60
     while True:
         try:
             status, _h, body = _request(port, "/healthcheck")
