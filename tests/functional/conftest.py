@@ -40,6 +40,28 @@ def cluster(tmp_path_factory):
         aio.stop()
 
 
+# What carries object counts and bytes up to the accounts: the async
+# pendings into container listings, then each container's totals into its account.
+USAGE_DAEMONS = ("object-updater", "container-updater")
+
+
+@pytest.fixture
+def settle_usage(cluster):
+    """settle_usage(): one pass of the updaters, so account totals are exact.
+
+    A whole ``run_daemons_once()`` also walks every partition with the
+    replicators and reads every stored byte with the auditors: late in the
+    session that took most of a minute (load 15), and none of it changes a count.
+    """
+    return lambda: cluster.run_daemons_once(kinds=USAGE_DAEMONS)
+
+
+@pytest.fixture
+def expire_due(cluster):
+    """expire_due(): the updaters, then the expirers (last, as run_daemons_once orders them)."""
+    return lambda: cluster.run_daemons_once(kinds=USAGE_DAEMONS + ("object-expirer",))
+
+
 @pytest.fixture
 def unique():
     """A fresh name per call, so tests never see each other's containers."""

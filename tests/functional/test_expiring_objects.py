@@ -11,8 +11,8 @@ def _wait_past(delete_at):
         time.sleep(0.2)
 
 
-def test_expirer_removes_due_objects_and_spares_postponed_ones(cluster, conn, swift, unique,
-                                                               object_files):
+def test_expirer_removes_due_objects_and_spares_postponed_ones(conn, swift, unique, object_files,
+                                                               expire_due):
     container = unique("expiring")
     conn.put_container(container)
     for name in ("gone", "postponed", "plain"):
@@ -27,7 +27,7 @@ def test_expirer_removes_due_objects_and_spares_postponed_ones(cluster, conn, sw
     assert int(conn.head_object(container, "gone")["x-delete-at"]) == delete_at
     _wait_past(delete_at)
 
-    cluster.run_daemons_once()
+    expire_due()
 
     with pytest.raises(ClientException) as err:
         conn.get_object(container, "gone")
@@ -42,8 +42,8 @@ def test_expirer_removes_due_objects_and_spares_postponed_ones(cluster, conn, sw
     assert conn.get_object(container, "plain")[1] == b"data of plain"
 
 
-def test_object_put_with_x_delete_at_is_expired_after_its_time(cluster, conn, unique,
-                                                               object_files):
+def test_object_put_with_x_delete_at_is_expired_after_its_time(conn, unique, object_files,
+                                                               expire_due):
     container = unique("expiring-at")
     conn.put_container(container)
     delete_at = int(time.time()) + 8        # after the three requests, even on a busy machine
@@ -52,7 +52,7 @@ def test_object_put_with_x_delete_at_is_expired_after_its_time(cluster, conn, un
     conn.post_object(container, "removed-expiry", {"X-Object-Meta-Kept": "yes"})  # no expiry now
     _wait_past(delete_at)
 
-    cluster.run_daemons_once()
+    expire_due()
 
     assert [entry["name"] for entry in conn.get_container(container)[1]] == ["removed-expiry"]
     assert object_files("AUTH_test", container, "o") == []

@@ -390,10 +390,10 @@ def test_reserved_names_are_refused_from_clients(http_as, versioned):
     assert status == 412
 
 
-def test_account_listing_counts_version_bytes(cluster, conn, versioned):
+def test_account_listing_counts_version_bytes(conn, versioned, settle_usage):
     put(conn, versioned, "obj", b"12345")
     put(conn, versioned, "obj", b"123")
-    cluster.run_daemons_once()  # the container updaters report usage to the account
+    settle_usage()  # the container updaters report usage to the account
     row, = conn.get_account(prefix=versioned)[1]
     # one current object (a link, zero bytes itself) and both versions' bytes
     assert (row["count"], row["bytes"]) == (1, 8)
@@ -409,7 +409,7 @@ def test_container_quota_counts_versions(conn, versioned):
     put(conn, versioned, "obj", b"ccccc")
 
 
-def test_expiry_removes_the_link_and_keeps_the_version(cluster, conn, versioned):
+def test_expiry_removes_the_link_and_keeps_the_version(conn, versioned, expire_due):
     first = put(conn, versioned, "obj", b"data", **{"X-Delete-After": "3",
                                                     "X-Object-Meta-Color": "blue"})
     delete_at = int(conn.head_object(versioned, "obj", query_string="symlink=get")[
@@ -419,7 +419,7 @@ def test_expiry_removes_the_link_and_keeps_the_version(cluster, conn, versioned)
                                                  query_string="version-id=" + first)
     while time.time() <= delete_at:
         time.sleep(0.2)
-    cluster.run_daemons_once()
+    expire_due()
     assert status_of(conn.get_object, versioned, "obj") == 404
     headers, body = conn.get_object(versioned, "obj", query_string="version-id=" + first)
     assert body == b"data" and headers["x-object-meta-color"] == "blue"

@@ -151,12 +151,12 @@ def test_only_the_reseller_sets_an_account_quota(swift, test2_account):
                    {"X-Account-Quota-Bytes": "lots"})[0] == 400
 
 
-def test_account_bytes_quota_refuses_puts_and_copies(cluster, test2_account, unique):
+def test_account_bytes_quota_refuses_puts_and_copies(test2_account, unique, settle_usage):
     owner, url, reseller_token = test2_account
     container = unique("aq")
     owner.put_container(container)
     owner.put_object(container, "src", b"x" * 20)
-    cluster.run_daemons_once()  # the account learns its totals
+    settle_usage()  # the account learns its totals
     used = int(owner.head_account()["x-account-bytes-used"])
     swift_client.post_account(url, reseller_token, {"X-Account-Meta-Quota-Bytes": str(used + 10)})
     status, body = refused(owner.put_object, container, "big", b"x" * 11)
@@ -171,25 +171,25 @@ def test_account_bytes_quota_refuses_puts_and_copies(cluster, test2_account, uni
     owner.put_object(container, "big", b"x" * 11)
 
 
-def test_account_count_quota(cluster, test2_account, unique):
+def test_account_count_quota(test2_account, unique, settle_usage):
     owner, url, reseller_token = test2_account
     container = unique("aq")
     owner.put_container(container)
     owner.put_object(container, "one", b"")
-    cluster.run_daemons_once()
+    settle_usage()
     count = int(owner.head_account()["x-account-object-count"])
     swift_client.post_account(url, reseller_token, {"X-Account-Quota-Count": str(count)})
     assert owner.head_account()["x-account-quota-count"] == str(count)
     assert refused(owner.put_object, container, "two", b"")[0] == 413
 
 
-def test_per_policy_quota_counts_only_that_policy(cluster, test2_account, unique):
+def test_per_policy_quota_counts_only_that_policy(test2_account, unique, settle_usage):
     owner, url, reseller_token = test2_account
     silver, gold = unique("silver"), unique("gold")
     owner.put_container(silver, headers={"X-Storage-Policy": "silver"})
     owner.put_container(gold)
     owner.put_object(silver, "one", b"x" * 10)
-    cluster.run_daemons_once()
+    settle_usage()
     used = int(owner.head_account().get("x-account-storage-policy-silver-bytes-used", 0))
     assert used >= 10
     assert refused(owner.post_account, {"X-Account-Quota-Bytes-Policy-silver": "1"})[0] == 403

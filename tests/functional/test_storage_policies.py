@@ -111,7 +111,7 @@ def test_silver_keeps_two_replicas_and_gold_three(conn, unique, object_files):
     assert len(object_files(account, silver, "o0", ending=".ts", policy=1)) == 2
 
 
-def test_account_shows_policy_per_container_and_usage_per_policy(cluster, connect, unique):
+def test_account_shows_policy_per_container_and_usage_per_policy(connect, unique, settle_usage):
     conn = connect("test2:tester2")
     silver, gold = unique(), unique()
     put_container(conn, silver, "silver")
@@ -119,7 +119,7 @@ def test_account_shows_policy_per_container_and_usage_per_policy(cluster, connec
     conn.put_object(silver, "a", b"12345")
     conn.put_object(silver, "b", b"123")
     conn.put_object(gold, "a", b"1234567")
-    cluster.run_daemons_once()    # container listings report their totals to the account
+    settle_usage()    # container listings report their totals to the account
 
     headers, listing = conn.get_account(full_listing=True)
     by_name = {entry["name"]: entry for entry in listing}

@@ -144,7 +144,7 @@ def test_upload_of_unknown_length_300mb(chunked_round_trip):
     chunked_round_trip(300 * MB)
 
 
-def test_counts_and_bytes_after_daemons(cluster, swift, swift_stat, unique, tmp_path):
+def test_counts_and_bytes_after_daemons(swift, swift_stat, unique, tmp_path, settle_usage):
     """Account and container stats are exact once the updaters ran (own account: test2)."""
     user = "test2:tester2"
     container = unique("counted")
@@ -152,7 +152,7 @@ def test_counts_and_bytes_after_daemons(cluster, swift, swift_stat, unique, tmp_
     for name, size in sizes.items():
         (tmp_path / name).write_bytes(os.urandom(size))
         swift("upload", container, name, user=user, cwd=tmp_path)
-    cluster.run_daemons_once()
+    settle_usage()
     before = swift_stat(user=user)
     assert before["Account"] == "AUTH_test2"
     stats = swift_stat(container, user=user)
@@ -170,7 +170,7 @@ def test_counts_and_bytes_after_daemons(cluster, swift, swift_stat, unique, tmp_
     assert (int(before["Objects"]), int(before["Bytes"])) == (total_objects, total_bytes)
 
     swift("delete", container, "c", user=user)
-    cluster.run_daemons_once()
+    settle_usage()
     after = swift_stat(user=user)
     assert int(after["Objects"]) == int(before["Objects"]) - 1
     assert int(after["Bytes"]) == int(before["Bytes"]) - sizes["c"]
