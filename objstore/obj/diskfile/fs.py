@@ -20,7 +20,7 @@ import os
 import tempfile
 import time
 import uuid
-from typing import Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 from objstore.common import durable_fs
 from objstore.common.config import SpaceReserve
@@ -108,16 +108,23 @@ def read_metadata(fd: int, directory: str) -> dict[str, str]:
 
 
 def write_metadata_to(fd: int, final_name: str, hash_dir: str, tmp_dir: str,
-                      metadata: dict[str, str]) -> None:
+                      metadata: dict[str, str],
+                      offload: Optional[Callable[..., Any]] = None) -> None:
     """Attach ``metadata`` to the not-yet-renamed file ``fd`` that will be ``final_name``.
 
     Small metadata goes into xattrs.  Large metadata (or a file system that
     refuses the xattr) goes into a sidecar that is durably renamed into
     ``hash_dir`` *before* its owner, so an owner is never visible without it.
+    The sidecar waits for fsyncs: ``offload(func, *args)``, when given, runs
+    that step (in a real thread, so the hub goes on serving).
     """
     blob = mdcodec.encode_inline(metadata)
-    if not _set_inline_metadata(fd, blob):
+    if _set_inline_metadata(fd, blob):
+        return
+    if offload is None:
         _spill_metadata(fd, blob, final_name, hash_dir, tmp_dir)
+    else:
+        offload(_spill_metadata, fd, blob, final_name, hash_dir, tmp_dir)
 
 
 def _set_inline_metadata(fd: int, blob: bytes) -> bool:
@@ -150,6 +157,16 @@ def _spill_metadata(fd: int, blob: bytes, final_name: str, hash_dir: str,
     _set_xattr_blob(fd, mdcodec.encode_spill_ref(side_name, blob))
 
 
+def _temp_file(tmp_dir: str, prefix: str) -> tuple[int, str]:
+    """A new file in the device's ``tmp/``, made on the device's first write only
+    (looking for it before every write would cost each write a stat and a mkdir)."""
+    try:
+        return tempfile.mkstemp(dir=tmp_dir, prefix=prefix)
+    except FileNotFoundError:
+        durable_fs.mkdirs(tmp_dir)
+        return tempfile.mkstemp(dir=tmp_dir, prefix=prefix)
+
+
 def _raise_no_space(err: OSError) -> None:
     if err.errno in (errno.ENOSPC, errno.EDQUOT):
         raise DiskFileNoSpace(str(err)) from None
@@ -168,11 +185,7 @@ class FsDiskFileWriter(DiskFileWriter):
             if manager.fallocate_reserve.crossed_by(size or 0, free, total):
                 raise DiskFileNoSpace("free space would fall to fallocate_reserve (%s)"
                                       % manager.fallocate_reserve)
-        try:
-            self._fd, self.tmp_path = tempfile.mkstemp(dir=diskfile.tmp_dir, prefix=".obj-")
-        except FileNotFoundError:  # the first write of the device: no tmp dir yet
-            durable_fs.mkdirs(diskfile.tmp_dir)
-            self._fd, self.tmp_path = tempfile.mkstemp(dir=diskfile.tmp_dir, prefix=".obj-")
+        self._fd, self.tmp_path = _temp_file(diskfile.tmp_dir, ".obj-")
         self._keep_cache_size = manager.keep_cache_size
         # [_behind_from, _behind_to): the step handed to the disk last time
         self._behind_from = self._behind_to = 0
@@ -367,10 +380,8 @@ class FsDiskFile(DiskFile):
         """
         final_name = rules.file_name(timestamp, ext)
         try:
-            blob = mdcodec.encode_inline(metadata)
-            if not _set_inline_metadata(fd, blob):
-                tpool_execute(_spill_metadata, fd, blob, final_name, self.hash_dir,
-                              self.tmp_dir)
+            write_metadata_to(fd, final_name, self.hash_dir, self.tmp_dir, metadata,
+                              offload=tpool_execute)
             drop_cache = final_name.endswith(rules.DATA_EXT) \
                 and os.fstat(fd).st_size > self.manager.keep_cache_size
             # a new name needs its directory fsynced, a new directory its parent
@@ -412,11 +423,7 @@ class FsDiskFile(DiskFile):
     def _write_marker(self, ext: str, metadata: dict[str, str]) -> None:
         timestamp = Timestamp(metadata["X-Timestamp"])
         try:
-            try:
-                fd, tmp_path = tempfile.mkstemp(dir=self.tmp_dir, prefix=".mark-")
-            except FileNotFoundError:  # the first write of the device: no tmp dir yet
-                durable_fs.mkdirs(self.tmp_dir)
-                fd, tmp_path = tempfile.mkstemp(dir=self.tmp_dir, prefix=".mark-")
+            fd, tmp_path = _temp_file(self.tmp_dir, ".mark-")
         except OSError as err:
             _raise_no_space(err)
         try:
