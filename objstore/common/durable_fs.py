@@ -38,17 +38,13 @@ def renamer(src: str, dst: str, fsync: bool = True) -> None:
     parents are looked for only when it fails.
     """
     parent = os.path.dirname(dst)
-    created = []
+    created: list[str] = []
     try:
         os.rename(src, dst)
     except FileNotFoundError:
-        probe = parent
-        while probe and not os.path.isdir(probe):
-            created.append(probe)
-            probe = os.path.dirname(probe)
+        created = create_missing_dirs(parent)
         if not created:
             raise  # the parent is there: it is ``src`` that is missing
-        mkdirs(parent)
         os.rename(src, dst)
     if fsync:
         fsync_dir(parent)
@@ -176,14 +172,5 @@ def unlink_quietly(path: str) -> bool:
 
 def makedirs_durably(path: str) -> None:
     """Create ``path`` and missing parents, fsyncing each new entry's parent directory."""
-    missing = []
-    probe = path
-    while probe and not os.path.isdir(probe):
-        missing.append(probe)
-        probe = os.path.dirname(probe)
-    for directory in reversed(missing):
-        try:
-            os.mkdir(directory)
-        except FileExistsError:
-            continue
+    for directory in reversed(create_missing_dirs(path)):
         fsync_dir(os.path.dirname(directory))
