@@ -20,8 +20,8 @@ import urllib.parse
 from typing import Any, Iterator, Mapping, Optional
 
 from objstore.account.backend import AccountBroker
-from objstore.common.backend_client import (BackendResponse, node_request,
-                                            update_target_headers)
+from objstore.common.backend_client import (BackendResponse, node_request, share_headers,
+                                            update_shares)
 from objstore.common.cluster_config import ClusterConfig
 from objstore.common.concurrency import GreenPile
 from objstore.common.daemon import Daemon, DaemonConfig, is_local_device
@@ -199,10 +199,10 @@ class AccountReaper(Daemon):
         c_part, c_nodes = container_place
         timestamp = Timestamp.now().internal
         pile = GreenPile(len(nodes) or 1)
-        for i, node in enumerate(nodes):
+        shares = update_shares(nodes, c_nodes)
+        for node, share in zip(nodes, shares):
             headers = {"X-Timestamp": timestamp, POLICY_INDEX_HEADER: str(policy_index)}
-            headers.update(update_target_headers("X-Container", c_nodes, c_part, i,
-                                                 len(nodes)))
+            headers.update(share_headers("X-Container", share, c_part))
             pile.spawn(self._request, node, part, "DELETE",
                        "/%s/%s/%s" % (account, container, obj), headers)
         settled = sum(1 for resp in pile
@@ -214,11 +214,11 @@ class AccountReaper(Daemon):
         a_part, a_nodes = self.ring("account").get_nodes(account)
         timestamp = Timestamp.now().internal
         pile = GreenPile(len(nodes) or 1)
-        for i, node in enumerate(nodes):
+        for node, share in zip(nodes, update_shares(nodes, a_nodes)):
             headers = {"X-Timestamp": timestamp, "X-Account-Override-Deleted": "yes"}
             if policy_index is not None:
                 headers[POLICY_INDEX_HEADER] = str(policy_index)
-            headers.update(update_target_headers("X-Account", a_nodes, a_part, i, len(nodes)))
+            headers.update(share_headers("X-Account", share, a_part))
             pile.spawn(self._request, node, part, "DELETE", "/%s/%s" % (account, container),
                        headers)
         settled = sum(1 for resp in pile

@@ -26,7 +26,7 @@ import re
 import socket as std_socket
 import time
 import urllib.parse
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from webob.headers import ResponseHeaders
 
@@ -541,18 +541,48 @@ def node_request(node: Mapping[str, Any], partition: int | str | None, method: s
         return None
 
 
-def update_target_headers(prefix: str, targets: list[Mapping[str, Any]], partition: int | str,
-                          replica: int, replicas: int) -> dict[str, str]:
-    """``<prefix>-Host/-Device/-Partition`` naming replica ``replica``'s share of ``targets``.
+def update_shares(writers: Sequence[Mapping[str, Any]],
+                  targets: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
+    """Which of ``targets`` each of ``writers`` must tell of its write, every target once.
 
-    A write to ``replicas`` nodes asks each to update some of the replicas of
+    A write to several replicas asks each node to update some replicas of
     the database above it (``X-Container`` for an object, ``X-Account`` for
-    a container): target ``j`` goes to write replica ``j % replicas``, so
-    every target is told once.  Empty when this replica has no share.
+    a container).  A writer first takes a target in its own place (the same
+    region, zone and IP: on one host, that is a loopback request); the other
+    targets fill the remaining writers in ring order, and any left over go
+    round the writers again.  Pairing by place also means a node tells the
+    same replica of a container about all its writes there, so an object
+    server's updates for one container gather into one batch; pairing by
+    ring position would spread them over every replica.
     """
-    mine = [t for j, t in enumerate(targets) if j % max(1, replicas) == replica]
-    if not mine:
+    if not writers:
+        return []
+    shares: list[list[Mapping[str, Any]]] = [[] for _ in writers]
+    unpaired = list(targets)
+    for share, writer in zip(shares, writers):
+        place = _place(writer)
+        for target in unpaired:
+            if _place(target) == place:
+                share.append(target)
+                unpaired.remove(target)
+                break
+    empty = [share for share in shares if not share]
+    for share, target in zip(empty, unpaired):
+        share.append(target)
+    for j, target in enumerate(unpaired[len(empty):]):
+        shares[j % len(shares)].append(target)
+    return shares
+
+
+def _place(node: Mapping[str, Any]) -> tuple:
+    return (node.get("region"), node.get("zone"), node.get("ip"))
+
+
+def share_headers(prefix: str, share: Sequence[Mapping[str, Any]],
+                  partition: int | str) -> dict[str, str]:
+    """``<prefix>-Host/-Device/-Partition`` naming the targets in ``share``; empty for none."""
+    if not share:
         return {}
-    return {prefix + "-Host": ",".join("%s:%s" % (t["ip"], t["port"]) for t in mine),
-            prefix + "-Device": ",".join(t["device"] for t in mine),
+    return {prefix + "-Host": ",".join("%s:%s" % (t["ip"], t["port"]) for t in share),
+            prefix + "-Device": ",".join(t["device"] for t in share),
             prefix + "-Partition": str(partition)}

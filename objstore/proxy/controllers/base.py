@@ -11,7 +11,8 @@ from typing import Callable, Iterator, Mapping, Optional
 
 from webob import Request, Response
 
-from objstore.common.backend_client import BackendError, BackendResponse, backend_request
+from objstore.common.backend_client import (BackendError, BackendResponse, backend_request,
+                                            share_headers, update_shares)
 from objstore.common.cluster_config import ClusterConfig
 from objstore.common.concurrency import GreenPile, Timeout
 from objstore.common.logs import TRANS_ID_HEADER, get_trans_id
@@ -90,22 +91,15 @@ class Controller:
         return headers
 
     @staticmethod
-    def add_update_targets(headers_list: list[dict], nodes: list[dict], part: int,
-                           prefix: str) -> None:
-        """Spread ``nodes`` over the per-replica header sets, paired by index.
+    def add_update_targets(headers_list: list[dict], writers: list[dict], nodes: list[dict],
+                           part: int, prefix: str) -> None:
+        """Give each writer's header set its share of the update ``nodes``.
 
-        With more update nodes than replicas, the extras go to the same
-        replicas as comma lists, so every listing still hears about the change.
+        ``headers_list[i]`` goes to the node standing in for ``writers[i]``
+        (the primaries of the write); every update node is named once.
         """
-        if not headers_list:
-            return
-        for i, node in enumerate(nodes):
-            headers = headers_list[i % len(headers_list)]
-            host = "%s:%s" % (node["ip"], node["port"])
-            for suffix, value in (("Host", host), ("Device", node["device"])):
-                key = "%s-%s" % (prefix, suffix)
-                headers[key] = "%s,%s" % (headers[key], value) if key in headers else value
-            headers["%s-Partition" % prefix] = str(part)
+        for headers, share in zip(headers_list, update_shares(writers, nodes)):
+            headers.update(share_headers(prefix, share, part))
 
     # -- node iteration ----------------------------------------------------------
     def node_iter(self, ring: RingReader, part: int, shuffle: bool = False,

@@ -131,7 +131,7 @@ class ContainerController(Controller):
             headers_list.append(headers)
         if with_account:
             a_part, a_nodes = self.ctx.account_ring.get_nodes(self.account)
-            self.add_update_targets(headers_list, a_nodes, a_part, "X-Account")
+            self.add_update_targets(headers_list, nodes, a_nodes, a_part, "X-Account")
         return headers_list
 
     def _send(self, req: Request, method: str, headers_list: list[dict]) -> Response:

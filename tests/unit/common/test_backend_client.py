@@ -118,14 +118,43 @@ def test_abort_ends_the_connection_while_the_answer_reader_holds_the_socket():
     listener.close()
 
 
-def test_update_target_headers_share_every_target_once():
-    from objstore.common.backend_client import update_target_headers
-    targets = [{"ip": "10.0.0.%d" % i, "port": 6001, "device": "d%d" % i} for i in range(4)]
-    shares = [update_target_headers("X-Container", targets, 9, i, 3) for i in range(3)]
-    assert shares[0] == {"X-Container-Host": "10.0.0.0:6001,10.0.0.3:6001",
-                         "X-Container-Device": "d0,d3", "X-Container-Partition": "9"}
-    assert shares[2]["X-Container-Device"] == "d2"
-    assert update_target_headers("X-Account", targets[:1], 9, 1, 3) == {}
+def _dev(zone, port=6001, ip="10.0.0.1", device=None):
+    return {"region": 1, "zone": zone, "ip": ip, "port": port,
+            "device": device or "d%d" % zone}
+
+
+def test_update_shares_pair_each_writer_with_the_target_in_its_own_place():
+    from objstore.common.backend_client import update_shares
+    writers = [_dev(4, 6000), _dev(2, 6000), _dev(3, 6000)]
+    targets = [_dev(1), _dev(2), _dev(3)]
+    shares = update_shares(writers, targets)
+    # zones 2 and 3 tell their own replica; zone 4 has none, so it takes zone 1's
+    assert [[t["device"] for t in share] for share in shares] == [["d1"], ["d2"], ["d3"]]
+
+
+def test_update_shares_name_every_target_once_whatever_the_counts():
+    from objstore.common.backend_client import share_headers, update_shares
+    targets = [_dev(z, ip="10.0.0.%d" % z) for z in range(1, 5)]
+    writers = [_dev(z, 6000, ip="10.0.0.%d" % z) for z in (3, 1, 2)]
+    shares = update_shares(writers, targets)
+    assert sorted(t["device"] for share in shares for t in share) == ["d1", "d2", "d3", "d4"]
+    assert shares[0][0]["device"] == "d3" and shares[1][0]["device"] == "d1"
+    assert share_headers("X-Container", shares[0], 9) == {
+        "X-Container-Host": "10.0.0.3:6001,10.0.0.4:6001",
+        "X-Container-Device": "d3,d4", "X-Container-Partition": "9"}
+    # fewer targets than writers: the unpaired writers tell nobody
+    few = update_shares(writers, targets[:1])
+    assert [len(share) for share in few] == [0, 1, 0]
+    assert share_headers("X-Account", few[0], 9) == {}
+    assert update_shares([], targets) == []
+
+
+def test_update_shares_follow_ring_order_when_no_place_matches():
+    from objstore.common.backend_client import update_shares
+    writers = [_dev(z, 6000, ip="10.1.0.%d" % z) for z in (1, 2, 3)]
+    targets = [_dev(z, ip="10.2.0.%d" % z) for z in (3, 1, 2)]
+    shares = update_shares(writers, targets)
+    assert [share[0]["ip"] for share in shares] == ["10.2.0.3", "10.2.0.1", "10.2.0.2"]
 
 
 def test_node_request_turns_an_unreachable_node_into_none():

@@ -96,6 +96,32 @@ def test_backend_requests_carry_timestamp_trans_id_and_update_targets(cluster):
         assert path.endswith("/%s/c/obj" % ACCOUNT)
 
 
+def test_each_object_node_updates_the_container_replica_beside_it(cluster):
+    """Every container replica is told once, and an object node whose zone
+    holds a container replica tells that one (so its updates batch)."""
+    app = cluster.proxy
+    assert put(app, "/v1/%s/pairs" % ACCOUNT).status_int == 201
+    c_ring = load_ring(cluster.swift_dir, "container", cluster.config.hasher)
+    _c_part, c_nodes = c_ring.get_nodes(ACCOUNT, "pairs")
+    zone_of_port = {n["port"]: n["zone"] for n in c_nodes}
+    paired = 0
+    for i in range(12):
+        for node in cluster.nodes:
+            node.object.requests.clear()
+        assert put(app, "/v1/%s/pairs/o%d" % (ACCOUNT, i), b"x").status_int == 201
+        told = []
+        for node in cluster.nodes:
+            for method, _path, headers in node.object.requests:
+                if method == "PUT":
+                    port = int(headers["X-Container-Host"].rsplit(":", 1)[1])
+                    told.append(port)
+                    if node.index + 1 in zone_of_port.values():
+                        assert zone_of_port[port] == node.index + 1
+                        paired += 1
+        assert sorted(told) == sorted(zone_of_port)
+    assert paired >= 12 * 2
+
+
 def test_error_limiting_is_logged_and_skips_the_node(cluster):
     app = cluster.make_proxy(error_suppression_limit=1, error_suppression_interval=60)
     assert put(app, "/v1/%s/c" % ACCOUNT).status_int == 201

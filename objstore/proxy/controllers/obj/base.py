@@ -87,6 +87,9 @@ class BaseObjectController(Controller, abc.ABC):
     def partition(self) -> int:
         return self.ring.get_nodes(self.account, self.container, self.obj)[0]
 
+    def _primaries(self) -> list[dict]:
+        return self.ring.get_part_nodes(self.partition)
+
     def _container_check(self, req: Request, acl_key: str) -> tuple[Optional[Response], dict]:
         """Authorize against the container's ACL; 404 when the container is missing.
 
@@ -117,7 +120,8 @@ class BaseObjectController(Controller, abc.ABC):
             headers_list.append(headers)
         if with_container:
             c_part, c_nodes = self.ctx.container_ring.get_nodes(self.account, self.container)
-            self.add_update_targets(headers_list, c_nodes, c_part, "X-Container")
+            self.add_update_targets(headers_list, self._primaries(), c_nodes, c_part,
+                                    "X-Container")
         return headers_list
 
     def _add_delete_at(self, headers_list: list[dict], delete_at: Optional[str]) -> None:
@@ -134,7 +138,7 @@ class BaseObjectController(Controller, abc.ABC):
         for headers in headers_list:
             headers["X-Delete-At"] = delete_at
             headers["X-Delete-At-Container"] = bucket
-        self.add_update_targets(headers_list, q_nodes, q_part, "X-Delete-At")
+        self.add_update_targets(headers_list, self._primaries(), q_nodes, q_part, "X-Delete-At")
 
     def open_expired_headers(self, req: Request) -> dict[str, str]:
         """The backend header that lets the nodes serve an expired, not yet removed object.
