@@ -247,6 +247,7 @@ class SmallObjectDriver:
         config = self.config
         per_client = max(1, config.max_ops // config.concurrency)
         budgets = {i: per_client for i in range(config.concurrency)}
+        start_clean()
         self.server_cpu.settle()
         start_at = time.time() + 0.2
         for _, conn in self.workers:
@@ -291,6 +292,16 @@ class SmallObjectDriver:
 
 
 # ------------------------------------------------------- large-object phases
+
+def start_clean() -> None:
+    """Write back every dirty page before a phase starts.
+
+    The filesystem's writeback of what the previous phase (or the other
+    system's run) left dirty, such as metadata blocks after a large upload,
+    would otherwise land on whichever phase comes next.
+    """
+    os.sync()
+
 
 def _chunks_of(size: int, block: bytes) -> Iterator[memoryview]:
     """Yield `size` bytes as views of one reused block: never `size` in RAM."""
@@ -341,6 +352,7 @@ def run_large(config: BenchConfig, session: Session, method: str,
                     state["first_errors"].append(f"{method} {path}: {status}")
         client.close()
 
+    start_clean()
     server_cpu.settle()
     started = time.perf_counter()
     cpu_before = time.process_time()
