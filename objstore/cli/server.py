@@ -32,11 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
 def run_daemon(kind: str, conf_path: str, once: bool) -> int:
     from objstore.common import concurrency
     from objstore.common.daemon import build_daemon
+    from objstore.common.heap import settle_heap
     from objstore.common.logs import trim_log_records
 
     concurrency.monkey_patch()
     trim_log_records()
     daemon = build_daemon(kind, conf_path)
+    settle_heap()
     if once:
         daemon.run_once()
     else:

@@ -22,6 +22,7 @@ from objstore.common.cluster_config import (ClusterConfig, load_cluster_config,
                                             request_head_limits)
 from objstore.common.config import ConfigError, read_config_file
 from objstore.common.config_check import check_server_config
+from objstore.common.heap import settle_heap
 from objstore.common.http_protocol import serve_http
 from objstore.common.http_wire import HeadLimits
 from objstore.common.logs import get_logger, trim_log_records
@@ -70,6 +71,7 @@ def _serve(sock: socket.socket, app: Callable, settings: ServerSettings, logger,
     accepting, wait for the requests in flight") and, should those hang, ends
     the process after ``graceful_shutdown_timeout``.
     """
+    settle_heap()
     green = concurrency.wrap_socket(sock)
     if tls is not None:
         green = concurrency.tls_listener(green, tls)
