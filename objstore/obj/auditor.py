@@ -34,6 +34,7 @@ from objstore.common.timestamp import InvalidTimestamp, Timestamp
 from objstore.obj.diskfile import (DiskFile, DiskFileDeviceUnavailable, DiskFileError,
                                    DiskFileManager, DiskFileNotExist, DiskFileQuarantined,
                                    DiskFileRouter, fs_managers)
+from objstore.obj.diskfile import integrity
 from objstore.obj.diskfile.rules import DATA_EXT
 from objstore.obj.throttle import RateLimiter
 
@@ -92,7 +93,7 @@ def metadata_problem(df: DiskFile) -> Optional[str]:
         return "Content-Length %r is not a size" % meta.get("Content-Length")
     if not _MD5_HEX.match(meta.get("ETag", "").strip('"').lower()):
         return "ETag %r is not an MD5" % meta.get("ETag")
-    return None
+    return integrity.crc_problem(meta)
 
 
 class ObjectAuditor(Daemon):

@@ -222,7 +222,7 @@ class FsDiskFileWriter(DiskFileWriter):
         durable_fs.drop_buffer_cache(self._fd, self._behind_from, end - self._behind_from)
         self._behind_from, self._behind_to = self._behind_to, end
 
-    def put(self, metadata: dict[str, str]) -> None:
+    def _put(self, metadata: dict[str, str]) -> None:
         timestamp = Timestamp(metadata["X-Timestamp"])
         if self.bytes_written < os.fstat(self._fd).st_size:
             os.ftruncate(self._fd, self.bytes_written)  # drop unused fallocated space
@@ -558,7 +558,8 @@ class FsDiskFileManager(FsPartitions, DiskFileManager):
         try:
             for chunk in chunks:
                 writer.write(chunk)
-            check_received_data(name, metadata, writer.etag, writer.bytes_written)
+            metadata = check_received_data(name, metadata, writer.etag, writer.crc32,
+                                           writer.bytes_written)
             df.commit_file(writer._fd, writer.tmp_path, info[0], info[1], metadata)
             writer.committed = True
         finally:

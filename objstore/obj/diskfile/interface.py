@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import abc
 import hashlib
+import zlib
 from typing import Iterable, Iterator, Optional
 
 from objstore.common.storage_policy import StoragePolicy
 from objstore.common.timestamp import Timestamp
+from objstore.obj.diskfile import integrity
 from objstore.obj.diskfile.async_pending import AsyncUpdate
 from objstore.obj.diskfile.rules import DEFAULT_RECLAIM_AGE
 
@@ -82,6 +84,7 @@ class DiskFileWriter(abc.ABC):
 
     def __init__(self) -> None:
         self._md5 = hashlib.md5(usedforsecurity=False)
+        self.crc32 = 0  # of the bytes written so far: what whole reads will check
         self.bytes_written = 0
         self.committed = False
 
@@ -93,6 +96,7 @@ class DiskFileWriter(abc.ABC):
     def write(self, chunk: bytes) -> None:
         if chunk:
             self._md5.update(chunk)
+            self.crc32 = zlib.crc32(chunk, self.crc32)
             self.bytes_written += len(chunk)
             self._write(chunk)
 
@@ -100,9 +104,17 @@ class DiskFileWriter(abc.ABC):
     def _write(self, chunk: bytes) -> None:
         """Append ``chunk`` to the pending file."""
 
-    @abc.abstractmethod
     def put(self, metadata: dict[str, str]) -> None:
-        """Make the file durable and visible; ``metadata['X-Timestamp']`` names it."""
+        """Make the file durable and visible; ``metadata['X-Timestamp']`` names it.
+
+        The stored metadata also records the CRC32 of the bytes (see
+        :mod:`.integrity`); ``metadata`` itself is left as the caller made it.
+        """
+        self._put(integrity.with_crc(metadata, self.crc32, self.etag))
+
+    @abc.abstractmethod
+    def _put(self, metadata: dict[str, str]) -> None:
+        """Commit the pending file with exactly ``metadata``."""
 
     @abc.abstractmethod
     def abort(self) -> None:
@@ -170,13 +182,14 @@ class DiskFile(abc.ABC):
 
     def reader(self, start: int = 0, end: Optional[int] = None,
                chunk_size: int = 65536) -> Iterator[bytes]:
-        """Yield bytes ``[start, end)``; a whole-file read checks the ETag.
+        """Yield bytes ``[start, end)``; a whole-file read checks its checksum.
 
-        A whole read holds back its last chunk until the MD5 of everything
-        matches the stored ETag.  On a mismatch the object is quarantined at
-        once and :class:`DiskFileQuarantined` cuts the stream short of its
-        Content-Length, so the client (the proxy) never takes the corrupt
-        bytes for a complete object and resumes from another replica.
+        A whole read holds back its last chunk until the checksum of everything
+        matches the stored one (the CRC32 when the writer stored it, else the
+        MD5 against the ETag: :mod:`.integrity`).  On a mismatch the object is
+        quarantined at once and :class:`DiskFileQuarantined` cuts the stream
+        short of its Content-Length, so the client (the proxy) never takes the
+        corrupt bytes for a complete object and resumes from another replica.
         """
         length = self.content_length
         end = length if end is None else min(end, length)
@@ -184,19 +197,20 @@ class DiskFile(abc.ABC):
         if not whole:
             yield from self._iter_range(start, end, chunk_size)
             return
-        md5 = hashlib.md5(usedforsecurity=False)
+        check = integrity.WholeReadCheck(self.data_metadata)
         seen = 0
         held: Optional[bytes] = None
         for chunk in self._iter_range(start, end, chunk_size):
-            md5.update(chunk)
+            check.update(chunk)
             seen += len(chunk)
             if held is not None:
                 yield held
             held = chunk
-        expected = self.data_metadata.get("ETag", "").strip('"')
-        if seen != length or (expected and md5.hexdigest() != expected):
-            self.quarantine("checksum mismatch on read: got %s, stored %s"
-                            % (md5.hexdigest(), expected))
+        problem = check.problem()
+        if seen != length:
+            problem = "read %d bytes of %d" % (seen, length)
+        if problem:
+            self.quarantine(problem)
         if held is not None:
             yield held
 
@@ -345,15 +359,28 @@ class DiskFileManager(abc.ABC):
 
 
 def check_received_data(name: str, metadata: dict[str, str], md5_hex: str,
-                        length: int) -> None:
-    """A replicated file must carry what its metadata promises, or it is refused."""
+                        crc32: int, length: int) -> dict[str, str]:
+    """A replicated file must carry what its metadata promises, or it is refused.
+
+    Returns the metadata to store.  The MD5 is checked in full (the copy is
+    only as good as this check); a ``.data`` also gets the CRC32 whole reads
+    check here: the sender's when it stored one (it must match the bytes, or
+    every read here would quarantine the copy), else the one just computed
+    (a file written before CRCs were stored gains one).
+    """
     if not name.endswith(".data"):
         if length:
             raise ObjectFileInvalid("%s: a %s file carries no bytes" % (name, name[-5:]))
-        return
+        return metadata
     if str(length) != metadata.get("Content-Length"):
         raise ObjectFileInvalid("%s: %d bytes, Content-Length %r"
                                 % (name, length, metadata.get("Content-Length")))
     expected = metadata.get("ETag", "").strip('"')
     if expected != md5_hex:
         raise ObjectFileInvalid("%s: MD5 %s, ETag %r" % (name, md5_hex, expected))
+    if integrity.CRC_KEY in metadata:
+        if metadata[integrity.CRC_KEY] != integrity.crc_value(crc32, md5_hex):
+            raise ObjectFileInvalid("%s: CRC32 %08x and ETag %s, stored %r" % (
+                name, crc32, md5_hex, metadata[integrity.CRC_KEY]))
+        return metadata
+    return integrity.with_crc(metadata, crc32, md5_hex)

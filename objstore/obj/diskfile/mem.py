@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+import zlib
 from typing import Iterable, Iterator, Optional
 
 from objstore.common.path_hash import PathHasher, hash_suffix
@@ -38,7 +39,7 @@ class MemDiskFileWriter(DiskFileWriter):
             raise DiskFileNoSpace("memory device full")
         self._chunks.append(bytes(chunk))
 
-    def put(self, metadata: dict[str, str]) -> None:
+    def _put(self, metadata: dict[str, str]) -> None:
         timestamp = Timestamp(metadata["X-Timestamp"])
         self._df.store(rules.file_name(timestamp, rules.DATA_EXT), b"".join(self._chunks),
                        metadata)
@@ -226,8 +227,8 @@ class MemDiskFileManager(DiskFileManager):
             local = list(self.objects.get(key, {}))
         if not rules.wanted_files(local, [name]):
             return False
-        check_received_data(name, metadata, hashlib.md5(
-            body, usedforsecurity=False).hexdigest(), len(body))
+        metadata = check_received_data(name, metadata, hashlib.md5(
+            body, usedforsecurity=False).hexdigest(), zlib.crc32(body), len(body))
         MemDiskFile(self, key, name_hash).store(name, body, metadata)
         return True
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import zlib
 
 import pytest
 
@@ -52,7 +53,9 @@ def _put(manager, body, ts, obj="o", extra=None):
         meta.update({"ETag": writer.etag, "Content-Length": str(writer.bytes_written)})
         meta.update(extra or {})
         writer.put(meta)
-    return meta
+    # what is stored: the writer adds the body's CRC32 beside its ETag
+    return dict(meta, **{"X-Backend-Data-Crc32": "%08x %s" % (zlib.crc32(body),
+                                                              hashlib.md5(body).hexdigest())})
 
 
 def _read(manager, obj="o", **kw):

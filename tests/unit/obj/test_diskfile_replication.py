@@ -1,7 +1,9 @@
 """DiskFile replication seams: one contract suite for both backends, then fs-only cases."""
+import hashlib
 import json
 import os
 import time
+import zlib
 
 import pytest
 
@@ -44,7 +46,9 @@ def _put(manager, body, ts, obj="o", extra=None):
         meta.update({"ETag": writer.etag, "Content-Length": str(writer.bytes_written)})
         meta.update(extra or {})
         writer.put(meta)
-    return meta
+    # what is stored: the writer adds the body's CRC32 beside its ETag
+    return dict(meta, **{"X-Backend-Data-Crc32": "%08x %s" % (zlib.crc32(body),
+                                                              hashlib.md5(body).hexdigest())})
 
 
 def _hash(obj="o"):
