@@ -230,6 +230,93 @@ def test_bad_checksum_quarantines_after_full_read(manager):
         _df(manager).open()
 
 
+CRC_KEY = "X-Backend-Data-Crc32"
+
+
+def _stored_crc(body):
+    return "%08x %s" % (zlib.crc32(body), hashlib.md5(body).hexdigest())
+
+
+def _put_exactly(manager, body, ts, crc="absent", etag=None):
+    """Store ``body`` with exactly this metadata, bypassing the writer's CRC:
+    as a writer from before CRCs were stored did (``crc="absent"``), or with
+    a stored CRC value that does not fit the body."""
+    df = _df(manager)
+    meta = {"X-Timestamp": Timestamp(ts).internal, "Content-Type": "text/plain",
+            "Content-Length": str(len(body)), "ETag": etag or hashlib.md5(body).hexdigest()}
+    if crc != "absent":
+        meta[CRC_KEY] = crc
+    with df.writer(len(body)) as writer:
+        writer.write(body)
+        writer._put(meta)
+    return meta
+
+
+def _whole_read_quarantines(manager):
+    df = _df(manager).open()
+    with pytest.raises(DiskFileQuarantined):
+        b"".join(df.reader(chunk_size=4))
+    with pytest.raises(DiskFileNotExist):
+        _df(manager).open()
+
+
+def test_writer_stores_the_crc_beside_the_etag(manager):
+    body = b"some bytes" * 1000
+    meta = {"X-Timestamp": Timestamp(1).internal, "Content-Type": "text/plain"}
+    df = _df(manager)
+    with df.writer(len(body)) as writer:
+        writer.write(body[:7])
+        writer.write(body[7:])
+        meta.update({"ETag": writer.etag, "Content-Length": str(len(body))})
+        writer.put(meta)
+    assert CRC_KEY not in meta  # the caller's dict is left alone
+    assert writer.crc32 == zlib.crc32(body)
+    body_read, df = _read(manager)
+    assert body_read == body
+    assert df.data_metadata[CRC_KEY] == _stored_crc(body)
+
+
+def test_whole_read_checks_the_crc_not_the_md5(manager):
+    # the MD5 matches, the stored CRC does not: only a CRC check catches it
+    _put_exactly(manager, b"good data", 1, crc="%08x %s" % (
+        zlib.crc32(b"good data") ^ 1, hashlib.md5(b"good data").hexdigest()))
+    assert _read(manager, start=1)[0] == b"ood data"  # a range read cannot check
+    _whole_read_quarantines(manager)
+
+
+def test_object_without_a_crc_is_checked_with_the_md5(manager):
+    _put_exactly(manager, b"written before CRCs", 1)
+    body, df = _read(manager)
+    assert body == b"written before CRCs" and CRC_KEY not in df.data_metadata
+    _corrupt(manager)
+    _whole_read_quarantines(manager)
+
+
+def test_crc_stored_beside_another_etag_quarantines(manager):
+    # the body is intact but its ETag is not the one the CRC was stored with
+    body = b"intact body"
+    _put_exactly(manager, body, 1, crc=_stored_crc(body), etag=hashlib.md5(b"x").hexdigest())
+    _whole_read_quarantines(manager)
+
+
+@pytest.mark.parametrize("value", ["", "zzzzzzzz", "0000000g " + "0" * 32, "00000000"])
+def test_unusable_crc_falls_back_to_the_md5(manager, value):
+    _put_exactly(manager, b"intact body", 1, crc=value)
+    assert _read(manager)[0] == b"intact body"
+    _corrupt(manager)
+    _whole_read_quarantines(manager)
+
+
+def test_post_leaves_the_crc_of_the_data(manager):
+    _put(manager, b"body", 1)
+    _df(manager).write_metadata({"X-Timestamp": Timestamp(2).internal,
+                                 "X-Object-Meta-Color": "red"})
+    body, df = _read(manager)
+    assert body == b"body"
+    assert df.metadata[CRC_KEY] == df.data_metadata[CRC_KEY] == _stored_crc(b"body")
+    assert df.metadata["X-Object-Meta-Color"] == "red"
+
+
 def test_async_pending_round_trip_newest_wins(manager):
     def update(ts, op):
         return AsyncUpdate(op=op, account="AUTH_a", container="c", obj="ö",
@@ -450,6 +537,16 @@ def test_quarantine_moves_files_never_deletes(fs_manager, tmp_path):
     assert os.listdir(moved) == ["0000000001.00000.data"]
     assert (moved / "0000000001.00000.data").read_bytes() == b"Xood data"
     assert not os.path.exists(_hash_dir(fs_manager))
+
+
+def test_crc_mismatch_moves_the_files_to_quarantined(fs_manager, tmp_path):
+    meta = _put(fs_manager, b"bytes that rot" * 100, 1)
+    assert CRC_KEY in meta
+    _corrupt(fs_manager)
+    _whole_read_quarantines(fs_manager)
+    name_hash = _df(fs_manager).name_hash
+    moved = os.listdir(tmp_path / "sda" / "quarantined" / "objects" / name_hash)
+    assert moved == [Timestamp(1).internal + ".data"]
 
 
 def test_truncated_data_file_quarantined_on_open(fs_manager):

@@ -15,6 +15,7 @@ from objstore.obj.diskfile.interface import ObjectFileInvalid
 
 HASHER = PathHasher.from_salt("test-prefix", "test-suffix")
 WEEK = 7 * 24 * 3600
+CRC_KEY = "X-Backend-Data-Crc32"
 
 
 @pytest.fixture(params=["fs", "mem"])
@@ -114,6 +115,8 @@ def test_received_files_reproduce_the_object(managers):
     assert b"".join(df.reader()) == b"hello world"
     assert df.metadata["X-Object-Meta-Color"] == "red"
     assert df.data_metadata["ETag"] == meta["ETag"]
+    # the CRC whole reads check travels with the file
+    assert df.data_metadata[CRC_KEY] == meta[CRC_KEY]
     df.close()
     assert dst.suffix_hashes("sda", "7") == src.suffix_hashes("sda", "7")
 
@@ -142,6 +145,32 @@ def test_receive_refuses_bytes_that_do_not_match(managers):
         _df(dst).open()
     assert dst.list_partitions("sda") in ([], ["7"])
     assert dst.suffix_hashes("sda", "7") == {}
+
+
+def test_receive_refuses_a_crc_that_does_not_match_the_bytes(managers):
+    dst = managers[1]
+    body = b"good bytes"
+    meta = {"X-Timestamp": Timestamp(1).internal, "Content-Type": "text/plain",
+            "Content-Length": str(len(body)), "ETag": hashlib.md5(body).hexdigest(),
+            CRC_KEY: "%08x %s" % (zlib.crc32(body) ^ 1, hashlib.md5(body).hexdigest())}
+    name = Timestamp(1).internal + ".data"
+    with pytest.raises(ObjectFileInvalid):
+        dst.receive_file("sda", "7", _hash(), name, meta, [body])
+    with pytest.raises(DiskFileNotExist):
+        _df(dst).open()
+
+
+def test_file_from_before_crcs_gains_one_when_received(managers):
+    dst = managers[1]
+    body = b"old sender"
+    meta = {"X-Timestamp": Timestamp(1).internal, "Content-Type": "text/plain",
+            "Content-Length": str(len(body)), "ETag": hashlib.md5(body).hexdigest()}
+    name = Timestamp(1).internal + ".data"
+    assert dst.receive_file("sda", "7", _hash(), name, meta, [body[:3], body[3:]])
+    df = _df(dst).open()
+    assert df.data_metadata[CRC_KEY] == "%08x %s" % (zlib.crc32(body), meta["ETag"])
+    assert b"".join(df.reader()) == body
+    df.close()
 
 
 def test_remove_files_drains_a_handoff(manager):

@@ -1,6 +1,8 @@
 """The object auditor against both DiskFile backends, then file-system-only cases."""
+import hashlib
 import os
 import time
+import zlib
 
 import pytest
 
@@ -14,6 +16,7 @@ from objstore.obj.diskfile import metadata as mdcodec
 
 CLUSTER = ClusterConfig.build("test-prefix", "test-suffix")
 PART = "7"
+CRC_KEY = "X-Backend-Data-Crc32"
 
 
 class Store:
@@ -46,6 +49,19 @@ class Store:
             meta.update(extra)
             writer.put({k: v for k, v in meta.items() if v is not None})
         return stamp
+
+    def put_exactly(self, obj, body, crc=None, etag=None):
+        """Store ``body`` with exactly this metadata: no CRC (written before
+        CRCs were stored) or the stored CRC value given."""
+        df = self.manager.get_diskfile("sda", PART, "AUTH_a", "c", obj)
+        meta = {"X-Timestamp": Timestamp(time.time()).internal, "Content-Type": "text/plain",
+                "Content-Length": str(len(body)),
+                "ETag": etag or hashlib.md5(body).hexdigest()}
+        if crc is not None:
+            meta[CRC_KEY] = crc
+        with df.writer(len(body)) as writer:
+            writer.write(body)
+            writer._put(meta)
 
     def name_hash(self, obj):
         return str(CLUSTER.hasher.hash_path("AUTH_a", "c", obj))
@@ -134,6 +150,26 @@ def test_metadata_without_an_etag_is_quarantined(store):
     store.put("bad-length", b"abc", **{"Content-Length": "three"})
     assert store.auditor().run_once().quarantined == 2
     assert store.is_quarantined("no-etag") and store.is_quarantined("bad-length")
+
+
+def test_unusable_stored_crc_is_quarantined(store):
+    store.put("good", b"abc")
+    store.put_exactly("garbled", b"abc", crc="not a crc")
+    other = hashlib.md5(b"other").hexdigest()
+    store.put_exactly("other-etag", b"abc", crc="%08x %s" % (zlib.crc32(b"abc"), other))
+    stats = store.auditor(mode="quick").run_once()
+    assert (stats.passed, stats.quarantined) == (1, 2)
+    assert store.is_quarantined("garbled") and store.is_quarantined("other-etag")
+    assert not store.is_quarantined("good")
+
+
+def test_objects_from_before_crcs_are_audited_with_the_md5(store):
+    store.put_exactly("old-good", b"old bytes" * 100)
+    store.put_exactly("old-bad", b"old bytes" * 100)
+    store.rewrite_body("old-bad", _flip_last_byte)
+    stats = store.auditor().run_once()
+    assert (stats.passed, stats.quarantined) == (1, 1)
+    assert store.is_quarantined("old-bad") and not store.is_quarantined("old-good")
 
 
 def test_expired_and_deleted_objects(store):

@@ -3,6 +3,7 @@ import hashlib
 import io
 import os
 import time
+import zlib
 
 import pytest
 
@@ -16,6 +17,8 @@ from objstore.common.timestamp import Timestamp
 from objstore.common.storage_policy import PolicyCollection, StoragePolicy
 from objstore.obj import server as server_mod
 from objstore.obj.diskfile import fs_managers
+from objstore.obj.diskfile import fs as fs_diskfile
+from objstore.obj.diskfile import metadata as mdcodec
 from objstore.obj.updater import ObjectUpdater
 
 PATH = "/sda/3/AUTH_a/c/o"
@@ -340,8 +343,11 @@ def test_expired_object_served_only_on_the_backend_open_expired_header(app, monk
     assert back.headers["X-Object-Meta-Back"] == "yes"
 
 
-def test_corrupt_object_is_quarantined_on_get(app, devices):
+@pytest.mark.parametrize("with_crc", [True, False])
+def test_corrupt_object_is_quarantined_on_get(app, devices, with_crc):
     put(app, b"hello")
+    if not with_crc:
+        _drop_stored_crc(devices)
     for root, _dirs, names in os.walk(devices / "sda" / "objects"):
         for name in names:
             with open(os.path.join(root, name), "r+b") as handle:
@@ -354,11 +360,66 @@ def test_corrupt_object_is_quarantined_on_get(app, devices):
     assert len(quarantined) == 1
 
 
-def test_corrupt_large_object_stream_is_cut_before_its_end(devices):
+CRC_KEY = "X-Backend-Data-Crc32"
+
+
+def _stored_metadata(devices):
+    """The .data's metadata as stored on disk (one object under ``devices``)."""
+    for root, _dirs, names in os.walk(devices / "sda" / "objects"):
+        for name in names:
+            if name.endswith(".data"):
+                fd = os.open(os.path.join(root, name), os.O_RDONLY)
+                try:
+                    return fs_diskfile.read_metadata(fd, root)
+                finally:
+                    os.close(fd)
+    raise AssertionError("no .data")
+
+
+def _drop_stored_crc(devices):
+    """Make the stored object look written before CRCs were stored."""
+    for root, _dirs, names in os.walk(devices / "sda" / "objects"):
+        for name in names:
+            if name.endswith(".data"):
+                fd = os.open(os.path.join(root, name), os.O_RDONLY)
+                try:
+                    meta = fs_diskfile.read_metadata(fd, root)
+                    del meta[CRC_KEY]
+                    for key, piece in mdcodec.split_for_xattrs(mdcodec.encode_inline(meta)):
+                        os.setxattr(fd, key, piece)
+                finally:
+                    os.close(fd)
+
+
+def test_stored_crc_never_leaves_the_server(app, devices):
+    body = b"0123456789" * 10
+    resp = put(app, body, **{"X-Object-Meta-A": "1", "X-Object-Sysmeta-S": "s"})
+    stored = _stored_metadata(devices)[CRC_KEY]
+    assert stored == "%08x %s" % (zlib.crc32(body), hashlib.md5(body).hexdigest())
+    answers = [resp, get(app), get(app, method="HEAD"), get(app, Range="bytes=1-3"),
+               get(app, Range="bytes=1-3,5-7"), get(app, **{"If-None-Match": resp.etag}),
+               get(app, **{"If-Match": "nope"}), get(app, Range="bytes=500-")]
+    answers.append(req("POST", **{"X-Timestamp": ts(2),
+                                  "X-Object-Meta-B": "2"}).get_response(app))
+    answers.append(get(app))
+    assert [a.status_int for a in answers] == [201, 200, 200, 206, 206, 304, 412, 416,
+                                               202, 200]
+    crc_hex = stored.split()[0]
+    for answer in answers:
+        for name, value in answer.headers.items():
+            assert "crc" not in name.lower() and crc_hex not in value, (name, value)
+    assert _stored_metadata(devices)[CRC_KEY] == stored  # the POST left it alone
+
+
+@pytest.mark.parametrize("with_crc", [True, False])
+def test_corrupt_large_object_stream_is_cut_before_its_end(devices, with_crc):
     app = server_mod.ObjectServer(CLUSTER, {"devices": str(devices),
                                             "disk_chunk_size": "4"})
     body = b"0123456789abcdef"
     put(app, body)
+    if not with_crc:
+        _drop_stored_crc(devices)
+        assert CRC_KEY not in _stored_metadata(devices)
     for root, _dirs, names in os.walk(devices / "sda" / "objects"):
         for name in names:
             with open(os.path.join(root, name), "r+b") as handle:
