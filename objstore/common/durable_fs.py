@@ -137,6 +137,22 @@ def drop_buffer_cache(fd: int, offset: int = 0, length: int = 0) -> None:
         pass
 
 
+def prefetch(fd: int, offset: int, length: int) -> None:
+    """Ask the kernel to start reading these pages now, without waiting for them.
+
+    A large GET reads, checksums and sends one step at a time on the hub; with
+    the next step asked for before the current one is read, the disk works on
+    it while the hub checksums and sends.  Measured on a cold 256 MiB replica
+    (1 MiB steps): pread 335-570 MiB/s and 1.4-2.4 s of system CPU per GiB
+    without, 650-810 MiB/s and 0.5-0.9 s/GiB with; 0.02 s/GiB more when the
+    pages are cached already.  Advice only: failures are ignored.
+    """
+    try:
+        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_WILLNEED)
+    except (OSError, AttributeError):
+        pass
+
+
 def space_of(path: str) -> tuple[int, int]:
     """(bytes free to an unprivileged writer, size in bytes) of the file system of ``path``."""
     stats = os.statvfs(path)

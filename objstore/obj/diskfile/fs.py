@@ -449,10 +449,17 @@ class FsDiskFile(DiskFile):
 
 
 def _pread_chunks(fd: int, start: int, end: int, chunk_size: int) -> Iterator[bytes]:
-    """Bytes ``[start, end)`` of ``fd``; stops early if the file is shorter."""
+    """Bytes ``[start, end)`` of ``fd``; stops early if the file is shorter.
+
+    Each step first asks for the one after it (:func:`durable_fs.prefetch`),
+    so the disk reads ahead while the caller checksums and sends this one.
+    """
     offset = start
     while offset < end:
-        chunk = os.pread(fd, min(chunk_size, end - offset), offset)
+        step = min(chunk_size, end - offset)
+        if offset + step < end:
+            durable_fs.prefetch(fd, offset + step, min(chunk_size, end - offset - step))
+        chunk = os.pread(fd, step, offset)
         if not chunk:
             break
         offset += len(chunk)

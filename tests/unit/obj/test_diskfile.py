@@ -663,3 +663,23 @@ def test_large_bodies_are_handed_to_the_disk_while_they_stream(fs_manager, monke
     assert [offset for offset, _ in steps] == [0, 0] + ends[:-2]
     data, df = _read(fs_manager, obj="large")
     assert data == body and df.metadata["ETag"] == meta["ETag"]
+
+
+def test_reads_ask_for_the_next_step_before_reading_this_one(fs_manager, monkeypatch):
+    from objstore.common import durable_fs
+    asked = []
+    real_prefetch = durable_fs.prefetch
+
+    def record(fd, offset, length):
+        asked.append((offset, length))
+        real_prefetch(fd, offset, length)   # the real advice: the bytes must survive it
+    monkeypatch.setattr(durable_fs, "prefetch", record)
+    _put(fs_manager, b"0123456789", 1)
+    assert _read(fs_manager, chunk_size=4)[0] == b"0123456789"
+    assert asked == [(4, 4), (8, 2)]        # never past the end, nothing for the first
+    asked.clear()
+    assert _read(fs_manager, start=1, end=7, chunk_size=4)[0] == b"123456"
+    assert asked == [(5, 2)]
+    asked.clear()
+    assert _read(fs_manager, chunk_size=16)[0] == b"0123456789"
+    assert asked == []                      # one step: nothing to ask for ahead
