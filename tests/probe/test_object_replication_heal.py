@@ -163,7 +163,7 @@ def test_flipped_byte_never_served_and_restored(cluster, conn, names, size):
     served = 0
     for _ in range(6):
         # whichever replica the proxy reads: the right bytes, or a failed read
-        # (a large body is cut short when its MD5 does not match), never a
+        # (a large body is cut short when its checksum does not match), never a
         # complete answer with corrupt bytes
         try:
             got = conn.get_object(container, obj)[1]

@@ -256,8 +256,9 @@ class ResumingBody:
         self.etag = source.headers.get("etag", "").strip('"')
         self.sent = 0
         # Whole bodies need no MD5 here: the object server checks a whole
-        # read against its ETag and cuts the body short on a mismatch, with
-        # its last chunk held back.  Only a body stitched from two replicas
+        # read against its stored checksum (CRC32, or the ETag for objects
+        # written before) and cuts the body short on a mismatch, with its
+        # last chunk held back.  Only a body stitched from two replicas
         # escapes that check, so a cheap CRC of what was sent lets the
         # resumed replica's copy of those bytes confirm them (see _resume).
         self._whole = source.status == 200
