@@ -363,32 +363,32 @@ def test_corrupt_object_is_quarantined_on_get(app, devices, with_crc):
 CRC_KEY = "X-Backend-Data-Crc32"
 
 
-def _stored_metadata(devices):
-    """The .data's metadata as stored on disk (one object under ``devices``)."""
+def _with_stored_data(devices, use):
+    """``use(fd, dir)`` on the one .data under ``devices``; returns what it returns."""
     for root, _dirs, names in os.walk(devices / "sda" / "objects"):
         for name in names:
             if name.endswith(".data"):
                 fd = os.open(os.path.join(root, name), os.O_RDONLY)
                 try:
-                    return fs_diskfile.read_metadata(fd, root)
+                    return use(fd, root)
                 finally:
                     os.close(fd)
     raise AssertionError("no .data")
 
 
+def _stored_metadata(devices):
+    """The .data's metadata as stored on disk (one object under ``devices``)."""
+    return _with_stored_data(devices, fs_diskfile.read_metadata)
+
+
 def _drop_stored_crc(devices):
     """Make the stored object look written before CRCs were stored."""
-    for root, _dirs, names in os.walk(devices / "sda" / "objects"):
-        for name in names:
-            if name.endswith(".data"):
-                fd = os.open(os.path.join(root, name), os.O_RDONLY)
-                try:
-                    meta = fs_diskfile.read_metadata(fd, root)
-                    del meta[CRC_KEY]
-                    for key, piece in mdcodec.split_for_xattrs(mdcodec.encode_inline(meta)):
-                        os.setxattr(fd, key, piece)
-                finally:
-                    os.close(fd)
+    def drop(fd, root):
+        meta = fs_diskfile.read_metadata(fd, root)
+        del meta[CRC_KEY]
+        for key, piece in mdcodec.split_for_xattrs(mdcodec.encode_inline(meta)):
+            os.setxattr(fd, key, piece)
+    _with_stored_data(devices, drop)
 
 
 def test_stored_crc_never_leaves_the_server(app, devices):
