@@ -140,3 +140,52 @@ def test_uses_account_ring_file(tmp_path, account_servers):
     daemon = ContainerUpdater(CLUSTER, {"devices": str(tmp_path), "swift_dir": str(swift_dir)})
     assert daemon.run_once()["reported"] == 1
     assert len(rec1.requests) == 1 and len(rec2.requests) == 1
+
+
+def _age_files(broker, seconds=10):
+    """Make the database's files look written ``seconds`` ago."""
+    import os
+    import time
+    then = time.time() - seconds
+    for path in (broker.db_file, broker.db_file + "-wal"):
+        if os.path.exists(path):
+            os.utime(path, (then, then))
+
+
+def test_a_database_whose_files_did_not_change_is_not_opened_again(tmp_path, account_servers,
+                                                                   monkeypatch):
+    (rec1, port1), (_rec2, port2) = account_servers
+    quiet = make_container(tmp_path, "quiet", [("a", 5)])
+    busy = make_container(tmp_path, "busy", [("a", 5)])
+    daemon = updater(tmp_path, [port1, port2])
+    assert daemon.run_once()["reported"] == 2
+    _age_files(quiet)
+    _age_files(busy)
+    assert daemon.run_once()["unchanged"] == 2      # read, found up to date, remembered
+    opened = []
+    real_get_info = ContainerBroker.get_info
+    monkeypatch.setattr(ContainerBroker, "get_info",
+                        lambda self: opened.append(self.db_file) or real_get_info(self))
+    assert daemon.run_once()["unchanged"] == 2
+    assert opened == []
+    # a row written since: that database is read and reported again, the other is not
+    busy.put_object("b", 1010, 1, "t", "e")
+    stats = daemon.run_once()
+    assert stats["reported"] == 1 and stats["unchanged"] == 1
+    assert opened == [busy.db_file]
+    assert rec1.requests[-1][2]["X-Object-Count"] == "2"
+
+
+def test_a_database_written_just_now_is_always_read(tmp_path, account_servers, monkeypatch):
+    (_rec1, port1), (_rec2, port2) = account_servers
+    make_container(tmp_path, "fresh")
+    daemon = updater(tmp_path, [port1, port2])
+    daemon.run_once()
+    opened = []
+    real_get_info = ContainerBroker.get_info
+    monkeypatch.setattr(ContainerBroker, "get_info",
+                        lambda self: opened.append(self.db_file) or real_get_info(self))
+    # its files changed within the last two seconds: no signature is trusted
+    assert daemon.run_once()["unchanged"] == 1
+    assert daemon.run_once()["unchanged"] == 1
+    assert len(opened) == 2
