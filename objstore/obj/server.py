@@ -269,7 +269,8 @@ class ObjectServer(StorageServerApp):
                              "Content-Type": _text(req.headers["Content-Type"]),
                              "Content-Length": str(writer.bytes_written),
                              "ETag": writer.etag})
-            writer.put(metadata)
+            with self.update_batcher.writing():
+                writer.put(metadata)
         except ClientTimeout:
             return _plain(408, "Request Timeout")
         except ClientDisconnect:
@@ -440,7 +441,8 @@ class ObjectServer(StorageServerApp):
             metadata["Content-Type"] = df.metadata["Content-Type"]
         content_type, overrides = self._listing_type_after_post(df, metadata)
         old_meta = df.metadata
-        df.write_metadata(metadata)
+        with self.update_batcher.writing():
+            df.write_metadata(metadata)
         # The listing row follows the POST: its content type may have changed
         # and its last_modified moves; size and ETag stay those of the body.
         self._update_containers(device, account, container, obj, index, nodes, "PUT",
@@ -491,7 +493,8 @@ class ObjectServer(StorageServerApp):
         elif current is not None and current >= timestamp:
             return _plain(409, "Timestamp not newer than existing object",
                           _timestamp_headers(current))
-        df.delete(timestamp)
+        with self.update_batcher.writing():
+            df.delete(timestamp)
         self._update_containers(device, account, container, obj, index, nodes, "DELETE",
                                 timestamp)
         if req.headers.get(CLEAN_QUEUE_HEADER, "yes").lower() not in ("no", "false", "0"):
