@@ -23,6 +23,12 @@ Factories take paste's signature with the cluster in front:
 ``cluster`` is the process's :class:`~objstore.common.cluster_config.ClusterConfig`.
 Each is written with :func:`typed_factory`, which merges ``[DEFAULT]`` with
 the section, parses it by the factory's typed class and refuses unknown options.
+
+An app may name environ entries every request should carry from the
+pipeline's entrance (its ``environ_defaults`` mapping): the proxy hands its
+container and account info cache to the filters this way, so a filter that
+asks about a container it already knows needs no sub-request down the
+pipeline (two per PUT, about a tenth of the proxy's CPU).
 """
 from __future__ import annotations
 
@@ -126,7 +132,7 @@ def load_app(conf_path: str, cluster: "ClusterConfig", name: str = "main") -> Ca
     names = pipeline_section.get("pipeline", "").split()
     if not names:
         raise ConfigError("%s: [pipeline:%s] lists nothing" % (conf_path, name))
-    app = _build(conf_file, "app:%s" % names[-1], APP_GROUP, cluster, global_conf)
+    app = innermost = _build(conf_file, "app:%s" % names[-1], APP_GROUP, cluster, global_conf)
     for filter_name in reversed(names[:-1]):
         if "filter:%s" % filter_name not in conf_file.sections:
             raise ConfigError("%s: pipeline names %r but there is no [filter:%s]"
@@ -134,7 +140,23 @@ def load_app(conf_path: str, cluster: "ClusterConfig", name: str = "main") -> Ca
         make_filter = _build(conf_file, "filter:%s" % filter_name, FILTER_GROUP, cluster,
                              global_conf)
         app = make_filter(app)
+    defaults = getattr(innermost, "environ_defaults", None)
+    if defaults:
+        app = EnvironDefaults(app, dict(defaults))
     return app
+
+
+class EnvironDefaults:
+    """The pipeline's entrance: sets the innermost app's ``environ_defaults``."""
+
+    def __init__(self, app: Callable, defaults: dict[str, Any]):
+        self.app = app
+        self.defaults = defaults
+
+    def __call__(self, environ: dict, start_response: Callable) -> Any:
+        for key, value in self.defaults.items():
+            environ.setdefault(key, value)
+        return self.app(environ, start_response)
 
 
 def _build(conf_file: Any, section_name: str, group: str, cluster: "ClusterConfig",

@@ -62,6 +62,8 @@ class ProxyApp:
                                  conf.error_suppression_limit, self.logger)
         self.info_cache = info_cache.InfoCache(conf.recheck_container_existence,
                                                conf.recheck_account_existence)
+        # the filters above see the cache from the pipeline's entrance
+        self.environ_defaults = {info_cache.PROXY_CACHE_KEY: self.info_cache}
         self.ctx = ProxyContext(conf=conf, cluster=cluster, account_ring=self.account_ring,
                                 container_ring=self.container_ring,
                                 object_ring_for=self.object_ring, health=self.health,

@@ -107,3 +107,46 @@ def test_entry_points_are_read_once_and_match_importlib(monkeypatch):
     assert len(scans) == lookups_scans
     with pytest.raises(ConfigError, match="no-such"):
         pipeline.entry_point(pipeline.DAEMON_GROUP, "no-such")
+
+
+class _AppWithDefaults:
+    """An app that offers the filters above it an environ entry."""
+
+    def __init__(self):
+        self.environ_defaults = {"shared.thing": "from-the-app"}
+
+    def __call__(self, env, start):
+        start("200 OK", [("Content-Length", "0")])
+        return [b""]
+
+
+@typed_factory(GreetingConfig)
+def defaults_app_factory(cluster, conf, raw):
+    return _AppWithDefaults()
+
+
+SEEN = []
+
+
+@typed_factory(MarkConfig)
+def recording_filter_factory(cluster, conf, raw):
+    def make(app):
+        def wrapped(env, start):
+            SEEN.append(env.get("shared.thing"))
+            return app(env, start)
+        return wrapped
+    return make
+
+
+def test_the_apps_environ_defaults_reach_the_first_filter(tmp_path):
+    conf = tmp_path / "p.conf"
+    conf.write_text(
+        "[pipeline:main]\npipeline = rec app\n"
+        "[filter:rec]\nuse = call:%s:recording_filter_factory\n"
+        "[app:app]\nuse = call:%s:defaults_app_factory\n" % ((__name__,) * 2))
+    app = load_app(str(conf), CLUSTER)
+    SEEN.clear()
+    webob.Request.blank("/").get_response(app)
+    # a value the caller already set is kept
+    webob.Request.blank("/", environ={"shared.thing": "caller's"}).get_response(app)
+    assert SEEN == ["from-the-app", "caller's"]
