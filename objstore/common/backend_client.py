@@ -38,6 +38,9 @@ from objstore.common.http_wire import (HeadLimits, HttpParseError, first_value,
 from objstore.common.logs import TRANS_ID_HEADER, get_trans_id
 from objstore.common.reserved_names import ALLOW_RESERVED_HEADER
 
+# More bytes follow at once: let the kernel hold a small write for them.
+_MSG_MORE = getattr(std_socket, "MSG_MORE", 0)
+
 # A NUL in a name, as quote_backend_path writes it (a literal "%00" becomes "%2500").
 RESERVED_IN_QUOTED_PATH = "%00"
 DEFAULT_CONN_TIMEOUT = 0.5
@@ -349,9 +352,9 @@ class BackendConnection:
             return
         self._response = NodeResponse(self.sock, method)
 
-    def _sendall(self, data: bytes) -> None:
+    def _sendall(self, data: bytes, flags: int = 0) -> None:
         try:
-            self.sock.sendall(data)
+            self.sock.sendall(data, flags)
         except (OSError, std_socket.timeout) as err:
             raise BackendError("send to %s:%s failed: %s" % (self.host, self.port, err)) from None
 
@@ -393,21 +396,36 @@ class BackendConnection:
         return status
 
     def send(self, data: bytes) -> None:
-        """Send body bytes (framed as a chunk when the request is chunked)."""
+        """Send body bytes (framed as a chunk when the request is chunked).
+
+        A chunk's framing goes in a small write of its own (the previous
+        chunk's closing CRLF and this one's size line, flagged MSG_MORE so
+        the kernel joins it to the data): copying each chunk into a framed
+        buffer cost as much CPU per byte as a CRC32.
+        """
         if not data:
             return
-        self._body_started = True
         if self.chunked:
-            self._sendall(b"%x\r\n%s\r\n" % (len(data), data))
+            closing = b"\r\n" if self._body_started else b""
+            self._body_started = True
+            self._sendall(b"%s%x\r\n" % (closing, len(data)), _MSG_MORE)
+            self._sendall(data)
         else:
+            self._body_started = True
             self._sendall(data)
             if self._body_left is not None:
                 self._body_left -= len(data)
 
-    def finish(self) -> None:
-        """End a chunked body (no-op for a fixed-length body)."""
+    def finish(self, trailer: Optional[Mapping[str, str]] = None) -> None:
+        """End a chunked body, with ``trailer`` fields (no-op for a fixed-length body)."""
         if self.chunked:
-            self._sendall(b"0\r\n\r\n")
+            closing = b"\r\n" if self._body_started else b""
+            lines = []
+            for name, value in (trailer or {}).items():
+                if any(c in name + value for c in "\r\n"):
+                    raise ValueError("trailer field %r holds a line break" % name)
+                lines.append("%s: %s\r\n" % (name, value))
+            self._sendall(closing + b"0\r\n" + wsgi_to_bytes("".join(lines)) + b"\r\n")
             self._body_left = 0
 
     def getresponse(self) -> NodeResponse:

@@ -35,6 +35,7 @@ class ChunkedDecoder:
         self.rfile = rfile
         self.left_in_chunk = 0
         self.done = False
+        self.trailers: list[tuple[str, str]] = []    # once done: the trailer's fields
 
     def _next_chunk(self) -> None:
         line = self.rfile.readline(MAX_CHUNK_HEADER + 1)
@@ -45,7 +46,7 @@ class ChunkedDecoder:
             raise MalformedBody("invalid chunk header")
         self.left_in_chunk = int(match.group(1), 16)
         if self.left_in_chunk == 0:
-            read_trailers(self.rfile)
+            self.trailers = read_trailers(self.rfile)
             self.done = True
 
     def _end_of_chunk(self) -> None:
@@ -77,7 +78,7 @@ class ChunkedDecoder:
 
 
 def read_trailers(rfile: Any) -> list[tuple[str, str]]:
-    """The trailer section after the last chunk (parsed, then ignored by callers)."""
+    """The trailer section after the last chunk, as (name, value) pairs."""
     try:
         return read_field_lines(rfile.readline, TRAILER_LIMITS)
     except HttpParseError as err:
@@ -112,6 +113,11 @@ class RequestInput:
     @property
     def should_send_hundred_continue(self) -> bool:
         return self._send_continue is not None
+
+    @property
+    def trailers(self) -> list[tuple[str, str]]:
+        """A chunked body's trailer fields, once it has been read to its end."""
+        return self._decoder.trailers if self._decoder is not None else []
 
     @property
     def finished(self) -> bool:

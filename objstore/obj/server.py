@@ -28,6 +28,7 @@ from typing import Any, Iterable, Iterator, Mapping, Optional
 from webob import Request, Response
 from webob.exc import HTTPException, status_map
 
+from objstore.common import body_checksums
 from objstore.common.cluster_config import ClusterConfig
 from objstore.common.config import TRUE_VALUES, ConfigError, ConfigSection, SpaceReserve
 from objstore.common.constraints import MetadataError, check_metadata
@@ -109,6 +110,25 @@ def _abort(status: int, reason: str) -> HTTPException:
     """The same answer as an exception, for checks deep inside a handler."""
     return status_map[status](body=reason.encode("utf-8"), content_type="text/plain",
                               charset=None)
+
+
+def _check_trailer(wsgi_input: Any, writer: Any, length: Optional[int]) -> Optional[Response]:
+    """Refuse a body whose trailer does not vouch for what arrived; else name its MD5.
+
+    The trailer's CRC32 is the proxy's, over the bytes it sent; a mismatch
+    means damage in transit.  ``length``, when announced, must be the count.
+    """
+    if length is not None and writer.bytes_written != length:
+        return _plain(400, "Body of %d bytes, %s announced %d"
+                      % (writer.bytes_written, body_checksums.LENGTH_HEADER, length))
+    try:
+        md5_hex, crc32 = body_checksums.read_trailer(getattr(wsgi_input, "trailers", []))
+    except body_checksums.BadTrailer as err:
+        return _plain(400, str(err))
+    if crc32 != writer.crc32:
+        return _plain(422, "Unprocessable Entity: the body's CRC32 does not match its trailer")
+    writer.name_etag(md5_hex)
+    return None
 
 
 def _is_digits(text: str) -> bool:
@@ -233,9 +253,19 @@ class ObjectServer(StorageServerApp):
         self._container_nodes(req, "X-Delete-At")  # refuse bad queue targets before writing
         limits = self.cluster.constraints
         chunked = "chunked" in req.headers.get("Transfer-Encoding", "").lower()
+        checks_in_trailer = body_checksums.wants_trailer(
+            req.headers.get(body_checksums.CHECKS_HEADER))
         length_text = req.headers.get("Content-Length")
         length: Optional[int] = None
-        if length_text is not None and not chunked:
+        if checks_in_trailer:
+            if not chunked:
+                return _plain(400, "Body checksums in a trailer need a chunked body")
+            length_text = req.headers.get(body_checksums.LENGTH_HEADER)
+            if length_text is not None:
+                if not _is_digits(length_text):
+                    return _plain(400, "Invalid " + body_checksums.LENGTH_HEADER)
+                length = int(length_text)
+        elif length_text is not None and not chunked:
             if not _is_digits(length_text):
                 return _plain(400, "Invalid Content-Length")
             length = int(length_text)
@@ -257,11 +287,18 @@ class ObjectServer(StorageServerApp):
                           _timestamp_headers(current))
         writer = df.writer(length)
         try:
-            body = iter_body(req.environ["wsgi.input"], length,
+            if checks_in_trailer:
+                writer.etag_named_by_sender()
+            # a chunked body is read to its end, trailer included
+            body = iter_body(req.environ["wsgi.input"], None if chunked else length,
                              self.conf.network_chunk_size, self.conf.client_timeout,
                              limits.max_file_size)
             for chunk in body:
                 writer.write(chunk)
+            if checks_in_trailer:
+                refusal = _check_trailer(req.environ["wsgi.input"], writer, length)
+                if refusal is not None:
+                    return refusal
             client_etag = req.headers.get("ETag", "").strip().strip('"').lower()
             if client_etag and client_etag != writer.etag:
                 return _plain(422, "Unprocessable Entity: ETag mismatch")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import abc
 import hashlib
 import zlib
-from typing import Iterable, Iterator, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 from objstore.common.storage_policy import StoragePolicy
 from objstore.common.timestamp import Timestamp
@@ -83,19 +83,38 @@ class DiskFileWriter(abc.ABC):
     """Streams one new ``.data``; nothing is visible until :meth:`put` returns."""
 
     def __init__(self) -> None:
-        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._md5: Any = hashlib.md5(usedforsecurity=False)
+        self._named_etag: Optional[str] = None
         self.crc32 = 0  # of the bytes written so far: what whole reads will check
         self.bytes_written = 0
         self.committed = False
 
+    def etag_named_by_sender(self) -> None:
+        """Hash no MD5 here: the sender names it (:meth:`name_etag`) and the
+        caller checks the sender's CRC32 of the body against :attr:`crc32`."""
+        if self.bytes_written:
+            raise ValueError("the MD5 is already being hashed")
+        self._md5 = None
+
+    def name_etag(self, etag: str) -> None:
+        """The body's MD5, as the sender computed it (after the last write)."""
+        if self._md5 is not None:
+            raise ValueError("this writer hashes its own MD5")
+        self._named_etag = etag
+
     @property
     def etag(self) -> str:
-        """MD5 hex digest of the bytes written so far."""
+        """MD5 hex digest of the bytes written so far (or the one the sender named)."""
+        if self._md5 is None:
+            if self._named_etag is None:
+                raise ValueError("the sender has not named the MD5 yet")
+            return self._named_etag
         return self._md5.hexdigest()
 
     def write(self, chunk: bytes) -> None:
         if chunk:
-            self._md5.update(chunk)
+            if self._md5 is not None:
+                self._md5.update(chunk)
             self.crc32 = zlib.crc32(chunk, self.crc32)
             self.bytes_written += len(chunk)
             self._write(chunk)

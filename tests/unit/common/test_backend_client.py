@@ -7,9 +7,15 @@ from objstore.common.backend_client import (BackendConnection, BackendError, bac
 from objstore.common.logs import set_trans_id
 
 
+# The trailer fields of each request the echo server read (None: not chunked).
+ECHO_TRAILERS = []
+
+
 @pytest.fixture
 def echo_server():
     seen = []
+    trailers = ECHO_TRAILERS
+    trailers.clear()
 
     def app(env, start):
         if env["PATH_INFO"].endswith("/reject"):
@@ -19,6 +25,7 @@ def echo_server():
         body = env["wsgi.input"].read() if env["REQUEST_METHOD"] in ("PUT", "POST") else b""
         seen.append((env["REQUEST_METHOD"], env["PATH_INFO"], env.get("QUERY_STRING"),
                      env.get("HTTP_X_TRANS_ID"), body))
+        trailers.append(getattr(env["wsgi.input"], "trailers", None))
         start("201 Created", [("Content-Length", str(len(body))), ("X-Echo", "yes")])
         return [body]
 
@@ -61,6 +68,35 @@ def test_streaming_put_with_expect_continue(echo_server):
     resp = conn.getresponse()
     assert resp.status == 201 and resp.read() == b"one two three"
     conn.close()
+
+
+def test_a_chunked_body_ends_with_its_trailer_and_the_connection_is_reused(echo_server):
+    port, _seen = echo_server
+    conn = BackendConnection("127.0.0.1", port)
+    conn.putrequest("PUT", quote_backend_path("d1", 1, "/a/c/o"), {}, chunked=True)
+    for piece in (b"x" * 70000, b"", b"tail"):
+        conn.send(piece)
+    conn.finish({"X-Backend-Body-Md5": "0" * 32, "X-Other": "y"})
+    resp = conn.getresponse()
+    assert resp.status == 201 and resp.read() == b"x" * 70000 + b"tail"
+    assert ECHO_TRAILERS[-1] == [("X-Backend-Body-Md5", "0" * 32), ("X-Other", "y")]
+    # the framing ended where the server thought it did: the next request works
+    conn2 = BackendConnection("127.0.0.1", port)
+    conn2.putrequest("PUT", quote_backend_path("d1", 1, "/a/c/empty"), {}, chunked=True)
+    conn2.finish()
+    resp = conn2.getresponse()
+    assert resp.status == 201 and resp.read() == b""
+    assert ECHO_TRAILERS[-1] == []
+
+
+def test_a_trailer_with_a_line_break_is_refused(echo_server):
+    port, _seen = echo_server
+    conn = BackendConnection("127.0.0.1", port)
+    conn.putrequest("PUT", quote_backend_path("d1", 1, "/a/c/o"), {}, chunked=True)
+    conn.send(b"abc")
+    with pytest.raises(ValueError):
+        conn.finish({"X-Evil": "a\r\nInjected: yes"})
+    conn.abort()
 
 
 def test_early_final_status_instead_of_continue(echo_server):

@@ -276,6 +276,35 @@ def test_writer_stores_the_crc_beside_the_etag(manager):
     assert df.data_metadata[CRC_KEY] == _stored_crc(body)
 
 
+def test_writer_told_the_etag_hashes_only_the_crc(manager):
+    # the proxy hashed the body once; the node keeps its CRC32 and the named MD5
+    body = b"streamed body" * 500
+    df = _df(manager)
+    with df.writer(len(body)) as writer:
+        writer.etag_named_by_sender()
+        writer.write(body[:100])
+        writer.write(body[100:])
+        with pytest.raises(ValueError):
+            writer.etag    # nothing named yet, and nothing hashed to fall back on
+        writer.name_etag(hashlib.md5(body).hexdigest())
+        writer.put({"X-Timestamp": Timestamp(1).internal, "Content-Type": "text/plain",
+                    "ETag": writer.etag, "Content-Length": str(len(body))})
+    assert writer._md5 is None
+    body_read, df = _read(manager)
+    assert body_read == body
+    assert df.data_metadata[CRC_KEY] == _stored_crc(body)
+
+
+def test_a_writer_hashing_its_own_md5_takes_no_named_one(manager):
+    with _df(manager).writer(3) as writer:
+        writer.write(b"abc")
+        with pytest.raises(ValueError):
+            writer.etag_named_by_sender()
+        with pytest.raises(ValueError):
+            writer.name_etag("0" * 32)
+        assert writer.etag == hashlib.md5(b"abc").hexdigest()
+
+
 def test_whole_read_checks_the_crc_not_the_md5(manager):
     # the MD5 matches, the stored CRC does not: only a CRC check catches it
     _put_exactly(manager, b"good data", 1, crc="%08x %s" % (

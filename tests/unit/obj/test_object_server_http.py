@@ -167,3 +167,107 @@ def test_server_killed_mid_put_leaves_only_a_temp_file(own_server):
     finally:
         proc2.kill()
         proc2.wait(5)
+
+
+# -- a body whose checksums come in its trailer (objstore.common.body_checksums) --
+
+def _trailer_put(port, path, chunks, trailer, extra_headers=""):
+    """A chunked PUT announcing its checksums in the trailer; returns the answer."""
+    body = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n"
+    body += b"".join(b"%s: %s\r\n" % (k.encode(), v.encode()) for k, v in trailer.items())
+    body += b"\r\n"
+    headers = "Transfer-Encoding: chunked\r\nX-Backend-Body-Checks: trailer\r\n" + extra_headers
+    sock = _raw_put(port, path, headers, [body])
+    answer = sock.makefile("rb").readline()
+    sock.close()
+    return answer
+
+
+def _checksums(chunks):
+    from objstore.common.body_checksums import BodyChecksums
+    sums = BodyChecksums()
+    for chunk in chunks:
+        sums.update(chunk)
+    return sums
+
+
+def _stored_metadata(root, path):
+    """The metadata of the one .data stored for ``/account/container/object``."""
+    from objstore.common.cluster_config import ClusterConfig
+    from objstore.obj.diskfile.fs import read_metadata
+    name_hash = ClusterConfig.build("test-prefix", "test-suffix").hasher.hash_path(
+        *path.lstrip("/").split("/", 2))
+    hash_dir = root / "sda" / "objects" / "1" / name_hash[-3:] / name_hash
+    [data] = [n for n in os.listdir(hash_dir) if n.endswith(".data")]
+    fd = os.open(str(hash_dir / data), os.O_RDONLY)
+    try:
+        return read_metadata(fd, str(hash_dir))
+    finally:
+        os.close(fd)
+
+
+def test_trailer_names_the_etag_and_the_crc_is_stored(server):
+    port, root, _proc = server
+    chunks = [b"a" * 70000, b"b" * 5, b"c" * 100000]
+    sums = _checksums(chunks)
+    answer = _trailer_put(port, "/sda/1/a/c/trailed", chunks, sums.trailer(),
+                          "X-Backend-Obj-Content-Length: 170005\r\n")
+    assert answer.startswith(b"HTTP/1.1 201")
+    status, headers, data = _request(port, "GET", "/sda/1/a/c/trailed")
+    assert status == 200 and data == b"".join(chunks)
+    assert headers["ETag"] == hashlib.md5(data).hexdigest()
+    meta = _stored_metadata(root, "/a/c/trailed")
+    assert meta["ETag"] == hashlib.md5(data).hexdigest()
+    assert meta["X-Backend-Data-Crc32"] == "%08x %s" % (sums.crc32, meta["ETag"])
+
+
+def test_a_body_damaged_in_transit_is_refused(server):
+    port, _root, _proc = server
+    sent = [b"a" * 1000, b"b" * 1000]
+    trailer = _checksums(sent).trailer()
+    damaged = [b"a" * 1000, b"b" * 999 + b"B"]
+    answer = _trailer_put(port, "/sda/1/a/c/damaged", damaged, trailer)
+    assert answer.startswith(b"HTTP/1.1 422")
+    assert _request(port, "GET", "/sda/1/a/c/damaged")[0] == 404
+
+
+@pytest.mark.parametrize("trailer, reason", [
+    ({}, b"lacks"),
+    ({"X-Backend-Body-Md5": "0" * 32}, b"lacks"),
+    ({"X-Backend-Body-Md5": "xyz", "X-Backend-Body-Crc32": "00000000"}, b"malformed"),
+    ({"X-Backend-Body-Md5": "0" * 32, "X-Backend-Body-Crc32": "123"}, b"malformed"),
+])
+def test_a_missing_or_malformed_trailer_is_400_and_stores_nothing(server, trailer, reason):
+    port, _root, _proc = server
+    path = "/sda/1/a/c/badtrailer-%d" % len(str(trailer))
+    sock = _raw_put(port, path, "Transfer-Encoding: chunked\r\nX-Backend-Body-Checks: trailer\r\n"
+                    "Connection: close\r\n",
+                    [b"3\r\nabc\r\n0\r\n" + b"".join(
+                        b"%s: %s\r\n" % (k.encode(), v.encode()) for k, v in trailer.items())
+                     + b"\r\n"])
+    answer = sock.makefile("rb").read()
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 400") and reason in answer
+    assert _request(port, "GET", path)[0] == 404
+
+
+def test_the_announced_length_and_the_clients_etag_are_checked(server):
+    port, _root, _proc = server
+    chunks = [b"z" * 500]
+    sums = _checksums(chunks)
+    answer = _trailer_put(port, "/sda/1/a/c/short", chunks, sums.trailer(),
+                          "X-Backend-Obj-Content-Length: 501\r\n")
+    assert answer.startswith(b"HTTP/1.1 400")
+    answer = _trailer_put(port, "/sda/1/a/c/etag", chunks, sums.trailer(),
+                          "ETag: %s\r\n" % ("0" * 32))
+    assert answer.startswith(b"HTTP/1.1 422")
+    for name in ("short", "etag"):
+        assert _request(port, "GET", "/sda/1/a/c/" + name)[0] == 404
+
+
+def test_trailer_checks_need_a_chunked_body(server):
+    port, _root, _proc = server
+    status, _h, body = _request(port, "PUT", "/sda/1/a/c/fixed", body=b"abc", headers={
+        "X-Timestamp": Timestamp.now().internal, "Content-Type": "a/b",
+        "X-Backend-Body-Checks": "trailer"})
+    assert status == 400 and b"chunked" in body

@@ -60,8 +60,14 @@ def test_body_streams_in_client_sized_chunks(cluster):
                          headers={"Content-Type": "a/b"}).get_response(app)
     assert resp.status_int == 201
     seen = [h for node in cluster.nodes for m, _p, h in node.object.requests if m == "PUT"]
-    assert {h["Content-Length"] for h in seen} == {"10000"}
+    # chunked to the nodes, its length announced and its checksums in the trailer
+    assert {h["X-Backend-Obj-Content-Length"] for h in seen} == {"10000"}
+    assert {h["Transfer-Encoding"] for h in seen} == {"chunked"}
+    assert {h["X-Backend-Body-Checks"] for h in seen} == {"trailer"}
+    assert not any("Content-Length" in h for h in seen)
     assert {h["Expect"] for h in seen} == {"100-continue"}
+    assert resp.headers["Etag"] == hashlib.md5(data).hexdigest()
+    assert Request.blank("/v1/%s/c/s" % ACCOUNT).get_response(app).body == data
 
 
 def test_small_body_goes_whole_without_expect(cluster):
@@ -128,6 +134,28 @@ def test_etag_mismatch_is_422(cluster):
                          headers={"ETag": hashlib.md5(b"abc").hexdigest(),
                                   "Content-Type": "a/b"}).get_response(app)
     assert resp.status_int == 201
+
+
+def test_streamed_body_is_hashed_once_and_its_etag_still_checked(cluster):
+    # above whole_body_put_max the nodes hash no MD5: the proxy's trailer names it
+    app = cluster.make_proxy(client_chunk_size=700, whole_body_put_max=1000)
+    make_container(app)
+    data = bytes(range(256)) * 40
+    resp = Request.blank("/v1/%s/c/big" % ACCOUNT, method="PUT", body=data,
+                         headers={"ETag": hashlib.md5(b"other").hexdigest(),
+                                  "Content-Type": "a/b"}).get_response(app)
+    assert resp.status_int == 422
+    assert Request.blank("/v1/%s/c/big" % ACCOUNT).get_response(app).status_int == 404
+    req = Request.blank("/v1/%s/c/big" % ACCOUNT, method="PUT",
+                        headers={"Transfer-Encoding": "chunked", "Content-Type": "a/b",
+                                 "ETag": hashlib.md5(data).hexdigest()})
+    req.environ["wsgi.input"] = SlowChunks([data[:5000], data[5000:]])
+    req.environ.pop("CONTENT_LENGTH", None)
+    resp = req.get_response(app)
+    assert resp.status_int == 201
+    assert resp.headers["Etag"] == hashlib.md5(data).hexdigest()
+    got = Request.blank("/v1/%s/c/big" % ACCOUNT).get_response(app)
+    assert got.body == data and got.headers["Etag"] == hashlib.md5(data).hexdigest()
 
 
 def test_bad_names_and_metadata_are_400(cluster):

@@ -39,6 +39,7 @@ class Putter:
         self._queue: Any = None        # made by start(): a whole-body putter never streams
         self._done: Any = None
         self._sender: Any = None
+        self._trailer: Optional[Mapping[str, str]] = None   # ends a chunked body
 
     # -- connecting --------------------------------------------------------------
     @classmethod
@@ -118,7 +119,7 @@ class Putter:
             if not self.failed:
                 try:
                     with Timeout(self.node_timeout):
-                        self.conn.finish()
+                        self.conn.finish(self._trailer)
                 except (BackendError, Timeout) as err:
                     self.fail("finish: %s" % (err or "timeout"))
         finally:
@@ -133,7 +134,9 @@ class Putter:
         """Queue a chunk (waits while this node's queue is full)."""
         self._queue.put(chunk)
 
-    def end_body(self) -> None:
+    def end_body(self, trailer: Optional[Mapping[str, str]] = None) -> None:
+        """No more chunks; a chunked body ends with ``trailer``'s fields."""
+        self._trailer = trailer
         self._queue.put(None)
 
     def wait_sent(self) -> None:
@@ -212,11 +215,12 @@ def _one_per_header_set(nodes: Iterator[dict], headers_list: list[dict],
     return [p for p in pile if p is not None]
 
 
-def finish_putters(putters: list[Putter], logger: logging.Logger) -> None:
-    """End every live body, then read all answers in parallel."""
+def finish_putters(putters: list[Putter], logger: logging.Logger,
+                   trailer: Optional[Mapping[str, str]] = None) -> None:
+    """End every live body (with ``trailer``), then read all answers in parallel."""
     for putter in putters:
         if putter._sender is not None:
-            putter.end_body()
+            putter.end_body(trailer)
     pile = GreenPile(max(len(putters), 1))
     for putter in putters:
         if putter._sender is not None:
