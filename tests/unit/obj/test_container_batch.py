@@ -176,23 +176,24 @@ def _write_then_send(batcher, upd, fsync_time):
     return batcher.send(NODE, upd)
 
 
+def _four_writes_15ms_apart(batcher):
+    pile = GreenPile(4)
+    for i in range(4):
+        pile.spawn(_write_then_send, batcher, update("w%d" % i, 2000 + i), 0.015 * i)
+    return list(pile)
+
+
 def test_a_batch_waits_for_writes_still_in_their_fsyncs(network):
     # Four writes whose fsyncs end 15 ms apart, each longer than a round trip:
     # the first update waits for the others instead of leaving alone.
     batcher = ContainerUpdateBatcher(0.5, 3, LOG, writes_wait=1.0)
-    pile = GreenPile(4)
-    for i in range(4):
-        pile.spawn(_write_then_send, batcher, update("w%d" % i, 2000 + i), 0.015 * i)
-    assert list(pile) == [True] * 4
+    assert _four_writes_15ms_apart(batcher) == [True] * 4
     assert (batcher.requests, batcher.rows) == (1, 4)
     assert [o["name"] for o in network.listing()] == ["w0", "w1", "w2", "w3"]
 
 
 def test_without_the_wait_those_writes_take_more_requests(network):
     batcher = ContainerUpdateBatcher(0.5, 3, LOG, writes_wait=0.0)
-    pile = GreenPile(4)
-    for i in range(4):
-        pile.spawn(_write_then_send, batcher, update("w%d" % i, 2000 + i), 0.015 * i)
-    assert list(pile) == [True] * 4
+    assert _four_writes_15ms_apart(batcher) == [True] * 4
     assert batcher.requests > 1
     assert len(network.listing()) == 4
