@@ -46,12 +46,10 @@ class BodyChecksums:
     def __init__(self) -> None:
         self._md5 = hashlib.md5(usedforsecurity=False)
         self.crc32 = 0
-        self.size = 0
 
     def update(self, chunk: bytes) -> None:
         self._md5.update(chunk)
         self.crc32 = zlib.crc32(chunk, self.crc32)
-        self.size += len(chunk)
 
     @property
     def md5_hex(self) -> str:

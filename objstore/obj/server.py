@@ -52,7 +52,8 @@ from objstore.obj import container_update, expiring_update
 from objstore.obj.container_batch import ContainerUpdateBatcher
 from objstore.obj.diskfile import (AsyncUpdate, DiskFile, DiskFileDeviceUnavailable,
                                    DiskFileExpired, DiskFileNoSpace, DiskFileNotExist,
-                                   DiskFileQuarantined, DiskFileRouter, fs_managers)
+                                   DiskFileQuarantined, DiskFileRouter, DiskFileWriter,
+                                   fs_managers)
 from objstore.obj.diskfile.rules import DEFAULT_RECLAIM_AGE
 from objstore.obj.expire_protocol import EXPIRE_METHOD
 from objstore.obj.expire_server import REFUSAL_REASONS, ExpireVerb, expiry_refusal
@@ -112,7 +113,8 @@ def _abort(status: int, reason: str) -> HTTPException:
                               charset=None)
 
 
-def _check_trailer(wsgi_input: Any, writer: Any, length: Optional[int]) -> Optional[Response]:
+def _check_trailer(wsgi_input: Any, writer: DiskFileWriter,
+                   length: Optional[int]) -> Optional[Response]:
     """Refuse a body whose trailer does not vouch for what arrived; else name its MD5.
 
     The trailer's CRC32 is the proxy's, over the bytes it sent; a mismatch

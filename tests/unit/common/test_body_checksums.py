@@ -15,7 +15,6 @@ def test_checksums_of_the_chunks_fed():
     for chunk in (b"abc", b"", b"x" * 70000):
         sums.update(chunk)
     body = b"abc" + b"x" * 70000
-    assert sums.size == len(body)
     assert sums.trailer() == {"X-Backend-Body-Md5": hashlib.md5(body).hexdigest(),
                               "X-Backend-Body-Crc32": "%08x" % zlib.crc32(body)}
 
