@@ -8,8 +8,8 @@ were loaded at start and live until exit.  Profiled at 16 concurrent 4 KiB
 PUTs, settling the heap once the app is loaded (those start-up objects frozen
 out of every later pass, and young passes ten times rarer) cut user CPU per
 request in the proxy, object and container servers alike: by 8-10% in two
-interleaved runs, by 2-6% in a third.  Memory
-stays bounded: garbage cycles wait for at most a few thousand allocations.
+interleaved runs, by 2-6% in a third.  Memory stays bounded: garbage
+cycles wait for at most a few thousand allocations.
 """
 from __future__ import annotations
 
