@@ -1,4 +1,5 @@
 """Keep-alive backend connections: reused only when clean, never stale."""
+import os
 import socket
 
 import pytest
@@ -142,3 +143,19 @@ def test_a_chunked_request_cannot_carry_a_held_body():
     conn.host, conn.port = "h", 1
     with pytest.raises(ValueError):
         conn.putrequest("PUT", "/d/1/a", {}, chunked=True, body=b"x")
+
+
+def test_a_forked_child_starts_with_no_idle_connections():
+    idle = IdleConnections()
+    left, right = socket.socketpair()
+    try:
+        idle.give(("127.0.0.1", 6200), left)
+        pid = os.fork()
+        if pid == 0:  # the child: the parent's socket is not its to reuse
+            os._exit(0 if idle.take(("127.0.0.1", 6200)) is None else 1)
+        _pid, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert idle.take(("127.0.0.1", 6200)) is left  # the parent keeps it
+    finally:
+        left.close()
+        right.close()
