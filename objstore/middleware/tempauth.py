@@ -57,6 +57,8 @@ INFOCACHE_KEYS = ("objstore.infocache", "swift.infocache")
 # Compared against when the user does not exist, so "no such user" and
 # "wrong key" take the same time.
 _DUMMY_KEY = "objstore-no-such-user-" + "x" * 16
+# Tokens remembered after a successful check; past this the oldest is dropped.
+CHECKED_TOKENS_KEPT = 4096
 
 
 @dataclasses.dataclass
@@ -136,6 +138,8 @@ class TempAuth:
             for prefix in self.reseller_prefixes}
         self.users: dict[str, TempAuthUser] = self.settings.users
         self.signer = TokenSigner(self._token_secret(), self.reseller_prefix + "tk")
+        # token -> (user name, user entry, expiry, groups), oldest first
+        self._checked_tokens: dict[str, tuple[str, TempAuthUser, int, str]] = {}
 
     def _token_secret(self) -> bytes:
         if self.settings.token_secret:
@@ -275,14 +279,33 @@ class TempAuth:
         return ",".join(groups)
 
     def groups_for_token(self, token: str) -> Optional[str]:
-        """The token's groups if it is ours, unexpired, and its user and key still stand."""
+        """The token's groups if it is ours, unexpired, and its user and key still stand.
+
+        A token checked once is remembered until it expires: checking it
+        costs two HMACs and a JSON parse, and a client sends the same token
+        with every request.  Only tokens that passed are remembered, so
+        forged ones cannot fill the memory, and a remembered token counts
+        only while its user's entry is the very one it was checked against.
+        """
+        now = self.clock()
+        known = self._checked_tokens.get(token)
+        if known is not None:
+            user_name, entry, expires, groups = known
+            if expires > now and self.users.get(user_name) is entry:
+                return groups
+            del self._checked_tokens[token]
         claims = self.signer.verify(token)
-        if claims is None or claims.expires <= self.clock():
+        if claims is None or claims.expires <= now:
             return None
-        entry = self.users.get("%s:%s" % (claims.account, claims.user))
+        user_name = "%s:%s" % (claims.account, claims.user)
+        entry = self.users.get(user_name)
         if entry is None or not self.signer.key_matches(claims, entry.key):
             return None
-        return self.user_groups(entry)
+        groups = self.user_groups(entry)
+        if len(self._checked_tokens) >= CHECKED_TOKENS_KEPT:
+            del self._checked_tokens[next(iter(self._checked_tokens))]  # the oldest
+        self._checked_tokens[token] = (user_name, entry, claims.expires, groups)
+        return groups
 
     # -- token requests ----------------------------------------------------
 

@@ -249,6 +249,51 @@ def test_group_change_takes_effect_without_new_token():
     assert call(make_auth(demoted)[0], "/v1/AUTH_test/c", token).status_int == 403
 
 
+def _counting_verify(auth):
+    checks = []
+    verify = auth.signer.verify
+
+    def counted(token):
+        checks.append(token)
+        return verify(token)
+    auth.signer.verify = counted
+    return checks
+
+
+def test_a_token_is_checked_once_then_remembered():
+    auth, _ = make_auth()
+    token = token_for(auth, "test:tester")
+    checks = _counting_verify(auth)
+    for _ in range(3):
+        assert call(auth, "/v1/AUTH_test/c", token).status_int == 200
+    assert checks == [token]
+
+
+def test_a_remembered_token_stops_when_its_user_entry_changes():
+    auth, _ = make_auth()
+    token = token_for(auth, "test:tester")
+    assert call(auth, "/v1/AUTH_test/c", token).status_int == 200
+    rekeyed = make_auth(dict(AIO_CONF, user_test_tester="newkey .admin"))[0]
+    auth.users["test:tester"] = rekeyed.users["test:tester"]
+    assert call(auth, "/v1/AUTH_test/c", token).status_int == 401
+
+
+def test_forged_tokens_are_not_remembered_and_the_memory_is_bounded(monkeypatch):
+    monkeypatch.setattr(tempauth, "CHECKED_TOKENS_KEPT", 2)
+    auth, _ = make_auth()
+    tokens = [token_for(auth, user) for user in ("test:tester", "test2:tester2",
+                                                  "test:tester3")]
+    for forged in ("AUTH_tkgarbage", tokens[0][:-1] + "x"):
+        assert call(auth, "/v1/AUTH_test", forged).status_int == 401
+    assert len(auth._checked_tokens) == 0
+    for token in tokens:
+        call(auth, "/v1/AUTH_test", token)
+    assert len(auth._checked_tokens) == 2
+    checks = _counting_verify(auth)
+    assert call(auth, "/v1/AUTH_test", tokens[0]).status_int == 200  # checked again
+    assert checks == [tokens[0]]
+
+
 # -- authorization ----------------------------------------------------------------------------
 
 def test_non_admin_needs_acl():
