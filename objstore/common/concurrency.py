@@ -190,6 +190,13 @@ class _ThreadOffload:
 
     def _work(self, wake: Any, wait_first: bool = True) -> None:
         jobs, idle, done, write_fd = self._jobs, self._idle, self._done, self._fds[1]
+        # A woken thread that preempts the hub finds the GIL held and at once
+        # hands the CPU back; as a batch thread it waits for the hub to yield
+        # instead (A/B, 4 runs: CPU per PUT -2% to -10%, per DELETE 0 to -8%).
+        try:
+            os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+        except (AttributeError, OSError):  # not Linux, or not allowed
+            pass
         wake.acquire()  # held while working; the hub releases it to wake us
         while True:
             if wait_first:
