@@ -1,5 +1,6 @@
 """Log lines: the cached-second formatter writes exactly what logging's default would."""
 import logging
+import os
 
 from objstore.common import logs
 
@@ -32,3 +33,25 @@ def test_trimmed_records_still_carry_every_field_the_format_prints(monkeypatch):
     line = logs._LineFormatter().format(record)
     assert line.endswith("objstore.test INFO hello you (txn: tx2)")
     assert record.thread is None and record.process is None
+
+
+def test_a_rotated_log_file_is_followed_within_a_second(tmp_path):
+    now = [100.0]
+    path = tmp_path / "server.log"
+    handler = logs._ReopenedFileHandler(str(path), clock=lambda: now[0])
+    handler.setFormatter(logging.Formatter("%(message)s"))
+
+    def line(text):
+        handler.emit(logging.LogRecord("t", logging.INFO, __file__, 1, text, None, None))
+
+    try:
+        line("before")
+        os.rename(path, tmp_path / "server.log.1")  # what logrotate does
+        now[0] += 0.5
+        line("just after")  # the rotated file keeps it: no stat this soon
+        now[0] += 0.6
+        line("a second on")
+        assert (tmp_path / "server.log.1").read_text() == "before\njust after\n"
+        assert path.read_text() == "a second on\n"
+    finally:
+        handler.close()
