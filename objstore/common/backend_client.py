@@ -126,7 +126,8 @@ class IdleConnections:
         self._idle.clear()
 
     def forget(self) -> None:
-        """Drop every socket: the parent process owns them (letting go of our copies leaves its own open)."""
+        """Drop every socket: they are the parent process's (dropping our copies
+        leaves its own open)."""
         self._idle = {}
 
 

@@ -22,9 +22,9 @@ warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 import eventlet  # noqa: E402
 import eventlet.debug
+import eventlet.greenio
 import eventlet.hubs
 import eventlet.patcher
-import eventlet.greenio
 import eventlet.queue
 import eventlet.semaphore
 import eventlet.wsgi
@@ -181,14 +181,14 @@ class _ThreadOffload:
         except IndexError:  # every thread is busy: one of them finds the job
             if self._started < self._max_threads:
                 self._started += 1
-                _real_thread.start_new_thread(self._work, (_real_thread.allocate_lock(),
-                                                           False))
+                _real_thread.start_new_thread(self._work, (_real_thread.allocate_lock(),))
         ok, value = done.wait()
         if not ok:
             raise value
         return value
 
-    def _work(self, wake: Any, wait_first: bool = True) -> None:
+    def _work(self, wake: Any) -> None:
+        """A new thread's loop: the job that made it is waiting for it already."""
         jobs, idle, done, write_fd = self._jobs, self._idle, self._done, self._fds[1]
         # A woken thread that preempts the hub finds the GIL held and at once
         # hands the CPU back; as a batch thread it waits for the hub to yield
@@ -198,6 +198,7 @@ class _ThreadOffload:
         except (AttributeError, OSError):  # not Linux, or not allowed
             pass
         wake.acquire()  # held while working; the hub releases it to wake us
+        wait_first = False
         while True:
             if wait_first:
                 wake.acquire()
