@@ -10,8 +10,10 @@ from objstore.obj import server as server_mod
 
 PATH = "/sda/3/AUTH_a/c/o"
 DAY = 86400
-# Three expiries: the first two share tomorrow's bucket, the third is a day later.
-BASE = (int(time.time()) // DAY + 1) * DAY
+# Three expiries: the first two share one day's bucket, the third is a day later.
+# That day starts after tomorrow's midnight, so a run collected before a
+# midnight and run after it still sends times in the future.
+BASE = (int(time.time()) // DAY + 2) * DAY
 D1, D2, D3 = BASE + 10, BASE + 20, BASE + DAY + 5
 
 
