@@ -15,7 +15,7 @@ import os
 import sys
 import time
 import uuid
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from objstore.common.config import ConfigSection
 
@@ -113,7 +113,7 @@ class _ReopenedFileHandler(logging.handlers.WatchedFileHandler):
     goes to the rotated file, which keeps it.
     """
 
-    def __init__(self, filename: str, clock: Any = time.monotonic) -> None:
+    def __init__(self, filename: str, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(filename)
         self._clock = clock
         self._next_look = clock() + 1.0
