@@ -19,11 +19,24 @@ row: 204 when every row was merged, 404 when the container does not exist,
 400 for a malformed body.  Rows are merged newest-wins, so a batch is
 idempotent and its order does not matter.
 
+Rows for several containers on one device travel together as well, as
+sections: ``UPDATE /<dev>`` with ``X-Backend-Record-Type: object-sections``
+and a JSON body listing ``{"partition", "account", "container", "rows"}``.
+An object server reports to every container replica its writes land in, so
+when uploads spread over several containers its rows for one device split
+into as many requests, of one or two rows each (measured with 16 clients
+over 4 containers: 1.3 rows per request, against 2.7 into one container),
+and the request around a row is most of what a container server spends on
+it.  The answer to a sectioned batch is 200 with a JSON list of one status
+per section, in order, each what that container's own ``UPDATE`` would have
+answered; a status for the whole request (400, 507) covers every section.
+
 This module is the format, both ways; the container server decides what a
 row does to its database.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any, Callable
 
@@ -32,7 +45,8 @@ from objstore.common.timestamp import Timestamp
 
 RECORD_TYPE_HEADER = "X-Backend-Record-Type"
 OBJECT_RECORDS = "object"
-# Rows one request carries; the sender splits larger groups.
+OBJECT_SECTIONS = "object-sections"
+# Rows one request carries (all its sections together); the sender splits larger groups.
 MAX_BATCH_ROWS = 256
 # A full batch of the longest names, types and ETags stays well under this.
 MAX_BATCH_BYTES = 4 * 1024 * 1024
@@ -126,3 +140,79 @@ def _int_field(row: dict, field: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= SQLITE_MAX_INT:
         raise BadRowBatch("Row field %r must be a non-negative integer" % field)
     return value
+
+
+@dataclasses.dataclass
+class RowSection:
+    """One container's rows in a sectioned batch."""
+    partition: str
+    account: str
+    container: str
+    rows: list[dict[str, Any]]
+
+
+def encode_sections(sections: list[RowSection]) -> bytes:
+    return json.dumps([dataclasses.asdict(section) for section in sections],
+                      ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def parse_sections(body: bytes, max_name_bytes: int, allow_nul: bool,
+                   policy_known: Callable[[int], bool]) -> list[RowSection]:
+    """The sections of an ``object-sections`` body, every row checked as in
+    :func:`parse_row_batch`; raises :class:`BadRowBatch` with a short reason."""
+    if len(body) > MAX_BATCH_BYTES:
+        raise BadRowBatch("Body larger than %d bytes" % MAX_BATCH_BYTES)
+    try:
+        sections = json.loads(body)
+    except (ValueError, RecursionError):
+        raise BadRowBatch("Body is not JSON") from None
+    if not isinstance(sections, list) or not sections:
+        raise BadRowBatch("Body must be a non-empty JSON list of sections")
+    parsed = [_checked_section(section, max_name_bytes, allow_nul, policy_known)
+              for section in sections]
+    if sum(len(section.rows) for section in parsed) > MAX_BATCH_ROWS:
+        raise BadRowBatch("More than %d rows" % MAX_BATCH_ROWS)
+    return parsed
+
+
+def _checked_section(section: Any, max_name_bytes: int, allow_nul: bool,
+                     policy_known: Callable[[int], bool]) -> RowSection:
+    if not isinstance(section, dict):
+        raise BadRowBatch("A section must be a JSON object")
+    partition = section.get("partition")
+    if not isinstance(partition, str) or not partition.isascii() or not partition.isdigit():
+        raise BadRowBatch("A section needs a partition number")
+    names = []
+    for field in ("account", "container"):
+        value = section.get(field)
+        if not isinstance(value, str) or not value or "/" in value:
+            raise BadRowBatch("Section %s name missing or not a name" % field)
+        if "\x00" in value and not allow_nul:
+            raise BadRowBatch("Section %s name contains NUL" % field)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadRowBatch("Section %s name is not UTF-8" % field) from None
+        names.append(value)
+    rows = section.get("rows")
+    if not isinstance(rows, list) or not rows:
+        raise BadRowBatch("A section needs a non-empty list of rows")
+    if len(rows) > MAX_BATCH_ROWS:
+        raise BadRowBatch("More than %d rows" % MAX_BATCH_ROWS)
+    return RowSection(partition, names[0], names[1],
+                      [_checked_row(row, max_name_bytes, allow_nul, policy_known)
+                       for row in rows])
+
+
+def encode_section_statuses(statuses: list[int]) -> bytes:
+    return json.dumps(statuses).encode("ascii")
+
+
+def parse_section_statuses(body: bytes, sections: int) -> list[int]:
+    """One status per section from a sectioned batch's answer; ValueError
+    when the answer is not that (the sender then treats every section as failed)."""
+    statuses = json.loads(body)
+    if not isinstance(statuses, list) or len(statuses) != sections or \
+            not all(isinstance(s, int) and not isinstance(s, bool) for s in statuses):
+        raise ValueError("not one status per section")
+    return statuses

@@ -77,6 +77,18 @@ def split_backend_path(req: Request, min_segments: int, max_segments: int) -> li
     return segments
 
 
+def device_of_path(req: Request) -> Optional[str]:
+    """The device a whole-device request (``/<device>``) names; None when
+    the path is anything else."""
+    raw = req.environ.get("PATH_INFO", "")
+    if not raw.startswith("/") or not wsgi_is_utf8(raw):
+        return None
+    device = wsgi_to_str(raw)[1:]
+    if not device or "/" in device or device in (".", ".."):
+        return None
+    return device
+
+
 def required_timestamp(req: Request, header: str = "X-Timestamp") -> Timestamp:
     """The request's timestamp; 400 when it is missing or malformed."""
     value = req.headers.get(header)

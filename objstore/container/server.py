@@ -13,6 +13,7 @@ from typing import Any, Mapping, Optional
 from webob import Request, Response
 
 from objstore.common.cluster_config import ClusterConfig
+from objstore.common.concurrency import GreenPile
 from objstore.common.config import ConfigSection
 from objstore.common.constraints import MetadataError, check_metadata
 from objstore.common.db import DatabaseAlreadyExists
@@ -20,14 +21,17 @@ from objstore.common.db_group_commit import GroupCommit
 from objstore.common.durable_fs import check_device
 from objstore.common.listing_format import PLAIN_TYPE, content_type_header, render_listing
 from objstore.common.logs import get_logger
-from objstore.common.object_row_batch import (OBJECT_RECORDS, RECORD_TYPE_HEADER, BadRowBatch,
-                                              MAX_BATCH_BYTES, parse_row_batch)
+from objstore.common.http_response import json_response
+from objstore.common.object_row_batch import (MAX_BATCH_BYTES, OBJECT_RECORDS, OBJECT_SECTIONS,
+                                              RECORD_TYPE_HEADER, BadRowBatch, RowSection,
+                                              encode_section_statuses, parse_row_batch,
+                                              parse_sections)
 from objstore.common.reserved_names import allows_reserved
 from objstore.common.pipeline import typed_factory
 from objstore.common.storage_policy import POLICY_DEFAULT_HEADER, POLICY_INDEX_HEADER
 from objstore.common.storage_app import DatabaseServerApp
-from objstore.common.storage_request import (header_int, header_text, http_error,
-                                             listing_params, required_timestamp,
+from objstore.common.storage_request import (device_of_path, header_int, header_text,
+                                             http_error, listing_params, required_timestamp,
                                              split_backend_path)
 from objstore.common.storage_request import text_response
 from objstore.common.timestamp import Timestamp
@@ -235,20 +239,20 @@ class ContainerServer(DatabaseServerApp):
 
     def UPDATE(self, req: Request) -> Response:
         """Object rows reported together (see :mod:`objstore.common.object_row_batch`)."""
+        if req.headers.get(RECORD_TYPE_HEADER, "").lower() == OBJECT_SECTIONS:
+            return self._update_sections(req)
         broker, (_dev, _part, account, _container, obj) = self._broker(req)
         if obj is not None:
             return text_response(400, "UPDATE names a container, not an object")
         if req.headers.get(RECORD_TYPE_HEADER, "").lower() != OBJECT_RECORDS:
-            return text_response(400, "%s must be %r" % (RECORD_TYPE_HEADER, OBJECT_RECORDS))
-        if req.content_length is None:
-            return text_response(411, "Content-Length required")
-        if req.content_length > MAX_BATCH_BYTES:
-            return text_response(413, "Body larger than %d bytes" % MAX_BATCH_BYTES)
+            return text_response(400, "%s must be %r or %r" % (
+                RECORD_TYPE_HEADER, OBJECT_RECORDS, OBJECT_SECTIONS))
+        refused = _batch_length_refused(req)
+        if refused is not None:
+            return refused
         try:
             rows = parse_row_batch(req.body, self.cluster.constraints.max_object_name_length,
-                                   allows_reserved(req.headers),
-                                   lambda index: self.cluster.policies.get_by_index(index)
-                                   is not None)
+                                   allows_reserved(req.headers), self._policy_known)
         except BadRowBatch as err:
             return text_response(400, str(err))
         oldest = min(Timestamp(row["created_at"]) for row in rows)
@@ -256,6 +260,54 @@ class ContainerServer(DatabaseServerApp):
             return text_response(404)
         broker.merge_items(rows)
         return text_response(204)
+
+    def _update_sections(self, req: Request) -> Response:
+        """Rows for several containers on one device (``UPDATE /<dev>``).
+
+        Each section is merged as its own ``UPDATE`` would be, all at once
+        (each container's rows wait for their own group commit), and the
+        answer lists what each would have answered.
+        """
+        device = device_of_path(req)
+        if device is None:
+            return text_response(400, "A sectioned UPDATE names a device: /<device>")
+        refused = _batch_length_refused(req)
+        if refused is not None:
+            return refused
+        device_path = check_device(self.conf.devices, device, self.conf.mount_check)
+        if device_path is None:
+            return text_response(507, "%s is not mounted" % device)
+        try:
+            sections = parse_sections(req.body, self.cluster.constraints.max_object_name_length,
+                                      allows_reserved(req.headers), self._policy_known)
+        except BadRowBatch as err:
+            return text_response(400, str(err))
+        if len(sections) == 1:
+            statuses = [self._merge_section(req, device_path, sections[0])]
+        else:
+            pile = GreenPile(len(sections))
+            for section in sections:
+                pile.spawn(self._merge_section, req, device_path, section)
+            statuses = list(pile)
+        return json_response(encode_section_statuses(statuses))
+
+    def _merge_section(self, req: Request, device_path: str, section: RowSection) -> int:
+        """The status this section's rows earn (204 merged, 404 no such container)."""
+        try:
+            broker = self.kept_broker(req, ContainerBroker.for_container(
+                self.cluster.hasher, device_path, section.partition, section.account,
+                section.container, timeout=self.conf.db_timeout,
+                group_commit=self.group_commit))
+            oldest = min(Timestamp(row["created_at"]) for row in section.rows)
+            if not self._ensure_container(req, broker, section.account, oldest):
+                return 404
+            broker.merge_items(section.rows)
+        except Exception as err:  # noqa: BLE001 - one container's failure is its section's answer
+            return self.error_response(req, err).status_int
+        return 204
+
+    def _policy_known(self, index: int) -> bool:
+        return self.cluster.policies.get_by_index(index) is not None
 
     def _ensure_container(self, req: Request, broker: ContainerBroker, account: str,
                           timestamp: Timestamp) -> bool:
@@ -366,6 +418,16 @@ class ContainerServer(DatabaseServerApp):
                         body=body)
         resp.headers["Content-Type"] = content_type_header(params.media_type)
         return resp
+
+
+
+def _batch_length_refused(req: Request) -> Optional[Response]:
+    """The answer to a batch body of no or too great a length; None when it may be read."""
+    if req.content_length is None:
+        return text_response(411, "Content-Length required")
+    if req.content_length > MAX_BATCH_BYTES:
+        return text_response(413, "Body larger than %d bytes" % MAX_BATCH_BYTES)
+    return None
 
 
 @typed_factory(ContainerServerConfig)

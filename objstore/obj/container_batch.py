@@ -1,4 +1,4 @@
-"""Container updates that arrive together leave together: one ``UPDATE`` per replica.
+"""Container updates that arrive together leave together: one ``UPDATE`` per device.
 
 Many uploads into one container make every object server report rows to
 the same container replica at the same moment.  Profiled at 16 concurrent
@@ -11,13 +11,17 @@ arrive join its batch (:mod:`objstore.common.gathering`), and it waits a
 few milliseconds more for the writes that were already in their fsyncs when
 it arrived (:meth:`ContainerUpdateBatcher.writing`); then it sends
 them as one ``UPDATE`` (the format is :mod:`objstore.common.object_row_batch`)
-and hands every member its answer.
+and hands every member its answer.  Rounds are per container server device,
+not per container: rows for several containers on that device travel as
+sections of one request, so uploads spread over many containers batch as
+well as uploads into one.
 Nobody is answered before the container server answered for its row, so
 an object write reports exactly what a single update would: the rows of a
 failed batch become async pendings like a failed single update.
 
 A container server that does not know ``UPDATE`` (405, a mixed-version
-cluster during an upgrade) gets the batch's rows one request each.
+cluster during an upgrade) gets the batch's rows one request each; one that
+knows ``UPDATE`` but not sections (400) gets one ``UPDATE`` per container.
 """
 from __future__ import annotations
 
@@ -27,8 +31,10 @@ from typing import ContextManager, Optional
 from objstore.common.backend_client import BackendError, backend_request
 from objstore.common.gathering import Arrivals, Gatherer
 from objstore.common.http_text import wsgi_to_str
-from objstore.common.object_row_batch import (MAX_BATCH_ROWS, OBJECT_RECORDS,
-                                              RECORD_TYPE_HEADER, encode_row_batch, object_row)
+from objstore.common.object_row_batch import (MAX_BATCH_ROWS, OBJECT_RECORDS, OBJECT_SECTIONS,
+                                              RECORD_TYPE_HEADER, RowSection, encode_row_batch,
+                                              encode_sections, object_row,
+                                              parse_section_statuses)
 from objstore.common.reserved_names import ALLOW_RESERVED_HEADER
 from objstore.common.storage_policy import POLICY_INDEX_HEADER
 from objstore.obj.container_update import send_update
@@ -68,20 +74,85 @@ class ContainerUpdateBatcher:
             # Not expressible as a row (an override that is not a number):
             # the single request lets the container server judge it.
             return self._send_one(node, update)
-        key = (node.ip, node.port, node.device, str(node.partition), update.account,
-               update.container)
-        return self._gatherer.submit(key, update,
-                                     lambda updates: self._deliver(node, updates))
+        key = (node.ip, node.port, node.device)
+        return self._gatherer.submit(key, (node, update), self._deliver)
 
-    def _deliver(self, node: ContainerNode, updates: list[AsyncUpdate]) -> list[bool]:
+    def _deliver(self, members: list[tuple[ContainerNode, AsyncUpdate]]) -> list[bool]:
+        """One round for one device: a request for one container's rows, or
+        one with a section per container."""
+        if len(members) == 1:
+            return [self._send_one(*members[0])]
+        by_container: dict[tuple, list[int]] = {}
+        for index, (node, update) in enumerate(members):
+            key = (node.partition, update.account, update.container)
+            by_container.setdefault(key, []).append(index)
+        if len(by_container) == 1:
+            node = members[0][0]
+            return self._deliver_rows(node, [update for _node, update in members])
+        groups = list(by_container.values())
+        statuses = self._deliver_sections(members, groups)
+        results = [False] * len(members)
+        for group, status in zip(groups, statuses):
+            if status is None:   # not understood: this container's rows on their own
+                outcome = self._deliver_rows(members[group[0]][0],
+                                             [members[i][1] for i in group])
+            else:
+                outcome = [200 <= status < 300] * len(group)
+            for index, result in zip(group, outcome):
+                results[index] = result
+        return results
+
+    def _deliver_sections(self, members: list[tuple[ContainerNode, AsyncUpdate]],
+                          groups: list[list[int]]) -> list[Optional[int]]:
+        """Each group's status from one sectioned ``UPDATE`` (0: failed); None
+        for every group when the server does not know sections."""
+        node = members[groups[0][0]][0]
+        sections = []
+        for group in groups:
+            first_node, first = members[group[0]]
+            sections.append(RowSection(first_node.partition, first.account, first.container,
+                                       [_row_of(members[i][1]) for i in group]))
+        headers = self._batch_headers([update for _node, update in members])
+        headers[RECORD_TYPE_HEADER] = OBJECT_SECTIONS
+        rows = sum(len(section.rows) for section in sections)
+        self.requests += 1
+        self.rows += rows
+        where = "%s:%s/%s" % (node.ip, node.port, node.device)
+        try:
+            resp = backend_request(node.ip, node.port, node.device, None, "UPDATE", "",
+                                   headers=headers, body=encode_sections(sections),
+                                   conn_timeout=self.conn_timeout,
+                                   response_timeout=self.node_timeout)
+        except (BackendError, OSError) as err:
+            self.logger.warning("container update of %d rows in %d containers to %s failed: "
+                                "%s", rows, len(sections), where, err)
+            return [0] * len(groups)
+        if resp.status in (400, 405):
+            return [None] * len(groups)
+        try:
+            if resp.status != 200:
+                raise ValueError("answered %d" % resp.status)
+            statuses: list[Optional[int]] = list(parse_section_statuses(resp.body,
+                                                                        len(sections)))
+        except ValueError as err:
+            self.logger.warning("container update of %d rows in %d containers to %s: %s",
+                                rows, len(sections), where, err)
+            return [0] * len(groups)
+        for section, status in zip(sections, statuses):
+            if not 200 <= (status or 0) < 300:
+                self.logger.warning("container update of %d rows to %s/%s/%s/%s answered %s",
+                                    len(section.rows), where, section.partition,
+                                    section.account, section.container, status)
+        return statuses
+
+    def _deliver_rows(self, node: ContainerNode, updates: list[AsyncUpdate]) -> list[bool]:
+        """One container's rows in one ``UPDATE``."""
         if len(updates) == 1:
             return [self._send_one(node, updates[0])]
         rows = [_row_of(update) for update in updates]
         first = updates[0]
-        headers = {RECORD_TYPE_HEADER: OBJECT_RECORDS, "Content-Type": "application/json",
-                   "X-Trans-Id": first.headers.get("X-Trans-Id", "")}
-        if any("\x00" in update.obj for update in updates):
-            headers[ALLOW_RESERVED_HEADER] = "true"
+        headers = self._batch_headers(updates)
+        headers[RECORD_TYPE_HEADER] = OBJECT_RECORDS
         path = "/%s/%s" % (first.account, first.container)
         self.requests += 1
         self.rows += len(rows)
@@ -101,6 +172,14 @@ class ContainerUpdateBatcher:
         self.logger.warning("container update of %d rows to %s:%s/%s%s answered %d",
                             len(rows), node.ip, node.port, node.device, path, resp.status)
         return [False] * len(updates)
+
+    @staticmethod
+    def _batch_headers(updates: list[AsyncUpdate]) -> dict[str, str]:
+        headers = {"Content-Type": "application/json",
+                   "X-Trans-Id": updates[0].headers.get("X-Trans-Id", "")}
+        if any("\x00" in update.obj or "\x00" in update.container for update in updates):
+            headers[ALLOW_RESERVED_HEADER] = "true"
+        return headers
 
     def _send_one(self, node: ContainerNode, update: AsyncUpdate) -> bool:
         self.requests += 1

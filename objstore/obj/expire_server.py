@@ -27,8 +27,8 @@ from webob import Request, Response
 
 from objstore.common.concurrency import GreenPile, GreenPool, tpool_execute
 from objstore.common.http_response import json_response, plain_response
-from objstore.common.http_text import wsgi_is_utf8, wsgi_to_str
 from objstore.common.storage_policy import POLICY_INDEX_HEADER
+from objstore.common.storage_request import device_of_path
 from objstore.common.timestamp import Timestamp
 from objstore.obj.diskfile import (DiskFile, DiskFileDeviceUnavailable, DiskFileManager,
                                    DiskFileNoSpace, DiskFileRouter)
@@ -81,10 +81,8 @@ class ExpireVerb:
         self._workers = GreenPool(ITEMS_AT_ONCE)   # shared by every EXPIRE request
 
     def EXPIRE(self, req: Request) -> Response:
-        raw_path = req.environ.get("PATH_INFO", "")
-        device = wsgi_to_str(raw_path)[1:] if wsgi_is_utf8(raw_path) else ""
-        if not raw_path.startswith("/") or not device or "/" in device \
-                or device in (".", ".."):
+        device = device_of_path(req)
+        if device is None:
             return plain_response(400, "EXPIRE names a device: /<device>")
         raw_index = req.headers.get(POLICY_INDEX_HEADER, "0")
         if not (raw_index.isascii() and raw_index.isdigit()):

@@ -4,7 +4,9 @@ import json
 import pytest
 
 from objstore.common.object_row_batch import (MAX_BATCH_BYTES, MAX_BATCH_ROWS, BadRowBatch,
-                                              encode_row_batch, object_row, parse_row_batch)
+                                              RowSection, encode_row_batch, encode_section_statuses,
+                                              encode_sections, object_row, parse_row_batch,
+                                              parse_section_statuses, parse_sections)
 from objstore.common.timestamp import Timestamp
 
 TS = Timestamp(1700000000.5).internal
@@ -80,3 +82,65 @@ def test_batches_are_bounded():
         parse([good()] * (MAX_BATCH_ROWS + 1))
     with pytest.raises(BadRowBatch, match="larger than"):
         parse(None, body=b" " * (MAX_BATCH_BYTES + 1))
+
+
+# -- sections: several containers' rows for one device -------------------------
+
+def parse_sections_body(sections, allow_nul=False, body=None):
+    return parse_sections(encode_sections(sections) if body is None else body, 1024,
+                          allow_nul, lambda index: index in (0, 1))
+
+
+def test_sections_round_trip_with_their_rows_checked():
+    sections = [RowSection("7", "AUTH_a", "cü", [good()]),
+                RowSection("12", "AUTH_b", "d", [object_row("x", "1700000000.5", True, 1)])]
+    parsed = parse_sections_body(sections)
+    assert [(s.partition, s.account, s.container) for s in parsed] == [
+        ("7", "AUTH_a", "cü"), ("12", "AUTH_b", "d")]
+    assert parsed[0].rows == parse([good()])
+    assert parsed[1].rows[0]["created_at"] == TS
+
+
+def section(**change):
+    fields = {"partition": "1", "account": "AUTH_a", "container": "c", "rows": [good()]}
+    fields.update(change)
+    return fields
+
+
+@pytest.mark.parametrize("change, reason", [
+    ({"partition": 1}, "partition"), ({"partition": "x"}, "partition"),
+    ({"partition": "-1"}, "partition"), ({"partition": "١"}, "partition"),
+    ({"account": ""}, "account"), ({"account": None}, "account"),
+    ({"account": "a/b"}, "account"), ({"container": ""}, "container"),
+    ({"container": "a\x00b"}, "NUL"), ({"container": "\udce9"}, "not UTF-8"),
+    ({"rows": []}, "non-empty list of rows"), ({"rows": {}}, "non-empty list of rows"),
+    ({"rows": [dict(good(), size=-1)]}, "size"),
+])
+def test_a_bad_section_is_refused_with_its_reason(change, reason):
+    body = json.dumps([section(**change)]).encode("utf-8", "surrogatepass")
+    with pytest.raises(BadRowBatch, match=reason):
+        parse_sections_body(None, body=body)
+
+
+@pytest.mark.parametrize("body, reason", [
+    (b"", "not JSON"), (b"{}", "list of sections"), (b"[]", "list of sections"),
+    (b"[1]", "JSON object"), (b"[[]]", "JSON object"),
+])
+def test_a_bad_sections_body_is_refused(body, reason):
+    with pytest.raises(BadRowBatch, match=reason):
+        parse_sections_body(None, body=body)
+
+
+def test_sections_together_carry_at_most_a_batch_of_rows():
+    half = MAX_BATCH_ROWS // 2 + 1
+    sections = [RowSection("1", "AUTH_a", "c", [good()] * half),
+                RowSection("1", "AUTH_a", "d", [good()] * half)]
+    with pytest.raises(BadRowBatch, match="More than"):
+        parse_sections_body(sections)
+
+
+def test_section_statuses_are_one_per_section():
+    assert parse_section_statuses(encode_section_statuses([204, 404]), 2) == [204, 404]
+    for body, count in ((b"[204]", 2), (b"{}", 1), (b'["204"]', 1), (b"[true]", 1)):
+        with pytest.raises(ValueError):
+            parse_section_statuses(body, count)

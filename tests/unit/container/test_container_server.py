@@ -459,3 +459,82 @@ def test_update_names_a_container_and_bounds_its_body(app):
     resp = call(app, BASE, "UPDATE", {"X-Backend-Record-Type": "object",
                                       "Content-Length": str(5 * 1024 * 1024)})
     assert resp.status_int == 413
+
+
+def update_sections(app, sections, path="/sda", headers=None, body=None):
+    all_headers = {"X-Backend-Record-Type": "object-sections",
+                   "Content-Type": "application/json"}
+    all_headers.update(headers or {})
+    return call(app, path, "UPDATE", all_headers,
+                body=json.dumps(sections).encode() if body is None else body)
+
+
+def sectioned(container, rows, partition="1", account=ACCOUNT):
+    return {"partition": partition, "account": account, "container": container, "rows": rows}
+
+
+def listing_of(app, path):
+    return [(o["name"], o["bytes"]) for o in json.loads(call(app, path + "?format=json").body)]
+
+
+def test_sections_merge_each_containers_rows_and_answer_one_status_each(app):
+    put_container(app)
+    put_container(app, path="/sda/5/AUTH_test/d")
+    put_object(app, "old", 3000, size=9)
+    resp = update_sections(app, [
+        sectioned("c", [batch_row("a", 2000, size=5), batch_row("old", 2500, deleted=True)]),
+        sectioned("nope", [batch_row("lost", 2000)]),
+        sectioned("d", [batch_row("b", 2000, size=7)], partition="5"),
+        sectioned("1700000000", [batch_row("1700000000-AUTH_a/c/o", 2000)],
+                  account=".expiring_objects")])
+    assert resp.status_int == 200
+    assert json.loads(resp.body) == [204, 404, 204, 204]
+    assert listing_of(app, BASE) == [("a", 5), ("old", 9)]
+    assert listing_of(app, "/sda/5/AUTH_test/d") == [("b", 7)]
+    assert listing_of(app, "/sda/1/.expiring_objects/1700000000") == [
+        ("1700000000-AUTH_a/c/o", 3)]
+    assert call(app, "/sda/1/AUTH_test/nope", "HEAD").status_int == 404
+
+
+@pytest.mark.parametrize("path, body, status, reason", [
+    (BASE, None, 400, b"names a device"),
+    ("/sda/1", None, 400, b"names a device"),
+    ("/..", None, 400, b"names a device"),
+    ("/sdb", None, 507, b"not mounted"),
+    ("/sda", b"[]", 400, b"list of sections"),
+    ("/sda", json.dumps([sectioned("c", [batch_row("a\x00b", 2000)])]).encode(), 400,
+     b"NUL"),
+    ("/sda", json.dumps([sectioned("c", [batch_row("a", 2000)], partition="p")]).encode(),
+     400, b"partition"),
+])
+def test_sections_refuse_what_they_cannot_place(app, path, body, status, reason):
+    put_container(app)
+    resp = update_sections(app, [sectioned("c", [batch_row("a", 2000)])], path=path,
+                           body=body)
+    assert resp.status_int == status
+    assert reason in resp.body
+    assert listing_of(app, BASE) == []
+
+
+def test_sections_bound_their_body(app):
+    resp = call(app, "/sda", "UPDATE", {"X-Backend-Record-Type": "object-sections",
+                                        "Content-Length": str(5 * 1024 * 1024)})
+    assert resp.status_int == 413
+    resp = call(app, "/sda", "UPDATE", {"X-Backend-Record-Type": "object-sections"})
+    assert resp.status_int == 411
+
+
+def test_a_broken_container_fails_only_its_own_section(app, tmp_path):
+    put_container(app)
+    put_container(app, path="/sda/1/AUTH_test/d")
+    broker = ContainerBroker.for_container(CLUSTER.hasher, str(tmp_path / "sda"), "1",
+                                           ACCOUNT, "d")
+    with open(broker.db_file, "r+b") as handle:
+        handle.write(b"this is not a database" * 100)
+    app.db_connections.clear()   # a kept connection would still read its cached pages
+    resp = update_sections(app, [sectioned("c", [batch_row("a", 2000)]),
+                                 sectioned("d", [batch_row("b", 2000)])])
+    assert resp.status_int == 200
+    statuses = json.loads(resp.body)
+    assert statuses[0] == 204 and statuses[1] >= 400
+    assert listing_of(app, BASE) == [("a", 3)]

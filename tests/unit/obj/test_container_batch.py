@@ -12,7 +12,7 @@ from urllib.parse import unquote
 import pytest
 from webob import Request
 
-from objstore.common.backend_client import BackendError, BackendResponse
+from objstore.common.backend_client import BackendError, BackendResponse, quote_backend_path
 from objstore.common.cluster_config import ClusterConfig
 from objstore.common.concurrency import GreenPile
 from objstore.common.concurrency import sleep as green_sleep
@@ -31,7 +31,7 @@ LOG = logging.getLogger("test-container-batch")
 class FakeNetwork:
     """Routes backend requests into container server apps, one per port."""
 
-    def __init__(self, tmp_path, refuse_update=False):
+    def __init__(self, tmp_path, refuse_update=False, refuse_sections=False):
         self.apps = {}
         for port in (6201, 6202):
             (tmp_path / str(port) / "sda").mkdir(parents=True)
@@ -39,18 +39,23 @@ class FakeNetwork:
                                                     "log_level": "CRITICAL"},
                                           mount_check="false")
         self.refuse_update = refuse_update
+        self.refuse_sections = refuse_sections   # as a server from before sections would
         self.down = False
         self.requests = []
 
     def request(self, ip, port, device, partition, method, path, headers=None, body=b"",
                 **_timeouts):
-        self.requests.append((method, port, path, body))
+        # a whole-device request names no container: record its device
+        self.requests.append((method, port, path if partition is not None else "/" + device,
+                              body))
         green_sleep(0.01)   # the round trip, during which others queue up
         if self.down:
             raise BackendError("connect to %s:%s failed: refused" % (ip, port))
         if method == "UPDATE" and self.refuse_update:
             return BackendResponse(405, "Method Not Allowed", {}, b"")
-        req = Request.blank("/%s/%s%s" % (device, partition, path), method=method,
+        if method == "UPDATE" and self.refuse_sections and partition is None:
+            return BackendResponse(400, "Bad Request", {}, b"Invalid path")
+        req = Request.blank(quote_backend_path(device, partition, path), method=method,
                             headers=headers or {}, body=body)
         resp = req.get_response(self.apps[port])
         return BackendResponse(resp.status_int, resp.status, resp.headers, resp.body)
@@ -110,7 +115,23 @@ def test_deletes_and_puts_mix_and_the_newest_wins(network):
     assert [(o["name"], o["bytes"]) for o in network.listing()] == [("b", 4), ("c", 9)]
 
 
-def test_different_replicas_and_containers_are_separate_batches(network):
+def rows_by_request(network):
+    """(port, container, row names) for each row-carrying request, sections split out."""
+    carried = []
+    for method, port, path, body in network.requests:
+        if method != "UPDATE":
+            carried.append((port, unquote(path).split("/")[2], [unquote(path).split("/")[3]]))
+        elif unquote(path) == "/sda":
+            for section in json.loads(body):
+                carried.append((port, section["container"],
+                                [row["name"] for row in section["rows"]]))
+        else:
+            carried.append((port, unquote(path).split("/")[2],
+                            [row["name"] for row in json.loads(body)]))
+    return carried
+
+
+def test_replicas_are_separate_batches_and_containers_share_one_as_sections(network):
     batcher = ContainerUpdateBatcher(0.5, 3, LOG)
     jobs = [(NODE if i % 2 else OTHER_NODE, update("o%d" % i, 2000 + i,
                                                    container="c" if i % 3 else "d"))
@@ -121,13 +142,40 @@ def test_different_replicas_and_containers_are_separate_batches(network):
             expected = sorted("o%d" % i for i in range(24)
                               if i % 2 == node_parity and bool(i % 3) == in_c)
             assert sorted(o["name"] for o in network.listing(port, container)) == expected
-    for _method, port, path, body in network.requests:
-        if body:
-            container = unquote(path).split("/")[2]
-            for row in json.loads(body):
-                i = int(row["name"][1:])
-                assert (port == 6201) == bool(i % 2)
-                assert (container == "c") == bool(i % 3)
+    for port, container, names in rows_by_request(network):
+        for name in names:
+            i = int(name[1:])
+            assert (port == 6201) == bool(i % 2)
+            assert (container == "c") == bool(i % 3)
+    # a node's twelve updates arrive together: one request, a section per container
+    assert [(path, len(json.loads(body))) for _method, _port, path, body
+            in network.requests] == [("/sda", 2), ("/sda", 2)]
+    assert (batcher.requests, batcher.rows) == (2, 24)
+
+
+def test_a_server_without_sections_gets_an_update_per_container(tmp_path, monkeypatch):
+    net = FakeNetwork(tmp_path, refuse_sections=True)
+    monkeypatch.setattr(container_batch, "backend_request", net.request)
+    monkeypatch.setattr(container_update, "backend_request", net.request)
+    for container in ("c", "d"):
+        Request.blank("/sda/1/AUTH_test/" + container, method="PUT", headers={
+            "X-Timestamp": Timestamp(1000).internal}).get_response(net.apps[6201])
+    batcher = ContainerUpdateBatcher(0.5, 3, LOG)
+    jobs = [(NODE, update("o%d" % i, 2000 + i, container="cd"[i % 2])) for i in range(10)]
+    assert send_all(batcher, jobs) == [True] * 10
+    assert [o["name"] for o in net.listing(container="c")] == ["o0", "o2", "o4", "o6", "o8"]
+    assert [o["name"] for o in net.listing(container="d")] == ["o1", "o3", "o5", "o7", "o9"]
+    assert sorted(unquote(path) for method, _port, path, _body in net.requests
+                  if method == "UPDATE") == ["/AUTH_test/c", "/AUTH_test/d", "/sda"]
+
+
+def test_a_missing_container_fails_only_its_own_rows(network):
+    batcher = ContainerUpdateBatcher(0.5, 3, LOG)
+    jobs = [(NODE, update("o%d" % i, 2000 + i, container="nope" if i % 2 else "c"))
+            for i in range(9)]
+    assert send_all(batcher, jobs) == [i % 2 == 0 for i in range(9)]
+    assert [o["name"] for o in network.listing()] == ["o0", "o2", "o4", "o6", "o8"]
+    assert any(path == "/sda" for method, _port, path, _body in network.requests)
 
 
 def test_a_failed_batch_fails_every_member(network):
