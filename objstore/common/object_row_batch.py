@@ -76,19 +76,25 @@ def parse_row_batch(body: bytes, max_name_bytes: int, allow_nul: bool,
 
     Raises :class:`BadRowBatch` with a short reason for anything else.
     """
-    if len(body) > MAX_BATCH_BYTES:
-        raise BadRowBatch("Body larger than %d bytes" % MAX_BATCH_BYTES)
-    try:
-        # Rows are flat objects in one list: anything deeper fails the
-        # checks below, and the size bound above caps what parsing costs.
-        rows = json.loads(body)
-    except (ValueError, RecursionError):
-        raise BadRowBatch("Body is not JSON") from None
-    if not isinstance(rows, list) or not rows:
-        raise BadRowBatch("Body must be a non-empty JSON list of rows")
+    rows = _json_list(body, "rows")
     if len(rows) > MAX_BATCH_ROWS:
         raise BadRowBatch("More than %d rows" % MAX_BATCH_ROWS)
     return [_checked_row(row, max_name_bytes, allow_nul, policy_known) for row in rows]
+
+
+def _json_list(body: bytes, of_what: str) -> list:
+    """The non-empty JSON list a batch body must be."""
+    if len(body) > MAX_BATCH_BYTES:
+        raise BadRowBatch("Body larger than %d bytes" % MAX_BATCH_BYTES)
+    try:
+        # Rows and sections are flat objects in one list: anything deeper
+        # fails the checks after this, and the size bound caps what parsing costs.
+        items = json.loads(body)
+    except (ValueError, RecursionError):
+        raise BadRowBatch("Body is not JSON") from None
+    if not isinstance(items, list) or not items:
+        raise BadRowBatch("Body must be a non-empty JSON list of %s" % of_what)
+    return items
 
 
 def _checked_row(row: Any, max_name_bytes: int, allow_nul: bool,
@@ -160,16 +166,8 @@ def parse_sections(body: bytes, max_name_bytes: int, allow_nul: bool,
                    policy_known: Callable[[int], bool]) -> list[RowSection]:
     """The sections of an ``object-sections`` body, every row checked as in
     :func:`parse_row_batch`; raises :class:`BadRowBatch` with a short reason."""
-    if len(body) > MAX_BATCH_BYTES:
-        raise BadRowBatch("Body larger than %d bytes" % MAX_BATCH_BYTES)
-    try:
-        sections = json.loads(body)
-    except (ValueError, RecursionError):
-        raise BadRowBatch("Body is not JSON") from None
-    if not isinstance(sections, list) or not sections:
-        raise BadRowBatch("Body must be a non-empty JSON list of sections")
     parsed = [_checked_section(section, max_name_bytes, allow_nul, policy_known)
-              for section in sections]
+              for section in _json_list(body, "sections")]
     if sum(len(section.rows) for section in parsed) > MAX_BATCH_ROWS:
         raise BadRowBatch("More than %d rows" % MAX_BATCH_ROWS)
     return parsed
