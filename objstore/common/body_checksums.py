@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-import zlib
 from typing import Iterable, Optional
+
+from objstore.common.fast_crc32 import crc32
 
 # On the node's request: "trailer" when the body's checksums follow it.
 CHECKS_HEADER = "X-Backend-Body-Checks"
@@ -49,7 +50,7 @@ class BodyChecksums:
 
     def update(self, chunk: bytes) -> None:
         self._md5.update(chunk)
-        self.crc32 = zlib.crc32(chunk, self.crc32)
+        self.crc32 = crc32(chunk, self.crc32)
 
     @property
     def md5_hex(self) -> str:

@@ -8,9 +8,10 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
-import zlib
 from types import MappingProxyType
 from typing import Any, Callable, Mapping, Optional
+
+from objstore.common.fast_crc32 import crc32
 
 ALGORITHMS = ("crc32", "crc32c", "sha1", "sha256")
 
@@ -49,7 +50,7 @@ class Crc32:
         self.crc = 0
 
     def update(self, data: bytes) -> None:
-        self.crc = zlib.crc32(data, self.crc)
+        self.crc = crc32(data, self.crc)
 
     def digest(self) -> bytes:
         return self.crc.to_bytes(4, "big")

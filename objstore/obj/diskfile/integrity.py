@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-import zlib
 from typing import Mapping, Optional
+
+from objstore.common.fast_crc32 import crc32
 
 CRC_KEY = "X-Backend-Data-Crc32"
 _CRC_VALUE = re.compile(r"\A([0-9a-f]{8}) ([0-9a-f]{32})\Z")
@@ -92,7 +93,7 @@ class WholeReadCheck:
 
     def update(self, chunk: bytes) -> None:
         if self._md5 is None:
-            self._crc = zlib.crc32(chunk, self._crc)
+            self._crc = crc32(chunk, self._crc)
         else:
             self._md5.update(chunk)
 

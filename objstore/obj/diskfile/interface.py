@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import abc
 import hashlib
-import zlib
 from typing import Any, Iterable, Iterator, Optional
 
+from objstore.common.fast_crc32 import crc32
 from objstore.common.storage_policy import StoragePolicy
 from objstore.common.timestamp import Timestamp
 from objstore.obj.diskfile import integrity
@@ -115,7 +115,7 @@ class DiskFileWriter(abc.ABC):
         if chunk:
             if self._md5 is not None:
                 self._md5.update(chunk)
-            self.crc32 = zlib.crc32(chunk, self.crc32)
+            self.crc32 = crc32(chunk, self.crc32)
             self.bytes_written += len(chunk)
             self._write(chunk)
 

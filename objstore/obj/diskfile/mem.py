@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-import zlib
 from typing import Iterable, Iterator, Optional
 
+from objstore.common.fast_crc32 import crc32
 from objstore.common.path_hash import PathHasher, hash_suffix
 from objstore.common.storage_policy import StoragePolicy
 from objstore.common.timestamp import Timestamp
@@ -228,7 +228,7 @@ class MemDiskFileManager(DiskFileManager):
         if not rules.wanted_files(local, [name]):
             return False
         metadata = check_received_data(name, metadata, hashlib.md5(
-            body, usedforsecurity=False).hexdigest(), zlib.crc32(body), len(body))
+            body, usedforsecurity=False).hexdigest(), crc32(body), len(body))
         MemDiskFile(self, key, name_hash).store(name, body, metadata)
         return True
 

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import itertools
 import re
-import zlib
 from typing import Any, Callable, Iterator, Mapping, Optional
 
 from objstore.common.concurrency import LightQueue, QueueEmpty, Timeout, spawn
+from objstore.common.fast_crc32 import crc32
 from objstore.proxy.controllers.obj.source import Source, SourceOpener
 
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
@@ -268,7 +268,7 @@ class ResumingBody:
         try:
             for chunk in self._chunks():
                 if self._whole:
-                    self._crc = zlib.crc32(chunk, self._crc)
+                    self._crc = crc32(chunk, self._crc)
                 yield chunk
         finally:
             self.close()
@@ -345,7 +345,7 @@ class ResumingBody:
                     chunk = source.resp.read(min(self.chunk_size, left))
                 if not chunk:
                     break
-                crc = zlib.crc32(chunk, crc)
+                crc = crc32(chunk, crc)
                 left -= len(chunk)
         except (OSError, Timeout) as err:
             self.on_error(source.node, "GET body read: %s" % (err or "timeout"))
