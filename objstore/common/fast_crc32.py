@@ -10,10 +10,9 @@ with either.  Where zlib-ng is not installed, zlib's is used.
 """
 from __future__ import annotations
 
-try:
-    from zlib_ng.zlib_ng import crc32 as _crc32
-except ImportError:  # pragma: no cover - the declared dependency is missing
-    from zlib import crc32 as _crc32
+__all__ = ["crc32"]   # crc32(data, value=0) -> int, exactly as zlib.crc32
 
-crc32 = _crc32
-"""``crc32(data, value=0) -> int``: ``value`` carried on over ``data``, like ``zlib.crc32``."""
+try:
+    from zlib_ng.zlib_ng import crc32
+except ImportError:  # pragma: no cover - the declared dependency is missing
+    from zlib import crc32

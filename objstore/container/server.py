@@ -255,11 +255,16 @@ class ContainerServer(DatabaseServerApp):
                                    allows_reserved(req.headers), self._policy_known)
         except BadRowBatch as err:
             return text_response(400, str(err))
+        return text_response(self._merge_rows(req, broker, account, rows))
+
+    def _merge_rows(self, req: Request, broker: ContainerBroker, account: str,
+                    rows: list[dict[str, Any]]) -> int:
+        """The status a container's batch of rows earns: 204 merged, 404 no such container."""
         oldest = min(Timestamp(row["created_at"]) for row in rows)
         if not self._ensure_container(req, broker, account, oldest):
-            return text_response(404)
+            return 404
         broker.merge_items(rows)
-        return text_response(204)
+        return 204
 
     def _update_sections(self, req: Request) -> Response:
         """Rows for several containers on one device (``UPDATE /<dev>``).
@@ -292,19 +297,15 @@ class ContainerServer(DatabaseServerApp):
         return json_response(encode_section_statuses(statuses))
 
     def _merge_section(self, req: Request, device_path: str, section: RowSection) -> int:
-        """The status this section's rows earn (204 merged, 404 no such container)."""
+        """The status this section's rows earn, a failure's included."""
         try:
             broker = self.kept_broker(req, ContainerBroker.for_container(
                 self.cluster.hasher, device_path, section.partition, section.account,
                 section.container, timeout=self.conf.db_timeout,
                 group_commit=self.group_commit))
-            oldest = min(Timestamp(row["created_at"]) for row in section.rows)
-            if not self._ensure_container(req, broker, section.account, oldest):
-                return 404
-            broker.merge_items(section.rows)
+            return self._merge_rows(req, broker, section.account, section.rows)
         except Exception as err:  # noqa: BLE001 - one container's failure is its section's answer
             return self.error_response(req, err).status_int
-        return 204
 
     def _policy_known(self, index: int) -> bool:
         return self.cluster.policies.get_by_index(index) is not None

@@ -80,8 +80,6 @@ class ContainerUpdateBatcher:
     def _deliver(self, members: list[tuple[ContainerNode, AsyncUpdate]]) -> list[bool]:
         """One round for one device: a request for one container's rows, or
         one with a section per container."""
-        if len(members) == 1:
-            return [self._send_one(*members[0])]
         by_container: dict[tuple, list[int]] = {}
         for index, (node, update) in enumerate(members):
             key = (node.partition, update.account, update.container)
