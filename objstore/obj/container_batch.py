@@ -26,7 +26,7 @@ knows ``UPDATE`` but not sections (400) gets one ``UPDATE`` per container.
 from __future__ import annotations
 
 import logging
-from typing import ContextManager, Optional
+from typing import ContextManager, NamedTuple, Optional
 
 from objstore.common.backend_client import BackendError, backend_request
 from objstore.common.gathering import Arrivals, Gatherer
@@ -47,6 +47,13 @@ GATHER_ROUNDS = 2
 # dir) took 10-30 ms here; waits of 6, 20 and 50 ms made batches of 2.2,
 # 2.7 and 3.1 rows.  The bound is what one update may lose in latency.
 WRITES_WAIT = 0.015
+
+
+class _Member(NamedTuple):
+    """One update in a round, with the row it was found to make."""
+    node: ContainerNode
+    update: AsyncUpdate
+    row: dict
 
 
 class ContainerUpdateBatcher:
@@ -70,49 +77,44 @@ class ContainerUpdateBatcher:
 
     def send(self, node: ContainerNode, update: AsyncUpdate) -> bool:
         """True when ``node`` took ``update``'s row (a 2xx for it or its batch)."""
-        if _row_of(update) is None:
+        row = _row_of(update)
+        if row is None:
             # Not expressible as a row (an override that is not a number):
             # the single request lets the container server judge it.
             return self._send_one(node, update)
         key = (node.ip, node.port, node.device)
-        return self._gatherer.submit(key, (node, update), self._deliver)
+        return self._gatherer.submit(key, _Member(node, update, row), self._deliver)
 
-    def _deliver(self, members: list[tuple[ContainerNode, AsyncUpdate]]) -> list[bool]:
+    def _deliver(self, members: list[_Member]) -> list[bool]:
         """One round for one device: a request for one container's rows, or
         one with a section per container."""
-        by_container: dict[tuple, list[int]] = {}
-        for index, (node, update) in enumerate(members):
-            key = (node.partition, update.account, update.container)
-            by_container.setdefault(key, []).append(index)
-        if len(by_container) == 1:
-            node = members[0][0]
-            return self._deliver_rows(node, [update for _node, update in members])
+        by_container: dict[tuple, list[_Member]] = {}
+        for member in members:
+            key = (member.node.partition, member.update.account, member.update.container)
+            by_container.setdefault(key, []).append(member)
         groups = list(by_container.values())
-        statuses = self._deliver_sections(members, groups)
-        results = [False] * len(members)
+        if len(groups) == 1:
+            return self._deliver_rows(members)
+        statuses = self._deliver_sections(groups)
+        outcome: dict[int, bool] = {}
         for group, status in zip(groups, statuses):
             if status is None:   # not understood: this container's rows on their own
-                outcome = self._deliver_rows(members[group[0]][0],
-                                             [members[i][1] for i in group])
+                results = self._deliver_rows(group)
             else:
-                outcome = [200 <= status < 300] * len(group)
-            for index, result in zip(group, outcome):
-                results[index] = result
-        return results
+                results = [200 <= status < 300] * len(group)
+            outcome.update((id(member), result) for member, result in zip(group, results))
+        return [outcome[id(member)] for member in members]
 
-    def _deliver_sections(self, members: list[tuple[ContainerNode, AsyncUpdate]],
-                          groups: list[list[int]]) -> list[Optional[int]]:
+    def _deliver_sections(self, groups: list[list[_Member]]) -> list[Optional[int]]:
         """Each group's status from one sectioned ``UPDATE`` (0: failed); None
         for every group when the server does not know sections."""
-        node = members[groups[0][0]][0]
-        sections = []
-        for group in groups:
-            first_node, first = members[group[0]]
-            sections.append(RowSection(first_node.partition, first.account, first.container,
-                                       [_row_of(members[i][1]) for i in group]))
-        headers = self._batch_headers([update for _node, update in members])
+        node = groups[0][0].node
+        sections = [RowSection(group[0].node.partition, group[0].update.account,
+                               group[0].update.container, [member.row for member in group])
+                    for group in groups]
+        headers = self._batch_headers([member.update for group in groups for member in group])
         headers[RECORD_TYPE_HEADER] = OBJECT_SECTIONS
-        rows = sum(len(section.rows) for section in sections)
+        rows = sum(len(group) for group in groups)
         self.requests += 1
         self.rows += rows
         where = "%s:%s/%s" % (node.ip, node.port, node.device)
@@ -143,33 +145,34 @@ class ContainerUpdateBatcher:
                                     section.account, section.container, status)
         return statuses
 
-    def _deliver_rows(self, node: ContainerNode, updates: list[AsyncUpdate]) -> list[bool]:
+    def _deliver_rows(self, members: list[_Member]) -> list[bool]:
         """One container's rows in one ``UPDATE``."""
-        if len(updates) == 1:
-            return [self._send_one(node, updates[0])]
-        rows = [_row_of(update) for update in updates]
-        first = updates[0]
+        node, first = members[0].node, members[0].update
+        if len(members) == 1:
+            return [self._send_one(node, first)]
+        updates = [member.update for member in members]
         headers = self._batch_headers(updates)
         headers[RECORD_TYPE_HEADER] = OBJECT_RECORDS
         path = "/%s/%s" % (first.account, first.container)
         self.requests += 1
-        self.rows += len(rows)
+        self.rows += len(members)
         try:
             resp = backend_request(node.ip, node.port, node.device, node.partition, "UPDATE",
-                                   path, headers=headers, body=encode_row_batch(rows),
+                                   path, headers=headers,
+                                   body=encode_row_batch([member.row for member in members]),
                                    conn_timeout=self.conn_timeout,
                                    response_timeout=self.node_timeout)
         except (BackendError, OSError) as err:
             self.logger.warning("container update of %d rows to %s:%s/%s%s failed: %s",
-                                len(rows), node.ip, node.port, node.device, path, err)
-            return [False] * len(updates)
+                                len(members), node.ip, node.port, node.device, path, err)
+            return [False] * len(members)
         if 200 <= resp.status < 300:
-            return [True] * len(updates)
+            return [True] * len(members)
         if resp.status == 405:
             return [self._send_one(node, update) for update in updates]
         self.logger.warning("container update of %d rows to %s:%s/%s%s answered %d",
-                            len(rows), node.ip, node.port, node.device, path, resp.status)
-        return [False] * len(updates)
+                            len(members), node.ip, node.port, node.device, path, resp.status)
+        return [False] * len(members)
 
     @staticmethod
     def _batch_headers(updates: list[AsyncUpdate]) -> dict[str, str]:
